@@ -1,0 +1,24 @@
+//! mdkit: record a venue's L2 order book and trades into Parquet, prove the recording is a
+//! consistent book, estimate Avellaneda–Stoikov parameters with SQL, and replay it through a
+//! market-making backtest — four jobs over one set of tables.
+//!
+//! Map of the crate (dependencies point one way: `model ← book ← storage ← commands`):
+//!
+//! - [`model`]: exact prices and quantities, timestamps that name their clock, sides and kinds,
+//!   typed book frames and trades. Pure.
+//! - [`book`]: the L2 order book and its integrity rules.
+//! - [`storage`]: table schemas, hive partition paths, the Parquet writer and reader, and the
+//!   DataFusion session over the tree. The tables are the contract between commands.
+//! - [`venue`]: one module per venue: wire text in, typed frames and errors out, and the
+//!   venue's sequence rule. Pure.
+//! - [`cli`]: flags and dispatch; one module per subcommand (`sql` today).
+//!
+//! Data flow: venue WebSocket → `collect` → journal → Parquet parts → {`verify`, `calibrate`,
+//! `backtest`, `sql`}, each reading the same files.
+
+pub mod book;
+pub mod cli;
+pub mod model;
+pub mod sql;
+pub mod storage;
+pub mod venue;
