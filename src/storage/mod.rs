@@ -1,0 +1,77 @@
+//! The tables on disk: schemas, partition paths, the Parquet part writer and reader, and the
+//! DataFusion session over the tree.
+//!
+//! Layout: `<root>/<table>/venue=<v>/market=<m>/date=<YYYY-MM-DD>/part-<HHMMSS>-<conn>-<n>.parquet`
+//! (ARCHITECTURE.md "Layout on disk"). Parts are ZSTD(3), sorted by (time, seq), and become
+//! visible only by an atomic rename once closed. This module knows nothing of venues or
+//! connections: it stores and returns rows.
+
+use std::path::{Path, PathBuf};
+
+mod part;
+mod path;
+mod reader;
+mod rows;
+mod schema;
+mod session;
+mod writer;
+
+pub use part::{inspect, BadPart, PartInfo, RowGroupSpan};
+pub use path::{
+    check_name, find_parts, sweep_temp_files, BadName, PartFilter, PartPath, Partition,
+};
+pub use reader::{list, Listing, Scan, Selection, TimeRange, BATCH_ROWS};
+pub use rows::{BookTopRow, CalibrationRow, DepthRow, EventRow, Rows, SideFit, TradeRow};
+pub use schema::{
+    decimal_type, schema_difference, timestamp_type, type_label, Table, BOOK_TOP_LEVELS,
+    DECIMAL_PRECISION, META_MDKIT_VERSION, META_SCHEMA_VERSION, META_TABLE, SCHEMA_VERSION,
+};
+pub use session::{partition_columns, sql_schema, Session};
+pub use writer::{Writer, WriterConfig};
+
+/// What can go wrong in the storage layer; every variant names the file or table at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: {source}", path.display())]
+    Parquet { path: PathBuf, source: parquet::errors::ParquetError },
+    #[error("{}: {source}", path.display())]
+    Read { path: PathBuf, source: arrow::error::ArrowError },
+    #[error("{0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    #[error("rows for table {table} do not match its schema: {detail}")]
+    Schema { table: Table, detail: String },
+    #[error("a {table} writer for {column} {expected:?} was given a row of {column} {found:?}")]
+    WrongPartition { table: Table, column: &'static str, expected: String, found: String },
+    #[error(transparent)]
+    BadName(#[from] BadName),
+    #[error("invalid storage setting: {0}")]
+    Config(String),
+    #[error("{0}")]
+    Bad(BadPart),
+    #[error("query engine: {0}")]
+    DataFusion(#[from] Box<datafusion::error::DataFusionError>),
+}
+
+impl StorageError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io { path: path.to_path_buf(), source }
+    }
+
+    pub(crate) fn parquet(path: &Path, source: parquet::errors::ParquetError) -> Self {
+        Self::Parquet { path: path.to_path_buf(), source }
+    }
+
+    pub(crate) fn read(path: &Path, source: arrow::error::ArrowError) -> Self {
+        Self::Read { path: path.to_path_buf(), source }
+    }
+
+    pub(crate) fn arrow(source: arrow::error::ArrowError) -> Self {
+        Self::Arrow(source)
+    }
+
+    pub(crate) fn datafusion(source: datafusion::error::DataFusionError) -> Self {
+        Self::DataFusion(Box::new(source))
+    }
+}

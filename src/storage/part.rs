@@ -1,0 +1,134 @@
+//! Inspecting one part from its footer alone: is it a readable Parquet file of this table,
+//! how many rows, and which times do its row groups span (footer statistics, no scan).
+//!
+//! A part that fails any check becomes a [`BadPart`] whose message names the file and says
+//! what is wrong in one line; callers skip it and read the rest of the tree.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use parquet::file::statistics::Statistics;
+
+use super::path::Partition;
+use super::schema::{schema_difference, META_SCHEMA_VERSION, META_TABLE, SCHEMA_VERSION};
+
+/// A file in the tree that cannot be read as a part of its table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadPart {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl fmt::Display for BadPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.reason)
+    }
+}
+
+/// Time span and size of one row group, from the footer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowGroupSpan {
+    pub rows: u64,
+    /// Smallest and largest value of the time column; `None` if statistics are missing.
+    pub time: Option<(i64, i64)>,
+}
+
+/// A committed part that passed every footer check.
+#[derive(Debug, Clone)]
+pub struct PartInfo {
+    pub path: PathBuf,
+    pub partition: Partition,
+    pub rows: u64,
+    pub row_groups: Vec<RowGroupSpan>,
+    pub(crate) metadata: ArrowReaderMetadata,
+}
+
+impl PartInfo {
+    /// Smallest and largest time in the part (from row-group statistics).
+    pub fn time_span(&self) -> Option<(i64, i64)> {
+        let mut span: Option<(i64, i64)> = None;
+        for group in &self.row_groups {
+            let (lo, hi) = group.time?;
+            span = Some(span.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+        }
+        span
+    }
+}
+
+const MAGIC: &[u8; 4] = b"PAR1";
+
+/// Reads and checks a part's footer.
+pub fn inspect(path: &Path, partition: &Partition) -> Result<PartInfo, BadPart> {
+    let bad = |reason: String| BadPart { path: path.to_path_buf(), reason };
+    let mut file = File::open(path).map_err(|e| bad(format!("cannot open: {e}")))?;
+    check_magic(&mut file).map_err(bad)?;
+    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+        .map_err(|e| bad(format!("corrupt Parquet footer: {e}")))?;
+    let table = partition.table;
+    let kv = metadata.metadata().file_metadata().key_value_metadata();
+    let meta = |key: &str| {
+        kv.and_then(|kv| kv.iter().find(|e| e.key == key)).and_then(|e| e.value.clone())
+    };
+    if let Some(found) = meta(META_TABLE).filter(|t| t != table.name()) {
+        return Err(bad(format!("holds the {found} table, but sits in the {table} tree")));
+    }
+    if let Some(version) = meta(META_SCHEMA_VERSION) {
+        match version.parse::<u32>() {
+            Ok(v) if v <= SCHEMA_VERSION => {}
+            _ => {
+                return Err(bad(format!(
+                    "written with schema version {version}; this mdkit reads up to {SCHEMA_VERSION}: upgrade mdkit"
+                )))
+            }
+        }
+    }
+    if let Some(diff) = schema_difference(&table.schema(), metadata.schema()) {
+        return Err(bad(format!("not a {table} part: {diff}")));
+    }
+    let time_index = table.schema().index_of(table.time_column()).expect("time column exists");
+    let row_groups = metadata
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|rg| RowGroupSpan {
+            rows: rg.num_rows().max(0) as u64,
+            time: match rg.column(time_index).statistics() {
+                Some(Statistics::Int64(s)) => s.min_opt().copied().zip(s.max_opt().copied()),
+                _ => None,
+            },
+        })
+        .collect::<Vec<_>>();
+    Ok(PartInfo {
+        path: path.to_path_buf(),
+        partition: partition.clone(),
+        rows: row_groups.iter().map(|g| g.rows).sum(),
+        row_groups,
+        metadata,
+    })
+}
+
+/// Tells "not Parquet at all" from "Parquet cut short" before the footer parser does.
+fn check_magic(file: &mut File) -> Result<(), String> {
+    let len = file.metadata().map_err(|e| format!("cannot stat: {e}"))?.len();
+    let mut head = [0u8; 4];
+    let mut tail = [0u8; 4];
+    if len >= 4 {
+        file.read_exact(&mut head).map_err(|e| format!("cannot read: {e}"))?;
+    }
+    if len < 4 || &head != MAGIC {
+        return Err(format!("not a Parquet file ({len} bytes, no PAR1 header)"));
+    }
+    if len < 12 {
+        return Err(format!("truncated Parquet file ({len} bytes, no footer)"));
+    }
+    file.seek(SeekFrom::End(-4)).map_err(|e| format!("cannot read: {e}"))?;
+    file.read_exact(&mut tail).map_err(|e| format!("cannot read: {e}"))?;
+    if &tail != MAGIC {
+        return Err(format!("truncated Parquet file ({len} bytes, footer missing): was it copied or written completely?"));
+    }
+    file.seek(SeekFrom::Start(0)).map_err(|e| format!("cannot read: {e}"))?;
+    Ok(())
+}

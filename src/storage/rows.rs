@@ -1,0 +1,486 @@
+//! Typed rows of each table and their conversion to and from Arrow record batches.
+//!
+//! A batch always belongs to one venue and one market (one partition directory), so the
+//! constant `venue` and `market` columns are filled from the arguments, not stored per row.
+//! Decoding (`from_batch`) checks the schema and reports the column at fault.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, BooleanArray, Decimal128Array, Float64Array, Int64Array, RecordBatch,
+    StringArray, TimestampNanosecondArray, UInt32Array,
+};
+
+use super::schema::{schema_difference, Table, BOOK_TOP_LEVELS, DECIMAL_PRECISION};
+use super::StorageError;
+use crate::model::{
+    BookSide, EventKind, EventTime, Level, Price, Qty, RecvTime, TakerSide, TradeKind, SCALE,
+};
+
+/// One row of `depth`: a level's new absolute size after a frame (0 = removed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DepthRow {
+    pub ts_event: EventTime,
+    pub ts_recv: RecvTime,
+    pub conn: u32,
+    pub seq: i64,
+    pub snapshot: bool,
+    pub side: BookSide,
+    pub price: Price,
+    pub qty: Qty,
+}
+
+/// One row of `book_top`: the best levels after a frame was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookTopRow {
+    pub ts_event: EventTime,
+    pub ts_recv: RecvTime,
+    pub conn: u32,
+    pub seq: i64,
+    pub snapshot: bool,
+    /// Best first; at most [`BOOK_TOP_LEVELS`] are stored.
+    pub bids: Vec<Level>,
+    pub asks: Vec<Level>,
+}
+
+/// One row of `trades`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TradeRow {
+    pub ts_event: EventTime,
+    pub ts_recv: RecvTime,
+    pub conn: u32,
+    pub seq: i64,
+    pub trade_id: i64,
+    pub side: TakerSide,
+    pub price: Price,
+    pub qty: Qty,
+    pub kind: TradeKind,
+}
+
+/// One row of `events`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    pub ts_recv: RecvTime,
+    pub conn: u32,
+    pub kind: EventKind,
+    pub seq: Option<i64>,
+    pub expected_seq: Option<i64>,
+    pub detail: Option<String>,
+}
+
+/// One row of `calibration`: the fit of one window (MODEL.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalibrationRow {
+    pub window_start: EventTime,
+    pub window_end: EventTime,
+    pub sigma: Option<f64>,
+    pub mid_samples: i64,
+    pub trades: i64,
+    pub bid: SideFit,
+    pub ask: SideFit,
+}
+
+/// The intensity fit of one side: λ(δ) = A·e^(−κδ).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SideFit {
+    pub kappa: Option<f64>,
+    pub a: Option<f64>,
+    pub r2: Option<f64>,
+    pub points: i64,
+    pub orders: i64,
+    /// Why the fit is null, when it is.
+    pub reason: Option<String>,
+}
+
+/// Rows of one table, convertible to and from record batches.
+pub trait Rows: Sized {
+    const TABLE: Table;
+    /// Builds a batch of `rows` for one venue and market.
+    fn to_batch(venue: &str, market: &str, rows: &[Self]) -> RecordBatch;
+    /// Decodes every row of a batch of this table.
+    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, StorageError>;
+}
+
+fn finish(table: Table, columns: Vec<ArrayRef>) -> RecordBatch {
+    RecordBatch::try_new(table.schema(), columns)
+        .expect("row builders produce exactly the table schema")
+}
+
+fn constant(value: &str, len: usize) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(std::iter::repeat_n(value, len)))
+}
+
+fn timestamps(values: impl Iterator<Item = i64>) -> ArrayRef {
+    Arc::new(TimestampNanosecondArray::from_iter_values(values).with_timezone("UTC"))
+}
+
+fn decimals(values: impl Iterator<Item = Option<i64>>) -> ArrayRef {
+    let array: Decimal128Array = values.map(|v| v.map(i128::from)).collect();
+    Arc::new(
+        array
+            .with_precision_and_scale(DECIMAL_PRECISION, SCALE as i8)
+            .expect("precision 18 and scale 8 are valid"),
+    )
+}
+
+fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(values))
+}
+
+fn u32s(values: impl Iterator<Item = u32>) -> ArrayRef {
+    Arc::new(UInt32Array::from_iter_values(values))
+}
+
+fn i64s(values: impl Iterator<Item = i64>) -> ArrayRef {
+    Arc::new(Int64Array::from_iter_values(values))
+}
+
+/// Typed access to a batch's columns, with errors that name the table and column.
+struct Columns<'a> {
+    table: Table,
+    batch: &'a RecordBatch,
+}
+
+impl<'a> Columns<'a> {
+    fn new(table: Table, batch: &'a RecordBatch) -> Result<Self, StorageError> {
+        if let Some(detail) = schema_difference(&table.schema(), &batch.schema()) {
+            return Err(StorageError::Schema { table, detail });
+        }
+        Ok(Self { table, batch })
+    }
+
+    fn get<T: Array + 'static>(&self, name: &str) -> Result<&'a T, StorageError> {
+        self.batch.column_by_name(name).and_then(|c| c.as_any().downcast_ref::<T>()).ok_or_else(
+            || StorageError::Schema {
+                table: self.table,
+                detail: format!("column {name} is missing or has another type"),
+            },
+        )
+    }
+
+    fn parse<T: std::str::FromStr>(&self, name: &str, text: &str) -> Result<T, StorageError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        text.parse().map_err(|e: T::Err| StorageError::Schema {
+            table: self.table,
+            detail: format!("column {name}: {e}"),
+        })
+    }
+
+    fn decimal(&self, name: &str, array: &Decimal128Array, i: usize) -> Result<i64, StorageError> {
+        i64::try_from(array.value(i)).map_err(|_| StorageError::Schema {
+            table: self.table,
+            detail: format!("column {name}: value out of the 18-digit range"),
+        })
+    }
+
+    fn opt_decimal(
+        &self,
+        name: &str,
+        array: &Decimal128Array,
+        i: usize,
+    ) -> Result<Option<i64>, StorageError> {
+        if array.is_null(i) {
+            Ok(None)
+        } else {
+            self.decimal(name, array, i).map(Some)
+        }
+    }
+}
+
+fn opt<T: Array>(array: &T, i: usize) -> bool {
+    array.is_valid(i)
+}
+
+impl Rows for DepthRow {
+    const TABLE: Table = Table::Depth;
+
+    fn to_batch(venue: &str, market: &str, rows: &[Self]) -> RecordBatch {
+        let n = rows.len();
+        finish(
+            Self::TABLE,
+            vec![
+                constant(venue, n),
+                constant(market, n),
+                timestamps(rows.iter().map(|r| r.ts_event.as_nanos())),
+                timestamps(rows.iter().map(|r| r.ts_recv.as_nanos())),
+                u32s(rows.iter().map(|r| r.conn)),
+                i64s(rows.iter().map(|r| r.seq)),
+                Arc::new(rows.iter().map(|r| Some(r.snapshot)).collect::<BooleanArray>()),
+                strings(rows.iter().map(|r| r.side.as_str())),
+                decimals(rows.iter().map(|r| Some(r.price.raw()))),
+                decimals(rows.iter().map(|r| Some(r.qty.raw()))),
+            ],
+        )
+    }
+
+    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, StorageError> {
+        let c = Columns::new(Self::TABLE, batch)?;
+        let ts_event = c.get::<TimestampNanosecondArray>("ts_event")?;
+        let ts_recv = c.get::<TimestampNanosecondArray>("ts_recv")?;
+        let conn = c.get::<UInt32Array>("conn")?;
+        let seq = c.get::<Int64Array>("seq")?;
+        let snapshot = c.get::<BooleanArray>("snapshot")?;
+        let side = c.get::<StringArray>("side")?;
+        let price = c.get::<Decimal128Array>("price")?;
+        let qty = c.get::<Decimal128Array>("qty")?;
+        (0..batch.num_rows())
+            .map(|i| {
+                Ok(DepthRow {
+                    ts_event: EventTime::from_nanos(ts_event.value(i)),
+                    ts_recv: RecvTime::from_nanos(ts_recv.value(i)),
+                    conn: conn.value(i),
+                    seq: seq.value(i),
+                    snapshot: snapshot.value(i),
+                    side: c.parse("side", side.value(i))?,
+                    price: Price::from_raw(c.decimal("price", price, i)?),
+                    qty: Qty::from_raw(c.decimal("qty", qty, i)?),
+                })
+            })
+            .collect()
+    }
+}
+
+impl Rows for BookTopRow {
+    const TABLE: Table = Table::BookTop;
+
+    fn to_batch(venue: &str, market: &str, rows: &[Self]) -> RecordBatch {
+        let n = rows.len();
+        let mut columns = vec![
+            constant(venue, n),
+            constant(market, n),
+            timestamps(rows.iter().map(|r| r.ts_event.as_nanos())),
+            timestamps(rows.iter().map(|r| r.ts_recv.as_nanos())),
+            u32s(rows.iter().map(|r| r.conn)),
+            i64s(rows.iter().map(|r| r.seq)),
+            Arc::new(rows.iter().map(|r| Some(r.snapshot)).collect::<BooleanArray>()),
+        ];
+        for level in 0..BOOK_TOP_LEVELS {
+            for side in [BookSide::Bid, BookSide::Ask] {
+                let at = |r: &BookTopRow| {
+                    let levels = if side == BookSide::Bid { &r.bids } else { &r.asks };
+                    levels.get(level).copied()
+                };
+                columns.push(decimals(rows.iter().map(|r| at(r).map(|l| l.price.raw()))));
+                columns.push(decimals(rows.iter().map(|r| at(r).map(|l| l.qty.raw()))));
+            }
+        }
+        finish(Self::TABLE, columns)
+    }
+
+    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, StorageError> {
+        let c = Columns::new(Self::TABLE, batch)?;
+        let ts_event = c.get::<TimestampNanosecondArray>("ts_event")?;
+        let ts_recv = c.get::<TimestampNanosecondArray>("ts_recv")?;
+        let conn = c.get::<UInt32Array>("conn")?;
+        let seq = c.get::<Int64Array>("seq")?;
+        let snapshot = c.get::<BooleanArray>("snapshot")?;
+        let mut level_columns = Vec::with_capacity(BOOK_TOP_LEVELS * 2);
+        for level in 0..BOOK_TOP_LEVELS {
+            for side in ["bid", "ask"] {
+                let price = format!("{side}_price_{level}");
+                let qty = format!("{side}_qty_{level}");
+                let arrays = (c.get::<Decimal128Array>(&price)?, c.get::<Decimal128Array>(&qty)?);
+                level_columns.push((side, price, qty, arrays));
+            }
+        }
+        (0..batch.num_rows())
+            .map(|i| {
+                let mut row = BookTopRow {
+                    ts_event: EventTime::from_nanos(ts_event.value(i)),
+                    ts_recv: RecvTime::from_nanos(ts_recv.value(i)),
+                    conn: conn.value(i),
+                    seq: seq.value(i),
+                    snapshot: snapshot.value(i),
+                    bids: Vec::new(),
+                    asks: Vec::new(),
+                };
+                for (side, price_name, qty_name, (price, qty)) in &level_columns {
+                    let p = c.opt_decimal(price_name, price, i)?;
+                    let q = c.opt_decimal(qty_name, qty, i)?;
+                    if let (Some(p), Some(q)) = (p, q) {
+                        let levels = if *side == "bid" { &mut row.bids } else { &mut row.asks };
+                        levels.push(Level::new(Price::from_raw(p), Qty::from_raw(q)));
+                    }
+                }
+                Ok(row)
+            })
+            .collect()
+    }
+}
+
+impl Rows for TradeRow {
+    const TABLE: Table = Table::Trades;
+
+    fn to_batch(venue: &str, market: &str, rows: &[Self]) -> RecordBatch {
+        let n = rows.len();
+        finish(
+            Self::TABLE,
+            vec![
+                constant(venue, n),
+                constant(market, n),
+                timestamps(rows.iter().map(|r| r.ts_event.as_nanos())),
+                timestamps(rows.iter().map(|r| r.ts_recv.as_nanos())),
+                u32s(rows.iter().map(|r| r.conn)),
+                i64s(rows.iter().map(|r| r.seq)),
+                i64s(rows.iter().map(|r| r.trade_id)),
+                strings(rows.iter().map(|r| r.side.as_str())),
+                decimals(rows.iter().map(|r| Some(r.price.raw()))),
+                decimals(rows.iter().map(|r| Some(r.qty.raw()))),
+                strings(rows.iter().map(|r| r.kind.as_str())),
+            ],
+        )
+    }
+
+    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, StorageError> {
+        let c = Columns::new(Self::TABLE, batch)?;
+        let ts_event = c.get::<TimestampNanosecondArray>("ts_event")?;
+        let ts_recv = c.get::<TimestampNanosecondArray>("ts_recv")?;
+        let conn = c.get::<UInt32Array>("conn")?;
+        let seq = c.get::<Int64Array>("seq")?;
+        let trade_id = c.get::<Int64Array>("trade_id")?;
+        let side = c.get::<StringArray>("side")?;
+        let price = c.get::<Decimal128Array>("price")?;
+        let qty = c.get::<Decimal128Array>("qty")?;
+        let kind = c.get::<StringArray>("kind")?;
+        (0..batch.num_rows())
+            .map(|i| {
+                Ok(TradeRow {
+                    ts_event: EventTime::from_nanos(ts_event.value(i)),
+                    ts_recv: RecvTime::from_nanos(ts_recv.value(i)),
+                    conn: conn.value(i),
+                    seq: seq.value(i),
+                    trade_id: trade_id.value(i),
+                    side: c.parse("side", side.value(i))?,
+                    price: Price::from_raw(c.decimal("price", price, i)?),
+                    qty: Qty::from_raw(c.decimal("qty", qty, i)?),
+                    kind: c.parse("kind", kind.value(i))?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Rows for EventRow {
+    const TABLE: Table = Table::Events;
+
+    fn to_batch(venue: &str, market: &str, rows: &[Self]) -> RecordBatch {
+        let n = rows.len();
+        finish(
+            Self::TABLE,
+            vec![
+                constant(venue, n),
+                constant(market, n),
+                timestamps(rows.iter().map(|r| r.ts_recv.as_nanos())),
+                u32s(rows.iter().map(|r| r.conn)),
+                strings(rows.iter().map(|r| r.kind.as_str())),
+                Arc::new(rows.iter().map(|r| r.seq).collect::<Int64Array>()),
+                Arc::new(rows.iter().map(|r| r.expected_seq).collect::<Int64Array>()),
+                Arc::new(rows.iter().map(|r| r.detail.as_deref()).collect::<StringArray>()),
+            ],
+        )
+    }
+
+    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, StorageError> {
+        let c = Columns::new(Self::TABLE, batch)?;
+        let ts_recv = c.get::<TimestampNanosecondArray>("ts_recv")?;
+        let conn = c.get::<UInt32Array>("conn")?;
+        let kind = c.get::<StringArray>("kind")?;
+        let seq = c.get::<Int64Array>("seq")?;
+        let expected = c.get::<Int64Array>("expected_seq")?;
+        let detail = c.get::<StringArray>("detail")?;
+        (0..batch.num_rows())
+            .map(|i| {
+                Ok(EventRow {
+                    ts_recv: RecvTime::from_nanos(ts_recv.value(i)),
+                    conn: conn.value(i),
+                    kind: c.parse("kind", kind.value(i))?,
+                    seq: opt(seq, i).then(|| seq.value(i)),
+                    expected_seq: opt(expected, i).then(|| expected.value(i)),
+                    detail: opt(detail, i).then(|| detail.value(i).to_owned()),
+                })
+            })
+            .collect()
+    }
+}
+
+impl Rows for CalibrationRow {
+    const TABLE: Table = Table::Calibration;
+
+    fn to_batch(venue: &str, market: &str, rows: &[Self]) -> RecordBatch {
+        let n = rows.len();
+        let floats = |f: &dyn Fn(&Self) -> Option<f64>| -> ArrayRef {
+            Arc::new(rows.iter().map(f).collect::<Float64Array>())
+        };
+        let mut columns = vec![
+            constant(venue, n),
+            constant(market, n),
+            timestamps(rows.iter().map(|r| r.window_start.as_nanos())),
+            timestamps(rows.iter().map(|r| r.window_end.as_nanos())),
+            floats(&|r| r.sigma),
+            i64s(rows.iter().map(|r| r.mid_samples)),
+            i64s(rows.iter().map(|r| r.trades)),
+        ];
+        for side in [BookSide::Bid, BookSide::Ask] {
+            let fit =
+                move |r: &Self| if side == BookSide::Bid { r.bid.clone() } else { r.ask.clone() };
+            columns.push(floats(&|r| fit(r).kappa));
+            columns.push(floats(&|r| fit(r).a));
+            columns.push(floats(&|r| fit(r).r2));
+            columns.push(i64s(rows.iter().map(|r| fit(r).points)));
+            columns.push(i64s(rows.iter().map(|r| fit(r).orders)));
+            columns.push(Arc::new(rows.iter().map(|r| fit(r).reason).collect::<StringArray>()));
+        }
+        finish(Self::TABLE, columns)
+    }
+
+    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, StorageError> {
+        let c = Columns::new(Self::TABLE, batch)?;
+        let start = c.get::<TimestampNanosecondArray>("window_start")?;
+        let end = c.get::<TimestampNanosecondArray>("window_end")?;
+        let sigma = c.get::<Float64Array>("sigma")?;
+        let samples = c.get::<Int64Array>("mid_samples")?;
+        let trades = c.get::<Int64Array>("trades")?;
+        let side_columns = |side: &str| -> Result<_, StorageError> {
+            Ok((
+                c.get::<Float64Array>(&format!("kappa_{side}"))?,
+                c.get::<Float64Array>(&format!("a_{side}"))?,
+                c.get::<Float64Array>(&format!("r2_{side}"))?,
+                c.get::<Int64Array>(&format!("points_{side}"))?,
+                c.get::<Int64Array>(&format!("orders_{side}"))?,
+                c.get::<StringArray>(&format!("reason_{side}"))?,
+            ))
+        };
+        let (bid, ask) = (side_columns("bid")?, side_columns("ask")?);
+        let fit = |cols: &(_, _, _, _, _, _), i: usize| {
+            let (kappa, a, r2, points, orders, reason): &(
+                &Float64Array,
+                &Float64Array,
+                &Float64Array,
+                &Int64Array,
+                &Int64Array,
+                &StringArray,
+            ) = cols;
+            SideFit {
+                kappa: opt(*kappa, i).then(|| kappa.value(i)),
+                a: opt(*a, i).then(|| a.value(i)),
+                r2: opt(*r2, i).then(|| r2.value(i)),
+                points: points.value(i),
+                orders: orders.value(i),
+                reason: opt(*reason, i).then(|| reason.value(i).to_owned()),
+            }
+        };
+        Ok((0..batch.num_rows())
+            .map(|i| CalibrationRow {
+                window_start: EventTime::from_nanos(start.value(i)),
+                window_end: EventTime::from_nanos(end.value(i)),
+                sigma: opt(sigma, i).then(|| sigma.value(i)),
+                mid_samples: samples.value(i),
+                trades: trades.value(i),
+                bid: fit(&bid, i),
+                ask: fit(&ask, i),
+            })
+            .collect())
+    }
+}
