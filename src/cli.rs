@@ -1,0 +1,204 @@
+//! Command-line flags for every subcommand, and dispatch. Thin: each subcommand's work lives
+//! in its own module behind `run(args)`; subcommands that are not built yet say so and exit 2.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::model::parse_duration;
+
+const ABOUT: &str = "Record, verify, calibrate and backtest market making on crypto L2 order books";
+
+const LONG_ABOUT: &str = "\
+mdkit records a venue's public L2 order book and trades into Parquet tables, proves that the
+recording is a consistent book, estimates Avellaneda-Stoikov parameters (sigma, A, kappa per
+side) with SQL, and replays the recording through a market-making backtest. Every command reads
+and writes the same hive-partitioned tables under --data:
+
+  <data>/<table>/venue=<venue>/market=<MARKET>/date=<YYYY-MM-DD>/part-*.parquet
+
+Tables: depth, book_top, trades, events, calibration (see schemas/ for every column).
+Set RUST_LOG (e.g. RUST_LOG=mdkit=debug) for more detail on stderr.
+Exit codes: 0 ok, 1 problems found (verify), 2 error.";
+
+#[derive(Debug, Parser)]
+#[command(name = "mdkit", version, about = ABOUT, long_about = LONG_ABOUT)]
+pub struct Cli {
+    /// Root of the data tree: tables, journal and resume state live below it
+    #[arg(long, global = true, value_name = "DIR", default_value = "./data", env = "MDKIT_DATA")]
+    pub data: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Record a venue's L2 book and trades into the tables (long-running) [not built yet]
+    #[command(long_about = "Record a venue's public L2 order book and trades into the depth, \
+book_top, trades and events tables. Every frame goes to a write-ahead journal before it is \
+parsed, so a crash loses nothing; Ctrl+C flushes every open part and exits 0; a restart resumes \
+where the last run stopped. Trades are deduplicated by id across reconnects.\n\nNot built yet: \
+this version only reserves the command.")]
+    Collect(CollectArgs),
+    /// Estimate sigma, A and kappa per side from the tables, by SQL [not built yet]
+    #[command(long_about = "Estimate the Avellaneda-Stoikov parameters sigma, kappa_bid, A_bid, \
+kappa_ask and A_ask per window by running the SQL in sql/ over book_top and trades, and write \
+one row per window to the calibration table.\n\nNot built yet: this version only reserves the \
+command.")]
+    Calibrate(CalibrateArgs),
+    /// Replay a recording through an Avellaneda-Stoikov market maker [not built yet]
+    #[command(long_about = "Replay the recorded book and trades of a partition range through an \
+Avellaneda-Stoikov market maker with latency and queue-position fill models, and report PnL, \
+fills, inventory, Sharpe, drawdown and markouts.\n\nNot built yet: this version only reserves \
+the command.")]
+    Backtest(BacktestArgs),
+    /// Prove book integrity: sequence, duplicates, crossed books, snapshot/delta [not built yet]
+    #[command(long_about = "Check the recorded tables: sequence continuity per connection, no \
+duplicate frames or trades, no crossed book, snapshots consistent with the deltas before them. \
+Gaps that the recorder logged in the events table are told apart from unexplained ones. Exits 1 \
+when it finds a violation.\n\nNot built yet: this version only reserves the command.")]
+    Verify(VerifyArgs),
+    /// Run a local venue that speaks the Extended protocol, with a known market [not built yet]
+    #[command(long_about = "Serve the Extended v1 and v2 WebSocket streams on 127.0.0.1 from a \
+synthetic market with known sigma, A and kappa, with fault injection, so that every command can \
+be tried and tested offline.\n\nNot built yet: this version only reserves the command.")]
+    Simulate(SimulateArgs),
+    /// Turn a raw capture into the same tables [not built yet]
+    #[command(long_about = "Import a raw capture (mdkit's own journal, or another recorder's \
+raw file such as hftbacktest's Binance captures) into the same Parquet tables.\n\nNot built yet: \
+this version only reserves the command.")]
+    Import(ImportArgs),
+    /// Today's optimal bid and ask from the latest calibration and book [not built yet]
+    #[command(
+        long_about = "Print the Avellaneda-Stoikov bid and ask for a market from the latest \
+calibration row and the latest recorded book.\n\nNot built yet: this version only reserves the \
+command."
+    )]
+    Spread(SpreadArgs),
+    /// Run SQL over the tables (DataFusion)
+    Sql(crate::sql::Args),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CollectArgs {
+    /// Markets to record, e.g. ETH-USD BTC-USD
+    #[arg(required = true, value_name = "MARKET")]
+    pub markets: Vec<String>,
+    /// Venue to record from
+    #[arg(long, default_value = "extended")]
+    pub venue: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CalibrateArgs {
+    /// Market to calibrate (default: every market in the tables)
+    #[arg(long)]
+    pub market: Option<String>,
+    /// Length of each calibration window
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub window: std::time::Duration,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BacktestArgs {
+    /// Start of the replay (e.g. 2026-11-20T13:00Z)
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End of the replay (exclusive)
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Market to replay
+    #[arg(long)]
+    pub market: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// Market to check (default: every market in the tables)
+    #[arg(long)]
+    pub market: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// Port to listen on (0 = any free port)
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// Capture files to import
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SpreadArgs {
+    /// Market to quote
+    #[arg(long)]
+    pub market: Option<String>,
+}
+
+/// A subcommand this version does not implement yet.
+#[derive(Debug, thiserror::Error)]
+#[error("`mdkit {0}` is not built yet in this version; see `mdkit {0} --help` for what it will do")]
+pub struct NotBuilt(pub &'static str);
+
+/// Runs the parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let not_built = |name| Err(anyhow::Error::new(NotBuilt(name)));
+    match cli.command {
+        Command::Sql(args) => crate::sql::run(&cli.data, args).map(|()| ExitCode::SUCCESS),
+        Command::Collect(_) => not_built("collect"),
+        Command::Calibrate(_) => not_built("calibrate"),
+        Command::Backtest(_) => not_built("backtest"),
+        Command::Verify(_) => not_built("verify"),
+        Command::Simulate(_) => not_built("simulate"),
+        Command::Import(_) => not_built("import"),
+        Command::Spread(_) => not_built("spread"),
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` sets the filter (default: warnings).
+pub fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// An error and its causes on one line: `context: cause: root cause`. Causes whose text an
+/// earlier one already shows (DataFusion repeats its sources in its own message) are left
+/// out, and line breaks inside messages become spaces.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+/// Whether an error is a closed stdout pipe, which ends output quietly.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<arrow::error::ArrowError>()
+                .is_some_and(|e| matches!(e, arrow::error::ArrowError::IoError(_, io) if io.kind() == std::io::ErrorKind::BrokenPipe))
+    })
+}
