@@ -1,0 +1,337 @@
+//! Reading fields out of a parsed frame so that every refusal names the field
+//! (`data.b[3].c`), what was expected and what was found.
+//!
+//! Frames are parsed into `serde_json::Value`. serde_json holds an integer literal that fits
+//! `u64` or `i64` as that integer, never as `f64`, so trade ids above 2^53 stay exact
+//! (VENUES.md §1.4); only literals beyond `u64` fall back to `f64`, and [`Obj::id`] refuses
+//! those as out of range. Prices and sizes are JSON strings parsed as exact decimals
+//! (VENUES.md §0). Must not know any frame layout: that is `frames`, `v1` and `v2`.
+
+use rust_decimal::Decimal;
+use serde_json::{Map, Value};
+
+use super::ParseError;
+use crate::model::{DecimalError, EventTime, Price, Qty};
+
+const EXCERPT_CHARS: usize = 80;
+
+/// The start of `text`, cut at a character boundary, for error messages.
+pub(super) fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(EXCERPT_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
+}
+
+pub(super) fn parse(text: &str) -> Result<Value, ParseError> {
+    serde_json::from_str(text)
+        .map_err(|e| ParseError::Json { reason: e.to_string(), excerpt: excerpt(text) })
+}
+
+/// A short description of a value for "found …" in errors.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => format!("boolean {b}"),
+        Value::Number(n) => format!("number {n}"),
+        Value::String(s) => format!("string {:?}", excerpt(s)),
+        Value::Array(items) => format!("an array of {} items", items.len()),
+        Value::Object(_) => "an object".to_owned(),
+    }
+}
+
+/// Where an object sits in the frame; rendered only when an error is built.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Path {
+    Root,
+    Key(&'static str),
+    Item(&'static str, usize),
+}
+
+impl Path {
+    fn render(self) -> String {
+        match self {
+            Path::Root => "<frame>".to_owned(),
+            Path::Key(key) => key.to_owned(),
+            Path::Item(key, index) => format!("{key}[{index}]"),
+        }
+    }
+
+    fn field(self, name: &str) -> String {
+        match self {
+            Path::Root => name.to_owned(),
+            other => format!("{}.{name}", other.render()),
+        }
+    }
+}
+
+/// A JSON object and its place in the frame.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Obj<'v> {
+    map: &'v Map<String, Value>,
+    path: Path,
+}
+
+impl<'v> Obj<'v> {
+    pub(super) fn of(value: &'v Value, path: Path) -> Result<Self, ParseError> {
+        match value {
+            Value::Object(map) => Ok(Self { map, path }),
+            other => Err(ParseError::InvalidField {
+                field: path.render(),
+                expected: "an object",
+                found: describe(other),
+            }),
+        }
+    }
+
+    /// The full name of field `name` of this object, e.g. `data.b[3].c`.
+    pub(super) fn field(&self, name: &str) -> String {
+        self.path.field(name)
+    }
+
+    fn invalid(&self, name: &str, expected: &'static str, found: &Value) -> ParseError {
+        ParseError::InvalidField { field: self.field(name), expected, found: describe(found) }
+    }
+
+    /// The field's value; JSON `null` counts as absent.
+    pub(super) fn get(&self, name: &str) -> Option<&'v Value> {
+        self.map.get(name).filter(|v| !v.is_null())
+    }
+
+    pub(super) fn req(&self, name: &str) -> Result<&'v Value, ParseError> {
+        self.get(name).ok_or_else(|| ParseError::MissingField { field: self.field(name) })
+    }
+
+    pub(super) fn obj(&self, name: &str, path: Path) -> Result<Obj<'v>, ParseError> {
+        Obj::of(self.req(name)?, path)
+    }
+
+    pub(super) fn array(&self, name: &str) -> Result<&'v [Value], ParseError> {
+        let value = self.req(name)?;
+        value.as_array().map(Vec::as_slice).ok_or_else(|| self.invalid(name, "an array", value))
+    }
+
+    /// An array of strings, e.g. `result.subscriptions`.
+    pub(super) fn strings(&self, name: &str) -> Result<Vec<&'v str>, ParseError> {
+        let items = self.array(name)?;
+        let mut out = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            let text = item.as_str().ok_or_else(|| ParseError::InvalidField {
+                field: format!("{}[{index}]", self.field(name)),
+                expected: "a string",
+                found: describe(item),
+            })?;
+            out.push(text);
+        }
+        Ok(out)
+    }
+
+    pub(super) fn str(&self, name: &str) -> Result<&'v str, ParseError> {
+        let value = self.req(name)?;
+        value.as_str().ok_or_else(|| self.invalid(name, "a string", value))
+    }
+
+    pub(super) fn opt_str(&self, name: &str) -> Result<Option<&'v str>, ParseError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(value) => {
+                value.as_str().map(Some).ok_or_else(|| self.invalid(name, "a string", value))
+            }
+        }
+    }
+
+    pub(super) fn u64(&self, name: &str) -> Result<u64, ParseError> {
+        let value = self.req(name)?;
+        value.as_u64().ok_or_else(|| self.invalid(name, "an unsigned integer", value))
+    }
+
+    pub(super) fn i64(&self, name: &str) -> Result<i64, ParseError> {
+        let value = self.req(name)?;
+        value.as_i64().ok_or_else(|| self.invalid(name, "an integer", value))
+    }
+
+    /// Epoch milliseconds (Extended's unit for `ts` and `T`) as a venue-clock timestamp.
+    pub(super) fn millis(&self, name: &str) -> Result<EventTime, ParseError> {
+        let millis = self.i64(name)?;
+        EventTime::from_millis(millis)
+            .ok_or_else(|| ParseError::TimeOutOfRange { field: self.field(name), millis })
+    }
+
+    /// A non-negative integer id, exact (VENUES.md §1.4: ids exceed 2^53).
+    pub(super) fn id(&self, name: &str) -> Result<i64, ParseError> {
+        let value = self.req(name)?;
+        let Value::Number(number) = value else {
+            return Err(self.invalid(name, "an integer id", value));
+        };
+        if let Some(id) = number.as_i64().filter(|id| *id >= 0) {
+            return Ok(id);
+        }
+        // An integer literal beyond u64 arrives as f64; a fractional literal is not an id.
+        let integral = number.is_u64()
+            || number.is_i64()
+            || number.as_f64().is_some_and(|f| f.abs() >= 9.223_372_036_854_776e18);
+        if integral {
+            Err(ParseError::IdOutOfRange { field: self.field(name), text: number.to_string() })
+        } else {
+            Err(self.invalid(name, "an integer id", value))
+        }
+    }
+
+    /// A JSON string or number as text (JSON-RPC ids may be either).
+    pub(super) fn text_or_number(&self, name: &str) -> Result<Option<String>, ParseError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(other) => Err(self.invalid(name, "a string or number", other)),
+        }
+    }
+
+    pub(super) fn price(&self, name: &str) -> Result<Price, ParseError> {
+        let text = self.str(name)?;
+        Price::parse(text).map_err(|source| self.bad_decimal(name, text, source))
+    }
+
+    pub(super) fn qty(&self, name: &str) -> Result<Qty, ParseError> {
+        let text = self.str(name)?;
+        Qty::parse(text).map_err(|source| self.bad_decimal(name, text, source))
+    }
+
+    pub(super) fn opt_qty(&self, name: &str) -> Result<Option<Qty>, ParseError> {
+        match self.opt_str(name)? {
+            None => Ok(None),
+            Some(text) => Qty::parse(text).map(Some).map_err(|s| self.bad_decimal(name, text, s)),
+        }
+    }
+
+    /// A decimal with any number of places (mark and index prices carry 12, funding rates
+    /// more than [`crate::model::SCALE`] can hold), parsed exactly from plain decimal text.
+    pub(super) fn exact(&self, name: &str) -> Result<Decimal, ParseError> {
+        let text = self.str(name)?;
+        if !is_plain_decimal(text) {
+            let source = if text.is_empty() {
+                DecimalError::Empty
+            } else {
+                DecimalError::Syntax { text: text.to_owned() }
+            };
+            return Err(self.bad_decimal(name, text, source));
+        }
+        Decimal::from_str_exact(text).map_err(|_| {
+            self.bad_decimal(name, text, DecimalError::Overflow { text: text.to_owned() })
+        })
+    }
+
+    /// One of a fixed set of wire names.
+    pub(super) fn choose<T: Copy>(
+        &self,
+        name: &str,
+        options: &[(&'static str, T)],
+    ) -> Result<T, ParseError> {
+        let text = self.str(name)?;
+        options.iter().find(|(wire, _)| *wire == text).map(|(_, value)| *value).ok_or_else(|| {
+            ParseError::UnknownValue {
+                field: self.field(name),
+                text: text.to_owned(),
+                expected: options.iter().map(|(wire, _)| *wire).collect(),
+            }
+        })
+    }
+
+    fn bad_decimal(&self, name: &str, text: &str, source: DecimalError) -> ParseError {
+        ParseError::Decimal { field: self.field(name), text: text.to_owned(), source }
+    }
+}
+
+/// Optional sign, digits, at most one `.`, at least one digit: the same syntax
+/// [`crate::model::parse_raw`] accepts (rust_decimal alone would also take `1_000`).
+fn is_plain_decimal(text: &str) -> bool {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    digits.bytes().any(|b| b.is_ascii_digit())
+        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && digits.bytes().filter(|b| *b == b'.').count() <= 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj_of(text: &str) -> Value {
+        parse(text).unwrap()
+    }
+
+    #[test]
+    fn ids_are_exact_beyond_2_pow_53_and_refused_beyond_i64() {
+        let cases: &[(&str, Result<i64, ParseError>)] = &[
+            (r#"{"i":2103821900219158529}"#, Ok(2_103_821_900_219_158_529)),
+            (r#"{"i":9223372036854775807}"#, Ok(i64::MAX)),
+            (
+                r#"{"i":9223372036854775808}"#,
+                Err(ParseError::IdOutOfRange {
+                    field: "i".into(),
+                    text: "9223372036854775808".into(),
+                }),
+            ),
+            (r#"{"i":-1}"#, Err(ParseError::IdOutOfRange { field: "i".into(), text: "-1".into() })),
+            (
+                r#"{"i":"5"}"#,
+                Err(ParseError::InvalidField {
+                    field: "i".into(),
+                    expected: "an integer id",
+                    found: "string \"5\"".into(),
+                }),
+            ),
+            (
+                r#"{"i":1.5}"#,
+                Err(ParseError::InvalidField {
+                    field: "i".into(),
+                    expected: "an integer id",
+                    found: "number 1.5".into(),
+                }),
+            ),
+        ];
+        for (text, want) in cases {
+            let value = obj_of(text);
+            assert_eq!(&Obj::of(&value, Path::Root).unwrap().id("i"), want, "{text}");
+        }
+        let huge = obj_of(r#"{"i":18446744073709551616}"#);
+        assert!(matches!(
+            Obj::of(&huge, Path::Root).unwrap().id("i"),
+            Err(ParseError::IdOutOfRange { .. })
+        ));
+    }
+
+    #[test]
+    fn errors_name_the_nested_field() {
+        let value = obj_of(r#"{"c":null,"p":5}"#);
+        let level = Obj::of(&value, Path::Item("data.b", 3)).unwrap();
+        assert_eq!(level.qty("c"), Err(ParseError::MissingField { field: "data.b[3].c".into() }));
+        assert_eq!(
+            level.price("p"),
+            Err(ParseError::InvalidField {
+                field: "data.b[3].p".into(),
+                expected: "a string",
+                found: "number 5".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn exact_decimals_keep_every_place_and_refuse_odd_syntax() {
+        let value = obj_of(r#"{"a":"84058.473541750005","b":"1_000","c":"1e5","d":""}"#);
+        let o = Obj::of(&value, Path::Root).unwrap();
+        assert_eq!(o.exact("a").unwrap().to_string(), "84058.473541750005");
+        for name in ["b", "c", "d"] {
+            assert!(matches!(o.exact(name), Err(ParseError::Decimal { .. })), "{name}");
+        }
+    }
+
+    #[test]
+    fn invalid_json_carries_a_short_excerpt() {
+        let text = format!("{{\"type\": {}", "x".repeat(200));
+        let Err(ParseError::Json { excerpt, .. }) = parse(&text) else {
+            panic!("expected a JSON error");
+        };
+        assert_eq!(excerpt.chars().count(), EXCERPT_CHARS + 1);
+        assert!(excerpt.starts_with("{\"type\""));
+    }
+}

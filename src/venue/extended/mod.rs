@@ -1,0 +1,26 @@
+//! Extended (Starknet perpetuals): endpoints, the v1 per-stream frames, the v2 JSON-RPC
+//! multiplexed stream, and the sequence rules of both (VENUES.md §1, §2, §8).
+//!
+//! Owns: turning one text frame into typed values ([`BookUpdate`], [`TradesFrame`],
+//! [`PriceFrame`], [`FundingFrame`], [`VenueError`]) or a [`ParseError`] that names what is
+//! wrong, building URLs and v2 requests, and deciding when a connection's sequence broke.
+//! Must not: open sockets, keep time, apply frames to a book, or decide how to reconnect —
+//! those belong to `collect` and `book`.
+//!
+//! Entry points: [`v1::parse_book`], [`v1::parse_trades`], [`v1::parse_prices`],
+//! [`v1::parse_funding`] (one per v1 stream, VENUES.md §1.2: the URL is the subscription) and
+//! [`v2::parse`] for every frame of a v2 connection. [`seq`] holds the gap rules.
+
+mod endpoints;
+mod error;
+mod frames;
+mod json;
+pub mod seq;
+pub mod v1;
+pub mod v2;
+
+pub use endpoints::{EndpointError, Endpoints, MAINNET_BASE, TESTNET_BASE, USER_AGENT};
+pub use error::ParseError;
+pub use frames::{
+    BookUpdate, ChangeMismatch, Depth, FundingFrame, PriceFrame, PriceKind, TradesFrame, VenueError,
+};
