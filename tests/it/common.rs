@@ -1,0 +1,55 @@
+//! Test data and helpers shared by the integration tests.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use mdkit::model::{EventTime, Price, Qty, RecvTime, TakerSide, TradeKind};
+use mdkit::storage::{Rows, Table, TradeRow, Writer, WriterConfig};
+
+/// 2026-11-20T00:00:00Z in nanoseconds.
+pub const DAY_20: i64 = 1_795_132_800_000_000_000;
+pub const SEC: i64 = 1_000_000_000;
+
+/// `n` trades one second apart from `start`, with prices that need all 8 decimals.
+pub fn trades(n: usize, start: i64) -> Vec<TradeRow> {
+    (0..n)
+        .map(|i| TradeRow {
+            ts_event: EventTime::from_nanos(start + i as i64 * SEC - 3_000_000),
+            ts_recv: RecvTime::from_nanos(start + i as i64 * SEC),
+            conn: 1,
+            seq: i as i64 + 1,
+            trade_id: 2_103_821_900_219_158_529 + i as i64,
+            side: if i % 3 == 0 { TakerSide::Sell } else { TakerSide::Buy },
+            price: Price::from_raw(8_405_012_345_678 + (i as i64 % 97) * 1_000_000),
+            qty: Qty::from_raw(20_000 + i as i64),
+            kind: if i % 50 == 49 { TradeKind::Liquidation } else { TradeKind::Trade },
+        })
+        .collect()
+}
+
+/// Writes trades for `market` with the default writer settings and returns the parts.
+pub fn write_trades(root: &Path, market: &str, rows: &[TradeRow]) -> Vec<std::path::PathBuf> {
+    let mut writer = Writer::new(root, Table::Trades, "extended", market, WriterConfig::default())
+        .expect("writer");
+    writer.write(&TradeRow::to_batch("extended", market, rows)).expect("write");
+    writer.close().expect("close")
+}
+
+/// Runs the real `mdkit` binary with `--data <data>` and the given arguments.
+pub fn mdkit(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mdkit"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run mdkit")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}

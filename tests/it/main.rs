@@ -1,0 +1,9 @@
+//! mdkit's integration tests: one binary, one module per area. Tests run the real `mdkit`
+//! binary in temporary directories and read real Parquet files back.
+
+mod common;
+mod extended;
+mod schemas;
+mod sql;
+mod storage;
+mod storage_faults;
