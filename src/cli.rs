@@ -61,11 +61,8 @@ duplicate frames or trades, no crossed book, snapshots consistent with the delta
 Gaps that the recorder logged in the events table are told apart from unexplained ones. Exits 1 \
 when it finds a violation.\n\nNot built yet: this version only reserves the command.")]
     Verify(VerifyArgs),
-    /// Run a local venue that speaks the Extended protocol, with a known market [not built yet]
-    #[command(long_about = "Serve the Extended v1 and v2 WebSocket streams on 127.0.0.1 from a \
-synthetic market with known sigma, A and kappa, with fault injection, so that every command can \
-be tried and tested offline.\n\nNot built yet: this version only reserves the command.")]
-    Simulate(SimulateArgs),
+    /// Run a local venue that speaks the Extended protocol, with a known market and faults
+    Simulate(crate::simulate::Args),
     /// Turn a raw capture into the same tables [not built yet]
     #[command(long_about = "Import a raw capture (mdkit's own journal, or another recorder's \
 raw file such as hftbacktest's Binance captures) into the same Parquet tables.\n\nNot built yet: \
@@ -123,13 +120,6 @@ pub struct VerifyArgs {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct SimulateArgs {
-    /// Port to listen on (0 = any free port)
-    #[arg(long, default_value_t = 0)]
-    pub port: u16,
-}
-
-#[derive(Debug, clap::Args)]
 pub struct ImportArgs {
     /// Capture files to import
     #[arg(required = true, value_name = "FILE")]
@@ -157,7 +147,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Calibrate(_) => not_built("calibrate"),
         Command::Backtest(_) => not_built("backtest"),
         Command::Verify(_) => not_built("verify"),
-        Command::Simulate(_) => not_built("simulate"),
+        Command::Simulate(args) => crate::simulate::run(args).map(|()| ExitCode::SUCCESS),
         Command::Import(_) => not_built("import"),
         Command::Spread(_) => not_built("spread"),
     }

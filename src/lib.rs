@@ -11,6 +11,8 @@
 //!   DataFusion session over the tree. The tables are the contract between commands.
 //! - [`venue`]: one module per venue: wire text in, typed frames and errors out, and the
 //!   venue's sequence rule. Pure.
+//! - [`simulate`]: a local WebSocket venue speaking the Extended protocol, driven by a
+//!   synthetic market with known σ, A and κ, with fault injection.
 //! - [`cli`]: flags and dispatch; one module per subcommand (`sql` today).
 //!
 //! Data flow: venue WebSocket → `collect` → journal → Parquet parts → {`verify`, `calibrate`,
@@ -19,6 +21,7 @@
 pub mod book;
 pub mod cli;
 pub mod model;
+pub mod simulate;
 pub mod sql;
 pub mod storage;
 pub mod venue;

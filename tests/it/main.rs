@@ -4,6 +4,7 @@
 mod common;
 mod extended;
 mod schemas;
+mod simulate;
 mod sql;
 mod storage;
 mod storage_faults;

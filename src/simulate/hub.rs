@@ -1,0 +1,294 @@
+//! The simulation clock and the hand-off to connections.
+//!
+//! Owns every market's state behind one lock, steps all markets together (one task, one
+//! simulated clock), encodes each step's payloads once, and broadcasts them on a bounded
+//! channel. A connection attaches under the same lock, so the snapshot (or trades replay) it
+//! starts from and the first step it receives afterwards are contiguous: no frame is lost or
+//! repeated between them. It must not know about sockets, seq numbers or faults.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+
+use super::log::{Log, LogError};
+use super::market::{Market, MarketParams, STEP_MS};
+use super::wire::{self, Format};
+use crate::model::{BookSide, FrameKind, Trade};
+
+/// Trades kept for the replay on connect (VENUES.md §1.4).
+pub const REPLAY_TRADES: usize = 50;
+/// Steps between full snapshots: one simulated minute (VENUES.md §1.3).
+pub const SNAPSHOT_EVERY: u64 = 60_000 / STEP_MS as u64;
+
+/// One market's share of a step, already spelled.
+#[derive(Debug)]
+pub struct MarketTick {
+    /// DELTA normally, SNAPSHOT on the minutely step.
+    pub kind: FrameKind,
+    /// The v1 book `data` for `kind`.
+    pub book: String,
+    /// The `?depth=1` book `data`: a SNAPSHOT of the best bid and ask.
+    pub top: String,
+    /// The trades `data` array, if the step printed any.
+    pub trades: Option<String>,
+}
+
+/// One step of the whole simulation.
+#[derive(Debug)]
+pub struct Tick {
+    /// Steps done since the start of the simulation, this one included.
+    pub index: u64,
+    /// The frames' `ts`: simulated epoch milliseconds.
+    pub ts_ms: i64,
+    /// Indexed like [`Hub::markets`].
+    pub markets: Vec<MarketTick>,
+}
+
+/// Where a connection starts: the state after step `index`.
+#[derive(Debug, Clone)]
+pub struct Attached {
+    pub index: u64,
+    pub ts_ms: i64,
+    /// SNAPSHOT `data` of the full book.
+    pub snapshot: String,
+    /// SNAPSHOT `data` of the best bid and ask.
+    pub top: String,
+    /// Trades `data` of the last [`REPLAY_TRADES`] trades (possibly empty).
+    pub replay: String,
+}
+
+struct Slot {
+    market: Market,
+    format: Format,
+    recent: VecDeque<Trade>,
+}
+
+impl Slot {
+    fn attached(&self, index: u64, ts_ms: i64) -> Attached {
+        let book = self.market.book();
+        let name = &self.market.params().market;
+        Attached {
+            index,
+            ts_ms,
+            snapshot: wire::snapshot_data(
+                name,
+                self.format,
+                book.levels(BookSide::Bid),
+                book.levels(BookSide::Ask),
+                "f",
+            ),
+            top: self.top(),
+            replay: wire::trades_data(self.format, self.recent.iter()),
+        }
+    }
+
+    fn top(&self) -> String {
+        let book = self.market.book();
+        let name = &self.market.params().market;
+        wire::snapshot_data(
+            name,
+            self.format,
+            book.best_bid().into_iter(),
+            book.best_ask().into_iter(),
+            "1",
+        )
+    }
+}
+
+struct State {
+    slots: Vec<Slot>,
+    index: u64,
+    ts_ms: i64,
+    /// `None` once the simulation has ended: receivers then drain and see `Closed`.
+    tx: Option<broadcast::Sender<Arc<Tick>>>,
+}
+
+/// A cloneable handle on the simulation state.
+#[derive(Clone)]
+pub struct Hub {
+    state: Arc<Mutex<State>>,
+    names: Arc<[String]>,
+}
+
+impl Hub {
+    /// Markets built from their parameters and `seed`; the clock starts at `t0_ms` (the ts of
+    /// the initial book). `capacity` bounds the broadcast: a connection further behind than
+    /// that many steps is closed.
+    pub fn new(params: Vec<MarketParams>, seed: u64, t0_ms: i64, capacity: usize) -> Self {
+        let names: Arc<[String]> = params.iter().map(|p| p.market.clone()).collect();
+        let slots = params
+            .into_iter()
+            .map(|p| Slot {
+                format: Format::new(p.tick, p.lot),
+                market: Market::new(p, seed),
+                recent: VecDeque::new(),
+            })
+            .collect();
+        let (tx, _) = broadcast::channel(capacity.max(1));
+        let state = State { slots, index: 0, ts_ms: t0_ms, tx: Some(tx) };
+        Self { state: Arc::new(Mutex::new(state)), names }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while stepping leaves a consistent-enough state for the remaining readers.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn markets(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn market_index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    /// Steps done so far.
+    pub fn index(&self) -> u64 {
+        self.lock().index
+    }
+
+    /// [`Book::checksum`](crate::book::Book::checksum) of a market's current book, so a
+    /// client that applied every frame can be compared with the truth in-process.
+    pub fn checksum(&self, market: usize) -> Option<u64> {
+        self.lock().slots.get(market).map(|slot| slot.market.book().checksum())
+    }
+
+    /// A receiver of every later step; `None` once the simulation has ended.
+    pub fn subscribe(&self) -> Option<broadcast::Receiver<Arc<Tick>>> {
+        self.lock().tx.as_ref().map(broadcast::Sender::subscribe)
+    }
+
+    /// The current state of `market` plus a receiver that starts at the very next step.
+    pub fn attach(&self, market: usize) -> Option<(Attached, broadcast::Receiver<Arc<Tick>>)> {
+        let state = self.lock();
+        let rx = state.tx.as_ref()?.subscribe();
+        let slot = state.slots.get(market)?;
+        Some((slot.attached(state.index, state.ts_ms), rx))
+    }
+
+    /// The current state of `market` (for a v2 subscribe on an existing receiver: steps with
+    /// an index up to `Attached::index` are already contained in it).
+    pub fn view(&self, market: usize) -> Option<Attached> {
+        let state = self.lock();
+        state.slots.get(market).map(|slot| slot.attached(state.index, state.ts_ms))
+    }
+
+    /// Advances every market by one step, logs it, and broadcasts it.
+    pub fn step(&self, mut log: Option<&mut Log>) -> Result<(), LogError> {
+        let mut state = self.lock();
+        let index = state.index + 1;
+        let ts_ms = state.ts_ms + STEP_MS;
+        let kind = if index.is_multiple_of(SNAPSHOT_EVERY) {
+            FrameKind::Snapshot
+        } else {
+            FrameKind::Delta
+        };
+        let mut markets = Vec::with_capacity(state.slots.len());
+        for (n, slot) in state.slots.iter_mut().enumerate() {
+            let outcome = slot.market.step(ts_ms);
+            let name = slot.market.params().market.clone();
+            let book = slot.market.book();
+            let data = match kind {
+                FrameKind::Snapshot => wire::snapshot_data(
+                    &name,
+                    slot.format,
+                    book.levels(BookSide::Bid),
+                    book.levels(BookSide::Ask),
+                    "f",
+                ),
+                FrameKind::Delta => {
+                    wire::delta_data(&name, slot.format, &outcome.bids, &outcome.asks)
+                }
+            };
+            if let Some(log) = log.as_deref_mut() {
+                log.step(n, ts_ms, kind, book, &outcome.trades)?;
+            }
+            let trades = (!outcome.trades.is_empty())
+                .then(|| wire::trades_data(slot.format, outcome.trades.iter()));
+            let top = slot.top();
+            for trade in outcome.trades {
+                if slot.recent.len() == REPLAY_TRADES {
+                    slot.recent.pop_front();
+                }
+                slot.recent.push_back(trade);
+            }
+            markets.push(MarketTick { kind, book: data, top, trades });
+        }
+        state.index = index;
+        state.ts_ms = ts_ms;
+        if let Some(tx) = &state.tx {
+            // No receiver is fine: nobody is connected.
+            let _ = tx.send(Arc::new(Tick { index, ts_ms, markets }));
+        }
+        Ok(())
+    }
+
+    /// Ends the broadcast: connections send what is queued, then close.
+    pub fn close(&self) {
+        self.lock().tx = None;
+    }
+}
+
+/// How fast and how long the clock runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pace {
+    /// Simulated seconds per wall second.
+    pub speed: f64,
+    /// Steps to run before ending; `None` runs until `stop`.
+    pub steps: Option<u64>,
+}
+
+/// Runs the clock: one step every 100 ms / speed of wall time (catching up without skipping
+/// when late), until `pace.steps` are done or `stop` completes. Flushes the log every
+/// simulated minute and at the end, then closes the hub so that connections drain and close.
+pub async fn drive(
+    hub: &Hub,
+    pace: Pace,
+    mut log: Option<&mut Log>,
+    stop: impl Future<Output = ()>,
+) -> Result<(), LogError> {
+    let period = Duration::from_secs_f64(STEP_MS as f64 / 1000.0 / pace.speed);
+    let started = Instant::now();
+    tokio::pin!(stop);
+    let mut done: u64 = 0;
+    let result = loop {
+        if pace.steps.is_some_and(|steps| done >= steps) {
+            break Ok(());
+        }
+        let deadline = started + period.mul_f64((done + 1) as f64);
+        if Instant::now() < deadline {
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {}
+                () = &mut stop => break Ok(()),
+            }
+        } else if done.is_multiple_of(64) {
+            // Catching up: let connections run now and then, and still notice `stop`.
+            tokio::select! {
+                biased;
+                () = &mut stop => break Ok(()),
+                () = tokio::task::yield_now() => {}
+            }
+        }
+        if let Err(err) = hub.step(log.as_deref_mut()) {
+            break Err(err);
+        }
+        done += 1;
+        if done.is_multiple_of(SNAPSHOT_EVERY) {
+            if let Some(log) = log.as_deref_mut() {
+                if let Err(err) = log.flush() {
+                    break Err(err);
+                }
+            }
+        }
+    };
+    hub.close();
+    let flushed = match log {
+        Some(log) => log.flush(),
+        None => Ok(()),
+    };
+    result.and(flushed)
+}

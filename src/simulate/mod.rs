@@ -1,0 +1,333 @@
+//! `mdkit simulate`: a local Extended venue on 127.0.0.1, driven by a synthetic market whose
+//! true parameters are printed, with fault injection. Tests and newcomers use it instead of
+//! the internet.
+//!
+//! Data flow: [`market`] steps one market (latent mid, book, aggressive orders; MODEL.md) →
+//! [`hub`] steps every market on one simulated clock, spells each step once with [`wire`]
+//! (VENUES.md §1, §2), logs it with [`log`], and broadcasts it on a bounded channel →
+//! [`server`] runs one task per WebSocket connection, numbering frames (seq) and passing them
+//! through that connection's [`fault`] injector. This module owns the command line, the
+//! validated [`Config`] and [`run`]; it must not be imported by other subcommands.
+//!
+//! Protocol served (see `server` for details): `/stream.extended.exchange/v1/orderbooks/{m}`
+//! (`?depth=1` too), `/stream.extended.exchange/v1/publicTrades/{m}`,
+//! `/stream.extended.exchange/v2/rpc` (subscribe, unsubscribe, ping, list-subscriptions for the
+//! `orderbooks` and `trades` scopes). Without a `User-Agent` header the upgrade is refused with
+//! HTTP 403; an unknown market gets the error envelope (code 1001) and a close.
+//!
+//! Fault grammar (`--fault`, repeatable, or `"faults"` in a `--scenario` JSON file):
+//! `KIND[=ARGS][@CONN]` with `disconnect=N`, `skip=N`, `duplicate=N`, `swap=N`, `malformed=N`,
+//! `stall=N`, `burst=N:K`; N counts data frames of the connection from 1, CONN counts accepted
+//! WebSocket connections from 1 (default 1). See [`fault`].
+//!
+//! Market spec (`--market`, repeatable): `NAME[:key=value,...]` with keys `mid`, `tick`, `lot`,
+//! `sigma`, `a_bid`, `kappa_bid`, `a_ask`, `kappa_ask`, `levels`, `max_size`; unset keys come
+//! from [`MarketParams::preset`].
+
+pub mod fault;
+pub mod hub;
+pub mod log;
+pub mod market;
+pub mod server;
+pub mod wire;
+
+#[cfg(test)]
+mod tests;
+
+use std::io::Write as _;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use self::fault::{Fault, FaultError, FaultPlan, Scenario};
+use self::hub::{drive, Hub, Pace};
+use self::log::Log;
+use self::market::{MarketParams, STEP_MS};
+use self::server::{serve, ServerConfig};
+use crate::model::{parse_duration, DecimalError, EventTime, Price, Qty};
+
+const FAULT_HELP: &str = "\
+Inject a fault: KIND[=ARGS][@CONN], repeatable. CONN is the 1-based number of the WebSocket \
+connection in accept order (refused handshakes do not count; default 1); N counts that \
+connection's data frames from 1.
+  disconnect=N   drop the socket (no close frame) after frame N
+  skip=N         frame N carries seq+1, leaving a hole
+  duplicate=N    send frame N twice
+  swap=N         send frames N and N+1 in the order N+1, N
+  malformed=N    replace frame N with truncated, invalid JSON
+  stall=N        after frame N send no more data; pings are still answered
+  burst=N:K      hold frames N..N+K-1, then send them back to back
+Connections without a User-Agent header are always refused with HTTP 403.";
+
+const MARKET_HELP: &str = "\
+A market to simulate, repeatable (default ETH-USD): NAME[:key=value,...]. Keys: mid, tick, lot, \
+sigma (price/sqrt(s)), a_bid, a_ask (orders/s), kappa_bid, kappa_ask (1/price), levels (ticks \
+per side), max_size. Presets: ETH-USD mid 3000 tick 0.01 lot 0.001 sigma 0.5 A 2 kappa 15; \
+BTC-USD mid 84000 tick 1 lot 0.00001 sigma 10 kappa 0.15; SOL-USD mid 140 tick 0.001 sigma \
+0.025 kappa 150; any other name: mid 100 tick 0.01 lot 0.01 sigma 0.2 kappa 15.";
+
+/// Run a local Extended-compatible WebSocket venue fed by a synthetic market.
+///
+/// Prints `listening on ws://127.0.0.1:<port>` as the first line of stdout, then one line per
+/// market with its true parameters (key=value), then serves until --duration of simulated
+/// time has passed (exit 0) or Ctrl+C.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// TCP port on 127.0.0.1; 0 lets the OS choose (read it from the first stdout line).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    #[arg(long = "market", value_name = "NAME[:KEY=VALUE,...]", long_help = MARKET_HELP)]
+    pub markets: Vec<String>,
+    /// Simulated seconds per wall-clock second (one 100 ms step every 100 ms / SPEED).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Seed of the random market; the same seed gives the same frames.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated time to serve after the start, e.g. 10m; then close every connection and exit 0.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Simulated clock at the start of serving (RFC 3339); default: now, to the second.
+    #[arg(long, value_name = "RFC3339")]
+    pub start: Option<String>,
+    /// Simulated time run before serving, so the book and the trades replay have history.
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    pub warmup: Duration,
+    /// Write the truth to DIR/<market>/trades.jsonl and DIR/<market>/book.jsonl.
+    #[arg(long, value_name = "DIR")]
+    pub log: Option<PathBuf>,
+    #[arg(long = "fault", value_name = "KIND[=ARGS][@CONN]", long_help = FAULT_HELP)]
+    pub faults: Vec<String>,
+    /// JSON file {"faults": [...], "markets": [...]} in the grammar of --fault and --market,
+    /// added to the flags.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Steps a connection may fall behind before it is closed (bounded broadcast).
+    #[arg(long, default_value_t = 4096)]
+    pub backlog: usize,
+}
+
+/// A flag that cannot be used, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("bad --market {spec:?}: {reason}")]
+    Market { spec: String, reason: String },
+    #[error(transparent)]
+    Fault(#[from] FaultError),
+    #[error("cannot read --scenario {path}: {reason}")]
+    Scenario { path: PathBuf, reason: String },
+    #[error("bad --start {text:?}: use an RFC 3339 time before 2160, e.g. 2026-01-01T00:00:00Z")]
+    Start { text: String },
+    #[error("--speed must be a positive finite number, not {0}")]
+    Speed(f64),
+}
+
+/// Validated settings of one simulator run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub port: u16,
+    pub markets: Vec<MarketParams>,
+    pub seed: u64,
+    pub speed: f64,
+    /// Simulated epoch ms at which serving starts.
+    pub start_ms: i64,
+    /// Steps simulated before serving.
+    pub warmup_steps: u64,
+    /// Steps served; `None` until Ctrl+C.
+    pub live_steps: Option<u64>,
+    pub log_dir: Option<PathBuf>,
+    pub backlog: usize,
+    pub server: ServerConfig,
+}
+
+fn steps_of(duration: Duration) -> u64 {
+    let millis = duration.as_millis();
+    u64::try_from(millis.div_ceil(STEP_MS as u128)).unwrap_or(u64::MAX)
+}
+
+/// Parses `NAME[:key=value,...]` over the name's preset.
+pub fn parse_market(spec: &str) -> Result<MarketParams, ConfigError> {
+    let bad = |reason: String| ConfigError::Market { spec: spec.to_owned(), reason };
+    let (name, settings) = spec.split_once(':').unwrap_or((spec, ""));
+    if name.is_empty() || name.contains(['/', '?', ' ']) {
+        return Err(bad("the name must be non-empty without '/', '?' or spaces".into()));
+    }
+    let mut params = MarketParams::preset(name);
+    let decimal = |e: DecimalError| bad(e.to_string());
+    for setting in settings.split(',').filter(|s| !s.is_empty()) {
+        let (key, value) =
+            setting.split_once('=').ok_or_else(|| bad(format!("{setting:?} is not key=value")))?;
+        let float = || match value.parse::<f64>() {
+            Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+            _ => Err(bad(format!("{key} must be a positive number"))),
+        };
+        match key {
+            "mid" => params.mid = Price::parse(value).map_err(decimal)?,
+            "tick" => params.tick = Price::parse(value).map_err(decimal)?,
+            "lot" => params.lot = Qty::parse(value).map_err(decimal)?,
+            "max_size" => params.max_size = Qty::parse(value).map_err(decimal)?,
+            "sigma" => params.sigma = float()?,
+            "a_bid" => params.a_bid = float()?,
+            "a_ask" => params.a_ask = float()?,
+            "kappa_bid" => params.kappa_bid = float()?,
+            "kappa_ask" => params.kappa_ask = float()?,
+            "levels" => {
+                params.levels = value
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| bad("levels must be a positive integer".into()))?
+            }
+            _ => return Err(bad(format!("unknown key {key:?}"))),
+        }
+    }
+    if params.tick.raw() <= 0
+        || params.lot.raw() <= 0
+        || params.max_size < params.lot
+        || params.mid.raw() <= 0
+    {
+        return Err(bad("mid, tick and lot must be positive and max_size at least one lot".into()));
+    }
+    Ok(params)
+}
+
+impl Config {
+    pub fn from_args(args: &Args) -> Result<Self, ConfigError> {
+        let mut market_specs = args.markets.clone();
+        let mut fault_specs = args.faults.clone();
+        if let Some(path) = &args.scenario {
+            let scenario_err =
+                |reason: String| ConfigError::Scenario { path: path.clone(), reason };
+            let text = std::fs::read_to_string(path).map_err(|e| scenario_err(e.to_string()))?;
+            let scenario: Scenario =
+                serde_json::from_str(&text).map_err(|e| scenario_err(e.to_string()))?;
+            market_specs.extend(scenario.markets);
+            fault_specs.extend(scenario.faults);
+        }
+        if market_specs.is_empty() {
+            market_specs.push("ETH-USD".to_owned());
+        }
+        let markets =
+            market_specs.iter().map(|s| parse_market(s)).collect::<Result<Vec<_>, _>>()?;
+        if let Some(dup) = markets
+            .iter()
+            .enumerate()
+            .find(|(i, m)| markets[..*i].iter().any(|o| o.market == m.market))
+        {
+            return Err(ConfigError::Market {
+                spec: dup.1.market.clone(),
+                reason: "given twice".into(),
+            });
+        }
+        let faults =
+            fault_specs.iter().map(|s| s.parse::<Fault>()).collect::<Result<Vec<_>, _>>()?;
+        if !(args.speed.is_finite() && args.speed > 0.0) {
+            return Err(ConfigError::Speed(args.speed));
+        }
+        let start_ms = match &args.start {
+            Some(text) => chrono::DateTime::parse_from_rfc3339(text)
+                .map_err(|_| ConfigError::Start { text: text.clone() })?
+                .timestamp_millis(),
+            None => chrono::Utc::now().timestamp() * 1000,
+        };
+        // Nanosecond timestamps end in 2262: keep a century of simulated time in range.
+        const CENTURY_MS: i64 = 100 * 365 * 86_400_000;
+        if start_ms.checked_add(CENTURY_MS).and_then(EventTime::from_millis).is_none() {
+            return Err(ConfigError::Start { text: args.start.clone().unwrap_or_default() });
+        }
+        Ok(Self {
+            port: args.port,
+            markets,
+            seed: args.seed,
+            speed: args.speed,
+            start_ms,
+            warmup_steps: steps_of(args.warmup),
+            live_steps: args.duration.map(steps_of),
+            log_dir: args.log.clone(),
+            backlog: args.backlog,
+            server: ServerConfig { faults: FaultPlan { faults }, ..ServerConfig::default() },
+        })
+    }
+}
+
+/// Runs `mdkit simulate` on its own tokio runtime until the duration ends or Ctrl+C.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let config = Config::from_args(&args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    runtime.block_on(run_config(config))
+}
+
+/// Completes on Ctrl+C or SIGTERM; never, if neither can be watched.
+async fn interrupted() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            () = ctrl_c => {}
+            () = term => {}
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await;
+}
+
+async fn run_config(config: Config) -> anyhow::Result<()> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{}", config.port))?;
+    let port = listener.local_addr().context("cannot read the listening address")?.port();
+    let t0_ms = config.start_ms
+        - STEP_MS * i64::try_from(config.warmup_steps).unwrap_or(i64::MAX / STEP_MS / 2);
+    let hub = Hub::new(config.markets.clone(), config.seed, t0_ms, config.backlog);
+    let mut log = match &config.log_dir {
+        Some(dir) => Some(Log::create(dir, hub.markets())?),
+        None => None,
+    };
+    for _ in 0..config.warmup_steps {
+        hub.step(log.as_mut())?;
+    }
+    {
+        // A closed stdout (e.g. `| head -1`) must not stop the venue: write errors are ignored.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on ws://127.0.0.1:{port}");
+        for m in &config.markets {
+            let _ = writeln!(
+                out,
+                "market={} tick={} lot={} sigma={} a_bid={} kappa_bid={} a_ask={} kappa_ask={} seed={}",
+                m.market, m.tick, m.lot, m.sigma, m.a_bid, m.kappa_bid, m.a_ask, m.kappa_ask, config.seed
+            );
+        }
+        let _ = out.flush();
+    }
+    let (ended_tx, ended_rx) = tokio::sync::oneshot::channel::<()>();
+    let pace = Pace { speed: config.speed, steps: config.live_steps };
+    let driver = async {
+        let result = drive(&hub, pace, log.as_mut(), interrupted()).await;
+        let _ = ended_tx.send(());
+        result
+    };
+    let server = serve(listener, hub.clone(), config.server.clone(), async {
+        let _ = ended_rx.await;
+    });
+    let (driven, ()) = tokio::join!(driver, server);
+    driven.context("the simulator log failed")?;
+    Ok(())
+}
