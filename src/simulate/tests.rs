@@ -4,51 +4,25 @@
 //! live in `tests/it/simulate.rs`.
 
 use proptest::prelude::*;
-use serde_json::Value;
 
 use super::hub::{Hub, SNAPSHOT_EVERY};
 use super::market::{Market, MarketParams, STEP_MS};
 use crate::book::Book;
-use crate::model::{BookFrame, BookSide, EventTime, FrameKind, Level, Price, Qty, TakerSide};
+use crate::model::{BookFrame, FrameKind, Qty, TakerSide};
+use crate::venue::extended::v1::{self, Message};
 
-/// A test-only decoder of v1 book frames (the real parser lives in `venue/`). Checks on the
-/// way that every DELTA level carries `c` and that `q` is the signed change from `book`.
+/// Decodes a v1 book frame with the real Extended parser (so the simulator and the parser
+/// are held to each other), checking on the way that `q` is the signed change from `book`
+/// to `c` on every DELTA level (VENUES.md §1.3 rule 1).
 fn decode(text: &str, book: &Book) -> BookFrame {
-    let v: Value = serde_json::from_str(text).expect("frame is JSON");
-    let kind = match v["type"].as_str() {
-        Some("SNAPSHOT") => FrameKind::Snapshot,
-        Some("DELTA") => FrameKind::Delta,
-        other => panic!("bad type {other:?}"),
+    let update = match v1::parse_book(text) {
+        Ok(Message::Data(update)) => update,
+        other => panic!("the parser refused a simulator frame: {other:?}\n{text}"),
     };
-    let data = &v["data"];
-    let side = |key: &str, side: BookSide| -> Vec<Level> {
-        data[key]
-            .as_array()
-            .expect("side is an array")
-            .iter()
-            .map(|l| {
-                let price =
-                    Price::parse(l["p"].as_str().expect("p is a string")).expect("p parses");
-                let q = Qty::parse(l["q"].as_str().expect("q is a string")).expect("q parses");
-                if kind == FrameKind::Snapshot {
-                    return Level::new(price, q);
-                }
-                let c =
-                    Qty::parse(l["c"].as_str().expect("DELTA level carries c")).expect("c parses");
-                let old = book.get(side, price).unwrap_or(Qty::ZERO);
-                assert_eq!(old.raw() + q.raw(), c.raw(), "q is the signed change at {price}");
-                Level::new(price, c)
-            })
-            .collect()
-    };
-    BookFrame {
-        market: data["m"].as_str().expect("m").to_owned(),
-        kind,
-        seq: v["seq"].as_u64().expect("seq"),
-        ts_event: EventTime::from_millis(v["ts"].as_i64().expect("ts")).expect("ts in range"),
-        bids: side("b", BookSide::Bid),
-        asks: side("a", BookSide::Ask),
-    }
+    let mismatches =
+        update.change_mismatches(|side, price| book.get(side, price).unwrap_or(Qty::ZERO));
+    assert!(mismatches.is_empty(), "q is not the signed change: {mismatches:?}");
+    update.frame
 }
 
 proptest! {

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use mdkit::book::Book;
-use mdkit::model::{BookFrame, EventTime, FrameKind, Level, Price, Qty};
+use mdkit::model::{BookFrame, Price};
+use mdkit::venue::extended::v1;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -109,35 +110,11 @@ fn seq(v: &Value) -> u64 {
     v["seq"].as_u64().unwrap()
 }
 
-/// Decodes a v1 book frame (or a v2 envelope's book payload) into a `BookFrame`.
+/// Decodes a v1 book frame with mdkit's Extended parser.
 fn book_frame(v: &Value) -> BookFrame {
-    let kind = match v["data"]["t"].as_str().unwrap() {
-        "SNAPSHOT" => FrameKind::Snapshot,
-        "DELTA" => FrameKind::Delta,
-        other => panic!("bad t {other}"),
-    };
-    let side = |key: &str| -> Vec<Level> {
-        v["data"][key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| {
-                let size = if kind == FrameKind::Delta { &l["c"] } else { &l["q"] };
-                let size = size.as_str().unwrap_or_else(|| panic!("level without size: {l}"));
-                Level::new(
-                    Price::parse(l["p"].as_str().unwrap()).unwrap(),
-                    Qty::parse(size).unwrap(),
-                )
-            })
-            .collect()
-    };
-    BookFrame {
-        market: v["data"]["m"].as_str().unwrap().to_owned(),
-        kind,
-        seq: seq(v),
-        ts_event: EventTime::from_millis(v["ts"].as_i64().unwrap()).unwrap(),
-        bids: side("b"),
-        asks: side("a"),
+    match v1::parse_book(&v.to_string()) {
+        Ok(v1::Message::Data(update)) => update.frame,
+        other => panic!("the parser refused a simulator frame: {other:?}\n{v}"),
     }
 }
 
