@@ -108,6 +108,9 @@ pub struct Args {
     /// Steps a connection may fall behind before it is closed (bounded broadcast).
     #[arg(long, default_value_t = 4096)]
     pub backlog: usize,
+    /// How often the server pings each connection, in wall time (the venue: every 15s).
+    #[arg(long, value_parser = parse_duration, default_value = "15s")]
+    pub ping_interval: Duration,
 }
 
 /// A flag that cannot be used, with what to do about it.
@@ -248,7 +251,11 @@ impl Config {
             live_steps: args.duration.map(steps_of),
             log_dir: args.log.clone(),
             backlog: args.backlog,
-            server: ServerConfig { faults: FaultPlan { faults }, ..ServerConfig::default() },
+            server: ServerConfig {
+                faults: FaultPlan { faults },
+                ping_every: args.ping_interval,
+                ..ServerConfig::default()
+            },
         })
     }
 }

@@ -367,6 +367,31 @@ async fn fault_skip_leaves_a_hole_on_the_chosen_connection_only() {
 }
 
 #[tokio::test]
+async fn a_scenario_file_injects_its_faults() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scenario.json");
+    std::fs::write(&file, r#"{"faults": ["skip=3", "duplicate=5"]}"#).unwrap();
+    let sim = Sim::start(&["--speed", "600", "--scenario", file.to_str().unwrap()]);
+    let mut ws = sim.connect(BOOK).await;
+    assert_eq!(seqs(&mut ws, 7).await, [1, 2, 4, 5, 6, 6, 7]);
+}
+
+#[tokio::test]
+async fn the_server_pings_every_connection() {
+    let sim = Sim::start(&["--speed", "1", "--ping-interval", "300ms"]);
+    let mut ws = sim.connect(BOOK).await;
+    let mut data_frames = 0;
+    loop {
+        match next_msg(&mut ws).await {
+            Some(Ok(Message::Ping(_))) => break,
+            Some(Ok(Message::Text(_))) => data_frames += 1,
+            other => panic!("expected data then a ping, got {other:?}"),
+        }
+    }
+    assert!(data_frames >= 1, "the ping came with the stream running");
+}
+
+#[tokio::test]
 async fn fault_duplicate_sends_a_frame_twice() {
     let (_sim, mut ws) = faulty("duplicate=4", "600").await;
     let mut frames = Vec::new();
