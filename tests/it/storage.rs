@@ -225,3 +225,18 @@ fn trade_rows_keep_every_decimal_and_kind() {
     let got: Vec<TradeRow> = read_all(dir.path(), &Selection::default());
     assert_eq!(got, rows);
 }
+
+#[test]
+fn tick_commits_a_quiet_part_once_it_is_older_than_the_age_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = WriterConfig { part_max_age: Duration::from_secs(60), ..WriterConfig::default() };
+    let mut writer = Writer::new(dir.path(), Table::Trades, "extended", "ETH-USD", config).unwrap();
+    writer.write(&TradeRow::to_batch("extended", "ETH-USD", &trades(10, DAY_20))).unwrap();
+    writer.tick(RecvTime::from_nanos(DAY_20 + 59 * SEC)).unwrap();
+    assert!(writer.committed().is_empty(), "younger than the limit: still open");
+    writer.tick(RecvTime::from_nanos(DAY_20 + 60 * SEC)).unwrap();
+    assert_eq!(writer.committed().len(), 1, "a quiet market still commits on the timer");
+    let got: Vec<TradeRow> = read_all(dir.path(), &Selection::default());
+    assert_eq!(got, trades(10, DAY_20));
+    assert!(writer.close().unwrap().len() == 1, "nothing more to commit");
+}
