@@ -34,9 +34,15 @@ fn rpc_v2_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "skipped: ../shared/fixtures not found ({} does not exist; set MDKIT_SHARED to the shared tree)",
-            dir.display()
+        // Written to the process's stderr directly: libtest captures `eprintln!`, and a
+        // skip must be visible in a normal `cargo test` run.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!(
+                "skipped: ../shared/fixtures not found ({} does not exist; set MDKIT_SHARED to the shared tree)\n",
+                dir.display()
+            )
+            .as_bytes(),
         );
         None
     }
