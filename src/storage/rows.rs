@@ -193,45 +193,107 @@ fn opt<T: Array>(array: &T, i: usize) -> bool {
     array.is_valid(i)
 }
 
+/// The key every venue-frame row starts with, after `venue` and `market`.
+#[derive(Clone, Copy)]
+struct FrameKey {
+    ts_event: EventTime,
+    ts_recv: RecvTime,
+    conn: u32,
+    seq: i64,
+}
+
+/// The `venue, market, ts_event, ts_recv, conn, seq` columns of a batch of frame rows.
+fn frame_key_columns(
+    venue: &str,
+    market: &str,
+    keys: impl Iterator<Item = FrameKey> + Clone,
+) -> Vec<ArrayRef> {
+    let n = keys.clone().count();
+    vec![
+        constant(venue, n),
+        constant(market, n),
+        timestamps(keys.clone().map(|k| k.ts_event.as_nanos())),
+        timestamps(keys.clone().map(|k| k.ts_recv.as_nanos())),
+        u32s(keys.clone().map(|k| k.conn)),
+        i64s(keys.map(|k| k.seq)),
+    ]
+}
+
+/// Reads the frame key of each row of a batch.
+struct FrameKeys<'a> {
+    ts_event: &'a TimestampNanosecondArray,
+    ts_recv: &'a TimestampNanosecondArray,
+    conn: &'a UInt32Array,
+    seq: &'a Int64Array,
+}
+
+impl<'a> FrameKeys<'a> {
+    fn of(c: &Columns<'a>) -> Result<Self, StorageError> {
+        Ok(Self {
+            ts_event: c.get("ts_event")?,
+            ts_recv: c.get("ts_recv")?,
+            conn: c.get("conn")?,
+            seq: c.get("seq")?,
+        })
+    }
+
+    fn at(&self, i: usize) -> FrameKey {
+        FrameKey {
+            ts_event: EventTime::from_nanos(self.ts_event.value(i)),
+            ts_recv: RecvTime::from_nanos(self.ts_recv.value(i)),
+            conn: self.conn.value(i),
+            seq: self.seq.value(i),
+        }
+    }
+}
+
+impl DepthRow {
+    fn key(&self) -> FrameKey {
+        FrameKey { ts_event: self.ts_event, ts_recv: self.ts_recv, conn: self.conn, seq: self.seq }
+    }
+}
+
+impl BookTopRow {
+    fn key(&self) -> FrameKey {
+        FrameKey { ts_event: self.ts_event, ts_recv: self.ts_recv, conn: self.conn, seq: self.seq }
+    }
+}
+
+impl TradeRow {
+    fn key(&self) -> FrameKey {
+        FrameKey { ts_event: self.ts_event, ts_recv: self.ts_recv, conn: self.conn, seq: self.seq }
+    }
+}
+
 impl Rows for DepthRow {
     const TABLE: Table = Table::Depth;
 
     fn to_batch(venue: &str, market: &str, rows: &[Self]) -> RecordBatch {
-        let n = rows.len();
-        finish(
-            Self::TABLE,
-            vec![
-                constant(venue, n),
-                constant(market, n),
-                timestamps(rows.iter().map(|r| r.ts_event.as_nanos())),
-                timestamps(rows.iter().map(|r| r.ts_recv.as_nanos())),
-                u32s(rows.iter().map(|r| r.conn)),
-                i64s(rows.iter().map(|r| r.seq)),
-                Arc::new(rows.iter().map(|r| Some(r.snapshot)).collect::<BooleanArray>()),
-                strings(rows.iter().map(|r| r.side.as_str())),
-                decimals(rows.iter().map(|r| Some(r.price.raw()))),
-                decimals(rows.iter().map(|r| Some(r.qty.raw()))),
-            ],
-        )
+        let mut columns = frame_key_columns(venue, market, rows.iter().map(Self::key));
+        columns.extend([
+            Arc::new(rows.iter().map(|r| Some(r.snapshot)).collect::<BooleanArray>()) as ArrayRef,
+            strings(rows.iter().map(|r| r.side.as_str())),
+            decimals(rows.iter().map(|r| Some(r.price.raw()))),
+            decimals(rows.iter().map(|r| Some(r.qty.raw()))),
+        ]);
+        finish(Self::TABLE, columns)
     }
 
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, StorageError> {
         let c = Columns::new(Self::TABLE, batch)?;
-        let ts_event = c.get::<TimestampNanosecondArray>("ts_event")?;
-        let ts_recv = c.get::<TimestampNanosecondArray>("ts_recv")?;
-        let conn = c.get::<UInt32Array>("conn")?;
-        let seq = c.get::<Int64Array>("seq")?;
+        let keys = FrameKeys::of(&c)?;
         let snapshot = c.get::<BooleanArray>("snapshot")?;
         let side = c.get::<StringArray>("side")?;
         let price = c.get::<Decimal128Array>("price")?;
         let qty = c.get::<Decimal128Array>("qty")?;
         (0..batch.num_rows())
             .map(|i| {
+                let FrameKey { ts_event, ts_recv, conn, seq } = keys.at(i);
                 Ok(DepthRow {
-                    ts_event: EventTime::from_nanos(ts_event.value(i)),
-                    ts_recv: RecvTime::from_nanos(ts_recv.value(i)),
-                    conn: conn.value(i),
-                    seq: seq.value(i),
+                    ts_event,
+                    ts_recv,
+                    conn,
+                    seq,
                     snapshot: snapshot.value(i),
                     side: c.parse("side", side.value(i))?,
                     price: Price::from_raw(c.decimal("price", price, i)?),
@@ -246,16 +308,8 @@ impl Rows for BookTopRow {
     const TABLE: Table = Table::BookTop;
 
     fn to_batch(venue: &str, market: &str, rows: &[Self]) -> RecordBatch {
-        let n = rows.len();
-        let mut columns = vec![
-            constant(venue, n),
-            constant(market, n),
-            timestamps(rows.iter().map(|r| r.ts_event.as_nanos())),
-            timestamps(rows.iter().map(|r| r.ts_recv.as_nanos())),
-            u32s(rows.iter().map(|r| r.conn)),
-            i64s(rows.iter().map(|r| r.seq)),
-            Arc::new(rows.iter().map(|r| Some(r.snapshot)).collect::<BooleanArray>()),
-        ];
+        let mut columns = frame_key_columns(venue, market, rows.iter().map(Self::key));
+        columns.push(Arc::new(rows.iter().map(|r| Some(r.snapshot)).collect::<BooleanArray>()));
         for level in 0..BOOK_TOP_LEVELS {
             for side in [BookSide::Bid, BookSide::Ask] {
                 let at = |r: &BookTopRow| {
@@ -271,10 +325,7 @@ impl Rows for BookTopRow {
 
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, StorageError> {
         let c = Columns::new(Self::TABLE, batch)?;
-        let ts_event = c.get::<TimestampNanosecondArray>("ts_event")?;
-        let ts_recv = c.get::<TimestampNanosecondArray>("ts_recv")?;
-        let conn = c.get::<UInt32Array>("conn")?;
-        let seq = c.get::<Int64Array>("seq")?;
+        let keys = FrameKeys::of(&c)?;
         let snapshot = c.get::<BooleanArray>("snapshot")?;
         let mut level_columns = Vec::with_capacity(BOOK_TOP_LEVELS * 2);
         for level in 0..BOOK_TOP_LEVELS {
@@ -287,11 +338,12 @@ impl Rows for BookTopRow {
         }
         (0..batch.num_rows())
             .map(|i| {
+                let FrameKey { ts_event, ts_recv, conn, seq } = keys.at(i);
                 let mut row = BookTopRow {
-                    ts_event: EventTime::from_nanos(ts_event.value(i)),
-                    ts_recv: RecvTime::from_nanos(ts_recv.value(i)),
-                    conn: conn.value(i),
-                    seq: seq.value(i),
+                    ts_event,
+                    ts_recv,
+                    conn,
+                    seq,
                     snapshot: snapshot.value(i),
                     bids: Vec::new(),
                     asks: Vec::new(),
@@ -314,31 +366,20 @@ impl Rows for TradeRow {
     const TABLE: Table = Table::Trades;
 
     fn to_batch(venue: &str, market: &str, rows: &[Self]) -> RecordBatch {
-        let n = rows.len();
-        finish(
-            Self::TABLE,
-            vec![
-                constant(venue, n),
-                constant(market, n),
-                timestamps(rows.iter().map(|r| r.ts_event.as_nanos())),
-                timestamps(rows.iter().map(|r| r.ts_recv.as_nanos())),
-                u32s(rows.iter().map(|r| r.conn)),
-                i64s(rows.iter().map(|r| r.seq)),
-                i64s(rows.iter().map(|r| r.trade_id)),
-                strings(rows.iter().map(|r| r.side.as_str())),
-                decimals(rows.iter().map(|r| Some(r.price.raw()))),
-                decimals(rows.iter().map(|r| Some(r.qty.raw()))),
-                strings(rows.iter().map(|r| r.kind.as_str())),
-            ],
-        )
+        let mut columns = frame_key_columns(venue, market, rows.iter().map(Self::key));
+        columns.extend([
+            i64s(rows.iter().map(|r| r.trade_id)),
+            strings(rows.iter().map(|r| r.side.as_str())),
+            decimals(rows.iter().map(|r| Some(r.price.raw()))),
+            decimals(rows.iter().map(|r| Some(r.qty.raw()))),
+            strings(rows.iter().map(|r| r.kind.as_str())),
+        ]);
+        finish(Self::TABLE, columns)
     }
 
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, StorageError> {
         let c = Columns::new(Self::TABLE, batch)?;
-        let ts_event = c.get::<TimestampNanosecondArray>("ts_event")?;
-        let ts_recv = c.get::<TimestampNanosecondArray>("ts_recv")?;
-        let conn = c.get::<UInt32Array>("conn")?;
-        let seq = c.get::<Int64Array>("seq")?;
+        let keys = FrameKeys::of(&c)?;
         let trade_id = c.get::<Int64Array>("trade_id")?;
         let side = c.get::<StringArray>("side")?;
         let price = c.get::<Decimal128Array>("price")?;
@@ -346,11 +387,12 @@ impl Rows for TradeRow {
         let kind = c.get::<StringArray>("kind")?;
         (0..batch.num_rows())
             .map(|i| {
+                let FrameKey { ts_event, ts_recv, conn, seq } = keys.at(i);
                 Ok(TradeRow {
-                    ts_event: EventTime::from_nanos(ts_event.value(i)),
-                    ts_recv: RecvTime::from_nanos(ts_recv.value(i)),
-                    conn: conn.value(i),
-                    seq: seq.value(i),
+                    ts_event,
+                    ts_recv,
+                    conn,
+                    seq,
                     trade_id: trade_id.value(i),
                     side: c.parse("side", side.value(i))?,
                     price: Price::from_raw(c.decimal("price", price, i)?),
