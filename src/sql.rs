@@ -44,6 +44,13 @@ pub struct Args {
 }
 
 pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
+    // A mistyped --data would otherwise answer every query with zero rows.
+    if !data.is_dir() {
+        anyhow::bail!(
+            "data directory {} does not exist: pass --data DIR (or set MDKIT_DATA)",
+            data.display()
+        );
+    }
     let query = match (&args.query, &args.file) {
         (Some(q), _) => q.clone(),
         (None, Some(file)) => std::fs::read_to_string(file)

@@ -113,6 +113,16 @@ fn a_bad_query_is_one_clear_line_and_exit_2() {
 }
 
 #[test]
+fn a_missing_data_directory_is_an_error_not_an_empty_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo");
+    let out = mdkit(&missing, &["sql", "SELECT count(*) FROM trades"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("does not exist") && err.contains("typo"), "{err}");
+}
+
+#[test]
 fn the_query_can_come_from_a_file() {
     let dir = tempfile::tempdir().unwrap();
     two_markets(dir.path());
