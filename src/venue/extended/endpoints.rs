@@ -3,6 +3,8 @@
 //!
 //! Builds strings only; must not connect, resolve hosts or read configuration files.
 
+use std::time::Duration;
+
 use super::Depth;
 
 /// Mainnet v1 WebSocket base ([EXT-DOCS], [X10-CFG] `MAINNET_CONFIG`; VENUES.md §1.1).
@@ -19,6 +21,21 @@ pub const TESTNET_BASE: &str =
 /// (VENUES.md §1.2, [EXT-DOCS] "Mandatory headers"). It is fixed and versioned so the venue
 /// can tell our traffic apart.
 pub const USER_AGENT: &str = concat!("mdkit/", env!("CARGO_PKG_VERSION"));
+
+/// The venue pings every connection this often (WebSocket control frames, not JSON).
+///
+/// The client must answer each ping with a pong within [`PONG_DEADLINE`] or be dropped
+/// (VENUES.md §1.2). tokio-tungstenite queues that pong by itself while the stream is being
+/// read, so the connection loop in `collect` answers pings as long as it keeps reading — it
+/// must never stop reading a socket it keeps open. Client pings are answered but optional.
+pub const SERVER_PING_INTERVAL: Duration = Duration::from_secs(15);
+/// How long the venue waits for the pong to its ping.
+pub const PONG_DEADLINE: Duration = Duration::from_secs(10);
+/// A book stream silent this long is dead: close it and reconnect (VENUES.md §1.2, the
+/// default; make it configurable).
+pub const STALE_AFTER: Duration = Duration::from_secs(90);
+/// The largest message to accept: a full BTC-USD snapshot was 374 KB (VENUES.md §1.2).
+pub const MAX_MESSAGE_BYTES: usize = 2 * 1024 * 1024;
 
 /// A base URL or market name that cannot be used to build a stream URL.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

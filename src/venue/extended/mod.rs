@@ -19,7 +19,10 @@ pub mod seq;
 pub mod v1;
 pub mod v2;
 
-pub use endpoints::{EndpointError, Endpoints, MAINNET_BASE, TESTNET_BASE, USER_AGENT};
+pub use endpoints::{
+    EndpointError, Endpoints, MAINNET_BASE, MAX_MESSAGE_BYTES, PONG_DEADLINE, SERVER_PING_INTERVAL,
+    STALE_AFTER, TESTNET_BASE, USER_AGENT,
+};
 pub use error::ParseError;
 pub use frames::{
     BookUpdate, ChangeMismatch, Depth, FundingFrame, PriceFrame, PriceKind, TradesFrame, VenueError,
