@@ -33,72 +33,76 @@ const PRICE_TYPES: &[&str] = &["MP", "IP"];
 /// `type` and `data.t` must agree; `data.d` must be `"f"` or `"1"`; DELTA levels need `c`.
 /// An empty DELTA is a valid frame (a heartbeat that consumes a `seq`, rule 5).
 pub fn parse_book(text: &str) -> Result<BookMessage, ParseError> {
-    let value = json::parse(text)?;
-    let root = Obj::of(&value, Path::Root)?;
-    if let Some(error) = frames::venue_error(&root)? {
-        return Ok(Message::VenueError(error));
-    }
-    let envelope = root.str("type")?;
-    let kind = match envelope {
-        "SNAPSHOT" => FrameKind::Snapshot,
-        "DELTA" => FrameKind::Delta,
-        other => {
-            return Err(ParseError::UnknownType { text: other.to_owned(), expected: BOOK_TYPES })
-        }
-    };
-    let seq = root.u64("seq")?;
-    let ts_event = root.millis("ts")?;
-    let data = root.obj("data", Path::Key("data"))?;
-    frames::book_update(&data, envelope, kind, seq, ts_event).map(Message::Data)
+    parse_frame(text, |root| {
+        let envelope = root.str("type")?;
+        let kind = match envelope {
+            "SNAPSHOT" => FrameKind::Snapshot,
+            "DELTA" => FrameKind::Delta,
+            other => {
+                return Err(ParseError::UnknownType {
+                    text: other.to_owned(),
+                    expected: BOOK_TYPES,
+                })
+            }
+        };
+        let (seq, ts_event) = (root.u64("seq")?, root.millis("ts")?);
+        let data = root.obj("data", Path::Key("data"))?;
+        frames::book_update(&data, envelope, kind, seq, ts_event)
+    })
 }
 
 /// A frame of `/publicTrades/{market}`: `{ts, seq, data:[{i, m, S, tT, T, p, q}]}`
 /// (VENUES.md §1.4). The first frame of a connection replays the last 50 trades.
 pub fn parse_trades(text: &str) -> Result<TradesMessage, ParseError> {
-    let value = json::parse(text)?;
-    let root = Obj::of(&value, Path::Root)?;
-    if let Some(error) = frames::venue_error(&root)? {
-        return Ok(Message::VenueError(error));
-    }
-    let seq = root.u64("seq")?;
-    let ts_event = root.millis("ts")?;
-    frames::trades_frame(&root, seq, ts_event).map(Message::Data)
+    parse_frame(text, |root| {
+        let (seq, ts_event) = (root.u64("seq")?, root.millis("ts")?);
+        frames::trades_frame(root, seq, ts_event)
+    })
 }
 
 /// A frame of `/prices/mark/{market}` (`type` `MP`, VENUES.md §1.5) or
 /// `/prices/index/{market}` (`IP`, by analogy with v2's `PRICES.IP`; not documented for v1).
 pub fn parse_prices(text: &str) -> Result<PricesMessage, ParseError> {
-    let value = json::parse(text)?;
-    let root = Obj::of(&value, Path::Root)?;
-    if let Some(error) = frames::venue_error(&root)? {
-        return Ok(Message::VenueError(error));
-    }
-    let kind = match root.str("type")? {
-        "MP" => PriceKind::Mark,
-        "IP" => PriceKind::Index,
-        other => {
-            return Err(ParseError::UnknownType { text: other.to_owned(), expected: PRICE_TYPES })
-        }
-    };
-    let seq = root.u64("seq")?;
-    let ts_event = root.millis("ts")?;
-    let data = root.obj("data", Path::Key("data"))?;
-    frames::price_frame(&data, kind, seq, ts_event).map(Message::Data)
+    parse_frame(text, |root| {
+        let kind = match root.str("type")? {
+            "MP" => PriceKind::Mark,
+            "IP" => PriceKind::Index,
+            other => {
+                return Err(ParseError::UnknownType {
+                    text: other.to_owned(),
+                    expected: PRICE_TYPES,
+                })
+            }
+        };
+        let (seq, ts_event) = (root.u64("seq")?, root.millis("ts")?);
+        let data = root.obj("data", Path::Key("data"))?;
+        frames::price_frame(&data, kind, seq, ts_event)
+    })
 }
 
 /// A frame of `/funding/{market}`: `{ts, seq, data:{m, f, T}}`. The v1 layout is inferred
 /// from the v2 payload (VENUES.md §2: v2 `data` is the v1 payload); `type`, if any, is not
 /// checked because no v1 funding frame has been observed.
 pub fn parse_funding(text: &str) -> Result<FundingMessage, ParseError> {
+    parse_frame(text, |root| {
+        let (seq, ts_event) = (root.u64("seq")?, root.millis("ts")?);
+        let data = root.obj("data", Path::Key("data"))?;
+        frames::funding_frame(&data, seq, ts_event)
+    })
+}
+
+/// What every v1 stream shares: JSON text, then either the venue's error envelope (a value,
+/// VENUES.md §1.5) or the stream's own frame, read from the root object by `body`.
+fn parse_frame<T>(
+    text: &str,
+    body: impl FnOnce(&Obj<'_>) -> Result<T, ParseError>,
+) -> Result<Message<T>, ParseError> {
     let value = json::parse(text)?;
     let root = Obj::of(&value, Path::Root)?;
     if let Some(error) = frames::venue_error(&root)? {
         return Ok(Message::VenueError(error));
     }
-    let seq = root.u64("seq")?;
-    let ts_event = root.millis("ts")?;
-    let data = root.obj("data", Path::Key("data"))?;
-    frames::funding_frame(&data, seq, ts_event).map(Message::Data)
+    body(&root).map(Message::Data)
 }
 
 #[cfg(test)]
