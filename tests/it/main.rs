@@ -3,6 +3,7 @@
 
 mod common;
 mod extended;
+mod interop;
 mod schemas;
 mod simulate;
 mod sql;
