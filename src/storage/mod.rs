@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+mod journal;
 mod part;
 mod path;
 mod reader;
@@ -16,9 +17,10 @@ mod schema;
 mod session;
 mod writer;
 
+pub use journal::{Cause, Entry, Journal, JournalError, Record, Stream};
 pub use part::{inspect, BadPart, PartInfo, RowGroupSpan};
 pub use path::{
-    check_name, find_parts, sweep_temp_files, BadName, PartFilter, PartPath, Partition,
+    check_name, find_parts, sweep_temp_files, temp_name, BadName, PartFilter, PartPath, Partition,
 };
 pub use reader::{list, Listing, Scan, Selection, TimeRange, BATCH_ROWS};
 pub use rows::{BookTopRow, CalibrationRow, DepthRow, EventRow, Rows, SideFit, TradeRow};
@@ -27,7 +29,7 @@ pub use schema::{
     DECIMAL_PRECISION, META_MDKIT_VERSION, META_SCHEMA_VERSION, META_TABLE, SCHEMA_VERSION,
 };
 pub use session::{partition_columns, sql_schema, Session};
-pub use writer::{Writer, WriterConfig};
+pub use writer::{publish, Staged, Writer, WriterConfig};
 
 /// What can go wrong in the storage layer; every variant names the file or table at fault.
 #[derive(Debug, thiserror::Error)]

@@ -46,6 +46,11 @@ pub struct WriterConfig {
     /// Incoming batches are gathered to at least this many rows before they are encoded
     /// (default 8,192), so that a recorder sending one small batch per frame stays fast.
     pub coalesce_rows: usize,
+    /// Closed parts wait, fsynced under their temporary names, until the owner takes them
+    /// with [`Writer::seal`] and publishes them with [`publish`] (default false: a closed
+    /// part is renamed into place at once). The recorder uses this so that every table of a
+    /// market becomes visible at one checkpoint, after its state file says so.
+    pub defer_publish: bool,
 }
 
 impl Default for WriterConfig {
@@ -56,6 +61,7 @@ impl Default for WriterConfig {
             part_max_age: Duration::from_secs(3600),
             zstd_level: 3,
             coalesce_rows: 8192,
+            defer_publish: false,
         }
     }
 }
@@ -85,6 +91,38 @@ pub struct Writer {
     pending_rows: usize,
     open: Option<OpenPart>,
     committed: Vec<PathBuf>,
+    staged: Vec<Staged>,
+}
+
+/// A closed, fsynced part still under its temporary name: [`publish`] renames it into place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staged {
+    pub temp: PathBuf,
+    pub path: PathBuf,
+    pub rows: u64,
+}
+
+/// Renames staged parts into place and fsyncs their directories. A part whose temporary file
+/// is gone but whose final file exists was published before (a restart finishing a
+/// checkpoint), and is accepted.
+pub fn publish(parts: &[Staged]) -> Result<(), StorageError> {
+    let mut dirs = Vec::new();
+    for part in parts {
+        match fs::rename(&part.temp, &part.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && part.path.exists() => {}
+            Err(e) => return Err(StorageError::io(&part.path, e)),
+        }
+        if let Some(dir) = part.path.parent() {
+            if !dirs.iter().any(|d: &PathBuf| d == dir) {
+                dirs.push(dir.to_path_buf());
+            }
+        }
+    }
+    for dir in dirs {
+        File::open(&dir).and_then(|d| d.sync_all()).map_err(|e| StorageError::io(&dir, e))?;
+    }
+    Ok(())
 }
 
 impl Writer {
@@ -116,6 +154,7 @@ impl Writer {
             pending_rows: 0,
             open: None,
             committed: Vec::new(),
+            staged: Vec::new(),
         })
     }
 
@@ -167,6 +206,26 @@ impl Writer {
     /// Parts committed so far.
     pub fn committed(&self) -> &[PathBuf] {
         &self.committed
+    }
+
+    /// With `defer_publish`: writes everything queued, closes the open part, and hands over
+    /// every closed part not yet published. The caller owns them from here: it must
+    /// [`publish`] them or delete them.
+    pub fn seal(&mut self) -> Result<Vec<Staged>, StorageError> {
+        self.flush()?;
+        Ok(std::mem::take(&mut self.staged))
+    }
+
+    /// Whether a closed part waits to be handed over with [`Writer::seal`].
+    pub fn has_staged(&self) -> bool {
+        !self.staged.is_empty()
+    }
+
+    /// Rows queued or in parts not yet handed over (open or staged).
+    pub fn unsealed_rows(&self) -> u64 {
+        self.pending_rows as u64
+            + self.open.as_ref().map_or(0, |p| p.rows)
+            + self.staged.iter().map(|s| s.rows).sum::<u64>()
     }
 
     fn check_partition_columns(&self, batch: &RecordBatch) -> Result<(), StorageError> {
@@ -283,6 +342,10 @@ impl Writer {
         let file = part.writer.into_inner().map_err(|e| StorageError::parquet(&temp, e))?;
         file.sync_all().map_err(|e| StorageError::io(&temp, e))?;
         drop(file);
+        if self.config.defer_publish {
+            self.staged.push(Staged { temp, path: part.final_path, rows: part.rows });
+            return Ok(());
+        }
         fs::rename(&temp, &part.final_path).map_err(|e| StorageError::io(&part.final_path, e))?;
         let dir = part.partition.dir(&self.root);
         File::open(&dir).and_then(|d| d.sync_all()).map_err(|e| StorageError::io(&dir, e))?;
@@ -302,6 +365,9 @@ impl Drop for Writer {
             );
             drop(part.writer);
             let _ = fs::remove_file(&part.temp_path);
+        }
+        for staged in self.staged.drain(..) {
+            let _ = fs::remove_file(&staged.temp);
         }
         if self.pending_rows > 0 {
             tracing::warn!(rows = self.pending_rows, table = %self.table, "writer dropped with queued rows");

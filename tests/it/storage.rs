@@ -29,6 +29,7 @@ fn small_config(coalesce: usize) -> WriterConfig {
         part_max_age: Duration::from_secs(30),
         zstd_level: 3,
         coalesce_rows: coalesce,
+        defer_publish: false,
     }
 }
 

@@ -1,0 +1,524 @@
+//! The write-ahead journal: every frame a recorder reads, with its receive time, in the order
+//! the recorder handled it, so a crash loses nothing that reached it and a parser fix can be
+//! re-applied to old captures (ARCHITECTURE.md "Durability").
+//!
+//! One journal per venue and market, a directory of segments
+//! `<root>/_journal/<venue>/<market>/<first jseq, 20 digits>.journal`. A segment is a magic
+//! line, then records `[u32 body length][u32 CRC-32 of body][body]` (little endian); a body is
+//! `[u64 jseq][i64 ts_recv ns][u32 conn][u8 entry kind][u8 stream or cause][payload UTF-8]`.
+//! `jseq` numbers records from 0 and never repeats. A record cut short by a crash can only be
+//! at the end of the last segment: opening the journal drops it (it never reached the journal
+//! whole). A bad record anywhere else is corruption and is refused with its place.
+//!
+//! This module owns the bytes and the segment files. It must not interpret frames or decide
+//! when to trim: the recorder does, after its state file says what is committed.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::model::RecvTime;
+
+const MAGIC: &[u8; 8] = b"MDKJRNL1";
+const SUFFIX: &str = ".journal";
+const HEADER: usize = 8;
+const BODY_FIXED: usize = 8 + 8 + 4 + 1 + 1;
+/// A segment is closed and a new one started past this size.
+const SEGMENT_BYTES: u64 = 64 << 20;
+/// No record is larger (frames are capped at 2 MiB by the venue rules; this leaves room).
+const MAX_BODY: usize = 16 << 20;
+
+/// Which stream of a venue a connection carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Book,
+    Trades,
+}
+
+/// Why a connection ended, as the connection task saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The venue closed the socket, or it failed.
+    Closed,
+    /// The watchdog found the stream silent too long.
+    Stale,
+    /// The recorder is stopping (Ctrl+C, SIGTERM, end of an import).
+    Shutdown,
+}
+
+/// What a journal record says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// Connection `conn` opened `url`, carrying `stream`.
+    Connect { conn: u32, stream: Stream, url: String },
+    /// A text frame read from connection `conn`.
+    Frame { conn: u32, text: String },
+    /// Connection `conn` ended.
+    Disconnect { conn: u32, cause: Cause, detail: String },
+    /// The recorder started again; connections the journal left open are gone.
+    Restart,
+}
+
+/// One record: its number in the journal, the local time it happened, and what it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub jseq: u64,
+    pub ts_recv: RecvTime,
+    pub entry: Entry,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal {}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("journal {} is corrupt at byte {offset}: {reason}; move the file aside to continue (it is not the last segment, so this is not a torn write)", path.display())]
+    Corrupt { path: PathBuf, offset: u64, reason: String },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> JournalError + '_ {
+    move |source| JournalError::Io { path: path.to_path_buf(), source }
+}
+
+/// An open journal, positioned to append after its last whole record.
+pub struct Journal {
+    dir: PathBuf,
+    out: BufWriter<File>,
+    path: PathBuf,
+    bytes: u64,
+    next_jseq: u64,
+    unsynced: bool,
+}
+
+impl Journal {
+    /// The journal directory of `venue`/`market` under the data root.
+    pub fn dir(root: &Path, venue: &str, market: &str) -> PathBuf {
+        root.join("_journal").join(venue).join(market)
+    }
+
+    /// Opens (creating if needed) the journal in `dir`, drops a torn record at its end, and
+    /// returns it with the records whose jseq is at least `from`, in order.
+    pub fn open(dir: &Path, from: u64) -> Result<(Self, Vec<Record>), JournalError> {
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let segments = segments(dir)?;
+        let mut records = Vec::new();
+        let mut next_jseq = from;
+        let mut last = None;
+        for (i, (first, path)) in segments.iter().enumerate() {
+            let is_last = i + 1 == segments.len();
+            let (read, valid_len) = read_segment(path, is_last)?;
+            if valid_len == Some(0) {
+                // Killed before the magic was written: the segment never held anything.
+                fs::remove_file(path).map_err(io_err(path))?;
+                next_jseq = next_jseq.max(*first);
+                continue;
+            }
+            if let Some(end) = valid_len {
+                tracing::warn!(path = %path.display(), at = end, "journal: dropping a record cut short by a crash");
+                let file = OpenOptions::new().write(true).open(path).map_err(io_err(path))?;
+                file.set_len(end).map_err(io_err(path))?;
+                file.sync_all().map_err(io_err(path))?;
+            }
+            let mut expect = *first;
+            for record in read {
+                if record.jseq != expect {
+                    return Err(JournalError::Corrupt {
+                        path: path.clone(),
+                        offset: 0,
+                        reason: format!("record {} where {expect} was due", record.jseq),
+                    });
+                }
+                expect += 1;
+                if record.jseq >= from {
+                    records.push(record);
+                }
+            }
+            next_jseq = next_jseq.max(expect);
+            last = Some((path.clone(), *first));
+        }
+        let journal = match last {
+            Some((path, _)) => Self::append_to(dir, path, next_jseq)?,
+            None => Self::create_segment(dir, next_jseq)?,
+        };
+        Ok((journal, records))
+    }
+
+    /// Every record in `dir` from `from` on, read-only (for import and tests).
+    pub fn read(dir: &Path, from: u64) -> Result<Vec<Record>, JournalError> {
+        let mut records = Vec::new();
+        let segments = segments(dir)?;
+        for (i, (_, path)) in segments.iter().enumerate() {
+            let (read, _) = read_segment(path, i + 1 == segments.len())?;
+            records.extend(read.into_iter().filter(|r| r.jseq >= from));
+        }
+        Ok(records)
+    }
+
+    fn append_to(dir: &Path, path: PathBuf, next_jseq: u64) -> Result<Self, JournalError> {
+        let mut file = OpenOptions::new().append(true).open(&path).map_err(io_err(&path))?;
+        let bytes = file.seek(SeekFrom::End(0)).map_err(io_err(&path))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            out: BufWriter::with_capacity(1 << 16, file),
+            path,
+            bytes,
+            next_jseq,
+            unsynced: false,
+        })
+    }
+
+    fn create_segment(dir: &Path, first: u64) -> Result<Self, JournalError> {
+        let path = dir.join(format!("{first:020}{SUFFIX}"));
+        let mut file = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        file.write_all(MAGIC).map_err(io_err(&path))?;
+        file.sync_all().map_err(io_err(&path))?;
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            out: BufWriter::with_capacity(1 << 16, file),
+            path,
+            bytes: MAGIC.len() as u64,
+            next_jseq: first,
+            unsynced: false,
+        })
+    }
+
+    /// The jseq the next appended record gets.
+    pub fn next_jseq(&self) -> u64 {
+        self.next_jseq
+    }
+
+    /// Appends a record (buffered; [`Journal::flush`] hands it to the OS) and returns it.
+    pub fn append(&mut self, ts_recv: RecvTime, entry: Entry) -> Result<Record, JournalError> {
+        let record = Record { jseq: self.next_jseq, ts_recv, entry };
+        let body = encode(&record);
+        let mut head = [0u8; HEADER];
+        head[..4].copy_from_slice(&(body.len() as u32).to_le_bytes());
+        head[4..].copy_from_slice(&crc32(&body).to_le_bytes());
+        let path = &self.path;
+        self.out.write_all(&head).map_err(io_err(path))?;
+        self.out.write_all(&body).map_err(io_err(path))?;
+        self.bytes += (HEADER + body.len()) as u64;
+        self.next_jseq += 1;
+        self.unsynced = true;
+        if self.bytes >= SEGMENT_BYTES {
+            self.rotate()?;
+        }
+        Ok(record)
+    }
+
+    /// Hands buffered records to the OS: they survive the process being killed.
+    pub fn flush(&mut self) -> Result<(), JournalError> {
+        self.out.flush().map_err(io_err(&self.path))
+    }
+
+    /// Flushes and fsyncs if anything was appended since the last sync: they survive a power
+    /// loss too.
+    pub fn sync(&mut self) -> Result<(), JournalError> {
+        self.flush()?;
+        if self.unsynced {
+            self.out.get_ref().sync_data().map_err(io_err(&self.path))?;
+            self.unsynced = false;
+        }
+        Ok(())
+    }
+
+    /// Syncs, closes this segment and starts the next one at the next jseq.
+    pub fn rotate(&mut self) -> Result<(), JournalError> {
+        self.sync()?;
+        if self.bytes == MAGIC.len() as u64 {
+            return Ok(());
+        }
+        *self = Self::create_segment(&self.dir, self.next_jseq)?;
+        Ok(())
+    }
+
+    /// Deletes every segment whose records all come before `before` (they are committed).
+    /// Returns how many segments were removed.
+    pub fn trim(&mut self, before: u64) -> Result<usize, JournalError> {
+        let segments = segments(&self.dir)?;
+        let mut removed = 0;
+        for pair in segments.windows(2) {
+            let ((_, path), (next_first, _)) = (&pair[0], &pair[1]);
+            if *next_first <= before && *path != self.path {
+                fs::remove_file(path).map_err(io_err(path))?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// Segment files in `dir`, by first jseq.
+fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, JournalError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(dir)(e)),
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(io_err(dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(first) = name.strip_suffix(SUFFIX).and_then(|n| n.parse::<u64>().ok()) {
+            found.push((first, entry.path()));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// The whole records of a segment, and the length to cut it to when its last record is torn
+/// (`allow_torn`: only the last segment may end that way).
+fn read_segment(path: &Path, allow_torn: bool) -> Result<(Vec<Record>, Option<u64>), JournalError> {
+    let mut bytes = Vec::new();
+    File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(io_err(path))?;
+    let corrupt = |offset: usize, reason: String| JournalError::Corrupt {
+        path: path.to_path_buf(),
+        offset: offset as u64,
+        reason,
+    };
+    if bytes.len() < MAGIC.len() {
+        // A segment created but killed before its magic was written holds nothing.
+        return if allow_torn {
+            Ok((Vec::new(), Some(0)))
+        } else {
+            Err(corrupt(0, "shorter than its header".into()))
+        };
+    }
+    if &bytes[..MAGIC.len()] != MAGIC {
+        return Err(corrupt(0, "not an mdkit journal segment".into()));
+    }
+    let mut records = Vec::new();
+    let mut at = MAGIC.len();
+    while at < bytes.len() {
+        let problem = match bytes.get(at..at + HEADER) {
+            None => Some("record header cut short".to_owned()),
+            Some(head) => {
+                let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+                let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+                match bytes.get(at + HEADER..at + HEADER + len) {
+                    _ if !(BODY_FIXED..=MAX_BODY).contains(&len) => {
+                        Some(format!("record length {len} out of range"))
+                    }
+                    None => Some("record cut short".to_owned()),
+                    Some(body) if crc32(body) != crc => Some("checksum mismatch".to_owned()),
+                    Some(body) => match decode(body) {
+                        Ok(record) => {
+                            records.push(record);
+                            at += HEADER + len;
+                            None
+                        }
+                        Err(reason) => Some(reason),
+                    },
+                }
+            }
+        };
+        if let Some(reason) = problem {
+            if allow_torn {
+                return Ok((records, Some(at as u64)));
+            }
+            return Err(corrupt(at, reason));
+        }
+    }
+    Ok((records, None))
+}
+
+const KIND_CONNECT: u8 = 1;
+const KIND_FRAME: u8 = 2;
+const KIND_DISCONNECT: u8 = 3;
+const KIND_RESTART: u8 = 4;
+
+fn encode(record: &Record) -> Vec<u8> {
+    let (conn, kind, extra, text): (u32, u8, u8, &str) = match &record.entry {
+        Entry::Connect { conn, stream, url } => (*conn, KIND_CONNECT, stream_code(*stream), url),
+        Entry::Frame { conn, text } => (*conn, KIND_FRAME, 0, text),
+        Entry::Disconnect { conn, cause, detail } => {
+            (*conn, KIND_DISCONNECT, cause_code(*cause), detail)
+        }
+        Entry::Restart => (0, KIND_RESTART, 0, ""),
+    };
+    let mut body = Vec::with_capacity(BODY_FIXED + text.len());
+    body.extend_from_slice(&record.jseq.to_le_bytes());
+    body.extend_from_slice(&record.ts_recv.as_nanos().to_le_bytes());
+    body.extend_from_slice(&conn.to_le_bytes());
+    body.push(kind);
+    body.push(extra);
+    body.extend_from_slice(text.as_bytes());
+    body
+}
+
+fn decode(body: &[u8]) -> Result<Record, String> {
+    let u64_at = |i: usize| u64::from_le_bytes(body[i..i + 8].try_into().expect("8 bytes"));
+    let jseq = u64_at(0);
+    let ts_recv = RecvTime::from_nanos(u64_at(8) as i64);
+    let conn = u32::from_le_bytes(body[16..20].try_into().expect("4 bytes"));
+    let (kind, extra) = (body[20], body[21]);
+    let text = std::str::from_utf8(&body[BODY_FIXED..])
+        .map_err(|_| "payload is not UTF-8".to_owned())?
+        .to_owned();
+    let entry = match kind {
+        KIND_CONNECT => Entry::Connect { conn, stream: stream_of(extra)?, url: text },
+        KIND_FRAME => Entry::Frame { conn, text },
+        KIND_DISCONNECT => Entry::Disconnect { conn, cause: cause_of(extra)?, detail: text },
+        KIND_RESTART => Entry::Restart,
+        other => return Err(format!("unknown record kind {other}")),
+    };
+    Ok(Record { jseq, ts_recv, entry })
+}
+
+fn stream_code(stream: Stream) -> u8 {
+    match stream {
+        Stream::Book => 1,
+        Stream::Trades => 2,
+    }
+}
+
+fn stream_of(code: u8) -> Result<Stream, String> {
+    match code {
+        1 => Ok(Stream::Book),
+        2 => Ok(Stream::Trades),
+        other => Err(format!("unknown stream {other}")),
+    }
+}
+
+fn cause_code(cause: Cause) -> u8 {
+    match cause {
+        Cause::Closed => 1,
+        Cause::Stale => 2,
+        Cause::Shutdown => 3,
+    }
+}
+
+fn cause_of(code: u8) -> Result<Cause, String> {
+    match code {
+        1 => Ok(Cause::Closed),
+        2 => Ok(Cause::Stale),
+        3 => Ok(Cause::Shutdown),
+        other => Err(format!("unknown disconnect cause {other}")),
+    }
+}
+
+/// CRC-32 (IEEE 802.3, reflected, as zlib computes it).
+fn crc32(bytes: &[u8]) -> u32 {
+    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut table = [0u32; 256];
+        for (i, slot) in table.iter_mut().enumerate() {
+            let mut c = i as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            }
+            *slot = c;
+        }
+        table
+    });
+    !bytes.iter().fold(!0u32, |c, &b| table[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(conn: u32, text: &str) -> Entry {
+        Entry::Frame { conn, text: text.to_owned() }
+    }
+
+    fn t(n: i64) -> RecvTime {
+        RecvTime::from_nanos(n)
+    }
+
+    #[test]
+    fn crc32_matches_the_standard_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn records_come_back_in_order_with_every_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let entries = [
+            Entry::Connect {
+                conn: 7,
+                stream: Stream::Book,
+                url: "ws://x/orderbooks/ETH-USD".into(),
+            },
+            frame(7, r#"{"type":"SNAPSHOT"}"#),
+            Entry::Disconnect { conn: 7, cause: Cause::Stale, detail: "silent 90 s".into() },
+            Entry::Restart,
+        ];
+        {
+            let (mut j, old) = Journal::open(dir.path(), 0).unwrap();
+            assert!(old.is_empty());
+            for (i, e) in entries.iter().enumerate() {
+                j.append(t(i as i64 * 10), e.clone()).unwrap();
+            }
+            j.sync().unwrap();
+        }
+        let (j, back) = Journal::open(dir.path(), 1).unwrap();
+        assert_eq!(j.next_jseq(), 4);
+        assert_eq!(back.len(), 3);
+        assert_eq!(back[0].entry, entries[1]);
+        assert_eq!(back[2], Record { jseq: 3, ts_recv: t(30), entry: Entry::Restart });
+    }
+
+    #[test]
+    fn a_torn_last_record_is_dropped_and_appending_continues() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (mut j, _) = Journal::open(dir.path(), 0).unwrap();
+            j.append(t(1), frame(1, "a")).unwrap();
+            j.append(t(2), frame(1, "bb")).unwrap();
+            j.flush().unwrap();
+        }
+        let (_, path) = segments(dir.path()).unwrap().pop().unwrap();
+        let len = fs::metadata(&path).unwrap().len();
+        OpenOptions::new().write(true).open(&path).unwrap().set_len(len - 3).unwrap();
+        let (mut j, back) = Journal::open(dir.path(), 0).unwrap();
+        assert_eq!(back.len(), 1);
+        assert_eq!(j.next_jseq(), 1);
+        j.append(t(3), frame(1, "c")).unwrap();
+        j.flush().unwrap();
+        let again = Journal::read(dir.path(), 0).unwrap();
+        assert_eq!(again.iter().map(|r| r.jseq).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(again[1].entry, frame(1, "c"));
+    }
+
+    #[test]
+    fn a_bad_record_in_an_earlier_segment_is_refused_with_its_place() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (mut j, _) = Journal::open(dir.path(), 0).unwrap();
+            j.append(t(1), frame(1, "first")).unwrap();
+            j.rotate().unwrap();
+            j.append(t(2), frame(1, "second")).unwrap();
+            j.sync().unwrap();
+        }
+        let (_, first) = segments(dir.path()).unwrap().remove(0);
+        let mut bytes = fs::read(&first).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xFF;
+        fs::write(&first, bytes).unwrap();
+        let err = Journal::open(dir.path(), 0).err().unwrap().to_string();
+        assert!(err.contains("corrupt at byte 8") && err.contains("checksum"), "{err}");
+    }
+
+    #[test]
+    fn trim_removes_only_segments_wholly_before_the_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path(), 0).unwrap();
+        for i in 0..3 {
+            j.append(t(i), frame(1, "x")).unwrap();
+            j.rotate().unwrap();
+        }
+        // Segments start at 0, 1, 2, 3 (the open one).
+        assert_eq!(j.trim(2).unwrap(), 2);
+        let left: Vec<u64> = segments(dir.path()).unwrap().into_iter().map(|s| s.0).collect();
+        assert_eq!(left, [2, 3]);
+        assert_eq!(Journal::read(dir.path(), 0).unwrap().len(), 1);
+    }
+}
