@@ -11,8 +11,11 @@
 //!   DataFusion session over the tree. The tables are the contract between commands.
 //! - [`venue`]: one module per venue: wire text in, typed frames and errors out, and the
 //!   venue's sequence rule. Pure.
+//! - [`record`]: journal → recorder rules → Parquet parts at checkpoints, for one market; the
+//!   one code path `collect` (live) and `import` (old journals) share.
 //! - [`simulate`]: a local WebSocket venue speaking the Extended protocol, driven by a
 //!   synthetic market with known σ, A and κ, with fault injection.
+//! - [`collect`]: the recorder: connections, supervisor, writer thread.
 //! - [`cli`]: flags and dispatch; one module per subcommand (`sql` today).
 //!
 //! Data flow: venue WebSocket → `collect` → journal → Parquet parts → {`verify`, `calibrate`,
@@ -20,7 +23,9 @@
 
 pub mod book;
 pub mod cli;
+pub mod collect;
 pub mod model;
+pub mod record;
 pub mod simulate;
 pub mod sql;
 pub mod storage;

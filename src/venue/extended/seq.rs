@@ -158,6 +158,20 @@ impl BookSequencer {
         self.seq = Sequence::new(1);
     }
 
+    /// A connection whose frames up to `last` were accepted (a recorder resuming from its
+    /// saved state): expects `last + 1`.
+    pub fn resume(last: u64) -> Self {
+        Self { seq: Sequence { first: 1, state: Counter::Live { last } } }
+    }
+
+    /// The last `seq` accepted, while the sequence holds.
+    pub fn last(&self) -> Option<u64> {
+        match self.seq.state {
+            Counter::Live { last } => Some(last),
+            _ => None,
+        }
+    }
+
     /// The `seq` the next frame must carry; `None` after a break.
     pub fn expected(&self) -> Option<u64> {
         self.seq.expected()
@@ -296,6 +310,15 @@ impl TradesSequencer {
 
     pub fn reset(&mut self) {
         self.last = None;
+    }
+
+    /// A counter that last saw `last` (a recorder resuming from its saved state).
+    pub fn resume(last: Option<u64>) -> Self {
+        Self { last }
+    }
+
+    pub fn last(&self) -> Option<u64> {
+        self.last
     }
 }
 

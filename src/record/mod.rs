@@ -1,0 +1,319 @@
+//! Recording one venue market: journal first, then the recorder's rules, then Parquet parts
+//! published at checkpoints. Shared by `collect` (live frames) and `import` (old journals),
+//! so both write the same rows by the same code path.
+//!
+//! A checkpoint (ARCHITECTURE.md "Durability"): fsync the journal; close every table's open
+//! part (fsynced, still under its temporary name); write the state file — the commit point:
+//! journal position, the parts to publish, the recorder's state; rename the parts into place;
+//! trim the journal segments the state no longer needs. Opening a market after a crash
+//! finishes publishing the parts the state names, deletes any other temporary part of the
+//! market, replays the journal from the state's position, and appends a `Restart` record so
+//! connections the journal left open are closed in `events` — the journal stays the whole
+//! truth, and replaying it again gives the same rows.
+//!
+//! Must not open sockets or read the wall clock except for the state file's `saved_at`:
+//! receive times come from the callers.
+
+mod recorder;
+mod state;
+
+use std::path::{Path, PathBuf};
+
+pub use recorder::{Counters, Output, Recorder, Saved, SavedConn, Verdict};
+pub use state::{State, StateError, STATE_VERSION};
+
+use crate::model::RecvTime;
+use crate::storage::{
+    publish, sweep_temp_files, temp_name, BookTopRow, DepthRow, Entry, EventRow, Journal,
+    JournalError, Record, Rows, Staged, StorageError, Table, TradeRow, Writer, WriterConfig,
+};
+
+/// Settings of one recorded market.
+#[derive(Debug, Clone)]
+pub struct MarketConfig {
+    /// Levels per side in `book_top` (at most `storage::BOOK_TOP_LEVELS`).
+    pub levels: usize,
+    pub writer: WriterConfig,
+    /// Rows gathered before they are handed to the Parquet writers.
+    pub batch_rows: usize,
+}
+
+impl Default for MarketConfig {
+    fn default() -> Self {
+        Self {
+            levels: crate::storage::BOOK_TOP_LEVELS,
+            writer: WriterConfig::default(),
+            batch_rows: 4096,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("{venue}/{market}: {reason}")]
+    Config { venue: String, market: String, reason: String },
+}
+
+/// What opening a market found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Opened {
+    /// Journal records replayed (they were not in committed parts yet).
+    pub replayed: usize,
+    /// Parts the last checkpoint named that a crash had left unpublished.
+    pub finished: usize,
+    /// Temporary parts of unfinished work deleted (their rows come back from the journal).
+    pub swept: usize,
+    pub checkpoint: u64,
+}
+
+/// What a checkpoint published.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Published {
+    pub parts: usize,
+    pub rows: u64,
+}
+
+const TABLES: [Table; 4] = [Table::Depth, Table::BookTop, Table::Trades, Table::Events];
+
+/// One market being recorded: its journal, recorder, table writers and state.
+pub struct Market {
+    root: PathBuf,
+    venue: String,
+    market: String,
+    config: MarketConfig,
+    journal: Option<Journal>,
+    recorder: Recorder,
+    writers: Vec<Writer>,
+    state: State,
+    parts_published: u64,
+}
+
+impl Market {
+    /// Opens `venue`/`market` under `root` for recording, with its journal, resuming after
+    /// whatever stopped the last run (see the module docs). `now` stamps the `Restart`.
+    pub fn open(
+        root: &Path,
+        venue: &str,
+        market: &str,
+        config: MarketConfig,
+        now: RecvTime,
+    ) -> Result<(Self, Opened), RecordError> {
+        let mut this = Self::without_journal(root, venue, market, config)?;
+        let mut opened = Opened { checkpoint: this.state.checkpoint, ..Opened::default() };
+        let staged: Vec<Staged> = this
+            .state
+            .parts
+            .iter()
+            .map(|rel| {
+                let path = root.join(rel);
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                let temp = path.with_file_name(temp_name(&name.unwrap_or_default()));
+                Staged { temp, path, rows: 0 }
+            })
+            .collect();
+        opened.finished = staged.iter().filter(|s| s.temp.exists()).count();
+        for part in staged.iter().filter(|s| !s.temp.exists() && !s.path.exists()) {
+            tracing::warn!(path = %part.path.display(), "a part the state file names is missing");
+        }
+        publish(&staged)?;
+        for table in TABLES {
+            let dir = root
+                .join(table.name())
+                .join(format!("venue={venue}"))
+                .join(format!("market={market}"));
+            let swept =
+                sweep_temp_files(&dir).map_err(|e| StorageError::Io { path: dir, source: e })?;
+            opened.swept += swept.len();
+        }
+        let dir = Journal::dir(root, venue, market);
+        let (journal, tail) = Journal::open(&dir, this.state.journal_pos)?;
+        this.journal = Some(journal);
+        opened.replayed = tail.len();
+        for record in &tail {
+            this.recorder.apply(record);
+            this.write_rows(false)?;
+        }
+        this.handle(now, Entry::Restart)?;
+        Ok((this, opened))
+    }
+
+    /// A market recorder with no journal (an import re-applying an old journal), starting
+    /// from the saved state if there is one.
+    pub fn without_journal(
+        root: &Path,
+        venue: &str,
+        market: &str,
+        config: MarketConfig,
+    ) -> Result<Self, RecordError> {
+        if config.levels == 0 || config.levels > crate::storage::BOOK_TOP_LEVELS {
+            return Err(RecordError::Config {
+                venue: venue.into(),
+                market: market.into(),
+                reason: format!(
+                    "book_top levels must be 1 to {}, not {}",
+                    crate::storage::BOOK_TOP_LEVELS,
+                    config.levels
+                ),
+            });
+        }
+        let state_path = State::path(root, venue, market);
+        let state = State::load(&state_path)?.unwrap_or_else(|| State {
+            version: STATE_VERSION,
+            venue: venue.to_owned(),
+            market: market.to_owned(),
+            next_conn: 1,
+            ..State::default()
+        });
+        let writer_config = WriterConfig { defer_publish: true, ..config.writer.clone() };
+        let writers = TABLES
+            .iter()
+            .map(|t| Writer::new(root, *t, venue, market, writer_config.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let recorder = Recorder::restore(config.levels, &state.recorder);
+        Ok(Self {
+            root: root.to_path_buf(),
+            venue: venue.to_owned(),
+            market: market.to_owned(),
+            config,
+            journal: None,
+            recorder,
+            writers,
+            state,
+            parts_published: 0,
+        })
+    }
+
+    pub fn venue(&self) -> &str {
+        &self.venue
+    }
+
+    pub fn market(&self) -> &str {
+        &self.market
+    }
+
+    /// The connection number to give the next connection: above every one ever used.
+    pub fn next_conn(&self) -> u32 {
+        self.state.next_conn.max(self.recorder.max_conn() + 1)
+    }
+
+    pub fn counters(&self) -> Counters {
+        self.recorder.counters()
+    }
+
+    /// Rows committed per table and parts published since this market was opened.
+    pub fn committed(&self) -> (u64, u64) {
+        (self.state.rows.values().sum(), self.parts_published)
+    }
+
+    /// Connections still open in the recorder's view.
+    pub fn open_conns(&self) -> Vec<u32> {
+        self.recorder.open_conns()
+    }
+
+    /// Journals `entry` (when this market has a journal), then applies it.
+    pub fn handle(&mut self, ts_recv: RecvTime, entry: Entry) -> Result<Verdict, RecordError> {
+        let record = match &mut self.journal {
+            Some(journal) => {
+                let record = journal.append(ts_recv, entry)?;
+                // Tests use this line to stop a recorder at a chosen point without sleeping.
+                tracing::trace!(market = %self.market, jseq = record.jseq, "journaled");
+                record
+            }
+            None => Record { jseq: 0, ts_recv, entry },
+        };
+        self.apply(&record)
+    }
+
+    /// Applies a record read from elsewhere (an import), without journaling it.
+    pub fn apply(&mut self, record: &Record) -> Result<Verdict, RecordError> {
+        let verdict = self.recorder.apply(record);
+        self.write_rows(false)?;
+        if self.writers.iter().any(Writer::has_staged) {
+            // A part filled up or crossed midnight: publish now, so the journal stays short.
+            self.checkpoint()?;
+        }
+        Ok(verdict)
+    }
+
+    /// Hands the journal's buffered records to the OS (call after each burst of records).
+    pub fn flush_journal(&mut self) -> Result<(), RecordError> {
+        if let Some(journal) = &mut self.journal {
+            journal.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Fsyncs the journal (call on a short timer, e.g. every 200 ms).
+    pub fn sync_journal(&mut self) -> Result<(), RecordError> {
+        if let Some(journal) = &mut self.journal {
+            journal.sync()?;
+        }
+        Ok(())
+    }
+
+    fn write_rows(&mut self, force: bool) -> Result<(), RecordError> {
+        if !force && self.recorder.out.rows() < self.config.batch_rows {
+            return Ok(());
+        }
+        let out = std::mem::take(&mut self.recorder.out);
+        let (venue, market) = (&self.venue, &self.market);
+        let batches = [
+            (!out.depth.is_empty()).then(|| DepthRow::to_batch(venue, market, &out.depth)),
+            (!out.book_top.is_empty()).then(|| BookTopRow::to_batch(venue, market, &out.book_top)),
+            (!out.trades.is_empty()).then(|| TradeRow::to_batch(venue, market, &out.trades)),
+            (!out.events.is_empty()).then(|| EventRow::to_batch(venue, market, &out.events)),
+        ];
+        for (writer, batch) in self.writers.iter_mut().zip(batches) {
+            if let Some(batch) = batch {
+                writer.write(&batch)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes every row handled so far (see the module docs for the order of steps).
+    pub fn checkpoint(&mut self) -> Result<Published, RecordError> {
+        if let Some(journal) = &mut self.journal {
+            journal.sync()?;
+        }
+        self.write_rows(true)?;
+        let mut staged = Vec::new();
+        for writer in &mut self.writers {
+            let table = writer.table().name().to_owned();
+            let parts = writer.seal()?;
+            *self.state.rows.entry(table).or_default() += parts.iter().map(|p| p.rows).sum::<u64>();
+            staged.extend(parts);
+        }
+        let position = self.journal.as_ref().map_or(0, Journal::next_jseq);
+        self.state.checkpoint += 1;
+        self.state.journal_pos = position;
+        self.state.next_conn = self.next_conn();
+        self.state.parts = staged
+            .iter()
+            .map(|s| s.path.strip_prefix(&self.root).unwrap_or(&s.path).to_path_buf())
+            .collect();
+        self.state.saved_at = chrono::Utc::now().to_rfc3339();
+        self.state.recorder = self.recorder.save();
+        if self.journal.is_some() {
+            self.state.save(&State::path(&self.root, &self.venue, &self.market))?;
+        }
+        publish(&staged)?;
+        if let Some(journal) = &mut self.journal {
+            journal.rotate()?;
+            journal.trim(position)?;
+        }
+        self.parts_published += staged.len() as u64;
+        Ok(Published { parts: staged.len(), rows: staged.iter().map(|s| s.rows).sum() })
+    }
+
+    /// Final checkpoint: everything handled is published and the state saved.
+    pub fn close(mut self) -> Result<Published, RecordError> {
+        self.checkpoint()
+    }
+}
