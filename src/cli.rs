@@ -27,8 +27,9 @@ Exit codes: 0 ok, 1 problems found (verify), 2 error.";
 #[command(name = "mdkit", version, about = ABOUT, long_about = LONG_ABOUT)]
 pub struct Cli {
     /// Root of the data tree: tables, journal and resume state live below it
-    #[arg(long, global = true, value_name = "DIR", default_value = "./data", env = "MDKIT_DATA")]
-    pub data: PathBuf,
+    /// [default: ./data; `collect` also reads data_directory from config.json]
+    #[arg(long, global = true, value_name = "DIR", env = "MDKIT_DATA")]
+    pub data: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -36,13 +37,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Record a venue's L2 book and trades into the tables (long-running) [not built yet]
-    #[command(long_about = "Record a venue's public L2 order book and trades into the depth, \
-book_top, trades and events tables. Every frame goes to a write-ahead journal before it is \
-parsed, so a crash loses nothing; Ctrl+C flushes every open part and exits 0; a restart resumes \
-where the last run stopped. Trades are deduplicated by id across reconnects.\n\nNot built yet: \
-this version only reserves the command.")]
-    Collect(CollectArgs),
+    Collect(crate::collect::Args),
     /// Estimate sigma, A and kappa per side from the tables, by SQL [not built yet]
     #[command(long_about = "Estimate the Avellaneda-Stoikov parameters sigma, kappa_bid, A_bid, \
 kappa_ask and A_ask per window by running the SQL in sql/ over book_top and trades, and write \
@@ -77,16 +72,6 @@ command."
     Spread(SpreadArgs),
     /// Run SQL over the tables (DataFusion)
     Sql(crate::sql::Args),
-}
-
-#[derive(Debug, clap::Args)]
-pub struct CollectArgs {
-    /// Markets to record, e.g. ETH-USD BTC-USD
-    #[arg(required = true, value_name = "MARKET")]
-    pub markets: Vec<String>,
-    /// Venue to record from
-    #[arg(long, default_value = "extended")]
-    pub venue: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -133,6 +118,13 @@ pub struct SpreadArgs {
     pub market: Option<String>,
 }
 
+impl Cli {
+    /// `--data`, or `./data`.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data.clone().unwrap_or_else(|| PathBuf::from("./data"))
+    }
+}
+
 /// A subcommand this version does not implement yet.
 #[derive(Debug, thiserror::Error)]
 #[error("`mdkit {0}` is not built yet in this version; see `mdkit {0} --help` for what it will do")]
@@ -141,9 +133,12 @@ pub struct NotBuilt(pub &'static str);
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let not_built = |name| Err(anyhow::Error::new(NotBuilt(name)));
+    let data_dir = cli.data_dir();
     match cli.command {
-        Command::Sql(args) => crate::sql::run(&cli.data, args).map(|()| ExitCode::SUCCESS),
-        Command::Collect(_) => not_built("collect"),
+        Command::Sql(args) => crate::sql::run(&data_dir, args).map(|()| ExitCode::SUCCESS),
+        Command::Collect(args) => {
+            crate::collect::run(cli.data.as_deref(), args).map(|()| ExitCode::SUCCESS)
+        }
         Command::Calibrate(_) => not_built("calibrate"),
         Command::Backtest(_) => not_built("backtest"),
         Command::Verify(_) => not_built("verify"),
@@ -160,6 +155,8 @@ pub fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        // A closed stderr must not panic the recorder (the default reports it with eprintln!).
+        .log_internal_errors(false)
         .try_init();
 }
 
@@ -191,4 +188,36 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
                 .downcast_ref::<arrow::error::ArrowError>()
                 .is_some_and(|e| matches!(e, arrow::error::ArrowError::IoError(_, io) if io.kind() == std::io::ErrorKind::BrokenPipe))
     })
+}
+
+/// Completes on Ctrl+C or SIGTERM; never, if neither can be watched. The handlers are
+/// installed when this is called (inside a Tokio runtime), not when the future is first
+/// polled, so a signal that arrives early is not lost to the default action.
+pub fn interrupted() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, Signal, SignalKind};
+        let int = signal(SignalKind::interrupt()).ok();
+        let term = signal(SignalKind::terminate()).ok();
+        async fn wait(signal: Option<Signal>) {
+            match signal {
+                Some(mut signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        }
+        async move {
+            tokio::select! {
+                () = wait(int) => {}
+                () = wait(term) => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }

@@ -4,8 +4,11 @@
 //! Owns the `--fault` grammar, the scenario-file faults and [`Injector`]. It must not know
 //! about sockets or JSON: it sees numbered frames as text and says what to send.
 //!
-//! Grammar: `KIND[=ARGS][@CONN]`. `CONN` is the 1-based number of the WebSocket connection in
-//! the order the server accepted its upgrade (refused handshakes do not count; default 1).
+//! Grammar: `KIND[=ARGS][@[STREAM:]CONN]`. `CONN` is the 1-based number of the WebSocket
+//! connection in the order the server accepted its upgrade (refused handshakes do not count;
+//! default 1). With `STREAM` (`book`, `trades` or `rpc`) it counts only the connections of
+//! that stream, so a test can aim at a recorder's book stream whatever order its sockets
+//! open in.
 //! Frame numbers `N` count the data frames of that connection from 1 (v2 acks do not count).
 //!
 //! | spec | effect |
@@ -41,13 +44,32 @@ pub enum FaultKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fault {
     pub kind: FaultKind,
-    /// 1-based connection number in accept order.
+    /// 1-based connection number in accept order (among `stream`'s connections, if set).
     pub conn: u64,
+    pub stream: Option<FaultStream>,
+}
+
+/// The kind of connection a fault may be aimed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultStream {
+    Book,
+    Trades,
+    Rpc,
+}
+
+impl FaultStream {
+    fn name(self) -> &'static str {
+        match self {
+            FaultStream::Book => "book",
+            FaultStream::Trades => "trades",
+            FaultStream::Rpc => "rpc",
+        }
+    }
 }
 
 /// A `--fault` spec that does not follow the grammar.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("bad fault {spec:?}: {reason} (use KIND[=ARGS][@CONN], KIND one of disconnect=N, skip=N, duplicate=N, swap=N, malformed=N, stall=N, burst=N:K; N and CONN count from 1)")]
+#[error("bad fault {spec:?}: {reason} (use KIND[=ARGS][@[STREAM:]CONN], KIND one of disconnect=N, skip=N, duplicate=N, swap=N, malformed=N, stall=N, burst=N:K; N and CONN count from 1)")]
 pub struct FaultError {
     pub spec: String,
     pub reason: &'static str,
@@ -58,12 +80,15 @@ impl FromStr for Fault {
 
     fn from_str(spec: &str) -> Result<Self, Self::Err> {
         let err = |reason| FaultError { spec: spec.to_owned(), reason };
-        let (body, conn) = match spec.rsplit_once('@') {
-            Some((body, conn)) => {
-                (body, conn.parse::<u64>().map_err(|_| err("CONN is not a number"))?)
-            }
-            None => (spec, 1),
+        let (body, target) = spec.rsplit_once('@').unwrap_or((spec, "1"));
+        let (stream, conn) = match target.split_once(':') {
+            Some(("book", n)) => (Some(FaultStream::Book), n),
+            Some(("trades", n)) => (Some(FaultStream::Trades), n),
+            Some(("rpc", n)) => (Some(FaultStream::Rpc), n),
+            Some(_) => return Err(err("STREAM is book, trades or rpc")),
+            None => (None, target),
         };
+        let conn = conn.parse::<u64>().map_err(|_| err("CONN is not a number"))?;
         if conn == 0 {
             return Err(err("CONN counts from 1"));
         }
@@ -86,7 +111,7 @@ impl FromStr for Fault {
             }
             _ => return Err(err("unknown kind")),
         };
-        Ok(Fault { kind, conn })
+        Ok(Fault { kind, conn, stream })
     }
 }
 
@@ -101,7 +126,10 @@ impl fmt::Display for Fault {
             FaultKind::Stall(n) => write!(f, "stall={n}"),
             FaultKind::Burst { from, count } => write!(f, "burst={from}:{count}"),
         }?;
-        write!(f, "@{}", self.conn)
+        match self.stream {
+            Some(stream) => write!(f, "@{}:{}", stream.name(), self.conn),
+            None => write!(f, "@{}", self.conn),
+        }
     }
 }
 
@@ -123,9 +151,20 @@ pub struct FaultPlan {
 }
 
 impl FaultPlan {
-    /// The injector for connection number `conn`.
-    pub fn injector(&self, conn: u64, first_seq: u64) -> Injector {
-        let kinds = self.faults.iter().filter(|f| f.conn == conn).map(|f| f.kind).collect();
+    /// The injector for the connection that is number `conn` in accept order and number
+    /// `of_stream` among the connections of `stream`.
+    pub fn injector(
+        &self,
+        conn: u64,
+        stream: FaultStream,
+        of_stream: u64,
+        first_seq: u64,
+    ) -> Injector {
+        let aimed = |f: &&Fault| match f.stream {
+            None => f.conn == conn,
+            Some(s) => s == stream && f.conn == of_stream,
+        };
+        let kinds = self.faults.iter().filter(aimed).map(|f| f.kind).collect();
         Injector::new(kinds, first_seq)
     }
 }
@@ -282,12 +321,34 @@ mod tests {
 
     #[test]
     fn grammar_round_trips_and_refuses_bad_specs() {
-        for spec in ["skip=5@2", "burst=3:10@1", "stall=1@7"] {
+        for spec in ["skip=5@2", "burst=3:10@1", "stall=1@7", "skip=4@book:2", "stall=9@trades:1"] {
             assert_eq!(spec.parse::<Fault>().unwrap().to_string(), spec);
         }
         assert_eq!("skip=5".parse::<Fault>().unwrap().conn, 1);
-        for bad in ["skip", "skip=0", "skip=x", "explode=3", "burst=3", "skip=2@0", "skip=2@x"] {
+        for bad in [
+            "skip",
+            "skip=0",
+            "skip=x",
+            "explode=3",
+            "burst=3",
+            "skip=2@0",
+            "skip=2@x",
+            "skip=2@candles:1",
+        ] {
             assert!(bad.parse::<Fault>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_stream_qualified_fault_counts_only_that_streams_connections() {
+        let plan = FaultPlan { faults: vec!["skip=1@book:2".parse().unwrap()] };
+        let skips = |conn, stream, of_stream| {
+            let mut inj = plan.injector(conn, stream, of_stream, 1);
+            inj.next_frame().1
+        };
+        // The second book connection, which is the third socket overall.
+        assert_eq!(skips(3, FaultStream::Book, 2), 2);
+        assert_eq!(skips(2, FaultStream::Trades, 2), 1);
+        assert_eq!(skips(2, FaultStream::Book, 1), 1);
     }
 }

@@ -50,9 +50,10 @@ use self::server::{serve, ServerConfig};
 use crate::model::{parse_duration, DecimalError, EventTime, Price, Qty};
 
 const FAULT_HELP: &str = "\
-Inject a fault: KIND[=ARGS][@CONN], repeatable. CONN is the 1-based number of the WebSocket \
-connection in accept order (refused handshakes do not count; default 1); N counts that \
-connection's data frames from 1.
+Inject a fault: KIND[=ARGS][@[STREAM:]CONN], repeatable. CONN is the 1-based number of the \
+WebSocket connection in accept order (refused handshakes do not count; default 1); with STREAM \
+(book, trades or rpc) it counts only that stream's connections. N counts that connection's data \
+frames from 1.
   disconnect=N   drop the socket (no close frame) after frame N
   skip=N         frame N carries seq+1, leaving a hole
   duplicate=N    send frame N twice
@@ -270,32 +271,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     runtime.block_on(run_config(config))
 }
 
-/// Completes on Ctrl+C or SIGTERM; never, if neither can be watched.
-async fn interrupted() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    {
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut signal) => {
-                    signal.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            () = ctrl_c => {}
-            () = term => {}
-        }
-    }
-    #[cfg(not(unix))]
-    ctrl_c.await;
-}
-
 async fn run_config(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port))
         .await
@@ -327,7 +302,7 @@ async fn run_config(config: Config) -> anyhow::Result<()> {
     let (ended_tx, ended_rx) = tokio::sync::oneshot::channel::<()>();
     let pace = Pace { speed: config.speed, steps: config.live_steps };
     let driver = async {
-        let result = drive(&hub, pace, log.as_mut(), interrupted()).await;
+        let result = drive(&hub, pace, log.as_mut(), crate::cli::interrupted()).await;
         let _ = ended_tx.send(());
         result
     };

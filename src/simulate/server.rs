@@ -28,7 +28,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
-use super::fault::{FaultPlan, Injector, Out};
+use super::fault::{FaultPlan, FaultStream, Injector, Out};
 use super::hub::{Hub, Tick};
 use super::wire;
 use crate::model::FrameKind;
@@ -60,6 +60,8 @@ struct Shared {
     hub: Hub,
     config: ServerConfig,
     accepted: AtomicU64,
+    /// Accepted connections per [`FaultStream`] (book, trades, rpc).
+    accepted_by: [AtomicU64; 3],
 }
 
 /// Accepts connections on `listener` until `shutdown` completes, then lets every connection
@@ -71,7 +73,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let drain_timeout = config.drain_timeout;
-    let shared = Arc::new(Shared { hub, config, accepted: AtomicU64::new(0) });
+    let shared = Arc::new(Shared {
+        hub,
+        config,
+        accepted: AtomicU64::new(0),
+        accepted_by: Default::default(),
+    });
     let (stop_tx, stop_rx) = watch::channel(());
     let mut conns = JoinSet::new();
     tokio::pin!(shutdown);
@@ -165,11 +172,16 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>, stop: watch::Receive
         return;
     };
     let number = shared.accepted.fetch_add(1, Ordering::SeqCst) + 1;
-    let first_seq = if route == Route::Rpc { 0 } else { 1 };
+    let (kind, first_seq) = match route {
+        Route::Rpc => (FaultStream::Rpc, 0),
+        Route::Book { .. } => (FaultStream::Book, 1),
+        Route::Trades { .. } => (FaultStream::Trades, 1),
+    };
+    let of_kind = shared.accepted_by[kind as usize].fetch_add(1, Ordering::SeqCst) + 1;
     let period = shared.config.ping_every;
     let mut conn = Conn {
         ws,
-        inj: shared.config.faults.injector(number, first_seq),
+        inj: shared.config.faults.injector(number, kind, of_kind, first_seq),
         stop,
         ping: tokio::time::interval_at(Instant::now() + period, period),
     };

@@ -1,0 +1,348 @@
+//! `mdkit collect`: the long-running recorder.
+//!
+//! Data flow (STYLE.md "Concurrency"): one task per WebSocket connection ([`connection`]:
+//! read a frame, stamp `ts_recv`, send it on) under a supervisor per market and stream that
+//! reconnects with capped exponential backoff and jitter → one **bounded** channel → one
+//! writer thread ([`station`]) that owns every market's journal, recorder and open Parquet
+//! parts (`record::Market`): it journals each frame before it is parsed, applies the venue's
+//! rules, and tells a connection to close when its stream breaks. Ctrl+C or SIGTERM: the
+//! connections close, the channel drains, every market takes a last checkpoint, exit 0.
+//!
+//! The connection task does not parse frames (STYLE.md puts parsing there): journaling and
+//! parsing in one thread, in one order, is what makes a replay of the journal write exactly
+//! the rows the live run wrote. This module owns flags, settings and the runtime; it must not
+//! interpret frames.
+
+mod connection;
+mod station;
+mod status;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use self::connection::{supervise, Link};
+use self::station::{Inbound, Station};
+use crate::model::{parse_duration, RecvTime};
+use crate::record::{Market, MarketConfig};
+use crate::storage::{check_name, Stream, WriterConfig, BOOK_TOP_LEVELS};
+use crate::venue::extended::{Depth, Endpoints, STALE_AFTER};
+
+const LONG_ABOUT: &str = "\
+Record a venue's public L2 order book and trades into the depth, book_top, trades and events \
+tables, resumably.
+
+Every frame is written to a journal (<data>/_journal/<venue>/<MARKET>/) with its receive time \
+before it is parsed; Parquet parts are published at checkpoints (every --commit-every, when a \
+part fills up, at UTC midnight and at exit), after the state file <data>/_state/<venue>/<MARKET>.json \
+records them. After a crash or kill -9 the next start replays the journal tail, so nothing that \
+reached the journal is lost and no row is written twice. Ctrl+C (or SIGTERM) closes the \
+connections, publishes everything and exits 0.
+
+A sequence break, a venue error, an unreadable frame or a book stream silent for --stale-after \
+writes an events row, drops that connection's book and reconnects; the book is rebuilt from the \
+next snapshot. Trades are deduplicated by trade id across reconnects and restarts.
+
+Settings can also come from a JSON file (--config, default ./config.json when it exists) with \
+the original recorder's names: markets, data_directory, collect_orderbook, collect_trades, \
+max_depth_levels. Flags override the file.
+
+Local run against the simulator:
+  mdkit simulate --speed 10 &            # prints: listening on ws://127.0.0.1:PORT
+  mdkit collect ETH-USD --url ws://127.0.0.1:PORT";
+
+/// Record a venue's L2 book and trades into the tables (long-running; Ctrl+C to stop).
+#[derive(Debug, Clone, clap::Args)]
+#[command(long_about = LONG_ABOUT)]
+pub struct Args {
+    /// Markets to record, e.g. ETH-USD BTC-USD (default: "markets" from the config file)
+    #[arg(value_name = "MARKET")]
+    pub markets: Vec<String>,
+    /// Venue to record from
+    #[arg(long, default_value = "extended", value_parser = ["extended"])]
+    pub venue: String,
+    /// The venue's stream base URL; Extended v1 mainnet by default. A bare ws://HOST:PORT
+    /// (as `mdkit simulate` prints) gets the v1 path appended.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Book levels per side in book_top (1-20; config: max_depth_levels)
+    #[arg(long)]
+    pub levels: Option<usize>,
+    /// JSON settings file (default: ./config.json if it exists)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Do not record the order book (config: collect_orderbook=false)
+    #[arg(long)]
+    pub no_orderbook: bool,
+    /// Do not record trades (config: collect_trades=false)
+    #[arg(long)]
+    pub no_trades: bool,
+    /// Reconnect a book stream that sent nothing for this long (a quiet trades stream is normal)
+    #[arg(long, value_parser = parse_duration, default_value = "90s")]
+    pub stale_after: Duration,
+    /// Publish Parquet parts at least this often
+    #[arg(long, value_parser = parse_duration, default_value = "15m")]
+    pub commit_every: Duration,
+    /// Fsync the journal this often
+    #[arg(long, value_parser = parse_duration, default_value = "200ms")]
+    pub sync_every: Duration,
+    /// First reconnect delay; doubles per failed attempt (with jitter) up to --backoff-max
+    #[arg(long, value_parser = parse_duration, default_value = "250ms")]
+    pub backoff_min: Duration,
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    pub backoff_max: Duration,
+    /// A connection that lived this long resets the backoff
+    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    pub stable_after: Duration,
+    /// Stop by itself after this much wall time (as Ctrl+C would); default: run until stopped
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+}
+
+/// The config file's recorder settings (other keys, e.g. strategy settings, are ignored).
+#[derive(Debug, Default, serde::Deserialize)]
+struct FileConfig {
+    markets: Option<Vec<String>>,
+    data_directory: Option<PathBuf>,
+    collect_orderbook: Option<bool>,
+    collect_trades: Option<bool>,
+    max_depth_levels: Option<usize>,
+}
+
+/// Validated settings of one recorder run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data: PathBuf,
+    pub venue: String,
+    pub endpoints: Endpoints,
+    pub markets: Vec<String>,
+    pub streams: Vec<Stream>,
+    pub market: MarketConfig,
+    pub stale_after: Duration,
+    pub commit_every: Duration,
+    pub sync_every: Duration,
+    pub backoff: Backoff,
+    pub duration: Option<Duration>,
+}
+
+/// Reconnect delays: `min · 2^attempt`, capped at `max`, with jitter; `attempt` returns to
+/// 0 after a connection lived `stable_after`.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub min: Duration,
+    pub max: Duration,
+    pub stable_after: Duration,
+}
+
+impl Config {
+    /// Merges flags over the config file; `data` is the `--data` flag if given.
+    pub fn new(data: Option<&Path>, args: Args) -> anyhow::Result<Self> {
+        let file = read_file_config(args.config.as_deref())?;
+        let markets = if args.markets.is_empty() {
+            file.markets.clone().unwrap_or_default()
+        } else {
+            args.markets.clone()
+        };
+        anyhow::ensure!(
+            !markets.is_empty(),
+            "name at least one market to record, e.g. `mdkit collect ETH-USD` (or \"markets\" in config.json)"
+        );
+        for market in &markets {
+            check_name("market", market)?;
+        }
+        let mut unique = markets.clone();
+        unique.sort();
+        unique.dedup();
+        anyhow::ensure!(unique.len() == markets.len(), "a market is named twice: {markets:?}");
+        let data = data
+            .map(Path::to_path_buf)
+            .or(file.data_directory.clone())
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        let endpoints = match &args.url {
+            None => Endpoints::mainnet(),
+            Some(url) => {
+                Endpoints::new(&with_v1_path(url)).with_context(|| format!("bad --url {url:?}"))?
+            }
+        };
+        let mut streams = Vec::new();
+        if !args.no_orderbook && file.collect_orderbook != Some(false) {
+            streams.push(Stream::Book);
+        }
+        if !args.no_trades && file.collect_trades != Some(false) {
+            streams.push(Stream::Trades);
+        }
+        anyhow::ensure!(
+            !streams.is_empty(),
+            "both the order book and trades are switched off: nothing to record"
+        );
+        let levels = args.levels.or(file.max_depth_levels).unwrap_or(BOOK_TOP_LEVELS);
+        anyhow::ensure!(
+            (1..=BOOK_TOP_LEVELS).contains(&levels),
+            "--levels must be 1 to {BOOK_TOP_LEVELS} (book_top holds {BOOK_TOP_LEVELS}), not {levels}"
+        );
+        anyhow::ensure!(!args.stale_after.is_zero(), "--stale-after must be above zero");
+        anyhow::ensure!(!args.commit_every.is_zero(), "--commit-every must be above zero");
+        anyhow::ensure!(
+            args.backoff_min <= args.backoff_max,
+            "--backoff-min must not exceed --backoff-max"
+        );
+        let _ = STALE_AFTER; // the default above is VENUES.md's 90 s.
+        Ok(Self {
+            data,
+            venue: args.venue,
+            endpoints,
+            markets,
+            streams,
+            market: MarketConfig { levels, writer: WriterConfig::default(), batch_rows: 4096 },
+            stale_after: args.stale_after,
+            commit_every: args.commit_every,
+            sync_every: args.sync_every,
+            backoff: Backoff {
+                min: args.backoff_min,
+                max: args.backoff_max,
+                stable_after: args.stable_after,
+            },
+            duration: args.duration,
+        })
+    }
+
+    fn url(&self, market: &str, stream: Stream) -> anyhow::Result<String> {
+        Ok(match stream {
+            Stream::Book => self.endpoints.orderbooks(Some(market), Depth::Full)?,
+            Stream::Trades => self.endpoints.public_trades(Some(market))?,
+        })
+    }
+}
+
+/// `ws://127.0.0.1:PORT` (what `mdkit simulate` prints) → the same host with the v1 path.
+fn with_v1_path(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    if rest.trim_end_matches('/').contains('/') {
+        url.to_owned()
+    } else {
+        format!("{}/stream.extended.exchange/v1", url.trim_end_matches('/'))
+    }
+}
+
+fn read_file_config(path: Option<&Path>) -> anyhow::Result<FileConfig> {
+    let (path, required) = match path {
+        Some(path) => (path.to_path_buf(), true),
+        None => (PathBuf::from("config.json"), false),
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+            return Ok(FileConfig::default())
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    serde_json::from_str(&text).with_context(|| format!("bad settings in {}", path.display()))
+}
+
+/// Runs the recorder until Ctrl+C, SIGTERM or `--duration`.
+pub fn run(data: Option<&Path>, args: Args) -> anyhow::Result<()> {
+    let config = Config::new(data, args)?;
+    let now = RecvTime::now();
+    let mut markets = Vec::new();
+    for name in &config.markets {
+        let (market, opened) =
+            Market::open(&config.data, &config.venue, name, config.market.clone(), now)
+                .with_context(|| format!("cannot open {}/{name} for recording", config.venue))?;
+        if opened.replayed > 0 || opened.finished > 0 || opened.swept > 0 {
+            tracing::info!(
+                market = %name,
+                replayed = opened.replayed,
+                finished_parts = opened.finished,
+                swept_temp_parts = opened.swept,
+                "resumed after an unclean stop"
+            );
+        }
+        markets.push(market);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(record(config, markets))
+}
+
+async fn record(config: Config, markets: Vec<Market>) -> anyhow::Result<()> {
+    let interrupted = crate::cli::interrupted();
+    let (tx, rx) = mpsc::channel::<Inbound>(8192);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop_tx = Arc::new(stop_tx);
+    let next_conns: Vec<Arc<AtomicU32>> =
+        markets.iter().map(|m| Arc::new(AtomicU32::new(m.next_conn()))).collect();
+    let station = Station::new(markets, config.commit_every, config.sync_every, stop_tx.clone());
+    let writer = std::thread::Builder::new()
+        .name("mdkit-writer".into())
+        .spawn(move || station.run(rx))
+        .context("cannot start the writer thread")?;
+
+    let mut tasks = JoinSet::new();
+    for (index, market) in config.markets.iter().enumerate() {
+        for &stream in &config.streams {
+            let link = Link {
+                market: index,
+                stream,
+                url: config.url(market, stream)?,
+                next_conn: next_conns[index].clone(),
+                tx: tx.clone(),
+                stop: stop_rx.clone(),
+                stale_after: (stream == Stream::Book).then_some(config.stale_after),
+                backoff: config.backoff,
+            };
+            tasks.spawn(supervise(link));
+        }
+    }
+    let ticker = {
+        let tx = tx.clone();
+        let mut stop = stop_rx.clone();
+        async move {
+            let mut every = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                tokio::select! {
+                    _ = every.tick() => if tx.send(Inbound::Tick).await.is_err() { break },
+                    _ = stop.changed() => break,
+                }
+            }
+        }
+    };
+    tasks.spawn(ticker);
+    drop(tx);
+
+    let duration = config.duration;
+    let stopper = async move {
+        let limit = async {
+            match duration {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = interrupted => tracing::info!("stopping: signal received"),
+            () = limit => tracing::info!("stopping: --duration reached"),
+        }
+        let _ = stop_tx.send(true);
+    };
+    let stopper = tokio::spawn(stopper);
+    while let Some(done) = tasks.join_next().await {
+        done.context("a connection task failed")?;
+    }
+    stopper.abort();
+    let outcome = tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .context("cannot wait for the writer thread")?;
+    match outcome {
+        Ok(result) => result,
+        Err(_) => {
+            anyhow::bail!("the writer thread panicked; the journal holds every frame it was given")
+        }
+    }
+}

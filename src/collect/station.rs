@@ -1,0 +1,158 @@
+//! The writer thread: owns every market being recorded (journal, recorder, open parts), takes
+//! records from the bounded channel in arrival order, journals and applies them, fsyncs the
+//! journals every `sync_every`, takes a checkpoint every `commit_every`, and closes a
+//! connection whose stream broke. When the channel closes (every connection ended), it
+//! drains what is left and takes a last checkpoint of every market.
+//!
+//! An error here (disk full, permission denied) stops the recorder: the journal is flushed
+//! as far as the OS lets it, the last state file stays as it was (it is replaced atomically),
+//! and the error is returned for one clear line on stderr. Must not touch sockets.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::status::Status;
+use crate::model::RecvTime;
+use crate::record::{Market, Verdict};
+use crate::storage::Entry;
+
+/// What connection tasks (and the ticker) send to the writer thread.
+pub enum Inbound {
+    /// Connection `conn` of market number `market` is open; `kill` closes it.
+    Opened {
+        market: usize,
+        conn: u32,
+        kill: oneshot::Sender<String>,
+    },
+    Record {
+        market: usize,
+        ts_recv: RecvTime,
+        entry: Entry,
+    },
+    /// Time passes (every 100 ms): fsync, checkpoint and status timers.
+    Tick,
+}
+
+pub struct Station {
+    markets: Vec<Market>,
+    kills: HashMap<(usize, u32), oneshot::Sender<String>>,
+    commit_every: Duration,
+    sync_every: Duration,
+    last_commit: Instant,
+    last_sync: Instant,
+    status: Status,
+    /// Tells the connections to stop when this thread fails.
+    stop: Arc<watch::Sender<bool>>,
+}
+
+impl Station {
+    pub fn new(
+        markets: Vec<Market>,
+        commit_every: Duration,
+        sync_every: Duration,
+        stop: Arc<watch::Sender<bool>>,
+    ) -> Self {
+        let names: Vec<String> = markets.iter().map(|m| m.market().to_owned()).collect();
+        Self {
+            markets,
+            kills: HashMap::new(),
+            commit_every,
+            sync_every,
+            last_commit: Instant::now(),
+            last_sync: Instant::now(),
+            status: Status::new(&names),
+            stop,
+        }
+    }
+
+    /// Runs until every sender is gone; then publishes everything.
+    pub fn run(mut self, mut rx: mpsc::Receiver<Inbound>) -> anyhow::Result<()> {
+        let result = self.serve(&mut rx);
+        if result.is_err() {
+            // Stop the connections: the senders fail from here on.
+            let _ = self.stop.send(true);
+            rx.close();
+            for market in &mut self.markets {
+                let _ = market.flush_journal();
+            }
+            return result;
+        }
+        let mut published = 0;
+        for market in self.markets.drain(..) {
+            let name = format!("{}/{}", market.venue(), market.market());
+            let done = market.close().with_context(|| format!("last checkpoint of {name}"))?;
+            published += done.parts as u64;
+        }
+        self.status.finish(published);
+        Ok(())
+    }
+
+    fn serve(&mut self, rx: &mut mpsc::Receiver<Inbound>) -> anyhow::Result<()> {
+        while let Some(first) = rx.blocking_recv() {
+            self.take(first)?;
+            // Drain what is queued before flushing: one write(2) per burst, not per frame.
+            for _ in 0..4096 {
+                match rx.try_recv() {
+                    Ok(next) => self.take(next)?,
+                    Err(_) => break,
+                }
+            }
+            for market in &mut self.markets {
+                market.flush_journal()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, inbound: Inbound) -> anyhow::Result<()> {
+        match inbound {
+            Inbound::Opened { market, conn, kill } => {
+                self.kills.insert((market, conn), kill);
+            }
+            Inbound::Record { market: index, ts_recv, entry } => {
+                let ended = match &entry {
+                    Entry::Disconnect { conn, .. } => Some(*conn),
+                    _ => None,
+                };
+                let market = &mut self.markets[index];
+                let verdict = market.handle(ts_recv, entry).with_context(|| {
+                    format!("recording {}/{} stopped", market.venue(), market.market())
+                })?;
+                if let Some(conn) = ended {
+                    self.kills.remove(&(index, conn));
+                }
+                if let Verdict::Close { conn, reason } = verdict {
+                    tracing::warn!(market = %market.market(), conn, "{reason}; reconnecting");
+                    if let Some(kill) = self.kills.remove(&(index, conn)) {
+                        let _ = kill.send(reason);
+                    }
+                }
+            }
+            Inbound::Tick => self.tick()?,
+        }
+        Ok(())
+    }
+
+    fn tick(&mut self) -> anyhow::Result<()> {
+        if self.last_sync.elapsed() >= self.sync_every {
+            for market in &mut self.markets {
+                market.sync_journal()?;
+            }
+            self.last_sync = Instant::now();
+        }
+        if self.last_commit.elapsed() >= self.commit_every {
+            for market in &mut self.markets {
+                let name = format!("{}/{}", market.venue(), market.market());
+                market.checkpoint().with_context(|| format!("checkpoint of {name}"))?;
+            }
+            self.last_commit = Instant::now();
+        }
+        self.status.update(&self.markets);
+        Ok(())
+    }
+}
