@@ -1,9 +1,11 @@
 //! mdkit's integration tests: one binary, one module per area. Tests run the real `mdkit`
 //! binary in temporary directories and read real Parquet files back.
 
+mod collect;
 mod common;
 mod extended;
 mod interop;
+mod live;
 mod schemas;
 mod simulate;
 mod sql;

@@ -145,7 +145,7 @@ fn help_lists_every_command_and_unbuilt_ones_exit_2() {
     }
     assert!(help.contains("--data <DIR>"));
     for (command, args) in [
-        ("collect", vec!["collect", "ETH-USD"]),
+        ("import", vec!["import", "capture.gz"]),
         ("verify", vec!["verify"]),
         ("backtest", vec!["backtest"]),
     ] {
