@@ -2,6 +2,7 @@
 # Runs mdkit's benchmarks and writes BENCHMARKS.md with the machine and commit.
 # Usage: scripts/bench.sh                 run the benches (minutes, after a release build)
 #        BENCH_LOG=FILE scripts/bench.sh  rewrite the report from a saved run's output
+#        (set RSS_LOG=FILE too to reuse a saved scripts/record-rss.sh table)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +11,13 @@ if [ -n "${BENCH_LOG:-}" ]; then
 else
   log=$(mktemp)
   trap 'rm -f "$log"' EXIT
-  cargo bench --bench storage -- --noplot 2>&1 | tee "$log"
+  cargo bench --bench storage --bench record -- --noplot 2>&1 | tee "$log"
+fi
+if [ -n "${RSS_LOG:-}" ]; then
+  rss=$(cat "$RSS_LOG")
+else
+  cargo build --release --quiet
+  rss=$(scripts/record-rss.sh)
 fi
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
@@ -21,7 +28,8 @@ dirty=$(git diff --quiet 2>/dev/null && echo "" || echo " (uncommitted changes)"
 rustc_v=$(rustc --version)
 
 # criterion prints "<group>/<bench>  time: [...]" then "thrpt: [low mid high]".
-# Targets from issue 2: write >= 1 M depth rows/s, read >= 5 M rows/s.
+# Targets: issue 2, write >= 1 M depth rows/s, read >= 5 M rows/s; issue 4, record >= 250k
+# frames/s.
 rows=$(awk '
   /^[a-z_]+\/[a-z_0-9]+/ { name=$1 }
   /thrpt:.*elem\/s/ {
@@ -29,8 +37,10 @@ rows=$(awk '
     for (i = 1; i <= NF; i++) if ($i == "thrpt:") { mid=$(i+3); unit=$(i+4) }
     m = mid; if (unit == "Kelem/s") m = mid / 1000; if (unit == "elem/s") m = mid / 1e6;
     target = "";
+    what = "rows";
     if (name == "depth/write_zstd3") target = 1; else if (name ~ /\/read$/) target = 5;
-    verdict = target == "" ? "—" : sprintf("%s M rows/s: %s", target, (m >= target ? "met" : "MISSED"));
+    if (name ~ /^record\//) { target = 0.25; what = "frames" }
+    verdict = target == "" ? "—" : sprintf("%s M %s/s: %s", target, what, (m >= target ? "met" : "MISSED"));
     printf "| %s | %s %s | %s |\n", name, mid, unit, verdict
   }' "$log")
 
@@ -55,9 +65,20 @@ parts of up to 1,000,000 rows). *write* builds the Arrow batches from typed rows
 committed parts (fsync and rename included); *read* lists the parts from their footers and
 streams every column of every row back in order.
 
-| benchmark | throughput (median of 10) | target (issue 2, one core) |
+*record* (\`benches/record.rs\`) is the recorder's hot path fed from memory: journal append,
+parse, sequence check, book, \`depth\` and \`book_top\` rows, Parquet, final checkpoint; one
+Extended v1 SNAPSHOT, then DELTAs of 10 level changes each, 200,000 frames per iteration.
+
+| benchmark | throughput (median of 10) | target (one core) |
 |---|---|---|
 ${rows}
+
+## Recorder memory over a run (\`scripts/record-rss.sh\`)
+
+\`mdkit simulate\` → \`mdkit collect\`, release build, resident memory of the recorder sampled
+every 0.5 s (whole process).
+
+${rss}
 
 ${marker}
 ${kept}

@@ -1,20 +1,44 @@
 #!/usr/bin/env bash
-# The newcomer's run command: build mdkit, write a small synthetic recording with mdkit's own
-# Parquet writer, and query it with `mdkit sql`. Offline; uses ./demo-data (re-created).
-# When `simulate` and `collect` land, this becomes simulator -> collect -> verify -> calibrate
-# -> backtest.
+# The newcomer's run command, offline: build mdkit, start the local venue (`mdkit simulate`,
+# a synthetic ETH-USD market with known sigma, A and kappa), record ten simulated minutes of
+# it with `mdkit collect` (sixty times faster than real time), then look at the tables.
+# Uses ./demo-data (re-created), or the directory given as the first argument.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-demo-data}
+cargo build --quiet --bin mdkit
+bin=target/debug/mdkit
 rm -rf "$data"
-cargo run --quiet --example sample -- "$data"
-mdkit() { cargo run --quiet --bin mdkit -- --data "$data" "$@"; }
+mkdir -p "$data"
+sim_out=$(mktemp)
+trap 'kill $sim_pid $rec_pid 2>/dev/null || true; rm -f "$sim_out"' EXIT
+
+echo "== mdkit simulate: a local Extended venue, 10 simulated minutes at 60x"
+"$bin" simulate --speed 60 --duration 10m --seed 7 --log "$data/_simulator" > "$sim_out" &
+sim_pid=$!
+until [ -s "$sim_out" ] && [ "$(wc -l < "$sim_out")" -ge 2 ]; do sleep 0.1; done
+cat "$sim_out"
+url=$(head -1 "$sim_out" | sed 's/^listening on //')
+
 echo
-echo "== trades per market and UTC date"
-mdkit sql "SELECT market, date, count(*) AS trades, min(price) AS low, max(price) AS high FROM trades GROUP BY 1, 2 ORDER BY 1, 2"
+echo "== mdkit collect ETH-USD --url $url (until the venue closes)"
+RUST_LOG=${RUST_LOG:-warn} "$bin" --data "$data" collect ETH-USD --url "$url" --backoff-min 50ms &
+rec_pid=$!
+wait "$sim_pid"
+kill -INT "$rec_pid"
+wait "$rec_pid"
+echo "recorded; state: $data/_state/extended/ETH-USD.json"
+
+mdkit() { "$bin" --data "$data" "$@"; }
 echo
-echo "== book frames and level changes"
-mdkit sql "SELECT t.market, t.frames, d.level_changes FROM (SELECT market, count(*) AS frames FROM book_top GROUP BY 1) t JOIN (SELECT market, count(*) AS level_changes FROM depth GROUP BY 1) d ON t.market = d.market ORDER BY 1"
+echo "== rows per table"
+mdkit sql "SELECT 'depth' AS table_name, count(*) AS rows FROM depth UNION ALL SELECT 'book_top', count(*) FROM book_top UNION ALL SELECT 'trades', count(*) FROM trades UNION ALL SELECT 'events', count(*) FROM events"
 echo
-echo "== last ETH-USD top of book"
-mdkit sql "SELECT ts_recv, seq, bid_price_0, bid_qty_0, ask_price_0, ask_qty_0, (bid_price_0 + ask_price_0) / 2 AS mid FROM book_top WHERE market = 'ETH-USD' ORDER BY ts_recv DESC LIMIT 3"
+echo "== trades by taker side"
+mdkit sql "SELECT side, count(*) AS trades, min(price) AS low, max(price) AS high, sum(qty) AS volume FROM trades GROUP BY 1 ORDER BY 1"
+echo
+echo "== connection events"
+mdkit sql "SELECT ts_recv, conn, kind, detail FROM events ORDER BY ts_recv, conn"
+echo
+echo "== last top of book"
+mdkit sql "SELECT ts_event, seq, bid_price_0, bid_qty_0, ask_price_0, ask_qty_0, (bid_price_0 + ask_price_0) / 2 AS mid FROM book_top ORDER BY ts_recv DESC LIMIT 3"

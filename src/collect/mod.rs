@@ -346,3 +346,62 @@ async fn record(config: Config, markets: Vec<Market>) -> anyhow::Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    #[derive(clap::Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn args(line: &[&str]) -> Args {
+        Wrap::parse_from(std::iter::once("collect").chain(line.iter().copied())).args
+    }
+
+    #[test]
+    fn the_config_file_uses_the_original_recorders_names_and_flags_override_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.json");
+        std::fs::write(
+            &file,
+            r#"{"markets": ["BTC-USD", "SOL-USD"], "data_directory": "/srv/md", "collect_trades": false,
+                "max_depth_levels": 10, "gamma": 0.1}"#,
+        )
+        .unwrap();
+        let path = file.to_str().unwrap();
+        let config = Config::new(None, args(&["--config", path])).unwrap();
+        assert_eq!(config.markets, ["BTC-USD", "SOL-USD"]);
+        assert_eq!(config.data, PathBuf::from("/srv/md"));
+        assert_eq!(config.streams, [Stream::Book]);
+        assert_eq!(config.market.levels, 10);
+        let config = Config::new(
+            Some(Path::new("here")),
+            args(&["ETH-USD", "--config", path, "--levels", "5", "--url", "ws://127.0.0.1:9"]),
+        )
+        .unwrap();
+        assert_eq!(
+            (config.markets.as_slice(), config.market.levels),
+            (&["ETH-USD".to_owned()][..], 5)
+        );
+        assert_eq!(config.data, PathBuf::from("here"));
+        assert_eq!(
+            config.url("ETH-USD", Stream::Book).unwrap(),
+            "ws://127.0.0.1:9/stream.extended.exchange/v1/orderbooks/ETH-USD"
+        );
+    }
+
+    #[test]
+    fn a_bad_config_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.json");
+        std::fs::write(&file, "{ markets: oops").unwrap();
+        let err = Config::new(None, args(&["--config", file.to_str().unwrap()])).unwrap_err();
+        assert!(format!("{err:#}").contains("config.json"), "{err:#}");
+        let missing = Config::new(None, args(&["--config", "/nonexistent/c.json"])).unwrap_err();
+        assert!(format!("{missing:#}").contains("cannot read /nonexistent/c.json"), "{missing:#}");
+    }
+}

@@ -286,3 +286,36 @@ fn bad_flags_are_refused_with_one_line_and_nothing_recorded() {
     }
     assert!(!data.exists(), "a refused run must not create the data directory");
 }
+
+#[test]
+fn a_write_error_stops_the_recorder_with_one_line_and_the_journal_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, data) = (dir.path().join("log"), dir.path().join("data"));
+    // A file where today's depth partition directory must go: the first part write fails
+    // mid-run, as on a disk that refuses writes.
+    let today = chrono::Utc::now().date_naive();
+    let market_dir = data.join("depth/venue=extended/market=ETH-USD");
+    std::fs::create_dir_all(&market_dir).unwrap();
+    for date in [today, today.succ_opt().unwrap()] {
+        std::fs::write(market_dir.join(format!("date={date}")), "not a directory").unwrap();
+    }
+    let sim = Sim::start(&log, &["--speed", "20", "--duration", "2h"]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mdkit"))
+        .arg("--data")
+        .arg(&data)
+        .args(["collect", MARKET, "--url", &sim.url])
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = crate::common::stderr(&out);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("mdkit: recording extended/ETH-USD stopped") && last.contains("depth"),
+        "{err}"
+    );
+    let records = Journal::read(&Journal::dir(&data, "extended", MARKET), 0).unwrap();
+    assert!(records.iter().filter(|r| matches!(r.entry, Entry::Frame { .. })).count() > 10);
+    assert!(!data.join("_state").exists(), "no checkpoint could be taken");
+    drop(sim);
+}
