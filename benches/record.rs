@@ -9,6 +9,9 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::Duration;
 
+mod common;
+
+use common::Rng;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use mdkit::model::RecvTime;
 use mdkit::record::{Market, MarketConfig};
@@ -16,16 +19,6 @@ use mdkit::storage::{Entry, Stream};
 
 const FRAMES: usize = 200_000;
 const START_MS: i64 = 1_795_132_800_000;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 fn price(ticks: i64) -> String {
     format!("{}.{:02}", ticks / 100, ticks % 100)

@@ -9,23 +9,15 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
 
+mod common;
+
+use common::Rng;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use mdkit::model::{BookSide, EventTime, Price, Qty, RecvTime, TakerSide, TradeKind};
 use mdkit::storage::{list, DepthRow, Rows, Selection, Table, TradeRow, Writer, WriterConfig};
 
 const ROWS: usize = 1_000_000;
 const START: i64 = 1_795_132_800_000_000_000;
-
-/// A small deterministic generator (xorshift), so runs are comparable.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 fn depth_rows(n: usize) -> Vec<DepthRow> {
     let mut rng = Rng(7);

@@ -74,6 +74,17 @@ fn assert_book_matches_truth(rec: &Recording, log: &Path, market: &str) {
     }
 }
 
+/// Reads `market`'s tables and checks them against the simulator's log: no duplicate, no hole
+/// inside a book connection, the venue's book at every frame, the trades it sent.
+fn read_checked(data: &Path, log: &Path, market: &str) -> Recording {
+    let rec = Recording::read(data, market);
+    rec.assert_no_duplicates();
+    rec.assert_book_seqs_contiguous();
+    assert_book_matches_truth(&rec, log, market);
+    assert_trades_match_truth(&rec, &truth_trades(log, market));
+    rec
+}
+
 /// The kind of the event that ended `conn` (its last event other than connect/resnapshot).
 fn terminal(rec: &Recording, conn: u32) -> EventKind {
     rec.events_of(conn)
@@ -113,11 +124,7 @@ fn ten_simulated_minutes_with_every_fault_kind_are_recorded_exactly_once() {
     sim.wait();
     assert!(collector.interrupt().success());
 
-    let rec = Recording::read(&data, MARKET);
-    rec.assert_no_duplicates();
-    rec.assert_book_seqs_contiguous();
-    assert_book_matches_truth(&rec, &log, MARKET);
-    assert_trades_match_truth(&rec, &truth_trades(&log, MARKET));
+    let rec = read_checked(&data, &log, MARKET);
 
     let book = rec.conns("orderbooks");
     assert!(book.len() >= 7, "book conns {book:?}");
@@ -226,11 +233,7 @@ fn ctrl_c_and_a_restart_leave_no_duplicate_and_record_the_downtime() {
     sim.stop();
     assert!(second.interrupt().success());
 
-    let rec = Recording::read(&data, MARKET);
-    rec.assert_no_duplicates();
-    rec.assert_book_seqs_contiguous();
-    assert_book_matches_truth(&rec, &log, MARKET);
-    assert_trades_match_truth(&rec, &truth_trades(&log, MARKET));
+    let rec = read_checked(&data, &log, MARKET);
     let book = rec.conns("orderbooks");
     assert_eq!(book.len(), 2, "one book connection per run");
     let stop = rec.events_of(book[0]).into_iter().last().unwrap();
@@ -262,10 +265,7 @@ fn two_markets_in_one_process_are_recorded_side_by_side() {
     // Each market's rows match its own simulator log (ETH near 3000, BTC near 84000), field
     // for field, so nothing of one market landed under the other.
     for market in ["ETH-USD", "BTC-USD"] {
-        let rec = Recording::read(&data, market);
-        rec.assert_no_duplicates();
-        assert_book_matches_truth(&rec, &log, market);
-        assert_trades_match_truth(&rec, &truth_trades(&log, market));
+        read_checked(&data, &log, market);
     }
 }
 
