@@ -290,7 +290,7 @@ mod tests {
     use super::*;
     use crate::venue::extended::json;
 
-    fn root(text: &str) -> serde_json::Value {
+    fn root(text: &str) -> json::Value<'_> {
         json::parse(text).unwrap()
     }
 
@@ -330,8 +330,8 @@ mod tests {
         let ts = EventTime::from_millis(5).unwrap();
         let cases = [("0", None), ("1790425443000", EventTime::from_millis(1_790_425_443_000))];
         for (data_ts, want) in cases {
-            let value =
-                root(&format!(r#"{{"m":"BTC-USD","p":"84105.013533499994","ts":{data_ts}}}"#));
+            let text = format!(r#"{{"m":"BTC-USD","p":"84105.013533499994","ts":{data_ts}}}"#);
+            let value = root(&text);
             let data = Obj::of(&value, Path::Key("data")).unwrap();
             let frame = price_frame(&data, PriceKind::Index, 3, ts).unwrap();
             assert_eq!(frame.ts_price, want, "{data_ts}");

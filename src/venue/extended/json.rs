@@ -1,14 +1,19 @@
 //! Reading fields out of a parsed frame so that every refusal names the field
 //! (`data.b[3].c`), what was expected and what was found.
 //!
-//! Frames are parsed into `serde_json::Value`. serde_json holds an integer literal that fits
-//! `u64` or `i64` as that integer, never as `f64`, so trade ids above 2^53 stay exact
-//! (VENUES.md §1.4); only literals beyond `u64` fall back to `f64`, and [`Obj::id`] refuses
-//! those as out of range. Prices and sizes are JSON strings parsed as exact decimals
-//! (VENUES.md §0). Must not know any frame layout: that is `frames`, `v1` and `v2`.
+//! Frames are parsed by serde_json into [`Value`], a tree that borrows its strings from the
+//! frame text (objects are short lists of fields, not maps), so the recorder's hot path does
+//! not allocate a string per key and per price. An integer literal that fits `u64` or `i64`
+//! is held as that integer, never as `f64`, so trade ids above 2^53 stay exact (VENUES.md
+//! §1.4); only literals beyond `u64` fall back to `f64`, and [`Obj::id`] refuses those as out
+//! of range. Prices and sizes are JSON strings parsed as exact decimals (VENUES.md §0). Must
+//! not know any frame layout: that is `frames`, `v1` and `v2`.
+
+use std::borrow::Cow;
+use std::fmt;
 
 use rust_decimal::Decimal;
-use serde_json::{Map, Value};
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::ParseError;
 use crate::model::{DecimalError, EventTime, Price, Qty};
@@ -23,13 +28,208 @@ pub(super) fn excerpt(text: &str) -> String {
     }
 }
 
-pub(super) fn parse(text: &str) -> Result<Value, ParseError> {
+/// A JSON number as serde_json reads it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Number {
+    U64(u64),
+    I64(i64),
+    F64(f64),
+}
+
+impl Number {
+    fn as_u64(self) -> Option<u64> {
+        match self {
+            Number::U64(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    fn as_i64(self) -> Option<i64> {
+        match self {
+            Number::U64(n) => i64::try_from(n).ok(),
+            Number::I64(n) => Some(n),
+            Number::F64(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Number::U64(n) => write!(f, "{n}"),
+            Number::I64(n) => write!(f, "{n}"),
+            Number::F64(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+/// A parsed JSON value whose strings borrow from the frame text where they can.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Value<'a> {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(Cow<'a, str>),
+    Array(Vec<Value<'a>>),
+    /// Fields in frame order; a repeated key keeps its first value.
+    Object(Vec<(Cow<'a, str>, Value<'a>)>),
+}
+
+impl<'a> Value<'a> {
+    fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn as_array(&self) -> Option<&[Value<'a>]> {
+        match self {
+            Value::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+}
+
+/// Compact JSON text, for error details that quote a value.
+impl fmt::Display for Value<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Number(n) => write!(f, "{n}"),
+            Value::String(s) => write!(f, "{}", serde_json::Value::from(s.as_ref())),
+            Value::Array(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+            Value::Object(fields) => {
+                f.write_str("{")?;
+                for (i, (key, value)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{}:{value}", serde_json::Value::from(key.as_ref()))?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value<'de>, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value<'de>, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value<'de>, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Value<'de>, E> {
+        Ok(Value::Number(Number::U64(n)))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Value<'de>, E> {
+        Ok(Value::Number(if n >= 0 { Number::U64(n as u64) } else { Number::I64(n) }))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Value<'de>, E> {
+        Ok(Value::Number(Number::F64(n)))
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Value<'de>, E> {
+        Ok(Value::String(Cow::Borrowed(s)))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value<'de>, E> {
+        Ok(Value::String(Cow::Owned(s.to_owned())))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Value<'de>, E> {
+        Ok(Value::String(Cow::Owned(s)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value<'de>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'de>, A::Error> {
+        let mut fields: Vec<(Cow<'de, str>, Value<'de>)> = Vec::with_capacity(8);
+        while let Some(Key(key)) = map.next_key()? {
+            let value = map.next_value()?;
+            if !fields.iter().any(|(k, _)| *k == key) {
+                fields.push((key, value));
+            }
+        }
+        Ok(Value::Object(fields))
+    }
+}
+
+impl<'de> Deserialize<'de> for Value<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+/// An object key, borrowed from the text unless it holds escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(s)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+pub(super) fn parse(text: &str) -> Result<Value<'_>, ParseError> {
     serde_json::from_str(text)
         .map_err(|e| ParseError::Json { reason: e.to_string(), excerpt: excerpt(text) })
 }
 
 /// A short description of a value for "found …" in errors.
-fn describe(value: &Value) -> String {
+fn describe(value: &Value<'_>) -> String {
     match value {
         Value::Null => "null".to_owned(),
         Value::Bool(b) => format!("boolean {b}"),
@@ -68,12 +268,12 @@ impl Path {
 /// A JSON object and its place in the frame.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Obj<'v> {
-    map: &'v Map<String, Value>,
+    map: &'v [(Cow<'v, str>, Value<'v>)],
     path: Path,
 }
 
 impl<'v> Obj<'v> {
-    pub(super) fn of(value: &'v Value, path: Path) -> Result<Self, ParseError> {
+    pub(super) fn of(value: &'v Value<'v>, path: Path) -> Result<Self, ParseError> {
         match value {
             Value::Object(map) => Ok(Self { map, path }),
             other => Err(ParseError::InvalidField {
@@ -89,16 +289,16 @@ impl<'v> Obj<'v> {
         self.path.field(name)
     }
 
-    fn invalid(&self, name: &str, expected: &'static str, found: &Value) -> ParseError {
+    fn invalid(&self, name: &str, expected: &'static str, found: &Value<'_>) -> ParseError {
         ParseError::InvalidField { field: self.field(name), expected, found: describe(found) }
     }
 
     /// The field's value; JSON `null` counts as absent.
-    pub(super) fn get(&self, name: &str) -> Option<&'v Value> {
-        self.map.get(name).filter(|v| !v.is_null())
+    pub(super) fn get(&self, name: &str) -> Option<&'v Value<'v>> {
+        self.map.iter().find(|(key, _)| key == name).map(|(_, v)| v).filter(|v| !v.is_null())
     }
 
-    pub(super) fn req(&self, name: &str) -> Result<&'v Value, ParseError> {
+    pub(super) fn req(&self, name: &str) -> Result<&'v Value<'v>, ParseError> {
         self.get(name).ok_or_else(|| ParseError::MissingField { field: self.field(name) })
     }
 
@@ -106,9 +306,9 @@ impl<'v> Obj<'v> {
         Obj::of(self.req(name)?, path)
     }
 
-    pub(super) fn array(&self, name: &str) -> Result<&'v [Value], ParseError> {
+    pub(super) fn array(&self, name: &str) -> Result<&'v [Value<'v>], ParseError> {
         let value = self.req(name)?;
-        value.as_array().map(Vec::as_slice).ok_or_else(|| self.invalid(name, "an array", value))
+        value.as_array().ok_or_else(|| self.invalid(name, "an array", value))
     }
 
     /// An array of strings, e.g. `result.subscriptions`.
@@ -142,12 +342,20 @@ impl<'v> Obj<'v> {
 
     pub(super) fn u64(&self, name: &str) -> Result<u64, ParseError> {
         let value = self.req(name)?;
-        value.as_u64().ok_or_else(|| self.invalid(name, "an unsigned integer", value))
+        match value {
+            Value::Number(n) => n.as_u64(),
+            _ => None,
+        }
+        .ok_or_else(|| self.invalid(name, "an unsigned integer", value))
     }
 
     pub(super) fn i64(&self, name: &str) -> Result<i64, ParseError> {
         let value = self.req(name)?;
-        value.as_i64().ok_or_else(|| self.invalid(name, "an integer", value))
+        match value {
+            Value::Number(n) => n.as_i64(),
+            _ => None,
+        }
+        .ok_or_else(|| self.invalid(name, "an integer", value))
     }
 
     /// Epoch milliseconds (Extended's unit for `ts` and `T`) as a venue-clock timestamp.
@@ -167,9 +375,10 @@ impl<'v> Obj<'v> {
             return Ok(id);
         }
         // An integer literal beyond u64 arrives as f64; a fractional literal is not an id.
-        let integral = number.is_u64()
-            || number.is_i64()
-            || number.as_f64().is_some_and(|f| f.abs() >= 9.223_372_036_854_776e18);
+        let integral = match *number {
+            Number::U64(_) | Number::I64(_) => true,
+            Number::F64(f) => f.abs() >= 9.223_372_036_854_776e18,
+        };
         if integral {
             Err(ParseError::IdOutOfRange { field: self.field(name), text: number.to_string() })
         } else {
@@ -181,7 +390,7 @@ impl<'v> Obj<'v> {
     pub(super) fn text_or_number(&self, name: &str) -> Result<Option<String>, ParseError> {
         match self.get(name) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::String(s)) => Ok(Some(s.to_string())),
             Some(Value::Number(n)) => Ok(Some(n.to_string())),
             Some(other) => Err(self.invalid(name, "a string or number", other)),
         }
@@ -255,7 +464,7 @@ fn is_plain_decimal(text: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn obj_of(text: &str) -> Value {
+    fn obj_of(text: &str) -> Value<'_> {
         parse(text).unwrap()
     }
 
