@@ -13,7 +13,9 @@
 //!   venue's sequence rule. Pure.
 //! - [`simulate`]: a local WebSocket venue speaking the Extended protocol, driven by a
 //!   synthetic market with known σ, A and κ, with fault injection.
-//! - [`cli`]: flags and dispatch; one module per subcommand (`sql` today).
+//! - [`verify`]: proves a recording is a consistent book: sequence, duplicates, replay of
+//!   `depth` against `book_top`, clocks, trades against the book, files and state.
+//! - [`cli`]: flags and dispatch; one module per subcommand (`sql`, `verify`).
 //!
 //! Data flow: venue WebSocket → `collect` → journal → Parquet parts → {`verify`, `calibrate`,
 //! `backtest`, `sql`}, each reading the same files.
@@ -25,3 +27,4 @@ pub mod simulate;
 pub mod sql;
 pub mod storage;
 pub mod venue;
+pub mod verify;

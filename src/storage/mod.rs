@@ -17,6 +17,7 @@ mod session;
 mod writer;
 
 pub use part::{inspect, BadPart, PartInfo, RowGroupSpan};
+pub use path::is_temp_name;
 pub use path::{
     check_name, find_parts, sweep_temp_files, BadName, PartFilter, PartPath, Partition,
 };
