@@ -9,3 +9,4 @@ mod simulate;
 mod sql;
 mod storage;
 mod storage_faults;
+mod verify;

@@ -13,6 +13,8 @@ pub mod latency;
 pub mod sequence;
 pub mod trades;
 
+use std::collections::HashMap;
+
 use book::{BookCheck, BookSummary};
 use cursor::{
     fmt_ts, Batches, DepthCursor, DepthLevel, PartTicker, Source, TopCursor, TradeCursor,
@@ -58,7 +60,7 @@ pub fn pass(
     let mut book = BookCheck::new(config.mid_stream_start);
     let mut trades = TradeCheck::new(config.tolerance_bps);
     let mut rows: Vec<DepthLevel> = Vec::with_capacity(1024);
-    let mut orphans = Orphans::default();
+    let mut strays = Strays::default();
     while let Some(head) = tops.next(f)? {
         while let Some(t) = trade_rows.next_before(Some(head.ts_recv), f)? {
             trades.trade(&t, book.market_top(), f);
@@ -67,20 +69,26 @@ pub fn pass(
         rows.clear();
         while let Some((ts, seq, conn)) = depth.peek(f)? {
             if (ts, seq) < frame || ((ts, seq) == frame && conn != head.conn) {
-                orphans.row(ts, seq, conn, f);
-                depth.take();
+                let level = depth.take();
+                strays.row(ts, seq, conn, level, f);
             } else if (ts, seq) == frame {
                 rows.extend(depth.take());
             } else {
                 break;
             }
         }
+        if rows.is_empty() {
+            if let Some(early) = strays.claim(head.conn, head.seq, head.ts_recv) {
+                rows = early;
+            }
+        }
         book.frame(&head, &rows, f);
     }
     while let Some((ts, seq, conn)) = depth.peek(f)? {
-        orphans.row(ts, seq, conn, f);
-        depth.take();
+        let level = depth.take();
+        strays.row(ts, seq, conn, level, f);
     }
+    strays.report(f);
     while let Some(t) = trade_rows.next_before(None, f)? {
         trades.trade(&t, book.market_top(), f);
     }
@@ -92,27 +100,60 @@ pub fn pass(
     Ok(PassResult { book: book.finish(f), trades: trades.finish(), rows })
 }
 
-/// Depth rows with no `book_top` row of their frame: one finding per frame.
+/// Depth rows that met no `book_top` row where the merge expected it. They wait here, in
+/// case a part out of order put them early, and are reported at the end if no frame claims
+/// them: one finding per frame.
 #[derive(Default)]
-struct Orphans {
-    last: Option<(i64, i64, u32)>,
+struct Strays {
+    frames: HashMap<(u32, i64, i64), Vec<DepthLevel>>,
+    rows: usize,
 }
 
-impl Orphans {
-    fn row(&mut self, ts_recv: i64, seq: i64, conn: u32, f: &mut Findings) {
-        if self.last == Some((ts_recv, seq, conn)) {
-            return;
+/// Stray rows kept at most; past this they are reported at once.
+const MAX_STRAY_ROWS: usize = 1 << 20;
+
+impl Strays {
+    fn row(
+        &mut self,
+        ts_recv: i64,
+        seq: i64,
+        conn: u32,
+        level: Option<DepthLevel>,
+        f: &mut Findings,
+    ) {
+        let Some(level) = level else { return };
+        self.frames.entry((conn, seq, ts_recv)).or_default().push(level);
+        self.rows += 1;
+        if self.rows > MAX_STRAY_ROWS {
+            self.report(f);
         }
-        self.last = Some((ts_recv, seq, conn));
-        f.add(
-            Kind::OrphanDepth,
-            || {
-                format!(
-                    "depth rows of conn {conn} seq {seq} (ts_recv {}) have no book_top row",
-                    fmt_ts(ts_recv)
-                )
-            },
-            vec![Key::Frame { table: Table::Depth, conn, seq, ts_recv }],
-        );
+    }
+
+    /// The rows of a frame that arrived before it, if any did.
+    fn claim(&mut self, conn: u32, seq: i64, ts_recv: i64) -> Option<Vec<DepthLevel>> {
+        if self.frames.is_empty() {
+            return None;
+        }
+        let rows = self.frames.remove(&(conn, seq, ts_recv))?;
+        self.rows -= rows.len();
+        Some(rows)
+    }
+
+    fn report(&mut self, f: &mut Findings) {
+        let mut keys: Vec<(u32, i64, i64)> = self.frames.drain().map(|(k, _)| k).collect();
+        keys.sort_unstable_by_key(|&(conn, seq, ts)| (ts, seq, conn));
+        for (conn, seq, ts_recv) in keys {
+            f.add(
+                Kind::OrphanDepth,
+                || {
+                    format!(
+                        "depth rows of conn {conn} seq {seq} (ts_recv {}) have no book_top row",
+                        fmt_ts(ts_recv)
+                    )
+                },
+                vec![Key::Frame { table: Table::Depth, conn, seq, ts_recv }],
+            );
+        }
+        self.rows = 0;
     }
 }
