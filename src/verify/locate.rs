@@ -174,7 +174,8 @@ mod tests {
 
     #[test]
     fn rows_become_runs() {
-        let cases: &[(&[u64], &[(u64, u64)])] =
+        type Case = (&'static [u64], &'static [(u64, u64)]);
+        let cases: &[Case] =
             &[(&[], &[]), (&[4], &[(4, 1)]), (&[1, 2, 3, 7, 8], &[(1, 3), (7, 2)])];
         for (rows, want) in cases {
             assert_eq!(runs(rows), *want, "{rows:?}");

@@ -478,11 +478,12 @@ fn drift(book: &Ladder, snapshot: &Ladder, head: &FrameHead, f: &mut Findings) {
     let n = book.differences(snapshot, |bid, price, was, now| {
         if listed.len() < 4 {
             listed.push(format!(
-                "{} {}: book {} → snapshot {} ({:+})",
+                "{} {}: book {} → snapshot {} ({}{})",
                 side_name(bid),
                 Price::from_raw(price),
                 Qty::from_raw(was),
                 Qty::from_raw(now),
+                if now > was { "+" } else { "" },
                 Qty::from_raw(now - was)
             ));
         }

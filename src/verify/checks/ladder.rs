@@ -163,10 +163,12 @@ mod tests {
     use crate::model::{BookSide, Price, Qty};
     use proptest::prelude::*;
 
+    /// (bid, price, qty) applied in order, then the expected best bid and ask.
+    type SetCase = (&'static [(bool, i64, i64)], Option<RawLevel>, Option<RawLevel>);
+
     #[test]
     fn sets_follow_the_book_rules() {
-        // (bid, price, qty) applied in order, then the expected best bid and ask.
-        let cases: &[(&[(bool, i64, i64)], Option<RawLevel>, Option<RawLevel>)] = &[
+        let cases: &[SetCase] = &[
             (&[(true, 10, 1), (true, 11, 2), (false, 13, 1)], Some((11, 2)), Some((13, 1))),
             (&[(true, 10, 1), (true, 11, 2), (true, 11, 0)], Some((10, 1)), None),
             (&[(false, 13, 1), (false, 12, 5), (false, 12, 7)], None, Some((12, 7))),

@@ -301,12 +301,14 @@ mod tests {
         }
     }
 
+    /// Book conns, events, recorded gaps, unexplained gaps, another kind expected once.
+    type Case = (Vec<ConnSummary>, Vec<EventRow>, u64, u64, Option<Kind>);
+
     #[test]
     fn breaks_are_recorded_or_unexplained() {
         let gap = Gap { conn: 1, after: Some(mark(4, 40)), missing_from: 5, resumed: mark(8, 80) };
         let two_conns = vec![conn(1, 1, 9, vec![]), conn(3, 1, 5, vec![])];
-        // (book conns, events, recorded, unexplained, other kind expected)
-        let cases: Vec<(Vec<ConnSummary>, Vec<EventRow>, u64, u64, Option<Kind>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 two_conns.clone(),
                 vec![
