@@ -127,7 +127,7 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(depth.len() as u64));
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(15));
-    let config = PassConfig { tolerance_bps: 50, mid_stream_start: false };
+    let config = PassConfig { tolerance_bps: 50, ..PassConfig::default() };
     group.bench_function("replay", |b| {
         b.iter(|| {
             let input = PassInput {
@@ -136,7 +136,7 @@ fn bench(c: &mut Criterion) {
                 trades: source(&[]),
             };
             let mut f = Findings::new(5);
-            let result = pass(black_box(input), config, &mut f).expect("pass");
+            let result = pass(black_box(input), config.clone(), &mut f).expect("pass");
             assert_eq!(f.violations(), 0, "{:?}", f.iter().next());
             result.book.depth_rows
         })

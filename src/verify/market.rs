@@ -103,10 +103,21 @@ pub fn check(
         depth: tables.scan(Table::Depth, range, bar.clone()),
         trades: tables.scan(Table::Trades, range, bar),
     };
-    let pass_config =
-        PassConfig { tolerance_bps: config.tolerance_bps, mid_stream_start: range.start.is_some() };
-    let result = checks::pass(input, pass_config, &mut f)?;
     let by_conn = sequence::by_conn(&events);
+    let fresh_conns = match range.start {
+        Some(start) => by_conn
+            .iter()
+            .filter(|(_, e)| e.connects.iter().any(|t| *t >= start))
+            .map(|(c, _)| *c)
+            .collect(),
+        None => Vec::new(),
+    };
+    let pass_config = PassConfig {
+        tolerance_bps: config.tolerance_bps,
+        mid_stream_start: range.start.is_some(),
+        fresh_conns,
+    };
+    let result = checks::pass(input, pass_config, &mut f)?;
     sequence::judge(
         &result.book.conns,
         &result.trades.conns,

@@ -100,8 +100,10 @@ struct Work {
 pub struct BookCheck {
     conns: Vec<ConnBook>,
     current: usize,
-    /// A `--from` bound may cut a connection: accept its first frame whatever its seq.
+    /// A `--from` bound may cut a connection: accept its first frame whatever its seq…
     mid_stream_start: bool,
+    /// …except on connections whose connect event lies inside the range.
+    fresh: Vec<u32>,
     work: Work,
     pub frames: u64,
     pub depth_rows: u64,
@@ -159,11 +161,12 @@ pub fn fmt_duration(nanos: i64) -> String {
 }
 
 impl BookCheck {
-    pub fn new(mid_stream_start: bool) -> Self {
+    pub fn new(mid_stream_start: bool, fresh: Vec<u32>) -> Self {
         Self {
             conns: Vec::new(),
             current: 0,
             mid_stream_start,
+            fresh,
             work: Work::default(),
             frames: 0,
             depth_rows: 0,
@@ -184,7 +187,7 @@ impl BookCheck {
             None => {
                 self.conns.push(ConnBook {
                     conn,
-                    next: (!self.mid_stream_start).then_some(1),
+                    next: (!self.mid_stream_start || self.fresh.contains(&conn)).then_some(1),
                     ladder: Ladder::default(),
                     known: false,
                     frames: 0,
@@ -587,7 +590,7 @@ mod tests {
 
     fn run(frames: &[(FrameHead, Vec<DepthLevel>)]) -> (Findings, BookSummary) {
         let mut f = Findings::new(5);
-        let mut check = BookCheck::new(false);
+        let mut check = BookCheck::new(false, vec![]);
         for (head, rows) in frames {
             check.frame(head, rows, &mut f);
         }
@@ -694,6 +697,20 @@ mod tests {
         assert_eq!(gaps.len(), 1);
         assert_eq!((gaps[0].missing_from, gaps[0].resumed.seq), (2, 3));
         assert_eq!(f.count(Kind::TopMismatch), 0, "no replay while the book is unknown");
+    }
+
+    #[test]
+    fn a_range_cut_accepts_a_mid_stream_start_except_on_fresh_connections() {
+        for (fresh, gaps) in [(vec![], 0), (vec![1], 1)] {
+            let mut f = Findings::new(5);
+            let mut check = BookCheck::new(true, fresh.clone());
+            for (head, rows) in &clean()[1..] {
+                check.frame(head, rows, &mut f);
+            }
+            let summary = check.finish(&mut f);
+            assert_eq!(summary.conns[0].gaps.len(), gaps, "fresh {fresh:?}");
+            assert_eq!(f.count(Kind::TopMismatch), 0, "fresh {fresh:?}");
+        }
     }
 
     #[test]

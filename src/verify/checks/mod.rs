@@ -32,12 +32,15 @@ pub struct PassInput {
 }
 
 /// Settings of the pass.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Default)]
 pub struct PassConfig {
     /// Basis points a trade may lie beyond the best bid or ask.
     pub tolerance_bps: u32,
     /// The selection starts mid-recording (`--from`): connections may begin mid-stream.
     pub mid_stream_start: bool,
+    /// Connections whose connect event lies inside the range: they must still start at
+    /// seq 1 with a snapshot.
+    pub fresh_conns: Vec<u32>,
 }
 
 /// What the pass saw.
@@ -57,7 +60,7 @@ pub fn pass(
     let mut depth = DepthCursor::new(Source::new(Table::Depth, input.depth.0, input.depth.1));
     let mut trade_rows =
         TradeCursor::new(Source::new(Table::Trades, input.trades.0, input.trades.1));
-    let mut book = BookCheck::new(config.mid_stream_start);
+    let mut book = BookCheck::new(config.mid_stream_start, config.fresh_conns);
     let mut trades = TradeCheck::new(config.tolerance_bps);
     let mut rows: Vec<DepthLevel> = Vec::with_capacity(1024);
     let mut strays = Strays::default();
