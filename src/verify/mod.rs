@@ -253,3 +253,32 @@ fn progress_bar<'a>(
     }
     Some(bar)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn config(flags: &[&str]) -> Result<Config, VerifyError> {
+        let cli = Cli::try_parse_from(std::iter::once("verify").chain(flags.iter().copied()))
+            .expect("flags parse");
+        Config::from_args(&cli.args, RecvTime::from_nanos(1_795_132_800_000_000_000))
+    }
+
+    #[test]
+    fn flags_become_a_config() {
+        let c = config(&["--from", "2026-11-19", "--to", "1h", "--price-tolerance", "20"]).unwrap();
+        assert_eq!(c.range.start, Some(1_795_046_400_000_000_000));
+        assert_eq!(c.range.end, Some(1_795_129_200_000_000_000));
+        assert_eq!((c.tolerance_bps, c.examples), (20, 5));
+        for bad in [&["--from", "2026-11-20", "--to", "2026-11-19"][..], &["--to", "soon"]] {
+            assert!(config(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -190,3 +190,21 @@ fn place_text(root: &Path, place: &Place) -> String {
         _ => file,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_read_relative_to_the_data_root() {
+        let place = |file: &str, row, rows| Place { file: file.into(), row, rows };
+        let cases = [
+            (place("/d/depth/p.parquet", Some(4), Some(1)), "depth/p.parquet row 4"),
+            (place("/d/depth/p.parquet", Some(4), Some(3)), "depth/p.parquet rows 4–6 (3 rows)"),
+            (place("/elsewhere/x.parquet", None, None), "/elsewhere/x.parquet"),
+        ];
+        for (p, want) in cases {
+            assert_eq!(place_text(Path::new("/d"), &p), want);
+        }
+    }
+}
