@@ -106,6 +106,13 @@ impl Ladder {
         self.side(bid).len()
     }
 
+    /// Whether the best `levels.len()` levels of a side are exactly `levels` (best first) and
+    /// the side has no other level within the first `n` (the hot path of the top comparison).
+    pub fn top_equals(&self, bid: bool, levels: &[RawLevel], n: usize) -> bool {
+        let side = self.side(bid);
+        side.len().min(n) == levels.len() && side.iter().rev().zip(levels).all(|(a, b)| a == b)
+    }
+
     /// Best bid at or above best ask.
     pub fn is_crossed(&self) -> bool {
         matches!((self.best(true), self.best(false)), (Some(b), Some(a)) if b.0 >= a.0)
