@@ -505,3 +505,16 @@ fn clock_skew_alone_is_reported_and_exits_0() {
     assert!(text.contains("ahead of this machine's by up to 1.300 s, typically 1.300 s"), "{text}");
     assert!(text.contains("p50 -1.300 s"), "{text}");
 }
+
+#[test]
+fn a_missing_or_empty_tree_exits_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for data in [dir.path().to_path_buf(), dir.path().join("nowhere")] {
+        let out = mdkit(&data, &["verify"]);
+        assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+        let err = stderr(&out);
+        assert!(err.starts_with("mdkit: "), "{err}");
+        assert!(err.contains("no recording under") || err.contains("does not exist"), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+}
