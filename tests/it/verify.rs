@@ -518,3 +518,28 @@ fn a_missing_or_empty_tree_exits_2_with_one_line() {
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn a_state_file_that_disagrees_with_the_parts_is_named() {
+    let (dir, rec) = clean_tree();
+    let path = dir.path().join("_state").join(VENUE).join(format!("{MARKET}.json"));
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    state["parts"]
+        .as_array_mut()
+        .unwrap()
+        .push("depth/venue=extended/market=ETH-USD/date=2026-11-20/part-090000-3-0.parquet".into());
+    state["rows"]["trades"] = (rec.trades.len() + 2).into();
+    state["next_conn"] = 3.into();
+    std::fs::write(&path, state.to_string()).unwrap();
+    assert_violation(
+        dir.path(),
+        &[
+            "state_mismatch",
+            "names part depth/venue=extended/market=ETH-USD/date=2026-11-20/part-090000-3-0.parquet, which does not exist",
+            &format!("counts {} trades rows; the parts hold {}: rows are missing", rec.trades.len() + 2, rec.trades.len()),
+            "next_conn is 3, but conn 3 is already in the tables",
+            "at _state/extended/ETH-USD.json",
+        ],
+    );
+}
