@@ -192,6 +192,14 @@ pub struct Top {
 }
 
 impl Top {
+    pub const EMPTY: Top = Top {
+        bids: [(0, 0); BOOK_TOP_LEVELS],
+        asks: [(0, 0); BOOK_TOP_LEVELS],
+        n_bids: 0,
+        n_asks: 0,
+        holes: false,
+    };
+
     pub fn level(&self, bid: bool, i: usize) -> Option<RawLevel> {
         let (levels, n) = if bid { (&self.bids, self.n_bids) } else { (&self.asks, self.n_asks) };
         (i < n).then(|| levels[i])
@@ -209,10 +217,26 @@ pub struct FrameHead {
     pub top: Top,
 }
 
+impl FrameHead {
+    pub const EMPTY: FrameHead =
+        FrameHead { ts_event: 0, ts_recv: 0, conn: 0, seq: 0, snapshot: false, top: Top::EMPTY };
+}
+
+/// The columns of one `book_top` batch.
+struct TopColumns {
+    keys: KeyColumns,
+    snapshot: BooleanArray,
+    /// Per level: bid price, bid qty, ask price, ask qty.
+    levels: Vec<[Decimal128Array; 4]>,
+    /// No level column has a null in this batch (a book deeper than the top N): rows are
+    /// read without validity checks.
+    dense: bool,
+}
+
 /// Reads `book_top` rows one frame at a time.
 pub struct TopCursor {
     source: Source,
-    batch: Option<(KeyColumns, BooleanArray, Vec<[Decimal128Array; 4]>)>,
+    batch: Option<TopColumns>,
     pos: usize,
     len: usize,
 }
@@ -241,58 +265,68 @@ impl TopCursor {
                 get(format!("ask_qty_{i}"))?,
             ]);
         }
+        let dense = levels.iter().flatten().all(|c| c.null_count() == 0);
         self.len = batch.num_rows();
         self.pos = 0;
-        self.batch = Some((keys, snapshot, levels));
+        self.batch = Some(TopColumns { keys, snapshot, levels, dense });
         Ok(true)
     }
 
-    /// The next frame, or `None` at the end of the table.
-    pub fn next(&mut self, f: &mut Findings) -> Result<Option<FrameHead>, StorageError> {
+    /// Reads the next frame into `head` (in place: a frame is over 600 bytes); false at the
+    /// end of the table.
+    pub fn next_into(
+        &mut self,
+        head: &mut FrameHead,
+        f: &mut Findings,
+    ) -> Result<bool, StorageError> {
         while self.pos >= self.len {
             if !self.load(f)? {
-                return Ok(None);
+                return Ok(false);
             }
         }
-        let Some((keys, snapshot, levels)) = &self.batch else { return Ok(None) };
+        let Some(b) = &self.batch else { return Ok(false) };
         let i = self.pos;
         self.pos += 1;
-        let mut top = Top {
-            bids: [(0, 0); BOOK_TOP_LEVELS],
-            asks: [(0, 0); BOOK_TOP_LEVELS],
-            n_bids: 0,
-            n_asks: 0,
-            holes: false,
-        };
-        let mut gap = [false, false];
-        for columns in levels {
-            for (s, bid) in [(0usize, true), (1, false)] {
-                let (price, qty) = (&columns[2 * s], &columns[2 * s + 1]);
-                if price.is_valid(i) && qty.is_valid(i) {
-                    top.holes |= gap[s];
-                    let level = (raw(price.value(i)), raw(qty.value(i)));
-                    if bid {
-                        top.bids[top.n_bids] = level;
-                        top.n_bids += 1;
+        head.ts_event = b.keys.ts_event.value(i);
+        head.ts_recv = b.keys.ts_recv.value(i);
+        head.conn = b.keys.conn.value(i);
+        head.seq = b.keys.seq.value(i);
+        head.snapshot = b.snapshot.value(i);
+        let top = &mut head.top;
+        if b.dense {
+            for ((bid, ask), c) in top.bids.iter_mut().zip(top.asks.iter_mut()).zip(&b.levels) {
+                *bid = (raw(c[0].value(i)), raw(c[1].value(i)));
+                *ask = (raw(c[2].value(i)), raw(c[3].value(i)));
+            }
+            top.n_bids = b.levels.len();
+            top.n_asks = b.levels.len();
+            top.holes = false;
+        } else {
+            top.n_bids = 0;
+            top.n_asks = 0;
+            top.holes = false;
+            let mut gap = [false, false];
+            for columns in &b.levels {
+                for (s, bid) in [(0usize, true), (1, false)] {
+                    let (price, qty) = (&columns[2 * s], &columns[2 * s + 1]);
+                    if price.is_valid(i) && qty.is_valid(i) {
+                        top.holes |= gap[s];
+                        let level = (raw(price.value(i)), raw(qty.value(i)));
+                        if bid {
+                            top.bids[top.n_bids] = level;
+                            top.n_bids += 1;
+                        } else {
+                            top.asks[top.n_asks] = level;
+                            top.n_asks += 1;
+                        }
                     } else {
-                        top.asks[top.n_asks] = level;
-                        top.n_asks += 1;
+                        gap[s] = true;
                     }
-                } else {
-                    gap[s] = true;
                 }
             }
         }
-        let head = FrameHead {
-            ts_event: keys.ts_event.value(i),
-            ts_recv: keys.ts_recv.value(i),
-            conn: keys.conn.value(i),
-            seq: keys.seq.value(i),
-            snapshot: snapshot.value(i),
-            top,
-        };
         self.source.order(head.ts_recv, head.seq, head.conn, f);
-        Ok(Some(head))
+        Ok(true)
     }
 }
 
@@ -456,5 +490,58 @@ impl TradeCursor {
         };
         self.source.order(trade.ts_recv, trade.seq, trade.conn, f);
         Ok(Some(trade))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EventTime, Level, Price, Qty, RecvTime};
+    use crate::storage::{BookTopRow, Rows};
+
+    fn row(seq: i64, levels: i64) -> BookTopRow {
+        let side = |sign: i64| {
+            (0..levels)
+                .map(|l| Level::new(Price::from_raw(1000 + sign * l), Qty::from_raw(seq + l)))
+                .collect()
+        };
+        BookTopRow {
+            ts_event: EventTime::from_nanos(seq),
+            ts_recv: RecvTime::from_nanos(seq),
+            conn: 1,
+            seq,
+            snapshot: seq == 1,
+            bids: side(-1),
+            asks: side(1),
+        }
+    }
+
+    #[test]
+    fn dense_and_sparse_batches_read_the_same_levels() {
+        // (levels per side in every row: 25 fills all 20 columns, 3 leaves nulls)
+        for levels in [25, 3, 0] {
+            let rows: Vec<BookTopRow> = (1..=4).map(|s| row(s, levels)).collect();
+            let batch = BookTopRow::to_batch("v", "m", &rows);
+            let source = Source::new(
+                Table::BookTop,
+                Box::new(vec![Ok(batch)].into_iter()),
+                PartTicker::default(),
+            );
+            let mut cursor = TopCursor::new(source);
+            let mut f = Findings::new(1);
+            let mut head = FrameHead::EMPTY;
+            for want in &rows {
+                assert!(cursor.next_into(&mut head, &mut f).unwrap());
+                assert_eq!((head.seq, head.snapshot), (want.seq, want.snapshot));
+                for (bid, levels) in [(true, &want.bids), (false, &want.asks)] {
+                    for i in 0..BOOK_TOP_LEVELS {
+                        let expected = levels.get(i).map(|l| (l.price.raw(), l.qty.raw()));
+                        assert_eq!(head.top.level(bid, i), expected, "{levels:?} level {i}");
+                    }
+                }
+                assert!(!head.top.holes);
+            }
+            assert!(!cursor.next_into(&mut head, &mut f).unwrap());
+        }
     }
 }

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use book::{BookCheck, BookSummary};
 use cursor::{
-    fmt_ts, Batches, DepthCursor, DepthLevel, PartTicker, Source, TopCursor, TradeCursor,
+    fmt_ts, Batches, DepthCursor, DepthLevel, FrameHead, PartTicker, Source, TopCursor, TradeCursor,
 };
 use trades::{TradeCheck, TradeSummary};
 
@@ -64,7 +64,8 @@ pub fn pass(
     let mut trades = TradeCheck::new(config.tolerance_bps);
     let mut rows: Vec<DepthLevel> = Vec::with_capacity(1024);
     let mut strays = Strays::default();
-    while let Some(head) = tops.next(f)? {
+    let mut head = FrameHead::EMPTY;
+    while tops.next_into(&mut head, f)? {
         while let Some(t) = trade_rows.next_before(Some(head.ts_recv), f)? {
             trades.trade(&t, book.market_top(), f);
         }
