@@ -50,12 +50,8 @@ Avellaneda-Stoikov market maker with latency and queue-position fill models, and
 fills, inventory, Sharpe, drawdown and markouts.\n\nNot built yet: this version only reserves \
 the command.")]
     Backtest(BacktestArgs),
-    /// Prove book integrity: sequence, duplicates, crossed books, snapshot/delta [not built yet]
-    #[command(long_about = "Check the recorded tables: sequence continuity per connection, no \
-duplicate frames or trades, no crossed book, snapshots consistent with the deltas before them. \
-Gaps that the recorder logged in the events table are told apart from unexplained ones. Exits 1 \
-when it finds a violation.\n\nNot built yet: this version only reserves the command.")]
-    Verify(VerifyArgs),
+    /// Prove book integrity: sequence, duplicates, crossed books, snapshot/delta, clocks, files
+    Verify(crate::verify::Args),
     /// Run a local venue that speaks the Extended protocol, with a known market and faults
     Simulate(crate::simulate::Args),
     /// Turn a raw capture into the same tables [not built yet]
@@ -98,13 +94,6 @@ pub struct BacktestArgs {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct VerifyArgs {
-    /// Market to check (default: every market in the tables)
-    #[arg(long)]
-    pub market: Option<String>,
-}
-
-#[derive(Debug, clap::Args)]
 pub struct ImportArgs {
     /// Capture files to import
     #[arg(required = true, value_name = "FILE")]
@@ -141,7 +130,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Calibrate(_) => not_built("calibrate"),
         Command::Backtest(_) => not_built("backtest"),
-        Command::Verify(_) => not_built("verify"),
+        Command::Verify(args) => crate::verify::run(&data_dir, args),
         Command::Simulate(args) => crate::simulate::run(args).map(|()| ExitCode::SUCCESS),
         Command::Import(_) => not_built("import"),
         Command::Spread(_) => not_built("spread"),

@@ -16,7 +16,9 @@
 //! - [`simulate`]: a local WebSocket venue speaking the Extended protocol, driven by a
 //!   synthetic market with known σ, A and κ, with fault injection.
 //! - [`collect`]: the recorder: connections, supervisor, writer thread.
-//! - [`cli`]: flags and dispatch; one module per subcommand (`sql` today).
+//! - [`verify`]: proves a recording is a consistent book: sequence, duplicates, replay of
+//!   `depth` against `book_top`, clocks, trades against the book, files and state.
+//! - [`cli`]: flags and dispatch; one module per subcommand.
 //!
 //! Data flow: venue WebSocket → `collect` → journal → Parquet parts → {`verify`, `calibrate`,
 //! `backtest`, `sql`}, each reading the same files.
@@ -30,3 +32,4 @@ pub mod simulate;
 pub mod sql;
 pub mod storage;
 pub mod venue;
+pub mod verify;

@@ -19,6 +19,7 @@ mod writer;
 
 pub use journal::{Cause, Entry, Journal, JournalError, Record, Stream};
 pub use part::{inspect, BadPart, PartInfo, RowGroupSpan};
+pub use path::is_temp_name;
 pub use path::{
     check_name, find_parts, sweep_temp_files, temp_name, BadName, PartFilter, PartPath, Partition,
 };

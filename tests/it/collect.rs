@@ -142,6 +142,9 @@ fn ten_simulated_minutes_with_every_fault_kind_are_recorded_exactly_once() {
     assert_eq!(terminal(&rec, trades[0]), Disconnect);
     assert_eq!(terminal(&rec, trades[1]), Malformed);
     assert!(rec.events_of(trades[2]).iter().any(|e| e.kind == TradeGap));
+    // verify finds every one of those breaks explained by its events row.
+    let out = mdkit(&data, &["verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), crate::common::stderr(&out));
     // Every connection but the ones open at the end has exactly one terminal event.
     for conn in book.iter().chain(&trades) {
         let ends = rec
@@ -209,6 +212,8 @@ fn kill_9_at_random_instants_loses_nothing_that_reached_the_journal() {
     let restarts =
         rec.events.iter().filter(|e| e.detail.as_deref() == Some("recorder restarted")).count();
     assert!(restarts >= kills, "{restarts} connections closed by a restart");
+    let out = mdkit(&data, &["verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), crate::common::stderr(&out));
     for table in ["depth", "book_top", "trades", "events"] {
         let out = mdkit(&data, &["sql", &format!("SELECT count(*) AS n FROM {table}")]);
         assert!(out.status.success(), "{table}: {}", crate::common::stderr(&out));

@@ -11,3 +11,4 @@ mod simulate;
 mod sql;
 mod storage;
 mod storage_faults;
+mod verify;

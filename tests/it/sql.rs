@@ -146,7 +146,7 @@ fn help_lists_every_command_and_unbuilt_ones_exit_2() {
     assert!(help.contains("--data <DIR>"));
     for (command, args) in [
         ("import", vec!["import", "capture.gz"]),
-        ("verify", vec!["verify"]),
+        ("spread", vec!["spread"]),
         ("backtest", vec!["backtest"]),
     ] {
         let out = mdkit(dir.path(), &args);
