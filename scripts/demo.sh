@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The newcomer's run command, offline: build mdkit, start the local venue (`mdkit simulate`,
 # a synthetic ETH-USD market with known sigma, A and kappa), record ten simulated minutes of
-# it with `mdkit collect` (sixty times faster than real time), then look at the tables.
+# it with `mdkit collect` (sixty times faster than real time), prove it with `mdkit verify`,
+# then look at the tables.
 # Uses ./demo-data (re-created), or the directory given as the first argument.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,9 @@ wait "$rec_pid"
 echo "recorded; state: $data/_state/extended/ETH-USD.json"
 
 mdkit() { "$bin" --data "$data" "$@"; }
+echo
+echo "== mdkit verify: sequence, duplicates, replay of depth against book_top, clocks, files"
+mdkit verify
 echo
 echo "== rows per table"
 mdkit sql "SELECT 'depth' AS table_name, count(*) AS rows FROM depth UNION ALL SELECT 'book_top', count(*) FROM book_top UNION ALL SELECT 'trades', count(*) FROM trades UNION ALL SELECT 'events', count(*) FROM events"
