@@ -7,8 +7,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use crate::model::parse_duration;
-
 const ABOUT: &str = "Record, verify, calibrate and backtest market making on crypto L2 order books";
 
 const LONG_ABOUT: &str = "\
@@ -43,12 +41,11 @@ parsed, so a crash loses nothing; Ctrl+C flushes every open part and exits 0; a 
 where the last run stopped. Trades are deduplicated by id across reconnects.\n\nNot built yet: \
 this version only reserves the command.")]
     Collect(CollectArgs),
-    /// Estimate sigma, A and kappa per side from the tables, by SQL [not built yet]
+    /// Estimate sigma, A and kappa per side from the tables, by SQL
     #[command(long_about = "Estimate the Avellaneda-Stoikov parameters sigma, kappa_bid, A_bid, \
-kappa_ask and A_ask per window by running the SQL in sql/ over book_top and trades, and write \
-one row per window to the calibration table.\n\nNot built yet: this version only reserves the \
-command.")]
-    Calibrate(CalibrateArgs),
+kappa_ask and A_ask per window by running the SQL in sql/ over book_top and trades, print them \
+with R², fit points and order counts, and write one row per window to the calibration table.")]
+    Calibrate(crate::calibrate::Args),
     /// Replay a recording through an Avellaneda-Stoikov market maker [not built yet]
     #[command(long_about = "Replay the recorded book and trades of a partition range through an \
 Avellaneda-Stoikov market maker with latency and queue-position fill models, and report PnL, \
@@ -68,13 +65,8 @@ when it finds a violation.\n\nNot built yet: this version only reserves the comm
 raw file such as hftbacktest's Binance captures) into the same Parquet tables.\n\nNot built yet: \
 this version only reserves the command.")]
     Import(ImportArgs),
-    /// Today's optimal bid and ask from the latest calibration and book [not built yet]
-    #[command(
-        long_about = "Print the Avellaneda-Stoikov bid and ask for a market from the latest \
-calibration row and the latest recorded book.\n\nNot built yet: this version only reserves the \
-command."
-    )]
-    Spread(SpreadArgs),
+    /// Today's optimal bid and ask from the latest calibration and book
+    Spread(crate::spread::Args),
     /// Run SQL over the tables (DataFusion)
     Sql(crate::sql::Args),
 }
@@ -87,16 +79,6 @@ pub struct CollectArgs {
     /// Venue to record from
     #[arg(long, default_value = "extended")]
     pub venue: String,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct CalibrateArgs {
-    /// Market to calibrate (default: every market in the tables)
-    #[arg(long)]
-    pub market: Option<String>,
-    /// Length of each calibration window
-    #[arg(long, default_value = "1h", value_parser = parse_duration)]
-    pub window: std::time::Duration,
 }
 
 #[derive(Debug, clap::Args)]
@@ -126,13 +108,6 @@ pub struct ImportArgs {
     pub files: Vec<PathBuf>,
 }
 
-#[derive(Debug, clap::Args)]
-pub struct SpreadArgs {
-    /// Market to quote
-    #[arg(long)]
-    pub market: Option<String>,
-}
-
 /// A subcommand this version does not implement yet.
 #[derive(Debug, thiserror::Error)]
 #[error("`mdkit {0}` is not built yet in this version; see `mdkit {0} --help` for what it will do")]
@@ -144,12 +119,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Sql(args) => crate::sql::run(&cli.data, args).map(|()| ExitCode::SUCCESS),
         Command::Collect(_) => not_built("collect"),
-        Command::Calibrate(_) => not_built("calibrate"),
+        Command::Calibrate(args) => crate::calibrate::run(&cli.data, args).map(|()| ExitCode::SUCCESS),
         Command::Backtest(_) => not_built("backtest"),
         Command::Verify(_) => not_built("verify"),
         Command::Simulate(args) => crate::simulate::run(args).map(|()| ExitCode::SUCCESS),
         Command::Import(_) => not_built("import"),
-        Command::Spread(_) => not_built("spread"),
+        Command::Spread(args) => crate::spread::run(&cli.data, args).map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -13,15 +13,20 @@
 //!   venue's sequence rule. Pure.
 //! - [`simulate`]: a local WebSocket venue speaking the Extended protocol, driven by a
 //!   synthetic market with known σ, A and κ, with fault injection.
-//! - [`cli`]: flags and dispatch; one module per subcommand (`sql` today).
+//! - [`calibrate`]: σ, A and κ per window by the SQL in `sql/`; [`calibrate::window`] is the
+//!   library entry the backtester reuses. [`spread`]: today's quotes from the latest
+//!   calibration (quote math in [`model::quote`]).
+//! - [`cli`]: flags and dispatch; one module per subcommand.
 //!
 //! Data flow: venue WebSocket → `collect` → journal → Parquet parts → {`verify`, `calibrate`,
 //! `backtest`, `sql`}, each reading the same files.
 
 pub mod book;
+pub mod calibrate;
 pub mod cli;
 pub mod model;
 pub mod simulate;
+pub mod spread;
 pub mod sql;
 pub mod storage;
 pub mod venue;

@@ -1,11 +1,13 @@
 //! mdkit's integration tests: one binary, one module per area. Tests run the real `mdkit`
 //! binary in temporary directories and read real Parquet files back.
 
+mod calibrate;
 mod common;
 mod extended;
 mod interop;
 mod schemas;
 mod simulate;
+mod spread;
 mod sql;
 mod storage;
 mod storage_faults;
