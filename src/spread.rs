@@ -267,7 +267,20 @@ async fn query(
 }
 
 fn column<T: Array + 'static>(batch: &RecordBatch, i: usize) -> anyhow::Result<&T> {
-    batch.column(i).as_any().downcast_ref::<T>().context("unexpected column type")
+    batch.column(i).as_any().downcast_ref::<T>().with_context(|| {
+        format!(
+            "unexpected type {} of column {}",
+            batch.column(i).data_type(),
+            batch.schema().field(i).name()
+        )
+    })
+}
+
+/// A text column as plain Utf8, whatever string type the engine chose.
+fn texts(batch: &RecordBatch, i: usize) -> anyhow::Result<Vec<String>> {
+    let column = cast(batch.column(i), &arrow::datatypes::DataType::Utf8)?;
+    let values = column.as_any().downcast_ref::<StringArray>().context("text column")?;
+    Ok((0..values.len()).map(|r| values.value(r).to_owned()).collect())
 }
 
 async fn inputs(
@@ -282,18 +295,11 @@ async fn inputs(
     }
     let ctx = &session.ctx;
     // Which market: the flag, or the only one that has a calibration.
-    let batches = query(
-        ctx,
-        "SELECT DISTINCT CAST(venue AS VARCHAR), CAST(market AS VARCHAR) FROM calibration ORDER BY 1, 2",
-        vec![],
-    )
-    .await?;
+    let batches =
+        query(ctx, "SELECT DISTINCT venue, market FROM calibration ORDER BY 1, 2", vec![]).await?;
     let mut known = Vec::new();
     for b in &batches {
-        let (v, m) = (column::<StringArray>(b, 0)?, column::<StringArray>(b, 1)?);
-        for i in 0..b.num_rows() {
-            known.push((v.value(i).to_owned(), m.value(i).to_owned()));
-        }
+        known.extend(texts(b, 0)?.into_iter().zip(texts(b, 1)?));
     }
     let names = || known.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(", ");
     let chosen: Vec<&(String, String)> = match &args.market {

@@ -337,19 +337,24 @@ mod tests {
     #[test]
     fn constant_gamma_follows_the_formulas() {
         let s = QuoteSettings::default();
-        let q = quote(&s, &inputs()).unwrap();
-        // mid 3000, σ²T = 0.0025·1800 = 4.5, γσ²T = 0.45.
-        let d_bid = 0.45 + 20.0 * (1.0f64 + 0.1 / 15.0).ln();
-        let d_ask = 0.45 + 20.0 * (1.0f64 + 0.1 / 10.0).ln();
-        let r = 3000.0 - 0.45 * 2.0;
+        let q = quote(&s, &QuoteInputs { sigma: 0.5, ..inputs() }).unwrap();
+        // mid 3000, σ²T = 0.25·1800 = 450, γσ²T = 45; q = 2 → r = 3000 − 90 = 2910.
+        let d_bid = 45.0 + 20.0 * (1.0f64 + 0.1 / 15.0).ln(); // 45.13289…
+        let d_ask = 45.0 + 20.0 * (1.0f64 + 0.1 / 10.0).ln(); // 45.19900…
+        let r = 2910.0;
         assert!((q.delta_bid - d_bid).abs() < 1e-9);
         assert!((q.delta_ask - d_ask).abs() < 1e-9);
         assert!((q.reservation - r).abs() < 1e-9);
         assert!((q.raw_bid - (r - d_bid / 2.0)).abs() < 1e-9);
         assert!((q.raw_ask - (r + d_ask / 2.0)).abs() < 1e-9);
-        // 2999.1 − 0.35556… = 2998.744…, down to 2998.74; 2999.1 + 0.44875… up to 2999.55.
-        assert_eq!(q.bid, Some(p("2998.74")));
-        assert_eq!(q.ask, Some(p("2999.55")));
+        // The spread, ~45.17 = 151 bps, is inside [3, 200] bps. The bid 2887.43355… rounds
+        // down to 2887.43; the ask 2932.59950… would cross the best bid 2999.99, so post-only
+        // puts it one tick above: 3000.
+        assert_eq!(q.bid, Some(p("2887.43")));
+        assert_eq!(q.ask, Some(p("3000")));
+        // Flat: r = 3000, bid 2977.43355… → 2977.43, ask 3022.59950… → 3022.60.
+        let flat = quote(&s, &QuoteInputs { sigma: 0.5, inventory_lots: 0.0, ..inputs() }).unwrap();
+        assert_eq!((flat.bid, flat.ask), (Some(p("2977.43")), Some(p("3022.6"))));
     }
 
     #[test]
@@ -384,11 +389,13 @@ mod tests {
         assert!((q.min_spread - 0.9).abs() < 1e-12);
         assert_eq!(q.bid, Some(p("2999.55")));
         assert_eq!(q.ask, Some(p("3000.45")));
-        // A huge γσ²T is narrowed to 200 bps = 60.
+        // γσ²T = 10·0.25·1800 = 4500 is narrowed to 200 bps = 60 about the centre
+        // 3000 + (δ_ask − δ_bid)/4 = 3000.00911…: bid 2970.00911… → 2970, ask 3030.00911… → 3030.01.
         let s = QuoteSettings { risk_aversion_gamma: 10.0, ..Default::default() };
-        let q = quote(&s, &QuoteInputs { inventory_lots: 0.0, ..inputs() }).unwrap();
-        let centre = (q.raw_bid + q.raw_ask) / 2.0;
-        assert_eq!(q.bid, round_to_tick(centre - 30.0, p("0.01"), Rounding::Down).ok());
+        let q = quote(&s, &QuoteInputs { inventory_lots: 0.0, sigma: 0.5, ..inputs() }).unwrap();
+        assert!((q.max_spread - 60.0).abs() < 1e-12);
+        assert_eq!(q.bid, Some(p("2970")));
+        assert_eq!(q.ask, Some(p("3030.01")));
         // A deep short pushes r far above the market: the bid stays one tick under the ask.
         let s = QuoteSettings::default();
         let q = quote(&s, &QuoteInputs { inventory_lots: -9.0, sigma: 0.5, ..inputs() }).unwrap();
