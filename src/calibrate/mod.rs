@@ -351,3 +351,46 @@ async fn frame_range(
     };
     Ok((get(0)?, get(1)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: i64 = 1_000_000_000;
+
+    fn range(start: i64, end: i64) -> Window {
+        Window { start: EventTime::from_nanos(start), end: EventTime::from_nanos(end) }
+    }
+
+    #[test]
+    fn without_every_one_window_covers_the_range() {
+        assert_eq!(windows(range(0, 100 * S), 3600 * S, None), vec![range(0, 100 * S)]);
+    }
+
+    #[test]
+    fn rolling_windows_end_every_step_until_the_range_ends() {
+        let got = windows(range(0, 10 * S), 4 * S, Some(3 * S));
+        assert_eq!(got, vec![range(0, 4 * S), range(3 * S, 7 * S), range(6 * S, 10 * S)]);
+        assert!(windows(range(0, 3 * S), 4 * S, Some(S)).is_empty(), "shorter than a window");
+    }
+
+    #[test]
+    fn settings_refuse_what_the_sql_cannot_use() {
+        let good = Settings {
+            sample_interval_ns: S,
+            grid: DepthGrid::for_tick(Price::from_raw(1_000_000)),
+            min_count: 5,
+            lookback_ns: LOOKBACK_NS,
+        };
+        assert!(good.validate().is_ok());
+        assert_eq!(good.grid.start, Price::from_raw(500_000), "δ₀ = tick / 2");
+        for bad in [
+            Settings { sample_interval_ns: 0, ..good },
+            Settings { min_count: 0, ..good },
+            Settings { grid: DepthGrid { levels: 0, ..good.grid }, ..good },
+            Settings { grid: DepthGrid { step: Price::ZERO, ..good.grid }, ..good },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+    }
+}
