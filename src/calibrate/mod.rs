@@ -35,6 +35,8 @@ Without --every, one window covers the whole range (default: all book_top data o
 With --every E, windows of length --window end at from+window, from+window+E, ... up to --to;
 one row per window end. A book frame up to 30 minutes (MODEL.md's gap_threshold_seconds) or one
 window length, whichever is longer, before a window's start may give the mid at its start.
+Each run appends its rows to the calibration table (readers take the latest row per window
+end); --no-write only prints.
 
 The depth step defaults to the market's tick, inferred as the greatest common divisor of the
 distinct best bid and ask prices in all of the market's book_top rows; the depth start defaults to half
