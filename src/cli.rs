@@ -7,8 +7,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use crate::model::parse_duration;
-
 const ABOUT: &str = "Record, verify, calibrate and backtest market making on crypto L2 order books";
 
 const LONG_ABOUT: &str = "\
@@ -38,12 +36,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Collect(crate::collect::Args),
-    /// Estimate sigma, A and kappa per side from the tables, by SQL [not built yet]
+    /// Estimate sigma, A and kappa per side from the tables, by SQL
     #[command(long_about = "Estimate the Avellaneda-Stoikov parameters sigma, kappa_bid, A_bid, \
-kappa_ask and A_ask per window by running the SQL in sql/ over book_top and trades, and write \
-one row per window to the calibration table.\n\nNot built yet: this version only reserves the \
-command.")]
-    Calibrate(CalibrateArgs),
+kappa_ask and A_ask per window by running the SQL in sql/ over book_top and trades, print them \
+with R², fit points and order counts, and write one row per window to the calibration table.")]
+    Calibrate(crate::calibrate::Args),
     /// Replay a recording through an Avellaneda-Stoikov market maker [not built yet]
     #[command(long_about = "Replay the recorded book and trades of a partition range through an \
 Avellaneda-Stoikov market maker with latency and queue-position fill models, and report PnL, \
@@ -59,25 +56,10 @@ the command.")]
 raw file such as hftbacktest's Binance captures) into the same Parquet tables.\n\nNot built yet: \
 this version only reserves the command.")]
     Import(ImportArgs),
-    /// Today's optimal bid and ask from the latest calibration and book [not built yet]
-    #[command(
-        long_about = "Print the Avellaneda-Stoikov bid and ask for a market from the latest \
-calibration row and the latest recorded book.\n\nNot built yet: this version only reserves the \
-command."
-    )]
-    Spread(SpreadArgs),
+    /// Today's optimal bid and ask from the latest calibration and book
+    Spread(crate::spread::Args),
     /// Run SQL over the tables (DataFusion)
     Sql(crate::sql::Args),
-}
-
-#[derive(Debug, clap::Args)]
-pub struct CalibrateArgs {
-    /// Market to calibrate (default: every market in the tables)
-    #[arg(long)]
-    pub market: Option<String>,
-    /// Length of each calibration window
-    #[arg(long, default_value = "1h", value_parser = parse_duration)]
-    pub window: std::time::Duration,
 }
 
 #[derive(Debug, clap::Args)]
@@ -98,13 +80,6 @@ pub struct ImportArgs {
     /// Capture files to import
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct SpreadArgs {
-    /// Market to quote
-    #[arg(long)]
-    pub market: Option<String>,
 }
 
 impl Cli {
@@ -128,12 +103,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Collect(args) => {
             crate::collect::run(cli.data.as_deref(), args).map(|()| ExitCode::SUCCESS)
         }
-        Command::Calibrate(_) => not_built("calibrate"),
+        Command::Calibrate(args) => {
+            crate::calibrate::run(&data_dir, args).map(|()| ExitCode::SUCCESS)
+        }
         Command::Backtest(_) => not_built("backtest"),
         Command::Verify(args) => crate::verify::run(&data_dir, args),
         Command::Simulate(args) => crate::simulate::run(args).map(|()| ExitCode::SUCCESS),
         Command::Import(_) => not_built("import"),
-        Command::Spread(_) => not_built("spread"),
+        Command::Spread(args) => crate::spread::run(&data_dir, args).map(|()| ExitCode::SUCCESS),
     }
 }
 

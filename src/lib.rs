@@ -18,17 +18,22 @@
 //! - [`collect`]: the recorder: connections, supervisor, writer thread.
 //! - [`verify`]: proves a recording is a consistent book: sequence, duplicates, replay of
 //!   `depth` against `book_top`, clocks, trades against the book, files and state.
+//! - [`calibrate`]: σ, A and κ per window by the SQL in `sql/`; [`calibrate::window`] is the
+//!   library entry the backtester reuses. [`spread`]: today's quotes from the latest
+//!   calibration (quote math in [`model::quote`]).
 //! - [`cli`]: flags and dispatch; one module per subcommand.
 //!
 //! Data flow: venue WebSocket → `collect` → journal → Parquet parts → {`verify`, `calibrate`,
 //! `backtest`, `sql`}, each reading the same files.
 
 pub mod book;
+pub mod calibrate;
 pub mod cli;
 pub mod collect;
 pub mod model;
 pub mod record;
 pub mod simulate;
+pub mod spread;
 pub mod sql;
 pub mod storage;
 pub mod venue;

@@ -7,7 +7,9 @@ mod duration;
 mod event;
 mod fixed;
 mod kind;
+pub mod quote;
 mod time;
+mod time_text;
 
 pub use duration::{parse_duration, DurationError};
 pub use event::{BookFrame, Level, Trade};
@@ -17,3 +19,4 @@ pub use time::{
     Clock, EventTime, LocalClock, RecvTime, Timestamp, VenueClock, NANOS_PER_DAY, NANOS_PER_MILLI,
     NANOS_PER_SEC,
 };
+pub use time_text::{parse_time, TimeTextError};

@@ -324,3 +324,20 @@ fn a_write_error_stops_the_recorder_with_one_line_and_the_journal_intact() {
     assert!(!data.join("_state").exists(), "no checkpoint could be taken");
     drop(sim);
 }
+
+#[test]
+fn calibrate_recovers_the_simulators_truth_from_a_two_hour_recording() {
+    use mdkit::simulate::market::MarketParams;
+    let dir = tempfile::tempdir().unwrap();
+    let (log, data) = (dir.path().join("log"), dir.path().join("data"));
+    // Two simulated hours at 300x: 24 s of wall time, recorded over the real WebSocket path.
+    let mut sim = Sim::start(&log, &["--speed", "300", "--duration", "2h", "--seed", "42"]);
+    let collector = Collector::start(&data, &collect_args(&sim.url, &[]), false);
+    sim.wait();
+    assert!(collector.interrupt().success());
+    let rec = read_checked(&data, &log, MARKET);
+    assert!(rec.book_top.len() > 70_000, "{} book frames", rec.book_top.len());
+    let truth = crate::calibrate::Truth::of(&MarketParams::preset(MARKET));
+    let row = crate::calibrate::assert_recovers_truth(&data, &truth);
+    eprintln!("recovered from a 2 h recording: {row}");
+}

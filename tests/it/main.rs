@@ -1,6 +1,7 @@
 //! mdkit's integration tests: one binary, one module per area. Tests run the real `mdkit`
 //! binary in temporary directories and read real Parquet files back.
 
+mod calibrate;
 mod collect;
 mod common;
 mod extended;
@@ -8,6 +9,7 @@ mod interop;
 mod live;
 mod schemas;
 mod simulate;
+mod spread;
 mod sql;
 mod storage;
 mod storage_faults;

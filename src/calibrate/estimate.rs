@@ -1,0 +1,425 @@
+//! The calibration of one window, by the SQL in `sql/`: σ (`volatility.sql`), λ(δ) per side
+//! (`intensity.sql`) and the fit of A and κ (`fit.sql`), assembled into a [`CalibrationRow`].
+//!
+//! This is the library face of `calibrate`: [`window`] runs on any [`SessionContext`] that has
+//! `book_top` and `trades` registered with mdkit's SQL schema (a data tree opened by
+//! [`crate::storage::Session`], or in-memory tables), so the backtester can recalibrate with
+//! exactly this code. It never prints, writes files or reads flags. The SQL files are embedded,
+//! so the binary works from any directory; parameters are bound, never pasted into the text.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, Decimal128Array, Float64Array, Int64Array, RecordBatch, StringArray,
+};
+use arrow::compute::cast;
+use arrow::datatypes::DataType;
+use datafusion::common::{ParamValues, ScalarValue};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+
+use crate::model::{quote::infer_tick, BookSide, EventTime, Price, NANOS_PER_SEC, SCALE};
+use crate::storage::{CalibrationRow, SideFit};
+
+/// `sql/volatility.sql`.
+pub const VOLATILITY_SQL: &str = include_str!("../../sql/volatility.sql");
+/// `sql/intensity.sql`.
+pub const INTENSITY_SQL: &str = include_str!("../../sql/intensity.sql");
+/// `sql/fit.sql`.
+pub const FIT_SQL: &str = include_str!("../../sql/fit.sql");
+/// `sql/tick.sql`.
+pub const TICK_SQL: &str = include_str!("../../sql/tick.sql");
+
+/// Fewer fit points than this give a null side (MODEL.md step 5).
+pub const MIN_FIT_POINTS: i64 = 3;
+
+/// What can stop a calibration query (bad data gives null results with a reason instead).
+#[derive(Debug, thiserror::Error)]
+pub enum CalibrateError {
+    #[error("{query}: {source}")]
+    Query { query: &'static str, source: Box<datafusion::error::DataFusionError> },
+    #[error("{query}: unexpected result: {detail}")]
+    Result { query: &'static str, detail: String },
+    #[error("invalid calibration setting: {0}")]
+    Setting(String),
+}
+
+/// Which market's rows to read: the `venue` and `market` partition values.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MarketKey {
+    pub venue: String,
+    pub market: String,
+}
+
+/// A window [start, end) on the venue clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start: EventTime,
+    pub end: EventTime,
+}
+
+impl Window {
+    pub fn secs(&self) -> f64 {
+        (self.end.as_nanos() - self.start.as_nanos()) as f64 / NANOS_PER_SEC as f64
+    }
+}
+
+/// The δ grid δₖ = start + k·step, k < levels (MODEL.md step 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DepthGrid {
+    pub start: Price,
+    pub step: Price,
+    pub levels: u32,
+}
+
+impl DepthGrid {
+    /// MODEL.md's default grid for a tick: Δ = tick, δ₀ = Δ/2, K = 20.
+    pub fn for_tick(tick: Price) -> Self {
+        Self { start: Price::from_raw(tick.raw() / 2), step: tick, levels: 20 }
+    }
+}
+
+/// Validated settings of one window's calibration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Δt of the σ grid, ns (MODEL.md default 1 s).
+    pub sample_interval_ns: i64,
+    pub grid: DepthGrid,
+    /// Orders a grid point needs to enter the fit (default 5).
+    pub min_count: i64,
+    /// How far before the window start a book frame may still give the mid at the start, ns.
+    pub lookback_ns: i64,
+}
+
+impl Settings {
+    pub fn validate(&self) -> Result<(), CalibrateError> {
+        let bad = |m: &str| Err(CalibrateError::Setting(m.to_owned()));
+        if self.sample_interval_ns <= 0 {
+            return bad("the sample interval must be above zero");
+        }
+        if self.grid.step.raw() <= 0 || self.grid.start.is_negative() {
+            return bad("the depth step must be above zero and the depth start not negative");
+        }
+        if self.grid.levels == 0 {
+            return bad("at least one depth level is needed");
+        }
+        if self.min_count < 1 || self.lookback_ns < 0 {
+            return bad("min count must be at least 1 and the lookback not negative");
+        }
+        Ok(())
+    }
+}
+
+/// The result of `volatility.sql`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Volatility {
+    pub sigma: Option<f64>,
+    pub mid_samples: i64,
+    pub returns: i64,
+    pub mean_mid: Option<f64>,
+}
+
+/// One row of `intensity.sql`: λ at one grid point of one side.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IntensityPoint {
+    pub side: BookSide,
+    pub k: i64,
+    pub delta: Price,
+    pub orders: i64,
+    pub lambda: f64,
+    pub side_orders: i64,
+    pub side_trades: i64,
+}
+
+/// One row of `fit.sql`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fit {
+    pub side: BookSide,
+    pub kappa: Option<f64>,
+    pub a: Option<f64>,
+    pub r2: Option<f64>,
+    pub points: i64,
+}
+
+fn ts(t: EventTime) -> ScalarValue {
+    ScalarValue::TimestampNanosecond(Some(t.as_nanos()), Some(Arc::from("UTC")))
+}
+
+fn decimal(p: Price) -> ScalarValue {
+    ScalarValue::Decimal128(Some(i128::from(p.raw())), 18, SCALE as i8)
+}
+
+/// Runs one embedded query with named parameters and collects its batches.
+pub async fn run_query(
+    ctx: &SessionContext,
+    query: &'static str,
+    text: &str,
+    params: Vec<(&str, ScalarValue)>,
+) -> Result<Vec<RecordBatch>, CalibrateError> {
+    let wrap = |e| CalibrateError::Query { query, source: Box::new(e) };
+    let df = ctx.sql(text).await.map_err(wrap)?;
+    let df = df.with_param_values(ParamValues::from(params)).map_err(wrap)?;
+    df.collect().await.map_err(wrap)
+}
+
+fn lookback_start(window: Window, settings: &Settings) -> EventTime {
+    window.start.saturating_add_nanos(-settings.lookback_ns)
+}
+
+/// σ of `market` over `window` (`sql/volatility.sql`).
+pub async fn volatility(
+    ctx: &SessionContext,
+    market: &MarketKey,
+    window: Window,
+    settings: &Settings,
+) -> Result<Volatility, CalibrateError> {
+    settings.validate()?;
+    let span = (window.end.as_nanos() - window.start.as_nanos()).max(0);
+    // ceil(span / Δt): grid points start + k·Δt < end.
+    let grid_points = (span + settings.sample_interval_ns - 1) / settings.sample_interval_ns;
+    let params = vec![
+        ("venue", ScalarValue::from(market.venue.as_str())),
+        ("market", ScalarValue::from(market.market.as_str())),
+        ("window_start", ts(window.start)),
+        ("window_end", ts(window.end)),
+        ("lookback_start", ts(lookback_start(window, settings))),
+        ("start_ns", ScalarValue::from(window.start.as_nanos())),
+        ("interval_ns", ScalarValue::from(settings.sample_interval_ns)),
+        ("interval_secs", ScalarValue::from(settings.sample_interval_ns as f64 / 1e9)),
+        ("grid_points", ScalarValue::from(grid_points)),
+    ];
+    let batches = run_query(ctx, "volatility.sql", VOLATILITY_SQL, params).await?;
+    let rows = Table::new("volatility.sql", &batches)?;
+    if rows.len() != 1 {
+        return Err(rows.bad(format!("{} rows instead of one", rows.len())));
+    }
+    Ok(Volatility {
+        sigma: rows.f64("sigma", 0)?,
+        mid_samples: rows.i64("mid_samples", 0)?.unwrap_or(0),
+        returns: rows.i64("returns", 0)?.unwrap_or(0),
+        mean_mid: rows.f64("mean_mid", 0)?,
+    })
+}
+
+/// λ(δₖ) per side of `market` over `window` (`sql/intensity.sql`).
+pub async fn intensity(
+    ctx: &SessionContext,
+    market: &MarketKey,
+    window: Window,
+    settings: &Settings,
+) -> Result<Vec<IntensityPoint>, CalibrateError> {
+    settings.validate()?;
+    let params = vec![
+        ("venue", ScalarValue::from(market.venue.as_str())),
+        ("market", ScalarValue::from(market.market.as_str())),
+        ("window_start", ts(window.start)),
+        ("window_end", ts(window.end)),
+        ("lookback_start", ts(lookback_start(window, settings))),
+        ("window_secs", ScalarValue::from(window.secs())),
+        ("depth_start", decimal(settings.grid.start)),
+        ("depth_step", decimal(settings.grid.step)),
+        ("depth_levels", ScalarValue::from(i64::from(settings.grid.levels))),
+    ];
+    let batches = run_query(ctx, "intensity.sql", INTENSITY_SQL, params).await?;
+    let rows = Table::new("intensity.sql", &batches)?;
+    (0..rows.len())
+        .map(|i| {
+            let need = |v: Option<i64>, c: &str| v.ok_or_else(|| rows.bad(format!("null {c}")));
+            Ok(IntensityPoint {
+                side: rows.side(i)?,
+                k: need(rows.i64("k", i)?, "k")?,
+                delta: rows.price("delta", i)?,
+                orders: need(rows.i64("orders", i)?, "orders")?,
+                lambda: rows.f64("lambda", i)?.unwrap_or(0.0),
+                side_orders: need(rows.i64("side_orders", i)?, "side_orders")?,
+                side_trades: need(rows.i64("side_trades", i)?, "side_trades")?,
+            })
+        })
+        .collect()
+}
+
+/// The least-squares fit of ln λ on δ per side (`sql/fit.sql`), over the given points (in
+/// their own in-memory table, so the fit can be run on any λ(δ)).
+pub async fn fit(points: &[IntensityPoint], min_count: i64) -> Result<Vec<Fit>, CalibrateError> {
+    let wrap = |e| CalibrateError::Query { query: "fit.sql", source: Box::new(e) };
+    let batch = intensity_batch(points).map_err(|e| wrap(e.into()))?;
+    let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).map_err(wrap)?;
+    let ctx = SessionContext::new();
+    ctx.register_table("intensity", Arc::new(table)).map_err(wrap)?;
+    let batches =
+        run_query(&ctx, "fit.sql", FIT_SQL, vec![("min_count", ScalarValue::from(min_count))])
+            .await?;
+    let rows = Table::new("fit.sql", &batches)?;
+    let finite = |v: Option<f64>| v.filter(|x| x.is_finite());
+    (0..rows.len())
+        .map(|i| {
+            Ok(Fit {
+                side: rows.side(i)?,
+                kappa: finite(rows.f64("kappa", i)?),
+                a: finite(rows.f64("a", i)?),
+                r2: finite(rows.f64("r2", i)?),
+                points: rows.i64("points", i)?.unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
+/// The `intensity` table `fit.sql` reads.
+fn intensity_batch(points: &[IntensityPoint]) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let delta: Decimal128Array = points.iter().map(|p| Some(i128::from(p.delta.raw()))).collect();
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("side", Arc::new(StringArray::from_iter_values(points.iter().map(|p| p.side.as_str())))),
+        ("k", Arc::new(Int64Array::from_iter_values(points.iter().map(|p| p.k)))),
+        ("delta", Arc::new(delta.with_precision_and_scale(18, SCALE as i8)?)),
+        ("orders", Arc::new(Int64Array::from_iter_values(points.iter().map(|p| p.orders)))),
+        ("lambda", Arc::new(Float64Array::from_iter_values(points.iter().map(|p| p.lambda)))),
+    ];
+    RecordBatch::try_from_iter(columns)
+}
+
+/// One window's calibration (MODEL.md σ, A and κ per side), ready for the `calibration` table.
+/// Data that cannot give a parameter (no frames, a side without trades, too few grid points)
+/// gives a null with the reason, never an error.
+pub async fn window(
+    ctx: &SessionContext,
+    market: &MarketKey,
+    window: Window,
+    settings: &Settings,
+) -> Result<CalibrationRow, CalibrateError> {
+    let vol = volatility(ctx, market, window, settings).await?;
+    let points = intensity(ctx, market, window, settings).await?;
+    let fits = fit(&points, settings.min_count).await?;
+    let side_fit = |side: BookSide| {
+        let mine: Vec<&IntensityPoint> = points.iter().filter(|p| p.side == side).collect();
+        let orders = mine.first().map_or(0, |p| p.side_orders);
+        let fit = fits.iter().find(|f| f.side == side);
+        let points_used = fit.map_or(0, |f| f.points);
+        let taker = if side == BookSide::Bid { "sell" } else { "buy" };
+        let reason = if orders == 0 {
+            Some(format!("no taker {taker} orders with an earlier book frame in the window"))
+        } else if points_used < MIN_FIT_POINTS {
+            Some(format!(
+                "only {points_used} grid points with at least {} orders (need {MIN_FIT_POINTS}); \
+                 widen the window or lower --min-count or --depth-step",
+                settings.min_count
+            ))
+        } else if fit.is_some_and(|f| f.kappa.is_none() || f.a.is_none()) {
+            Some("the fit is degenerate (λ does not vary with δ)".to_owned())
+        } else {
+            None
+        };
+        match (reason, fit) {
+            (None, Some(f)) => SideFit {
+                kappa: f.kappa,
+                a: f.a,
+                r2: f.r2,
+                points: points_used,
+                orders,
+                reason: None,
+            },
+            (reason, _) => SideFit { points: points_used, orders, reason, ..SideFit::default() },
+        }
+    };
+    let trades = points.iter().filter(|p| p.k == 0).map(|p| p.side_trades).sum();
+    Ok(CalibrationRow {
+        window_start: window.start,
+        window_end: window.end,
+        sigma: vol.sigma,
+        mid_samples: vol.mid_samples,
+        trades,
+        bid: side_fit(BookSide::Bid),
+        ask: side_fit(BookSide::Ask),
+    })
+}
+
+/// The market's tick as the gcd of the distinct best prices in `range` (`sql/tick.sql`);
+/// `None` when the range has no book prices.
+pub async fn infer_market_tick(
+    ctx: &SessionContext,
+    market: &MarketKey,
+    range: Window,
+) -> Result<Option<Price>, CalibrateError> {
+    let params = vec![
+        ("venue", ScalarValue::from(market.venue.as_str())),
+        ("market", ScalarValue::from(market.market.as_str())),
+        ("window_start", ts(range.start)),
+        ("window_end", ts(range.end)),
+    ];
+    let batches = run_query(ctx, "tick.sql", TICK_SQL, params).await?;
+    let rows = Table::new("tick.sql", &batches)?;
+    let prices = (0..rows.len()).map(|i| rows.price("price", i)).collect::<Result<Vec<_>, _>>()?;
+    Ok(infer_tick(prices))
+}
+
+/// A query's result concatenated into one batch, with typed, named access.
+struct Table {
+    query: &'static str,
+    batch: RecordBatch,
+}
+
+impl Table {
+    fn new(query: &'static str, batches: &[RecordBatch]) -> Result<Self, CalibrateError> {
+        let bad = |detail: String| CalibrateError::Result { query, detail };
+        let schema = match batches.first() {
+            Some(b) => b.schema(),
+            None => {
+                return Ok(Self {
+                    query,
+                    batch: RecordBatch::new_empty(Arc::new(arrow::datatypes::Schema::empty())),
+                })
+            }
+        };
+        let batch =
+            arrow::compute::concat_batches(&schema, batches).map_err(|e| bad(e.to_string()))?;
+        Ok(Self { query, batch })
+    }
+
+    fn len(&self) -> usize {
+        self.batch.num_rows()
+    }
+
+    fn bad(&self, detail: String) -> CalibrateError {
+        CalibrateError::Result { query: self.query, detail }
+    }
+
+    fn column(&self, name: &str, to: &DataType) -> Result<ArrayRef, CalibrateError> {
+        let column =
+            self.batch.column_by_name(name).ok_or_else(|| self.bad(format!("no column {name}")))?;
+        cast(column, to).map_err(|e| self.bad(format!("column {name}: {e}")))
+    }
+
+    fn f64(&self, name: &str, i: usize) -> Result<Option<f64>, CalibrateError> {
+        let column = self.column(name, &DataType::Float64)?;
+        let values =
+            column.as_any().downcast_ref::<Float64Array>().ok_or_else(|| self.bad(name.into()))?;
+        Ok(values.is_valid(i).then(|| values.value(i)))
+    }
+
+    fn i64(&self, name: &str, i: usize) -> Result<Option<i64>, CalibrateError> {
+        let column = self.column(name, &DataType::Int64)?;
+        let values =
+            column.as_any().downcast_ref::<Int64Array>().ok_or_else(|| self.bad(name.into()))?;
+        Ok(values.is_valid(i).then(|| values.value(i)))
+    }
+
+    fn price(&self, name: &str, i: usize) -> Result<Price, CalibrateError> {
+        let column = self.column(name, &DataType::Decimal128(18, SCALE as i8))?;
+        let values = column
+            .as_any()
+            .downcast_ref::<Decimal128Array>()
+            .ok_or_else(|| self.bad(name.into()))?;
+        if values.is_null(i) {
+            return Err(self.bad(format!("null {name}")));
+        }
+        i64::try_from(values.value(i))
+            .map(Price::from_raw)
+            .map_err(|_| self.bad(format!("{name} out of range")))
+    }
+
+    fn side(&self, i: usize) -> Result<BookSide, CalibrateError> {
+        let column = self.column("side", &DataType::Utf8)?;
+        let values =
+            column.as_any().downcast_ref::<StringArray>().ok_or_else(|| self.bad("side".into()))?;
+        values.value(i).parse().map_err(|e: crate::model::UnknownName| self.bad(e.to_string()))
+    }
+}

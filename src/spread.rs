@@ -1,0 +1,434 @@
+//! `mdkit spread`: today's Avellaneda–Stoikov bid and ask for one market, from the latest row
+//! of the `calibration` table and the latest `book_top` frame (the original project's
+//! calculate_spread), with MODEL.md's γ modes, spread bounds, fee floor and tick rounding.
+//!
+//! The quote math lives in [`crate::model::quote`] (shared with the backtester); this module
+//! only finds the inputs, merges `--config` with the flags, and prints. It must not be imported
+//! by other subcommands.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use arrow::array::{
+    Array, ArrayRef, Decimal128Array, RecordBatch, StringArray, TimestampNanosecondArray,
+};
+use arrow::compute::cast;
+use datafusion::common::{ParamValues, ScalarValue};
+use datafusion::prelude::SessionContext;
+use serde_json::json;
+
+use crate::model::quote::{infer_tick, quote, GammaMode, Quote, QuoteInputs, QuoteSettings};
+use crate::model::{EventTime, Price};
+use crate::storage::{CalibrationRow, Rows, Session, Table};
+
+/// The distinct best prices of a range (shared with `calibrate` as a file, not as code).
+const TICK_SQL: &str = include_str!("../sql/tick.sql");
+
+const AFTER_HELP: &str = "\
+Settings come from MODEL.md's defaults, then --config FILE (a JSON object with any of
+inventory_horizon_seconds, risk_aversion_gamma, gamma_mode, max_shift_ticks, max_inventory_lots,
+maker_fee_bps, min_spread_bps, max_spread_bps, min_volatility, max_volatility; other keys are
+ignored), then the flags.
+
+Quotes: delta = gamma*sigma^2*T + (2/gamma)*ln(1 + gamma/kappa) per side (2/kappa as gamma -> 0),
+r = mid - gamma*sigma^2*T*q, bid = r - delta_bid/2, ask = r + delta_ask/2; then the spread is
+kept within [max(min_spread_bps, 2 x maker fee), max_spread_bps] of mid about its centre, the
+bid is rounded down and the ask up to the tick, neither crosses the opposite best, and there is
+no bid at +q_max nor ask at -q_max.
+
+Examples:
+  mdkit spread --market ETH-USD
+  mdkit spread --market ETH-USD --inventory -3 --gamma-mode inventory_scaled --format json";
+
+/// Print today's optimal bid and ask from the latest calibration row and book frame.
+#[derive(Debug, Clone, clap::Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct Args {
+    /// Market to quote (default: the only market in the calibration table)
+    #[arg(long)]
+    pub market: Option<String>,
+    /// Risk aversion γ, 1/price (default 0.1)
+    #[arg(long)]
+    pub gamma: Option<f64>,
+    /// How γ is chosen: constant, inventory_scaled or max_shift
+    #[arg(long, value_parser = |s: &str| s.parse::<GammaMode>())]
+    pub gamma_mode: Option<GammaMode>,
+    /// Signed inventory q, in lots (units of order_size)
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub inventory: f64,
+    /// T, the inventory horizon, in seconds (default 1800)
+    #[arg(long, value_name = "SECONDS")]
+    pub horizon: Option<f64>,
+    /// q_max in lots (default 10: max_inventory = 10 x order_size)
+    #[arg(long, value_name = "LOTS")]
+    pub max_inventory: Option<f64>,
+    /// Reservation shift at q_max for --gamma-mode max_shift, in ticks (default 10)
+    #[arg(long)]
+    pub max_shift_ticks: Option<f64>,
+    /// Maker fee in basis points (default 1.5); the spread is at least twice it
+    #[arg(long)]
+    pub maker_fee_bps: Option<f64>,
+    /// Lower spread bound in basis points of mid (default 2)
+    #[arg(long)]
+    pub min_spread_bps: Option<f64>,
+    /// Upper spread bound in basis points of mid (default 200)
+    #[arg(long)]
+    pub max_spread_bps: Option<f64>,
+    /// Tick size (default: the gcd of the best prices over the calibration window)
+    #[arg(long, value_name = "PRICE", value_parser = Price::parse)]
+    pub tick: Option<Price>,
+    /// JSON settings file (see below)
+    #[arg(long, value_name = "FILE", env = "MDKIT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One labelled line per value
+    Table,
+    /// One JSON object
+    Json,
+}
+
+/// The settings after defaults, `--config` and the flags.
+pub fn settings(args: &Args) -> anyhow::Result<QuoteSettings> {
+    let mut s = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --config {}", path.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("bad settings in --config {}", path.display()))?
+        }
+        None => QuoteSettings::default(),
+    };
+    let set = |field: &mut f64, value: Option<f64>| {
+        if let Some(v) = value {
+            *field = v;
+        }
+    };
+    set(&mut s.risk_aversion_gamma, args.gamma);
+    set(&mut s.inventory_horizon_seconds, args.horizon);
+    set(&mut s.max_inventory_lots, args.max_inventory);
+    set(&mut s.max_shift_ticks, args.max_shift_ticks);
+    set(&mut s.maker_fee_bps, args.maker_fee_bps);
+    set(&mut s.min_spread_bps, args.min_spread_bps);
+    set(&mut s.max_spread_bps, args.max_spread_bps);
+    if let Some(mode) = args.gamma_mode {
+        s.gamma_mode = mode;
+    }
+    s.validate()?;
+    Ok(s)
+}
+
+/// The latest book frame's best prices.
+struct Top {
+    ts_event: EventTime,
+    bid: Price,
+    ask: Price,
+}
+
+pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
+    if !data.is_dir() {
+        anyhow::bail!(
+            "data directory {} does not exist: pass --data DIR (or set MDKIT_DATA)",
+            data.display()
+        );
+    }
+    let settings = settings(&args)?;
+    anyhow::ensure!(args.inventory.is_finite(), "--inventory must be a number");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (venue, market, row, top, tick) = runtime.block_on(inputs(data, &args))?;
+    let missing = |what: &str, reason: &Option<String>| {
+        anyhow::anyhow!(
+            "the latest calibration of {market} (window ending {}) has no {what}{}; run mdkit \
+             calibrate over a longer window",
+            row.window_end,
+            reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+        )
+    };
+    let sigma = row.sigma.ok_or_else(|| missing("sigma", &None))?;
+    let kappa_bid = row.bid.kappa.ok_or_else(|| missing("kappa_bid", &row.bid.reason))?;
+    let kappa_ask = row.ask.kappa.ok_or_else(|| missing("kappa_ask", &row.ask.reason))?;
+    let inputs = QuoteInputs {
+        best_bid: top.bid,
+        best_ask: top.ask,
+        tick,
+        sigma,
+        kappa_bid,
+        kappa_ask,
+        inventory_lots: args.inventory,
+    };
+    let q = quote(&settings, &inputs).with_context(|| format!("quoting {market}"))?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match args.format {
+        Format::Json => {
+            let value = json!({
+                "venue": venue,
+                "market": market,
+                "calibration_window_end": row.window_end.to_string(),
+                "book_ts_event": top.ts_event.to_string(),
+                "best_bid": top.bid.to_string(),
+                "best_ask": top.ask.to_string(),
+                "tick": tick.to_string(),
+                "inventory": args.inventory,
+                "gamma_mode": settings.gamma_mode.as_str(),
+                "horizon_seconds": settings.inventory_horizon_seconds,
+                "sigma_calibrated": sigma,
+                "kappa_bid": kappa_bid,
+                "kappa_ask": kappa_ask,
+                "mid": q.mid,
+                "sigma": q.sigma,
+                "gamma": q.gamma,
+                "reservation": q.reservation,
+                "delta_bid": q.delta_bid,
+                "delta_ask": q.delta_ask,
+                "raw_bid": q.raw_bid,
+                "raw_ask": q.raw_ask,
+                "min_spread": q.min_spread,
+                "max_spread": q.max_spread,
+                "bid": q.bid.map(|p| p.to_string()),
+                "ask": q.ask.map(|p| p.to_string()),
+            });
+            writeln!(out, "{value}")?;
+        }
+        Format::Table => write_table(&mut out, &market, &row, &top, tick, &settings, &inputs, &q)?,
+    }
+    out.flush().context("cannot write the result")?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_table(
+    out: &mut impl Write,
+    market: &str,
+    row: &CalibrationRow,
+    top: &Top,
+    tick: Price,
+    settings: &QuoteSettings,
+    inputs: &QuoteInputs,
+    q: &Quote,
+) -> anyhow::Result<()> {
+    let quote_text = |p: Option<Price>, limit: &str| {
+        p.map_or_else(|| format!("none ({limit})"), |p| p.to_string())
+    };
+    let lines = [
+        ("market", market.to_owned()),
+        ("calibration", format!("window ending {}", row.window_end)),
+        ("sigma", format!("{:.6} (clamped {:.6})", inputs.sigma, q.sigma)),
+        ("kappa_bid / kappa_ask", format!("{:.6} / {:.6}", inputs.kappa_bid, inputs.kappa_ask)),
+        ("book", format!("{} / {} at {}", top.bid, top.ask, top.ts_event)),
+        ("tick", tick.to_string()),
+        ("inventory q (lots)", format!("{}", inputs.inventory_lots)),
+        ("gamma", format!("{:.6} ({})", q.gamma, settings.gamma_mode)),
+        ("T (s)", format!("{}", settings.inventory_horizon_seconds)),
+        ("mid", format!("{:.8}", q.mid)),
+        ("reservation price", format!("{:.8}", q.reservation)),
+        ("delta_bid", format!("{:.8}", q.delta_bid)),
+        ("delta_ask", format!("{:.8}", q.delta_ask)),
+        (
+            "spread bounds",
+            format!(
+                "{:.8} .. {:.8} (fee floor {} bps)",
+                q.min_spread,
+                q.max_spread,
+                2.0 * settings.maker_fee_bps
+            ),
+        ),
+        ("bid", quote_text(q.bid, "inventory at +q_max")),
+        ("ask", quote_text(q.ask, "inventory at -q_max")),
+    ];
+    for (label, value) in lines {
+        writeln!(out, "{label:<22} {value}")?;
+    }
+    Ok(())
+}
+
+fn params(venue: &str, market: &str) -> Vec<(&'static str, ScalarValue)> {
+    vec![("venue", ScalarValue::from(venue)), ("market", ScalarValue::from(market))]
+}
+
+async fn query(
+    ctx: &SessionContext,
+    text: &str,
+    params: Vec<(&str, ScalarValue)>,
+) -> anyhow::Result<Vec<RecordBatch>> {
+    let df = ctx.sql(text).await.context("query failed")?;
+    let df = df.with_param_values(ParamValues::from(params)).context("query failed")?;
+    df.collect().await.context("query failed")
+}
+
+fn column<T: Array + 'static>(batch: &RecordBatch, i: usize) -> anyhow::Result<&T> {
+    batch.column(i).as_any().downcast_ref::<T>().with_context(|| {
+        format!(
+            "unexpected type {} of column {}",
+            batch.column(i).data_type(),
+            batch.schema().field(i).name()
+        )
+    })
+}
+
+/// A text column as plain Utf8, whatever string type the engine chose.
+fn texts(batch: &RecordBatch, i: usize) -> anyhow::Result<Vec<String>> {
+    let column = cast(batch.column(i), &arrow::datatypes::DataType::Utf8)?;
+    let values = column.as_any().downcast_ref::<StringArray>().context("text column")?;
+    Ok((0..values.len()).map(|r| values.value(r).to_owned()).collect())
+}
+
+async fn inputs(
+    data: &Path,
+    args: &Args,
+) -> anyhow::Result<(String, String, CalibrationRow, Top, Price)> {
+    let session = Session::open(data)
+        .await
+        .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
+    for bad in &session.skipped {
+        eprintln!("warning: skipped {bad}");
+    }
+    let ctx = &session.ctx;
+    // Which market: the flag, or the only one that has a calibration.
+    let batches =
+        query(ctx, "SELECT DISTINCT venue, market FROM calibration ORDER BY 1, 2", vec![]).await?;
+    let mut known = Vec::new();
+    for b in &batches {
+        known.extend(texts(b, 0)?.into_iter().zip(texts(b, 1)?));
+    }
+    let names = || known.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(", ");
+    let chosen: Vec<&(String, String)> = match &args.market {
+        Some(m) => known.iter().filter(|(_, k)| k == m).collect(),
+        None => known.iter().collect(),
+    };
+    let (venue, market) = match (chosen.as_slice(), &args.market) {
+        ([one], _) => (one.0.clone(), one.1.clone()),
+        ([], Some(m)) => anyhow::bail!(
+            "market {m} has no calibration under {}: run `mdkit calibrate --market {m}` first \
+             (calibrated markets: {})",
+            data.display(),
+            if known.is_empty() { "none".to_owned() } else { names() }
+        ),
+        ([], None) => anyhow::bail!(
+            "the calibration table under {} is empty: run `mdkit calibrate` first",
+            data.display()
+        ),
+        (_, _) => anyhow::bail!("several markets are calibrated ({}): pass --market", names()),
+    };
+    let row = latest_calibration(ctx, &venue, &market).await?;
+    let top_sql = "SELECT ts_event, bid_price_0, ask_price_0 FROM book_top \
+        WHERE venue = $venue AND market = $market \
+          AND bid_price_0 IS NOT NULL AND ask_price_0 IS NOT NULL \
+        ORDER BY ts_event DESC, ts_recv DESC, conn DESC, seq DESC LIMIT 1";
+    let batches = query(ctx, top_sql, params(&venue, &market)).await?;
+    let batch = batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .with_context(|| format!("{market} has no book frame with both a bid and an ask"))?;
+    let price = |i: usize| -> anyhow::Result<Price> {
+        let values = column::<Decimal128Array>(batch, i)?;
+        Ok(Price::from_raw(i64::try_from(values.value(0)).context("price out of range")?))
+    };
+    let top = Top {
+        ts_event: EventTime::from_nanos(column::<TimestampNanosecondArray>(batch, 0)?.value(0)),
+        bid: price(1)?,
+        ask: price(2)?,
+    };
+    let tick = match args.tick {
+        Some(tick) => tick,
+        None => {
+            let mut p = params(&venue, &market);
+            let utc = Some(Arc::from("UTC"));
+            p.push((
+                "window_start",
+                ScalarValue::TimestampNanosecond(Some(row.window_start.as_nanos()), utc.clone()),
+            ));
+            p.push((
+                "window_end",
+                ScalarValue::TimestampNanosecond(Some(row.window_end.as_nanos()), utc),
+            ));
+            let mut prices = vec![top.bid, top.ask];
+            for b in query(ctx, TICK_SQL, p).await? {
+                let values = column::<Decimal128Array>(&b, 0)?;
+                for i in 0..b.num_rows() {
+                    prices.push(Price::from_raw(
+                        i64::try_from(values.value(i)).context("price out of range")?,
+                    ));
+                }
+            }
+            infer_tick(prices).context("cannot infer the tick: pass --tick")?
+        }
+    };
+    Ok((venue, market, row, top, tick))
+}
+
+/// The calibration row with the latest window end (the last written, if several share it).
+async fn latest_calibration(
+    ctx: &SessionContext,
+    venue: &str,
+    market: &str,
+) -> anyhow::Result<CalibrationRow> {
+    let schema = Table::Calibration.schema();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let text = format!(
+        "SELECT {} FROM calibration WHERE venue = $venue AND market = $market \
+         ORDER BY window_end DESC LIMIT 1",
+        names.join(", ")
+    );
+    let batches = query(ctx, &text, params(venue, market)).await?;
+    let batch = batches.iter().find(|b| b.num_rows() > 0).context("no calibration row")?;
+    // Same columns in the file order; cast away the SQL layer's types (dictionary partition
+    // values, nullability) so the table's own decoder reads it.
+    let columns = schema
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .map(|(field, c)| cast(c, field.data_type()))
+        .collect::<Result<Vec<ArrayRef>, _>>()?;
+    let batch = RecordBatch::try_new(schema, columns).context("calibration row")?;
+    let mut rows = CalibrationRow::from_batch(&batch).context("calibration row")?;
+    rows.pop().context("no calibration row")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(
+            &path,
+            r#"{"risk_aversion_gamma": 0.3, "gamma_mode": "max_shift", "order_size": "0.01"}"#,
+        )
+        .unwrap();
+        let mut args = Args {
+            market: None,
+            gamma: None,
+            gamma_mode: None,
+            inventory: 0.0,
+            horizon: Some(60.0),
+            max_inventory: None,
+            max_shift_ticks: None,
+            maker_fee_bps: None,
+            min_spread_bps: None,
+            max_spread_bps: None,
+            tick: None,
+            config: Some(path),
+            format: Format::Table,
+        };
+        let s = settings(&args).unwrap();
+        assert_eq!((s.risk_aversion_gamma, s.gamma_mode), (0.3, GammaMode::MaxShift));
+        assert_eq!(s.inventory_horizon_seconds, 60.0);
+        args.gamma_mode = Some(GammaMode::Constant);
+        args.gamma = Some(0.2);
+        let s = settings(&args).unwrap();
+        assert_eq!((s.risk_aversion_gamma, s.gamma_mode), (0.2, GammaMode::Constant));
+    }
+}
