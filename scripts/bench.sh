@@ -11,7 +11,7 @@ if [ -n "${BENCH_LOG:-}" ]; then
 else
   log=$(mktemp)
   trap 'rm -f "$log"' EXIT
-  cargo bench --bench storage --bench record -- --noplot 2>&1 | tee "$log"
+  cargo bench --bench storage --bench record --bench verify -- --noplot 2>&1 | tee "$log"
 fi
 if [ -n "${RSS_LOG:-}" ]; then
   rss=$(cat "$RSS_LOG")
@@ -29,7 +29,7 @@ rustc_v=$(rustc --version)
 
 # criterion prints "<group>/<bench>  time: [...]" then "thrpt: [low mid high]".
 # Targets: issue 2, write >= 1 M depth rows/s, read >= 5 M rows/s; issue 4, record >= 250k
-# frames/s.
+# frames/s; issue 5, verify >= 10 M depth rows/s.
 rows=$(awk '
   /^[a-z_]+\/[a-z_0-9]+/ { name=$1 }
   /thrpt:.*elem\/s/ {
@@ -40,6 +40,7 @@ rows=$(awk '
     what = "rows";
     if (name == "depth/write_zstd3") target = 1; else if (name ~ /\/read$/) target = 5;
     if (name ~ /^record\//) { target = 0.25; what = "frames" }
+    if (name == "verify/replay") target = 10;
     verdict = target == "" ? "—" : sprintf("%s M %s/s: %s", target, what, (m >= target ? "met" : "MISSED"));
     printf "| %s | %s %s | %s |\n", name, mid, unit, verdict
   }' "$log")
@@ -68,6 +69,8 @@ streams every column of every row back in order.
 *record* (\`benches/record.rs\`) is the recorder's hot path fed from memory: journal append,
 parse, sequence check, book, \`depth\` and \`book_top\` rows, Parquet, final checkpoint; one
 Extended v1 SNAPSHOT, then DELTAs of 10 level changes each, 200,000 frames per iteration.
+*verify* (\`benches/verify.rs\`): *replay* is the depth replay pass over batches in memory,
+*tree* is \`verify\` end to end over Parquet parts (decoding included), 1 M depth rows.
 
 | benchmark | throughput (median of 10) | target (one core) |
 |---|---|---|

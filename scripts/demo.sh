@@ -2,7 +2,8 @@
 # The newcomer's run command, offline: build mdkit, start the local venue (`mdkit simulate`,
 # a synthetic ETH-USD market with known sigma, A and kappa), record ten simulated minutes of
 # it with `mdkit collect` (sixty times faster than real time), prove it with `mdkit verify`,
-# then look at the tables.
+# estimate sigma, A and kappa with `mdkit calibrate`, quote with `mdkit spread`, then look at
+# the tables.
 # Uses ./demo-data (re-created), or the directory given as the first argument.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,12 @@ mdkit() { "$bin" --data "$data" "$@"; }
 echo
 echo "== mdkit verify: sequence, duplicates, replay of depth against book_top, clocks, files"
 mdkit verify
+echo
+echo "== mdkit calibrate: sigma, kappa and A per side by the SQL in sql/ (the simulator's truth is above)"
+mdkit calibrate
+echo
+echo "== mdkit spread: today's Avellaneda-Stoikov quotes from that calibration and the last book"
+mdkit spread
 echo
 echo "== rows per table"
 mdkit sql "SELECT 'depth' AS table_name, count(*) AS rows FROM depth UNION ALL SELECT 'book_top', count(*) FROM book_top UNION ALL SELECT 'trades', count(*) FROM trades UNION ALL SELECT 'events', count(*) FROM events"
