@@ -580,3 +580,40 @@ fn read_calibration(root: &Path) -> Vec<CalibrationRow> {
     }
     rows
 }
+
+/// tick.sql (with the gcd the caller takes) on a small tree, by hand.
+#[tokio::test]
+async fn tick_sql_gives_the_distinct_best_prices_of_the_range() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "ETH-USD",
+        &[
+            frame(T0 - SEC, 1, "2999.995", "3000.005"), // before the range: not read
+            frame(T0, 2, "3000.10", "3000.15"),
+            frame(T0 + SEC, 3, "3000.05", "3000.15"), // 3000.15 again: one distinct value
+            frame(T0 + 2 * SEC, 4, "3000.30", "3000.45"),
+            frame(T0 + 5 * SEC, 5, "3000.01", "3000.02"), // at the range end: not read
+        ],
+    );
+    let session = Session::open(dir.path()).await.unwrap();
+    // Distinct prices 3000.05, 3000.10, 3000.15, 3000.30, 3000.45. In units of 0.01 they are
+    // 300005, 300010, 300015, 300030, 300045, whose gcd is 5: the tick is 0.05. The frames
+    // outside [T0, T0 + 5 s) would bring it down to 0.005 and 0.01.
+    let tick = mdkit::calibrate::infer_market_tick(
+        &session.ctx,
+        &key("ETH-USD"),
+        window(T0, T0 + 5 * SEC),
+    )
+    .await
+    .unwrap();
+    assert_eq!(tick, Some(p("0.05")));
+    let none = mdkit::calibrate::infer_market_tick(
+        &session.ctx,
+        &key("ETH-USD"),
+        window(T0 + 60 * SEC, T0 + 70 * SEC),
+    )
+    .await
+    .unwrap();
+    assert_eq!(none, None, "no book in the range: no tick");
+}
