@@ -287,12 +287,9 @@ async fn inputs(
     data: &Path,
     args: &Args,
 ) -> anyhow::Result<(String, String, CalibrationRow, Top, Price)> {
-    let session = Session::open(data)
+    let session = Session::open_warning(data)
         .await
         .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
-    for bad in &session.skipped {
-        eprintln!("warning: skipped {bad}");
-    }
     let ctx = &session.ctx;
     // Which market: the flag, or the only one that has a calibration.
     let batches =

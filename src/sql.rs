@@ -73,12 +73,9 @@ async fn query_batches(
     data: &Path,
     query: &str,
 ) -> anyhow::Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
-    let session = Session::open(data)
+    let session = Session::open_warning(data)
         .await
         .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
-    for bad in &session.skipped {
-        eprintln!("warning: skipped {bad}");
-    }
     let spinner = ProgressBar::new_spinner().with_message("running query");
     if std::io::stderr().is_terminal() {
         spinner.enable_steady_tick(Duration::from_millis(120));

@@ -194,12 +194,9 @@ async fn calibrate(
     data: &Path,
     config: &Config,
 ) -> anyhow::Result<Vec<(MarketKey, Vec<CalibrationRow>)>> {
-    let session = Session::open(data)
+    let session = Session::open_warning(data)
         .await
         .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
-    for bad in &session.skipped {
-        eprintln!("warning: skipped {bad}");
-    }
     let ctx = &session.ctx;
     let all = markets(ctx).await?;
     let chosen: Vec<MarketKey> = match &config.market {

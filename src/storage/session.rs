@@ -76,6 +76,16 @@ pub struct Session {
 }
 
 impl Session {
+    /// [`Session::open`] for a command: each skipped file is named on stderr, one line each,
+    /// and the query goes on over the rest.
+    pub async fn open_warning(root: &Path) -> Result<Session, StorageError> {
+        let session = Self::open(root).await?;
+        for bad in &session.skipped {
+            eprintln!("warning: skipped {bad}");
+        }
+        Ok(session)
+    }
+
     /// Checks every part under `root` and registers the five tables.
     pub async fn open(root: &Path) -> Result<Session, StorageError> {
         let root = std::path::absolute(root).map_err(|e| StorageError::io(root, e))?;
