@@ -26,6 +26,7 @@
 //! Data flow: venue WebSocket → `collect` → journal → Parquet parts → {`verify`, `calibrate`,
 //! `backtest`, `sql`}, each reading the same files.
 
+pub mod backtest;
 pub mod book;
 pub mod calibrate;
 pub mod cli;

@@ -1,0 +1,7 @@
+//! `mdkit backtest`: event replay of a market maker over recorded tables (MODEL.md).
+//!
+//! Under construction (issue 7). The contract between the halves is [`event`]: the replay
+//! turns Parquet parts into [`event::Event`]s in strategy-clock order, and the engine consumes
+//! them.
+
+pub mod event;
