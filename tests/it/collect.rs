@@ -331,7 +331,10 @@ fn calibrate_recovers_the_simulators_truth_from_a_two_hour_recording() {
     let dir = tempfile::tempdir().unwrap();
     let (log, data) = (dir.path().join("log"), dir.path().join("data"));
     // Two simulated hours at 300x: 24 s of wall time, recorded over the real WebSocket path.
-    let mut sim = Sim::start(&log, &["--speed", "300", "--duration", "2h", "--seed", "42"]);
+    // The backlog holds all 72,000 steps, so a collector slowed by a loaded machine lags
+    // instead of being dropped: every frame after it connects must then be recorded.
+    let args = ["--speed", "300", "--duration", "2h", "--seed", "42", "--backlog", "80000"];
+    let mut sim = Sim::start(&log, &args);
     let collector = Collector::start(&data, &collect_args(&sim.url, &[]), false);
     sim.wait();
     assert!(collector.interrupt().success());
