@@ -215,6 +215,7 @@ impl Config {
         Ok(match stream {
             Stream::Book => self.endpoints.orderbooks(Some(market), Depth::Full)?,
             Stream::Trades => self.endpoints.public_trades(Some(market))?,
+            Stream::Combined => anyhow::bail!("Extended has no combined stream"),
         })
     }
 }

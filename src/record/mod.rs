@@ -14,12 +14,15 @@
 //! Must not open sockets or read the wall clock except for the state file's `saved_at`:
 //! receive times come from the callers.
 
+mod binance;
+mod extended;
 mod recorder;
 mod state;
 
 use std::path::{Path, PathBuf};
 
-pub use recorder::{Counters, Output, Recorder, Saved, SavedConn, Verdict};
+pub use binance::{SavedBook, SavedSync};
+pub use recorder::{Counters, Output, Recorder, Saved, SavedConn, UnknownVenue, Verdict};
 pub use state::{State, StateError, STATE_VERSION};
 
 use crate::model::RecvTime;
@@ -175,7 +178,13 @@ impl Market {
             .iter()
             .map(|t| Writer::new(root, *t, venue, market, writer_config.clone()))
             .collect::<Result<Vec<_>, _>>()?;
-        let recorder = Recorder::restore(config.levels, &state.recorder);
+        let recorder = Recorder::restore(venue, config.levels, &state.recorder).map_err(|e| {
+            RecordError::Config {
+                venue: venue.into(),
+                market: market.into(),
+                reason: e.to_string(),
+            }
+        })?;
         Ok(Self {
             root: root.to_path_buf(),
             venue: venue.to_owned(),
@@ -258,10 +267,10 @@ impl Market {
     }
 
     fn write_rows(&mut self, force: bool) -> Result<(), RecordError> {
-        if !force && self.recorder.out.rows() < self.config.batch_rows {
+        if !force && self.recorder.output().rows() < self.config.batch_rows {
             return Ok(());
         }
-        let out = std::mem::take(&mut self.recorder.out);
+        let out = self.recorder.take_output();
         let (venue, market) = (&self.venue, &self.market);
         let batches = [
             (!out.depth.is_empty()).then(|| DepthRow::to_batch(venue, market, &out.depth)),

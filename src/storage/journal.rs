@@ -34,6 +34,9 @@ const MAX_BODY: usize = 16 << 20;
 pub enum Stream {
     Book,
     Trades,
+    /// Several streams multiplexed on one connection (Binance combined streams: depth,
+    /// trades and bookTicker of one market, and the REST snapshot bodies journaled with them).
+    Combined,
 }
 
 /// Why a connection ended, as the connection task saw it.
@@ -376,6 +379,7 @@ fn stream_code(stream: Stream) -> u8 {
     match stream {
         Stream::Book => 1,
         Stream::Trades => 2,
+        Stream::Combined => 3,
     }
 }
 
@@ -383,6 +387,7 @@ fn stream_of(code: u8) -> Result<Stream, String> {
     match code {
         1 => Ok(Stream::Book),
         2 => Ok(Stream::Trades),
+        3 => Ok(Stream::Combined),
         other => Err(format!("unknown stream {other}")),
     }
 }
