@@ -99,6 +99,11 @@ pub struct Args {
     /// A connection that lived this long resets the backoff
     #[arg(long, value_parser = parse_duration, default_value = "60s")]
     pub stable_after: Duration,
+    /// Delete journal segments once their rows are published, instead of keeping them in
+    /// <data>/_journal/<venue>/<MARKET>/archive/ (kept by default, so `mdkit import --format
+    /// journal` can rebuild the tables; they take about as much disk as the raw frames)
+    #[arg(long)]
+    pub discard_journal: bool,
     /// Stop by itself after this much wall time (as Ctrl+C would); default: run until stopped
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
@@ -198,7 +203,12 @@ impl Config {
             endpoints,
             markets,
             streams,
-            market: MarketConfig { levels, writer: WriterConfig::default(), batch_rows: 4096 },
+            market: MarketConfig {
+                levels,
+                writer: WriterConfig::default(),
+                batch_rows: 4096,
+                keep_journal: !args.discard_journal,
+            },
             stale_after: args.stale_after,
             commit_every: args.commit_every,
             sync_every: args.sync_every,

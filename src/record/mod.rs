@@ -5,7 +5,8 @@
 //! A checkpoint (ARCHITECTURE.md "Durability"): fsync the journal; close every table's open
 //! part (fsynced, still under its temporary name); write the state file — the commit point:
 //! journal position, the parts to publish, the recorder's state; rename the parts into place;
-//! trim the journal segments the state no longer needs. Opening a market after a crash
+//! archive (or, with `keep_journal` off, delete) the journal segments the state no longer
+//! needs. Opening a market after a crash
 //! finishes publishing the parts the state names, deletes any other temporary part of the
 //! market, replays the journal from the state's position, and appends a `Restart` record so
 //! connections the journal left open are closed in `events` — the journal stays the whole
@@ -39,6 +40,9 @@ pub struct MarketConfig {
     pub writer: WriterConfig,
     /// Rows gathered before they are handed to the Parquet writers.
     pub batch_rows: usize,
+    /// Keep committed journal segments (in `_journal/<venue>/<MARKET>/archive/`) so
+    /// `import --format journal` can rebuild the tables from them; off: delete them.
+    pub keep_journal: bool,
 }
 
 impl Default for MarketConfig {
@@ -47,6 +51,7 @@ impl Default for MarketConfig {
             levels: crate::storage::BOOK_TOP_LEVELS,
             writer: WriterConfig::default(),
             batch_rows: 4096,
+            keep_journal: true,
         }
     }
 }
@@ -220,6 +225,22 @@ impl Market {
         (self.state.rows.values().sum(), self.parts_published)
     }
 
+    /// Rows committed per table over every checkpoint (the state file's counts).
+    pub fn committed_rows(&self) -> &std::collections::BTreeMap<String, u64> {
+        &self.state.rows
+    }
+
+    /// Whether this venue carries all of a market's streams on one connection (Binance).
+    pub fn combined(&self) -> bool {
+        self.recorder.combined()
+    }
+
+    /// Sets the journal position the state file records (an import that rebuilt the tables
+    /// from this market's own journal: every record before `pos` is now in parts).
+    pub fn set_journal_pos(&mut self, pos: u64) {
+        self.state.journal_pos = pos;
+    }
+
     /// Connections still open in the recorder's view.
     pub fn open_conns(&self) -> Vec<u32> {
         self.recorder.open_conns()
@@ -301,7 +322,9 @@ impl Market {
         }
         let position = self.journal.as_ref().map_or(0, Journal::next_jseq);
         self.state.checkpoint += 1;
-        self.state.journal_pos = position;
+        if self.journal.is_some() {
+            self.state.journal_pos = position;
+        }
         self.state.next_conn = self.next_conn();
         self.state.parts = staged
             .iter()
@@ -309,13 +332,17 @@ impl Market {
             .collect();
         self.state.saved_at = chrono::Utc::now().to_rfc3339();
         self.state.recorder = self.recorder.save();
-        if self.journal.is_some() {
-            self.state.save(&State::path(&self.root, &self.venue, &self.market))?;
-        }
+        // An import saves its state too: the row counts `verify` checks, the trade ids a
+        // later import of the next file continues from, and the connection numbers used.
+        self.state.save(&State::path(&self.root, &self.venue, &self.market))?;
         publish(&staged)?;
         if let Some(journal) = &mut self.journal {
             journal.rotate()?;
-            journal.trim(position)?;
+            if self.config.keep_journal {
+                journal.archive(position)?;
+            } else {
+                journal.trim(position)?;
+            }
         }
         self.parts_published += staged.len() as u64;
         Ok(Published { parts: staged.len(), rows: staged.iter().map(|s| s.rows).sum() })
