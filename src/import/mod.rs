@@ -171,7 +171,11 @@ pub fn summary(m: &Imported) -> String {
 }
 
 /// Imports hftbacktest raw captures, one market at a time (see the module header).
-pub fn import_raw(root: &Path, files: &[PathBuf], config: &Config) -> anyhow::Result<Vec<Imported>> {
+pub fn import_raw(
+    root: &Path,
+    files: &[PathBuf],
+    config: &Config,
+) -> anyhow::Result<Vec<Imported>> {
     let mut groups: BTreeMap<(String, String), Vec<(RecvTime, PathBuf, &'static str)>> =
         BTreeMap::new();
     for path in files {
@@ -213,7 +217,9 @@ fn prepare(
             match std::fs::remove_dir_all(&dir) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e).with_context(|| format!("cannot delete {}", dir.display())),
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot delete {}", dir.display()))
+                }
             }
         }
         let state = crate::record::State::path(root, venue, market);
@@ -272,7 +278,8 @@ fn record_raw(
     config: &Config,
 ) -> anyhow::Result<Imported> {
     use crate::storage::{Cause, Entry, Record, Stream};
-    let mut market = Market::without_journal(root, venue, market_name, config.market_config.clone())?;
+    let mut market =
+        Market::without_journal(root, venue, market_name, config.market_config.clone())?;
     anyhow::ensure!(
         market.combined(),
         "{venue} is not a venue whose captures are combined streams (hftbacktest-raw holds Binance captures: use --venue binance-spot, binance-usdm or binance-coinm)"
@@ -303,7 +310,8 @@ fn record_raw(
                 Some(c) => c,
                 None => {
                     let c = market.next_conn();
-                    let entry = Entry::Connect { conn: c, stream: Stream::Combined, url: url.clone() };
+                    let entry =
+                        Entry::Connect { conn: c, stream: Stream::Combined, url: url.clone() };
                     market.apply(&Record { jseq: 0, ts_recv: line.ts_recv, entry })?;
                     imported.conns += 1;
                     conn = Some(c);
@@ -314,13 +322,17 @@ fn record_raw(
             let verdict = market.apply(&Record { jseq: 0, ts_recv: line.ts_recv, entry })?;
             if let crate::record::Verdict::Close { reason, .. } = verdict {
                 let place = format!("{}:{}", path.display(), line.number);
-                tracing::warn!("{place}: {reason}; continuing on a new connection, as collect would reconnect");
+                tracing::warn!(
+                    "{place}: {reason}; continuing on a new connection, as collect would reconnect"
+                );
                 imported.breaks.push(format!("{place}: {reason}"));
                 conn = None;
             }
             if let Some(bar) = &bar {
                 if imported.lines % 4096 == 0 {
-                    bar.set_position(done_bytes + lines.bytes.load(std::sync::atomic::Ordering::Relaxed));
+                    bar.set_position(
+                        done_bytes + lines.bytes.load(std::sync::atomic::Ordering::Relaxed),
+                    );
                 }
             }
         }

@@ -146,7 +146,11 @@ pub fn sniff(path: &Path) -> Result<Sniffed, RawError> {
         }
     }
     let Some(first_ts) = first_ts else {
-        return Err(RawError::Line { path: path.into(), line: 0, reason: "the file is empty".into() });
+        return Err(RawError::Line {
+            path: path.into(),
+            line: 0,
+            reason: "the file is empty".into(),
+        });
     };
     if let Some((kind, market)) = found {
         return Ok(Sniffed { kind, market, first_ts, how: "from its diff-depth frames" });
@@ -223,10 +227,16 @@ mod tests {
         let path = gz(dir.path(), "a", "5 {\"a\":1}\n\n7 {\"b\":2}\nnospace\n");
         let mut lines = Lines::open(&path).unwrap();
         let first = lines.next_line().unwrap().unwrap();
-        assert_eq!((first.number, first.ts_recv.as_nanos(), first.text.as_str()), (1, 5, "{\"a\":1}"));
+        assert_eq!(
+            (first.number, first.ts_recv.as_nanos(), first.text.as_str()),
+            (1, 5, "{\"a\":1}")
+        );
         assert_eq!(lines.next_line().unwrap().unwrap().number, 3);
         let err = lines.next_line().unwrap_err().to_string();
-        assert!(err.ends_with("x.gz:4: expected `<receive time ns> <frame>`, found no space"), "{err}");
+        assert!(
+            err.ends_with("x.gz:4: expected `<receive time ns> <frame>`, found no space"),
+            "{err}"
+        );
         let path = gz(dir.path(), "b", "12x {}\n");
         let err = Lines::open(&path).unwrap().next_line().unwrap_err().to_string();
         assert!(err.contains("x.gz:1: receive time \"12x\" is not an integer"), "{err}");
@@ -238,7 +248,10 @@ mod tests {
         let depth = r#"{"stream":"btcusd_perp@depth@0ms","data":{"e":"depthUpdate","E":1,"T":1,"s":"BTCUSD_PERP","ps":"BTCUSD","U":1,"u":2,"pu":0,"b":[],"a":[]}}"#;
         let path = gz(dir.path(), "x", &format!("10 {depth}\n"));
         let s = sniff(&path).unwrap();
-        assert_eq!((s.kind, s.market.as_str(), s.first_ts.as_nanos()), (Kind::CoinM, "BTCUSD_PERP", 10));
+        assert_eq!(
+            (s.kind, s.market.as_str(), s.first_ts.as_nanos()),
+            (Kind::CoinM, "BTCUSD_PERP", 10)
+        );
         let trade = r#"{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"1","q":"1","T":1,"m":true,"M":true}}"#;
         let path = gz(dir.path(), "spot", &format!("10 {trade}\n"));
         assert_eq!(sniff(&path).unwrap().how, "from its folder name");
