@@ -64,7 +64,7 @@ pub struct Args {
     #[arg(value_name = "MARKET")]
     pub markets: Vec<String>,
     /// Venue to record from
-    #[arg(long, default_value = "extended", value_parser = ["extended"])]
+    #[arg(long, default_value = "extended", value_parser = ["extended", "binance-spot", "binance-usdm", "binance-coinm"])]
     pub venue: String,
     /// The venue's stream base URL; Extended v1 mainnet by default. A bare ws://HOST:PORT
     /// (as `mdkit simulate` prints) gets the v1 path appended.
@@ -147,6 +147,11 @@ pub struct Backoff {
 impl Config {
     /// Merges flags over the config file; `data` is the `--data` flag if given.
     pub fn new(data: Option<&Path>, args: Args) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            args.venue == "extended",
+            "`collect --venue {}` is not built yet: live Binance recording (combined WebSocket stream + REST snapshot) is unfinished; Binance captures can be imported with `mdkit import --format hftbacktest-raw`",
+            args.venue
+        );
         let file = read_file_config(args.config.as_deref())?;
         let markets = if args.markets.is_empty() {
             file.markets.clone().unwrap_or_default()

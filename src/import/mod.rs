@@ -176,8 +176,9 @@ pub fn import_raw(
     files: &[PathBuf],
     config: &Config,
 ) -> anyhow::Result<Vec<Imported>> {
-    let mut groups: BTreeMap<(String, String), Vec<(RecvTime, PathBuf, &'static str)>> =
-        BTreeMap::new();
+    // (venue, market) → the files, with their first receive time and how the venue was found.
+    type Files = Vec<(RecvTime, PathBuf, &'static str)>;
+    let mut groups: BTreeMap<(String, String), Files> = BTreeMap::new();
     for path in files {
         let sniffed = raw::sniff(path)?;
         let venue = config.venue.clone().unwrap_or_else(|| sniffed.kind.venue().to_owned());
@@ -329,7 +330,7 @@ fn record_raw(
                 conn = None;
             }
             if let Some(bar) = &bar {
-                if imported.lines % 4096 == 0 {
+                if imported.lines.is_multiple_of(4096) {
                     bar.set_position(
                         done_bytes + lines.bytes.load(std::sync::atomic::Ordering::Relaxed),
                     );
