@@ -51,11 +51,8 @@ the command.")]
     Verify(crate::verify::Args),
     /// Run a local venue that speaks the Extended protocol, with a known market and faults
     Simulate(crate::simulate::Args),
-    /// Turn a raw capture into the same tables [not built yet]
-    #[command(long_about = "Import a raw capture (mdkit's own journal, or another recorder's \
-raw file such as hftbacktest's Binance captures) into the same Parquet tables.\n\nNot built yet: \
-this version only reserves the command.")]
-    Import(ImportArgs),
+    /// Turn raw captures (mdkit journals, hftbacktest Binance files) into the same tables
+    Import(crate::import::Args),
     /// Today's optimal bid and ask from the latest calibration and book
     Spread(crate::spread::Args),
     /// Run SQL over the tables (DataFusion)
@@ -73,13 +70,6 @@ pub struct BacktestArgs {
     /// Market to replay
     #[arg(long)]
     pub market: Option<String>,
-}
-
-#[derive(Debug, clap::Args)]
-pub struct ImportArgs {
-    /// Capture files to import
-    #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<PathBuf>,
 }
 
 impl Cli {
@@ -109,7 +99,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backtest(_) => not_built("backtest"),
         Command::Verify(args) => crate::verify::run(&data_dir, args),
         Command::Simulate(args) => crate::simulate::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Import(_) => not_built("import"),
+        Command::Import(args) => crate::import::run(&data_dir, args).map(|()| ExitCode::SUCCESS),
         Command::Spread(args) => crate::spread::run(&data_dir, args).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -16,6 +16,8 @@
 //! - [`simulate`]: a local WebSocket venue speaking the Extended protocol, driven by a
 //!   synthetic market with known σ, A and κ, with fault injection.
 //! - [`collect`]: the recorder: connections, supervisor, writer thread.
+//! - [`import`]: raw captures (mdkit journals, hftbacktest Binance files) → the same tables,
+//!   through `record`.
 //! - [`verify`]: proves a recording is a consistent book: sequence, duplicates, replay of
 //!   `depth` against `book_top`, clocks, trades against the book, files and state.
 //! - [`calibrate`]: σ, A and κ per window by the SQL in `sql/`; [`calibrate::window`] is the
@@ -31,6 +33,7 @@ pub mod book;
 pub mod calibrate;
 pub mod cli;
 pub mod collect;
+pub mod import;
 pub mod model;
 pub mod record;
 pub mod simulate;

@@ -64,7 +64,7 @@ pub struct Args {
     #[arg(value_name = "MARKET")]
     pub markets: Vec<String>,
     /// Venue to record from
-    #[arg(long, default_value = "extended", value_parser = ["extended"])]
+    #[arg(long, default_value = "extended", value_parser = ["extended", "binance-spot", "binance-usdm", "binance-coinm"])]
     pub venue: String,
     /// The venue's stream base URL; Extended v1 mainnet by default. A bare ws://HOST:PORT
     /// (as `mdkit simulate` prints) gets the v1 path appended.
@@ -99,6 +99,11 @@ pub struct Args {
     /// A connection that lived this long resets the backoff
     #[arg(long, value_parser = parse_duration, default_value = "60s")]
     pub stable_after: Duration,
+    /// Delete journal segments once their rows are published, instead of keeping them in
+    /// <data>/_journal/<venue>/<MARKET>/archive/ (kept by default, so `mdkit import --format
+    /// journal` can rebuild the tables; they take about as much disk as the raw frames)
+    #[arg(long)]
+    pub discard_journal: bool,
     /// Stop by itself after this much wall time (as Ctrl+C would); default: run until stopped
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
@@ -142,6 +147,11 @@ pub struct Backoff {
 impl Config {
     /// Merges flags over the config file; `data` is the `--data` flag if given.
     pub fn new(data: Option<&Path>, args: Args) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            args.venue == "extended",
+            "`collect --venue {}` is not built yet: live Binance recording (combined WebSocket stream + REST snapshot) is unfinished; Binance captures can be imported with `mdkit import --format hftbacktest-raw`",
+            args.venue
+        );
         let file = read_file_config(args.config.as_deref())?;
         let markets = if args.markets.is_empty() {
             file.markets.clone().unwrap_or_default()
@@ -198,7 +208,12 @@ impl Config {
             endpoints,
             markets,
             streams,
-            market: MarketConfig { levels, writer: WriterConfig::default(), batch_rows: 4096 },
+            market: MarketConfig {
+                levels,
+                writer: WriterConfig::default(),
+                batch_rows: 4096,
+                keep_journal: !args.discard_journal,
+            },
             stale_after: args.stale_after,
             commit_every: args.commit_every,
             sync_every: args.sync_every,
@@ -215,6 +230,7 @@ impl Config {
         Ok(match stream {
             Stream::Book => self.endpoints.orderbooks(Some(market), Depth::Full)?,
             Stream::Trades => self.endpoints.public_trades(Some(market))?,
+            Stream::Combined => anyhow::bail!("Extended has no combined stream"),
         })
     }
 }

@@ -108,6 +108,9 @@ named_enum!(
         /// A trades replay after a reconnect shared no id with the trades already recorded:
         /// more trades than the replay holds may have been missed.
         TradeGap => "trade_gap",
+        /// Book diffs arrived that no snapshot could be spliced onto (Binance): they are not
+        /// in `depth`, and the book stays unknown until a snapshot bridges them.
+        Unsynced => "unsynced",
     }
 );
 

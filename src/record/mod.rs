@@ -5,7 +5,8 @@
 //! A checkpoint (ARCHITECTURE.md "Durability"): fsync the journal; close every table's open
 //! part (fsynced, still under its temporary name); write the state file — the commit point:
 //! journal position, the parts to publish, the recorder's state; rename the parts into place;
-//! trim the journal segments the state no longer needs. Opening a market after a crash
+//! archive (or, with `keep_journal` off, delete) the journal segments the state no longer
+//! needs. Opening a market after a crash
 //! finishes publishing the parts the state names, deletes any other temporary part of the
 //! market, replays the journal from the state's position, and appends a `Restart` record so
 //! connections the journal left open are closed in `events` — the journal stays the whole
@@ -14,12 +15,15 @@
 //! Must not open sockets or read the wall clock except for the state file's `saved_at`:
 //! receive times come from the callers.
 
+mod binance;
+mod extended;
 mod recorder;
 mod state;
 
 use std::path::{Path, PathBuf};
 
-pub use recorder::{Counters, Output, Recorder, Saved, SavedConn, Verdict};
+pub use binance::{SavedBook, SavedSync};
+pub use recorder::{Counters, Output, Recorder, Saved, SavedConn, UnknownVenue, Verdict};
 pub use state::{State, StateError, STATE_VERSION};
 
 use crate::model::RecvTime;
@@ -36,6 +40,9 @@ pub struct MarketConfig {
     pub writer: WriterConfig,
     /// Rows gathered before they are handed to the Parquet writers.
     pub batch_rows: usize,
+    /// Keep committed journal segments (in `_journal/<venue>/<MARKET>/archive/`) so
+    /// `import --format journal` can rebuild the tables from them; off: delete them.
+    pub keep_journal: bool,
 }
 
 impl Default for MarketConfig {
@@ -44,6 +51,7 @@ impl Default for MarketConfig {
             levels: crate::storage::BOOK_TOP_LEVELS,
             writer: WriterConfig::default(),
             batch_rows: 4096,
+            keep_journal: true,
         }
     }
 }
@@ -175,7 +183,13 @@ impl Market {
             .iter()
             .map(|t| Writer::new(root, *t, venue, market, writer_config.clone()))
             .collect::<Result<Vec<_>, _>>()?;
-        let recorder = Recorder::restore(config.levels, &state.recorder);
+        let recorder = Recorder::restore(venue, config.levels, &state.recorder).map_err(|e| {
+            RecordError::Config {
+                venue: venue.into(),
+                market: market.into(),
+                reason: e.to_string(),
+            }
+        })?;
         Ok(Self {
             root: root.to_path_buf(),
             venue: venue.to_owned(),
@@ -209,6 +223,22 @@ impl Market {
     /// Rows committed per table and parts published since this market was opened.
     pub fn committed(&self) -> (u64, u64) {
         (self.state.rows.values().sum(), self.parts_published)
+    }
+
+    /// Rows committed per table over every checkpoint (the state file's counts).
+    pub fn committed_rows(&self) -> &std::collections::BTreeMap<String, u64> {
+        &self.state.rows
+    }
+
+    /// Whether this venue carries all of a market's streams on one connection (Binance).
+    pub fn combined(&self) -> bool {
+        self.recorder.combined()
+    }
+
+    /// Sets the journal position the state file records (an import that rebuilt the tables
+    /// from this market's own journal: every record before `pos` is now in parts).
+    pub fn set_journal_pos(&mut self, pos: u64) {
+        self.state.journal_pos = pos;
     }
 
     /// Connections still open in the recorder's view.
@@ -258,10 +288,10 @@ impl Market {
     }
 
     fn write_rows(&mut self, force: bool) -> Result<(), RecordError> {
-        if !force && self.recorder.out.rows() < self.config.batch_rows {
+        if !force && self.recorder.output().rows() < self.config.batch_rows {
             return Ok(());
         }
-        let out = std::mem::take(&mut self.recorder.out);
+        let out = self.recorder.take_output();
         let (venue, market) = (&self.venue, &self.market);
         let batches = [
             (!out.depth.is_empty()).then(|| DepthRow::to_batch(venue, market, &out.depth)),
@@ -292,7 +322,9 @@ impl Market {
         }
         let position = self.journal.as_ref().map_or(0, Journal::next_jseq);
         self.state.checkpoint += 1;
-        self.state.journal_pos = position;
+        if self.journal.is_some() {
+            self.state.journal_pos = position;
+        }
         self.state.next_conn = self.next_conn();
         self.state.parts = staged
             .iter()
@@ -300,13 +332,17 @@ impl Market {
             .collect();
         self.state.saved_at = chrono::Utc::now().to_rfc3339();
         self.state.recorder = self.recorder.save();
-        if self.journal.is_some() {
-            self.state.save(&State::path(&self.root, &self.venue, &self.market))?;
-        }
+        // An import saves its state too: the row counts `verify` checks, the trade ids a
+        // later import of the next file continues from, and the connection numbers used.
+        self.state.save(&State::path(&self.root, &self.venue, &self.market))?;
         publish(&staged)?;
         if let Some(journal) = &mut self.journal {
             journal.rotate()?;
-            journal.trim(position)?;
+            if self.config.keep_journal {
+                journal.archive(position)?;
+            } else {
+                journal.trim(position)?;
+            }
         }
         self.parts_published += staged.len() as u64;
         Ok(Published { parts: staged.len(), rows: staged.iter().map(|s| s.rows).sum() })

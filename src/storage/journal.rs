@@ -10,6 +10,10 @@
 //! at the end of the last segment: opening the journal drops it (it never reached the journal
 //! whole). A bad record anywhere else is corruption and is refused with its place.
 //!
+//! Committed segments are either moved to `archive/` in the journal directory (the default:
+//! they are the raw capture, and `mdkit import --format journal` re-applies the recorder to
+//! them; they cost about the size of the raw frames, uncompressed) or deleted.
+//!
 //! This module owns the bytes and the segment files. It must not interpret frames or decide
 //! when to trim: the recorder does, after its state file says what is committed.
 
@@ -21,6 +25,8 @@ use crate::model::RecvTime;
 
 const MAGIC: &[u8; 8] = b"MDKJRNL1";
 const SUFFIX: &str = ".journal";
+/// Where committed segments are kept (see [`Journal::archive`]).
+const ARCHIVE: &str = "archive";
 const HEADER: usize = 8;
 const BODY_FIXED: usize = 8 + 8 + 4 + 1 + 1;
 /// A segment is closed and a new one started past this size.
@@ -34,6 +40,9 @@ const MAX_BODY: usize = 16 << 20;
 pub enum Stream {
     Book,
     Trades,
+    /// Several streams multiplexed on one connection (Binance combined streams: depth,
+    /// trades and bookTicker of one market, and the REST snapshot bodies journaled with them).
+    Combined,
 }
 
 /// Why a connection ended, as the connection task saw it.
@@ -143,6 +152,27 @@ impl Journal {
         Ok((journal, records))
     }
 
+    /// Every record of the journal in `dir`, archived segments first, read-only (for
+    /// `import`).
+    pub fn read_all(dir: &Path) -> Result<Vec<Record>, JournalError> {
+        let mut all = segments(&dir.join(ARCHIVE))?;
+        all.extend(segments(dir)?);
+        all.sort();
+        let mut records = Vec::new();
+        for (i, (_, path)) in all.iter().enumerate() {
+            let (read, _) = read_segment(path, i + 1 == all.len())?;
+            records.extend(read);
+        }
+        Ok(records)
+    }
+
+    /// Whether `dir` holds journal segments (live or archived).
+    pub fn has_segments(dir: &Path) -> bool {
+        [dir.to_path_buf(), dir.join(ARCHIVE)]
+            .iter()
+            .any(|d| segments(d).is_ok_and(|s| !s.is_empty()))
+    }
+
     /// Every record in `dir` from `from` on, read-only (for import and tests).
     pub fn read(dir: &Path, from: u64) -> Result<Vec<Record>, JournalError> {
         let mut records = Vec::new();
@@ -236,6 +266,28 @@ impl Journal {
         }
         *self = Self::create_segment(&self.dir, self.next_jseq)?;
         Ok(())
+    }
+
+    /// Moves every segment whose records all come before `before` (they are committed) to
+    /// `archive/` beside the live ones, where `import --format journal` still reads them and
+    /// opening the journal does not. Returns how many segments were moved.
+    pub fn archive(&mut self, before: u64) -> Result<usize, JournalError> {
+        let segments = segments(&self.dir)?;
+        let archive = self.dir.join(ARCHIVE);
+        let mut moved = 0;
+        for pair in segments.windows(2) {
+            let ((_, path), (next_first, _)) = (&pair[0], &pair[1]);
+            if *next_first <= before && *path != self.path {
+                fs::create_dir_all(&archive).map_err(io_err(&archive))?;
+                let name = path.file_name().unwrap_or_default();
+                fs::rename(path, archive.join(name)).map_err(io_err(path))?;
+                moved += 1;
+            }
+        }
+        if moved > 0 {
+            File::open(&self.dir).and_then(|d| d.sync_all()).map_err(io_err(&self.dir))?;
+        }
+        Ok(moved)
     }
 
     /// Deletes every segment whose records all come before `before` (they are committed).
@@ -376,6 +428,7 @@ fn stream_code(stream: Stream) -> u8 {
     match stream {
         Stream::Book => 1,
         Stream::Trades => 2,
+        Stream::Combined => 3,
     }
 }
 
@@ -383,6 +436,7 @@ fn stream_of(code: u8) -> Result<Stream, String> {
     match code {
         1 => Ok(Stream::Book),
         2 => Ok(Stream::Trades),
+        3 => Ok(Stream::Combined),
         other => Err(format!("unknown stream {other}")),
     }
 }
@@ -541,6 +595,24 @@ mod tests {
         fs::write(&first, bytes).unwrap();
         let err = Journal::open(dir.path(), 0).err().unwrap().to_string();
         assert!(err.contains("corrupt at byte 8") && err.contains("checksum"), "{err}");
+    }
+
+    #[test]
+    fn archive_keeps_committed_segments_readable_but_out_of_the_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _) = Journal::open(dir.path(), 0).unwrap();
+        for i in 0..3 {
+            j.append(t(i), frame(1, "x")).unwrap();
+            j.rotate().unwrap();
+        }
+        assert_eq!(j.archive(2).unwrap(), 2);
+        drop(j);
+        let (_, tail) = Journal::open(dir.path(), 2).unwrap();
+        assert_eq!(tail.iter().map(|r| r.jseq).collect::<Vec<_>>(), [2]);
+        let all = Journal::read_all(dir.path()).unwrap();
+        assert_eq!(all.iter().map(|r| r.jseq).collect::<Vec<_>>(), [0, 1, 2]);
+        assert!(Journal::has_segments(dir.path()));
+        assert!(!Journal::has_segments(&dir.path().join("nothing")));
     }
 
     #[test]

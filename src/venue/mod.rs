@@ -3,6 +3,11 @@
 //!
 //! Nothing here does I/O, spawns tasks or sleeps: sockets, reconnects and backoff live once,
 //! in `collect`, for every venue (STYLE.md "Layout and boundaries"). Dependencies point one
-//! way: `venue → model`.
+//! way: `venue → model`. [`json`] and [`ParseError`] are shared by every venue's parser.
 
+pub mod binance;
+mod error;
 pub mod extended;
+mod json;
+
+pub use error::ParseError;

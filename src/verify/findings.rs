@@ -103,6 +103,9 @@ kinds! {
     ExtraTerminal => "extra_terminal", Sequence, Violation, "connection with more than one terminal event";
     RowsAfterTerminal => "rows_after_terminal", Sequence, Violation, "rows received after the connection's terminal event";
     RecordedTradeGap => "recorded_trade_gap", Sequence, Note, "trade_gap event (trades may have been missed)";
+    // Binance: diffs with no snapshot to splice onto (e.g. a capture file that continues an
+    // earlier one) are not in depth; the recorder says so in an `unsynced` row.
+    RecordedUnsynced => "recorded_unsynced", Sequence, Note, "book diffs not recorded: no snapshot to splice onto (unsynced event)";
     // Trades out of seq order are the venue's to send (VENUES.md §1.4: out-of-sequence trades
     // may be skipped); collect records each jump as a trade_gap row.
     TradeSeqWentBack => "trade_seq_went_back", Sequence, Note, "trades frame received after one with a higher seq";

@@ -5,6 +5,7 @@ mod calibrate;
 mod collect;
 mod common;
 mod extended;
+mod import;
 mod interop;
 mod live;
 mod schemas;

@@ -12,18 +12,18 @@
 //! [`v2::parse`] for every frame of a v2 connection. [`seq`] holds the gap rules.
 
 mod endpoints;
-mod error;
 mod frames;
-mod json;
 pub mod seq;
 pub mod v1;
 pub mod v2;
 
+/// The shared field readers (`venue::json`), under the name the frame parsers use.
+use super::json;
+pub use super::ParseError;
 pub use endpoints::{
     EndpointError, Endpoints, MAINNET_BASE, MAX_MESSAGE_BYTES, PONG_DEADLINE, SERVER_PING_INTERVAL,
     STALE_AFTER, TESTNET_BASE, USER_AGENT,
 };
-pub use error::ParseError;
 pub use frames::{
     BookUpdate, ChangeMismatch, Depth, FundingFrame, PriceFrame, PriceKind, TradesFrame, VenueError,
 };

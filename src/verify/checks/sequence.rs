@@ -33,6 +33,7 @@ pub struct ConnEvents {
     pub connects: Vec<i64>,
     pub terminals: Vec<EventRow>,
     pub trade_gaps: Vec<EventRow>,
+    pub unsynced: Vec<EventRow>,
 }
 
 /// Events by connection.
@@ -43,6 +44,7 @@ pub fn by_conn(events: &[EventRow]) -> BTreeMap<u32, ConnEvents> {
         match e.kind {
             EventKind::Connect => c.connects.push(e.ts_recv.as_nanos()),
             EventKind::TradeGap => c.trade_gaps.push(e.clone()),
+            EventKind::Unsynced => c.unsynced.push(e.clone()),
             kind if is_terminal(kind) => c.terminals.push(e.clone()),
             _ => {}
         }
@@ -114,6 +116,13 @@ pub fn judge(
                 Kind::RecordedTradeGap,
                 || format!("trades conn {conn} at {}: {}", gap.ts_recv, terminal_text(gap)),
                 vec![Key::Event { conn: *conn, ts_recv: gap.ts_recv.as_nanos() }],
+            );
+        }
+        for note in &e.unsynced {
+            f.add(
+                Kind::RecordedUnsynced,
+                || format!("conn {conn} at {}: {}", note.ts_recv, terminal_text(note)),
+                vec![Key::Event { conn: *conn, ts_recv: note.ts_recv.as_nanos() }],
             );
         }
     }

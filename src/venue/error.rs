@@ -1,4 +1,4 @@
-//! Why an Extended frame was refused: one typed value per kind of defect, naming the field,
+//! Why a venue frame was refused (Extended and Binance share the type): one typed value per kind of defect, naming the field,
 //! the text and the rule, so a journal line can be diagnosed from the message alone.
 //!
 //! A venue's own error envelope is *not* a parse error (it is a [`super::VenueError`] value,

@@ -7,7 +7,8 @@
 //! is held as that integer, never as `f64`, so trade ids above 2^53 stay exact (VENUES.md
 //! §1.4); only literals beyond `u64` fall back to `f64`, and [`Obj::id`] refuses those as out
 //! of range. Prices and sizes are JSON strings parsed as exact decimals (VENUES.md §0). Must
-//! not know any frame layout: that is `frames`, `v1` and `v2`.
+//! not know any frame layout: that is each venue's `frames`, `v1`, `v2` (Extended) and
+//! `binance::frames`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -16,7 +17,7 @@ use rust_decimal::Decimal;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::ParseError;
-use crate::model::{DecimalError, EventTime, Price, Qty};
+use crate::model::{DecimalError, EventTime, Level, Price, Qty};
 
 const EXCERPT_CHARS: usize = 80;
 
@@ -444,6 +445,35 @@ impl<'v> Obj<'v> {
                 expected: options.iter().map(|(wire, _)| *wire).collect(),
             }
         })
+    }
+
+    /// An array of `[price, size]` string pairs (Binance depth levels), each refusal naming
+    /// its place, e.g. `data.b[3][1]`.
+    pub(super) fn pairs(&self, name: &str) -> Result<Vec<Level>, ParseError> {
+        let items = self.array(name)?;
+        let mut out = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            let place = || format!("{}[{index}]", self.field(name));
+            let pair = match item.as_array() {
+                Some([Value::String(p), Value::String(q)]) => (p, q),
+                _ => {
+                    return Err(ParseError::InvalidField {
+                        field: place(),
+                        expected: "a [price, size] pair of strings",
+                        found: describe(item),
+                    })
+                }
+            };
+            let decimal = |at: usize, text: &str, source| ParseError::Decimal {
+                field: format!("{}[{at}]", place()),
+                text: text.to_owned(),
+                source,
+            };
+            let price = Price::parse(pair.0).map_err(|e| decimal(0, pair.0, e))?;
+            let qty = Qty::parse(pair.1).map_err(|e| decimal(1, pair.1, e))?;
+            out.push(Level::new(price, qty));
+        }
+        Ok(out)
     }
 
     fn bad_decimal(&self, name: &str, text: &str, source: DecimalError) -> ParseError {

@@ -1,0 +1,96 @@
+//! Binance spot, USD-M and COIN-M market data (VENUES.md §3): the venue names mdkit uses,
+//! their default endpoints, the frames of the combined streams and the REST depth snapshot
+//! ([`frames`]), and the splice-and-chain rule of diff depth ([`seq`]).
+//!
+//! All three markets share one wire format and differ in the chain rule (spot `U == prev
+//! u + 1`, futures `pu == prev u`) and in optional fields. Must not open sockets, keep time
+//! or apply frames to a book.
+
+pub mod frames;
+pub mod seq;
+
+pub use frames::{parse, BookTicker, DepthUpdate, Message, Snapshot};
+pub use seq::{Chain, ChainBreak, DepthSync, DiffStep, SnapshotStep, Splice, Sync};
+
+/// One of Binance's three markets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Spot,
+    UsdM,
+    CoinM,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Spot, Kind::UsdM, Kind::CoinM];
+
+    /// The venue name in the tables (`venue=` partition) and on the command line.
+    pub const fn venue(self) -> &'static str {
+        match self {
+            Kind::Spot => "binance-spot",
+            Kind::UsdM => "binance-usdm",
+            Kind::CoinM => "binance-coinm",
+        }
+    }
+
+    /// The kind a venue name names, if it is a Binance one.
+    pub fn of_venue(venue: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.venue() == venue)
+    }
+
+    pub const fn chain(self) -> Chain {
+        match self {
+            Kind::Spot => Chain::Spot,
+            Kind::UsdM | Kind::CoinM => Chain::Futures,
+        }
+    }
+
+    /// Default WebSocket base (§3.1); combined streams live at `/stream?streams=…`.
+    pub const fn ws_base(self) -> &'static str {
+        match self {
+            Kind::Spot => "wss://stream.binance.com:9443",
+            Kind::UsdM => "wss://fstream.binance.com",
+            Kind::CoinM => "wss://dstream.binance.com",
+        }
+    }
+
+    /// Default REST depth endpoint (§3.1), without the query.
+    pub const fn depth_url(self) -> &'static str {
+        match self {
+            Kind::Spot => "https://api.binance.com/api/v3/depth",
+            Kind::UsdM => "https://fapi.binance.com/fapi/v1/depth",
+            Kind::CoinM => "https://dapi.binance.com/dapi/v1/depth",
+        }
+    }
+
+    /// The diff-depth stream name for `symbol` (lower case, as Binance wants it).
+    pub fn depth_stream(symbol: &str) -> String {
+        format!("{}@depth@100ms", symbol.to_ascii_lowercase())
+    }
+
+    /// Guesses the market from a diff-depth frame: futures frames carry `pu`, COIN-M frames
+    /// also `ps` (the pair); spot frames neither (VENUES.md §3.2).
+    pub fn infer(pu: bool, pair: bool) -> Kind {
+        match (pu, pair) {
+            (_, true) => Kind::CoinM,
+            (true, false) => Kind::UsdM,
+            (false, false) => Kind::Spot,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn venue_names_round_trip_and_pick_the_chain_rule() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::of_venue(kind.venue()), Some(kind));
+        }
+        assert_eq!(Kind::of_venue("extended"), None);
+        assert_eq!(Kind::Spot.chain(), Chain::Spot);
+        assert_eq!(Kind::CoinM.chain(), Chain::Futures);
+        assert_eq!(Kind::infer(true, true), Kind::CoinM);
+        assert_eq!(Kind::depth_stream("BTCUSDT"), "btcusdt@depth@100ms");
+    }
+}
