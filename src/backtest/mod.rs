@@ -5,3 +5,7 @@
 //! them.
 
 pub mod event;
+pub mod replay;
+pub mod schedule;
+pub mod spec;
+pub mod chart;
