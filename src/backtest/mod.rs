@@ -5,3 +5,7 @@
 //! them.
 
 pub mod event;
+pub mod engine;
+pub mod report;
+pub mod settings;
+pub mod strategy;
