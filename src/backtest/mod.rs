@@ -7,7 +7,11 @@
 //! validated [`Config`] and [`run`]; [`sweep`] runs a grid of settings in parallel. It must
 //! not be imported by other subcommands.
 
+pub mod engine;
 pub mod event;
+pub mod report;
+pub mod settings;
+pub mod strategy;
 
 pub mod chart;
 pub mod output;
@@ -207,7 +211,9 @@ impl Config {
             flags.push(("strategy", v.clone()));
         }
         for (key, value) in flags {
-            settings.set(key, &value).with_context(|| format!("bad --{}", key.replace('_', "-")))?;
+            settings
+                .set(key, &value)
+                .with_context(|| format!("bad --{}", key.replace('_', "-")))?;
         }
         for pair in &args.set {
             let (key, value) = pair
@@ -220,9 +226,9 @@ impl Config {
         anyhow::ensure!(tick.is_none_or(|t| t.raw() > 0), "the tick must be above zero");
         anyhow::ensure!(lot.is_none_or(|l| l.raw() > 0), "the lot must be above zero");
         let sweep = sweep::axes(&args.sweep, &settings)?;
-        let jobs = args.jobs.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(2, |n| n.get()).max(2)
-        });
+        let jobs = args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()).max(2));
         anyhow::ensure!(jobs >= 1, "--jobs must be at least 1");
         Ok(Self {
             venue: args.venue.clone(),
@@ -326,15 +332,11 @@ pub fn run_one(
     );
     let mut sink = Output::create(dir, title, source.from, source.to, progress)
         .with_context(|| format!("cannot create the output in {}", dir.display()))?;
-    let summary = engine::run(
-        prepared.listings.replay(),
-        prepared.spec,
-        settings,
-        recalibrations,
-        &mut sink,
-    )
-    .with_context(|| format!("backtest of {}", source.market))?;
-    sink.finish(&summary).with_context(|| format!("cannot write the output in {}", dir.display()))?;
+    let summary =
+        engine::run(prepared.listings.replay(), prepared.spec, settings, recalibrations, &mut sink)
+            .with_context(|| format!("backtest of {}", source.market))?;
+    sink.finish(&summary)
+        .with_context(|| format!("cannot write the output in {}", dir.display()))?;
     Ok(summary)
 }
 
@@ -376,12 +378,8 @@ async fn prepare(data: &Path, config: &Config) -> anyhow::Result<(Prepared, Sess
         .await
         .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
     // Each skipped file once, whichever reader found it.
-    let bad: BTreeSet<String> = session
-        .skipped
-        .iter()
-        .chain(listings.bad())
-        .map(ToString::to_string)
-        .collect();
+    let bad: BTreeSet<String> =
+        session.skipped.iter().chain(listings.bad()).map(ToString::to_string).collect();
     for line in bad {
         eprintln!("warning: skipped {line}");
     }
@@ -408,8 +406,13 @@ fn choose_market(data: &Path, config: &Config) -> anyhow::Result<MarketKey> {
         .filter(|k| config.market.as_ref().is_none_or(|m| *m == k.market))
         .collect();
     let names = || {
-        let names: Vec<String> = known.iter().map(|k| format!("{}/{}", k.venue, k.market)).collect();
-        if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+        let names: Vec<String> =
+            known.iter().map(|k| format!("{}/{}", k.venue, k.market)).collect();
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
     };
     match chosen.as_slice() {
         [one] => Ok((*one).clone()),
@@ -453,12 +456,9 @@ pub async fn recalibrations(
 ) -> anyhow::Result<Vec<Recalibration>> {
     let source = &prepared.listings.source;
     let plan = Plan { from: source.from, to: source.to, window_ns, interval_ns };
-    let calibrator = Calibrator::new(
-        ctx,
-        prepared.key.clone(),
-        calibration_settings(prepared.spec, window_ns),
-    )
-    .await?;
+    let calibrator =
+        Calibrator::new(ctx, prepared.key.clone(), calibration_settings(prepared.spec, window_ns))
+            .await?;
     let schedule = calibrator
         .schedule(&plan, |done, total| {
             progress.set_length(total as u64);

@@ -176,8 +176,8 @@ impl<R: Clone> Table<R> {
         batch: fn(&[R]) -> Result<RecordBatch, arrow::error::ArrowError>,
     ) -> Result<Self, OutputError> {
         let file = File::create(&path).map_err(|e| fail(&path, e))?;
-        let writer = ArrowWriter::try_new(file, schema, Some(properties()))
-            .map_err(|e| fail(&path, e))?;
+        let writer =
+            ArrowWriter::try_new(file, schema, Some(properties())).map_err(|e| fail(&path, e))?;
         Ok(Self { path, writer, rows: Vec::with_capacity(BATCH_ROWS), batch })
     }
 

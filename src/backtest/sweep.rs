@@ -70,7 +70,10 @@ pub fn points(base: &Settings, axes: &[Axis]) -> anyhow::Result<Vec<Point>> {
                 let mut settings = point.settings.clone();
                 settings.set(&axis.key, value)?;
                 let sep = if point.label.is_empty() { "" } else { "," };
-                next.push(Point { label: format!("{}{sep}{}={value}", point.label, axis.key), settings });
+                next.push(Point {
+                    label: format!("{}{sep}{}={value}", point.label, axis.key),
+                    settings,
+                });
             }
         }
         out = next;
@@ -226,7 +229,8 @@ pub fn table(points: &[Point], summaries: &[Summary]) -> String {
         for (c, value) in row.iter().enumerate() {
             let w = widths[c];
             // Writing to a String cannot fail.
-            let _ = if c == 0 { write!(line, "{value:<w$}") } else { write!(line, "  {value:>w$}") };
+            let _ =
+                if c == 0 { write!(line, "{value:<w$}") } else { write!(line, "  {value:>w$}") };
         }
         out.push_str(line.trim_end());
         out.push('\n');
@@ -241,9 +245,9 @@ mod tests {
     #[test]
     fn the_grid_is_the_cartesian_product_in_flag_order() {
         let base = Settings::default();
-        let axes =
-            axes(&["gamma=0.05,0.1".into(), "cooldown=30,60,90".into()], &base).unwrap();
-        let labels: Vec<String> = points(&base, &axes).unwrap().into_iter().map(|p| p.label).collect();
+        let axes = axes(&["gamma=0.05,0.1".into(), "cooldown=30,60,90".into()], &base).unwrap();
+        let labels: Vec<String> =
+            points(&base, &axes).unwrap().into_iter().map(|p| p.label).collect();
         assert_eq!(labels.len(), 6);
         assert_eq!(labels[0], "gamma=0.05,cooldown=30");
         assert_eq!(labels[5], "gamma=0.1,cooldown=90");
