@@ -41,12 +41,8 @@ pub enum Command {
 kappa_ask and A_ask per window by running the SQL in sql/ over book_top and trades, print them \
 with R², fit points and order counts, and write one row per window to the calibration table.")]
     Calibrate(crate::calibrate::Args),
-    /// Replay a recording through an Avellaneda-Stoikov market maker [not built yet]
-    #[command(long_about = "Replay the recorded book and trades of a partition range through an \
-Avellaneda-Stoikov market maker with latency and queue-position fill models, and report PnL, \
-fills, inventory, Sharpe, drawdown and markouts.\n\nNot built yet: this version only reserves \
-the command.")]
-    Backtest(BacktestArgs),
+    /// Replay a recording through an Avellaneda-Stoikov market maker: PnL, fills, risk
+    Backtest(crate::backtest::Args),
     /// Prove book integrity: sequence, duplicates, crossed books, snapshot/delta, clocks, files
     Verify(crate::verify::Args),
     /// Run a local venue that speaks the Extended protocol, with a known market and faults
@@ -60,19 +56,6 @@ this version only reserves the command.")]
     Spread(crate::spread::Args),
     /// Run SQL over the tables (DataFusion)
     Sql(crate::sql::Args),
-}
-
-#[derive(Debug, clap::Args)]
-pub struct BacktestArgs {
-    /// Start of the replay (e.g. 2026-11-20T13:00Z)
-    #[arg(long)]
-    pub from: Option<String>,
-    /// End of the replay (exclusive)
-    #[arg(long)]
-    pub to: Option<String>,
-    /// Market to replay
-    #[arg(long)]
-    pub market: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -106,7 +89,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Calibrate(args) => {
             crate::calibrate::run(&data_dir, args).map(|()| ExitCode::SUCCESS)
         }
-        Command::Backtest(_) => not_built("backtest"),
+        Command::Backtest(args) => {
+            crate::backtest::run(&data_dir, args).map(|()| ExitCode::SUCCESS)
+        }
         Command::Verify(args) => crate::verify::run(&data_dir, args),
         Command::Simulate(args) => crate::simulate::run(args).map(|()| ExitCode::SUCCESS),
         Command::Import(_) => not_built("import"),

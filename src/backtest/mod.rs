@@ -55,8 +55,9 @@ defaults to ten lots.
 
 Recalibration: sigma, A and kappa are re-estimated every recalibration_interval_seconds (600)
 from the trailing calibration_window_seconds (3600) by calibrate's SQL, over the rows received
-before that instant only; the first fit, at --from, sees no data of the range, so the strategy
-quotes only once a fit has both sides (and after warmup_period_seconds).
+before that instant only. The first fit, at --from, sees only data recorded before it (none at
+the start of a recording): a side without a fit does not quote, and warmup_period_seconds (900)
+holds all quoting at the start and after a data gap.
 
 Output (--out, default ./backtest/<MARKET>-<FROM>): summary.json, fills.parquet, equity.parquet
 (one row per second: mid, our quotes, position, cash, equity), chart.svg; the summary table on

@@ -144,9 +144,7 @@ fn help_lists_every_command_and_unbuilt_ones_exit_2() {
         assert!(help.contains(&format!("  {command} ")), "{command} missing from:\n{help}");
     }
     assert!(help.contains("--data <DIR>"));
-    for (command, args) in
-        [("import", vec!["import", "capture.gz"]), ("backtest", vec!["backtest"])]
-    {
+    for (command, args) in [("import", vec!["import", "capture.gz"])] {
         let out = mdkit(dir.path(), &args);
         assert_eq!(out.status.code(), Some(2), "{command}");
         let err = stderr(&out);
