@@ -218,7 +218,7 @@ fn ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
 
 fn number(v: f64) -> String {
     let a = v.abs();
-    if a != 0.0 && (a >= 1e6 || a < 1e-3) {
+    if a != 0.0 && !(1e-3..1e6).contains(&a) {
         format!("{v:.2e}")
     } else if a >= 100.0 {
         format!("{v:.0}")
