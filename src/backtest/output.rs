@@ -280,3 +280,107 @@ impl Sink for Output {
         self.progress.set_position(secs as u64);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::Array;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    use super::*;
+    use crate::backtest::report::Liquidity;
+    use crate::model::{BookSide, EventTime};
+
+    const T: i64 = 1_795_132_800_000_000_000;
+
+    fn fill(i: i64) -> Fill {
+        Fill {
+            ts_exchange: RecvTime::from_nanos(T + i),
+            ts_report: RecvTime::from_nanos(T + i + 10_000_000),
+            ts_event: EventTime::from_nanos(T + i - 3_000_000),
+            order_id: i as u64,
+            side: if i % 2 == 0 { BookSide::Bid } else { BookSide::Ask },
+            price: Price::parse("3000.01").unwrap(),
+            qty: Qty::parse("0.01").unwrap(),
+            liquidity: Liquidity::Maker,
+            fee: Money::from_raw(45_000_150_000_000),
+            position: Qty::parse("-0.01").unwrap(),
+            cash: Money::from_units(-30),
+            mid: (i % 2 == 0).then(|| Price::parse("3000.015").unwrap()),
+        }
+    }
+
+    fn sample(s: i64) -> EquitySample {
+        EquitySample {
+            ts: RecvTime::from_nanos(T + s * 1_000_000_000),
+            mid: Some(Price::parse("3000.015").unwrap()),
+            bid: Some(Price::parse("3000").unwrap()),
+            ask: None,
+            position: Qty::parse("0.01").unwrap(),
+            cash: Money::from_units(-30),
+            equity: Money::from_raw(150_000_000_000_000),
+        }
+    }
+
+    fn run(dir: &Path) {
+        let mut out = Output::create(
+            dir,
+            "test".into(),
+            RecvTime::from_nanos(T),
+            RecvTime::from_nanos(T + 10_000_000_000),
+            ProgressBar::hidden(),
+        )
+        .unwrap();
+        for i in 0..3 {
+            out.fill(&fill(i)).unwrap();
+        }
+        for s in 0..10 {
+            out.equity(&sample(s)).unwrap();
+        }
+        out.finish(&Summary::default()).unwrap();
+    }
+
+    fn read(path: &Path) -> RecordBatch {
+        let file = File::open(path).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+        let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().unwrap();
+        arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap()
+    }
+
+    #[test]
+    fn fills_and_equity_read_back_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        run(dir.path());
+        let fills = read(&dir.path().join("fills.parquet"));
+        assert_eq!(fills.schema(), fills_schema());
+        assert_eq!(fills.num_rows(), 3);
+        let fee = fills.column_by_name("fee").unwrap();
+        let fee = fee.as_any().downcast_ref::<Decimal128Array>().unwrap();
+        assert_eq!(fee.value_as_string(0), "0.0045000150000000", "money keeps 16 decimals");
+        let mid = fills.column_by_name("mid").unwrap();
+        assert_eq!((mid.is_valid(0), mid.is_valid(1)), (true, false));
+        let side = fills.column_by_name("side").unwrap();
+        let side = side.as_any().downcast_ref::<StringArray>().unwrap();
+        assert_eq!((side.value(0), side.value(1)), ("bid", "ask"));
+
+        let equity = read(&dir.path().join("equity.parquet"));
+        assert_eq!(equity.schema(), equity_schema());
+        assert_eq!(equity.num_rows(), 10);
+        let price = equity.column_by_name("mid").unwrap();
+        let price = price.as_any().downcast_ref::<Decimal128Array>().unwrap();
+        assert_eq!(price.value_as_string(0), "3000.01500000");
+        assert!(std::fs::read_to_string(dir.path().join("chart.svg")).unwrap().contains("<svg"));
+        let summary = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
+        assert!(summary.ends_with("}\n"));
+    }
+
+    #[test]
+    fn the_same_rows_give_the_same_bytes() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        run(a.path());
+        run(b.path());
+        for file in ["fills.parquet", "equity.parquet", "summary.json", "chart.svg"] {
+            let bytes = |d: &Path| std::fs::read(d.join(file)).unwrap();
+            assert!(bytes(a.path()) == bytes(b.path()), "{file} differs");
+        }
+    }
+}

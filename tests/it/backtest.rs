@@ -242,6 +242,55 @@ fn data_after_t_changes_nothing_the_strategy_may_use_before_t() {
     assert_ne!(a[5], b[5], "the fit after t sees the data after t");
 }
 
+/// No look-ahead through the whole command: on tree A and on A cut after t (same flags, same
+/// range), the equity samples before t and the fills reported before t are identical, and
+/// the runs differ after t.
+#[test]
+fn the_backtest_before_t_is_the_same_without_the_data_after_t() {
+    let (full, cut) = (tree(9_000), tree(6_000));
+    let t = T0 + 600 * SEC;
+    let outs = tempfile::tempdir().unwrap();
+    let mut runs = Vec::new();
+    for (name, data) in [("full", &full), ("cut", &cut)] {
+        let dir = outs.path().join(name);
+        let mut args = vec![
+            "--fill-model",
+            "cross",
+            "--from",
+            "2026-11-20T13:00Z",
+            "--to",
+            "2026-11-20T13:15Z",
+            "--out",
+            dir.to_str().unwrap(),
+        ];
+        args.extend(SHORT);
+        ok(&backtest(data.path(), outs.path(), &args));
+        let before = |file: &str, column: &str| -> Vec<RecordBatch> {
+            read_parquet(&dir.join(file))
+                .iter()
+                .map(|b| {
+                    let ts = b.column_by_name(column).unwrap();
+                    let ts = ts.as_any().downcast_ref::<TimestampNanosecondArray>().unwrap();
+                    let keep: arrow::array::BooleanArray =
+                        ts.values().iter().map(|v| Some(*v < t)).collect();
+                    arrow::compute::filter_record_batch(b, &keep).unwrap()
+                })
+                .filter(|b| b.num_rows() > 0)
+                .collect()
+        };
+        runs.push((
+            before("equity.parquet", "ts"),
+            before("fills.parquet", "ts_report"),
+            std::fs::read(dir.join("fills.parquet")).unwrap(),
+        ));
+    }
+    assert!(rows(&runs[0].0) >= 590, "{} samples before t", rows(&runs[0].0));
+    assert!(rows(&runs[0].1) > 0, "fills before t");
+    assert!(runs[0].0 == runs[1].0, "equity before t depends on data after t");
+    assert!(runs[0].1 == runs[1].1, "fills before t depend on data after t");
+    assert!(runs[0].2 != runs[1].2, "the data after t does change the run after t");
+}
+
 /// A range without data: exit 2, a message naming the market, the range and what exists,
 /// and no output folder.
 #[test]
