@@ -93,7 +93,7 @@ pub struct Args {
     /// JSON settings file (MODEL.md names; no file is read unless given)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Output folder [default: ./backtest/<MARKET>-<FROM>]
+    /// Output folder [default: ./backtest/MARKET-FROM, e.g. backtest/ETH-USD-20261120T130000Z]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Fill model: cross (optimistic) or queue (queue position) [default: queue]
