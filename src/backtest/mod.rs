@@ -4,8 +4,14 @@
 //! turns Parquet parts into [`event::Event`]s in strategy-clock order, and the engine consumes
 //! them.
 
-pub mod event;
+pub mod avellaneda;
+pub mod book;
 pub mod engine;
+pub mod event;
+pub mod exchange;
+pub mod imbalance;
+pub mod metrics;
+pub mod queue;
 pub mod report;
 pub mod settings;
 pub mod strategy;
