@@ -20,8 +20,10 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use crate::calibrate::{simulated_tree, write, T0, VENUE};
 use crate::common::{stderr, stdout, SEC};
 
-/// Settings that make a short recording trade: warm up for 2 minutes, refit every 5.
-const SHORT: [&str; 6] = ["--set", "warmup=120", "--set", "every=300", "--set", "window=600"];
+/// Settings that make a short recording trade: warm up for 2 minutes, refit every 5 from the
+/// last 10, and a small γ (MODEL.md's 0.1 puts quotes γσ²T = 45 away from mid on this market).
+const SHORT: [&str; 8] =
+    ["--set", "warmup=120", "--set", "every=300", "--set", "window=600", "--set", "gamma=0.001"];
 
 /// `steps` × 100 ms of the simulated ETH-USD market (seed 11) from T0, as a recorder writes
 /// it: [`simulated_tree`]'s frames, trades and depth changes, plus the depth snapshot of the
