@@ -1,5 +1,5 @@
-//! `chart.svg`: equity, inventory and PnL over the replay, three stacked panels on one time
-//! axis, hand-written SVG that any browser opens (no plotting crate).
+//! `chart.svg`: mid with our quotes, equity, inventory and PnL over the replay, four stacked
+//! panels on one time axis, hand-written SVG that any browser opens (no plotting crate).
 //!
 //! Memory is fixed: the range is cut into [`BUCKETS`] time buckets up front and each keeps
 //! only the smallest and largest value of each series, drawn as a vertical stroke, so spikes
@@ -17,18 +17,53 @@ const WIDTH: f64 = 1000.0;
 const PANEL: f64 = 200.0;
 const GAP: f64 = 40.0;
 const LEFT: f64 = 90.0;
-const RIGHT: f64 = 20.0;
+const RIGHT: f64 = 50.0;
 const TOP: f64 = 50.0;
 
-/// The series a sample adds to.
+/// The series a sample adds to; a `NaN` (no mid, no quote) leaves a gap.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Point {
     /// Strategy time, ns.
     pub t_ns: i64,
+    pub mid: f64,
+    /// Our resting bid and ask.
+    pub bid: f64,
+    pub ask: f64,
     pub equity: f64,
     pub inventory: f64,
     pub pnl: f64,
 }
+
+/// Series indices into a bucket.
+const MID: usize = 0;
+const BID: usize = 1;
+const ASK: usize = 2;
+const EQUITY: usize = 3;
+const INVENTORY: usize = 4;
+const PNL: usize = 5;
+const N_SERIES: usize = 6;
+
+/// A panel: its title and its series with their colours.
+struct Panel {
+    title: &'static str,
+    series: &'static [(usize, &'static str, &'static str)],
+}
+
+const PANELS: [Panel; 4] = [
+    Panel {
+        title: "Mid and our quotes (price)",
+        series: &[(BID, "#2ca02c", "our bid"), (ASK, "#d62728", "our ask"), (MID, "#444", "mid")],
+    },
+    Panel {
+        title: "Equity: cash + position x mid (quote currency)",
+        series: &[(EQUITY, "#1f77b4", "")],
+    },
+    Panel { title: "Inventory (base units)", series: &[(INVENTORY, "#ff7f0e", "")] },
+    Panel {
+        title: "PnL since the start, net of fees, marked to mid (quote currency)",
+        series: &[(PNL, "#9467bd", "")],
+    },
+];
 
 #[derive(Debug, Clone, Copy)]
 struct Span {
@@ -54,15 +89,9 @@ pub struct Chart {
     title: String,
     from_ns: i64,
     to_ns: i64,
-    /// Per bucket: equity, inventory, pnl.
-    buckets: Vec<[Option<Span>; 3]>,
+    /// Per bucket, per series (see [`MID`] …).
+    buckets: Vec<[Option<Span>; N_SERIES]>,
 }
-
-const SERIES: [(&str, &str); 3] = [
-    ("Equity (quote currency)", "#1f77b4"),
-    ("Inventory (base units)", "#ff7f0e"),
-    ("PnL, net, marked to mid", "#2ca02c"),
-];
 
 impl Chart {
     /// A chart of `[from_ns, to_ns)`.
@@ -71,7 +100,7 @@ impl Chart {
             title: title.into(),
             from_ns,
             to_ns: to_ns.max(from_ns + 1),
-            buckets: vec![[None; 3]; BUCKETS],
+            buckets: vec![[None; N_SERIES]; BUCKETS],
         }
     }
 
@@ -80,14 +109,15 @@ impl Chart {
         let share = ((p.t_ns - self.from_ns) as f64 / span).clamp(0.0, 1.0);
         let i = ((share * BUCKETS as f64) as usize).min(BUCKETS - 1);
         let bucket = &mut self.buckets[i];
-        Span::add(&mut bucket[0], p.equity);
-        Span::add(&mut bucket[1], p.inventory);
-        Span::add(&mut bucket[2], p.pnl);
+        let values = [p.mid, p.bid, p.ask, p.equity, p.inventory, p.pnl];
+        for (span, v) in bucket.iter_mut().zip(values) {
+            Span::add(span, v);
+        }
     }
 
     /// The SVG document.
     pub fn svg(&self) -> String {
-        let height = TOP + 3.0 * PANEL + 3.0 * GAP + 20.0;
+        let height = TOP + PANELS.len() as f64 * (PANEL + GAP) + 20.0;
         let mut s = String::new();
         let _ = writeln!(
             s,
@@ -100,15 +130,15 @@ impl Chart {
             WIDTH / 2.0,
             escape(&self.title)
         );
-        for (k, (label, colour)) in SERIES.iter().enumerate() {
+        for (k, panel) in PANELS.iter().enumerate() {
             let top = TOP + k as f64 * (PANEL + GAP);
-            self.panel(&mut s, k, top, label, colour);
+            self.panel(&mut s, panel, top, k + 1 == PANELS.len());
         }
         s.push_str("</svg>\n");
         s
     }
 
-    fn panel(&self, s: &mut String, k: usize, top: f64, label: &str, colour: &str) {
+    fn panel(&self, s: &mut String, panel: &Panel, top: f64, last: bool) {
         let plot_w = WIDTH - LEFT - RIGHT;
         let bottom = top + PANEL;
         let _ = writeln!(
@@ -119,15 +149,20 @@ impl Chart {
             s,
             r#"<text x="{LEFT}" y="{}" font-weight="bold">{}</text>"#,
             top - 6.0,
-            escape(label)
+            escape(panel.title)
         );
-        let spans: Vec<(usize, Span)> =
-            self.buckets.iter().enumerate().filter_map(|(i, b)| b[k].map(|sp| (i, sp))).collect();
-        let (lo, hi) =
-            spans.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, sp)| {
+        let spans = |k: usize| -> Vec<(usize, Span)> {
+            self.buckets.iter().enumerate().filter_map(|(i, b)| b[k].map(|sp| (i, sp))).collect()
+        };
+        let (lo, hi) = panel
+            .series
+            .iter()
+            .flat_map(|(k, _, _)| spans(*k))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, sp)| {
                 (lo.min(sp.lo), hi.max(sp.hi))
             });
-        let (lo, hi) = if lo.is_finite() { widen(lo, hi) } else { (-1.0, 1.0) };
+        let empty = !lo.is_finite();
+        let (lo, hi) = if empty { (-1.0, 1.0) } else { widen(lo, hi) };
         let y = |v: f64| bottom - (v - lo) / (hi - lo) * PANEL;
         // Value axis: about five round ticks with grid lines.
         for v in ticks(lo, hi, 5) {
@@ -163,7 +198,15 @@ impl Chart {
                 time_label(t)
             );
         }
-        if spans.is_empty() {
+        if last {
+            let _ = writeln!(
+                s,
+                r#"<text x="{}" y="{}" text-anchor="middle">time (UTC, strategy clock)</text>"#,
+                LEFT + plot_w / 2.0,
+                bottom + 32.0
+            );
+        }
+        if empty {
             let _ = writeln!(
                 s,
                 r##"<text x="{}" y="{}" text-anchor="middle" fill="#888">no samples</text>"##,
@@ -172,21 +215,30 @@ impl Chart {
             );
             return;
         }
-        let mut path = String::new();
-        for (i, sp) in &spans {
-            let x = LEFT + (*i as f64 + 0.5) / BUCKETS as f64 * plot_w;
-            let cmd = if path.is_empty() { 'M' } else { 'L' };
-            let _ = write!(path, "{cmd}{x:.1},{:.1}L{x:.1},{:.1}", y(sp.lo), y(sp.hi));
-        }
-        let _ =
-            writeln!(s, r#"<path d="{path}" fill="none" stroke="{colour}" stroke-width="1.2"/>"#);
-        if k == 2 {
+        let mut legend_x = LEFT + plot_w;
+        for (k, colour, name) in panel.series.iter().rev() {
+            // Each bucket is a vertical stroke from its smallest to its largest value; a bucket
+            // without a value (no mid, no quote) breaks the line.
+            let mut path = String::new();
+            let mut previous: Option<usize> = None;
+            for (i, sp) in spans(*k) {
+                let x = LEFT + (i as f64 + 0.5) / BUCKETS as f64 * plot_w;
+                let cmd = if previous.is_some_and(|p| p + 1 == i) { 'L' } else { 'M' };
+                let _ = write!(path, "{cmd}{x:.1},{:.1}L{x:.1},{:.1}", y(sp.lo), y(sp.hi));
+                previous = Some(i);
+            }
             let _ = writeln!(
                 s,
-                r#"<text x="{}" y="{}" text-anchor="middle">time (UTC, strategy clock)</text>"#,
-                LEFT + plot_w / 2.0,
-                bottom + 32.0
+                r#"<path d="{path}" fill="none" stroke="{colour}" stroke-width="1.2"/>"#
             );
+            if !name.is_empty() {
+                let _ = writeln!(
+                    s,
+                    r#"<text x="{legend_x:.1}" y="{}" text-anchor="end" fill="{colour}">{name}</text>"#,
+                    top - 6.0
+                );
+                legend_x -= 8.0 * name.len() as f64 + 12.0;
+            }
         }
     }
 }
@@ -241,17 +293,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_svg_has_three_labelled_panels_and_a_line_each() {
+    fn the_svg_has_four_labelled_panels_and_a_line_per_series() {
         let mut chart = Chart::new("ETH-USD <test>", 0, 100_000_000_000);
         for i in 0..100 {
             let f = i as f64;
-            chart.push(Point { t_ns: i * 1_000_000_000, equity: f, inventory: -f, pnl: f * 0.5 });
+            chart.push(Point {
+                t_ns: i * 1_000_000_000,
+                mid: 100.0 + f,
+                bid: if i < 50 { 99.0 + f } else { f64::NAN },
+                ask: 101.0 + f,
+                equity: f,
+                inventory: -f,
+                pnl: f * 0.5,
+            });
         }
         let svg = chart.svg();
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
-        assert_eq!(svg.matches("<path").count(), 3);
-        for (label, _) in SERIES {
-            assert!(svg.contains(label), "{label}");
+        assert_eq!(svg.matches("<path").count(), 6, "mid, bid, ask, equity, inventory, pnl");
+        for panel in &PANELS {
+            assert!(svg.contains(&escape(panel.title)), "{}", panel.title);
         }
         assert!(svg.contains("ETH-USD &lt;test&gt;"));
         assert!(svg.contains("01-01 00:00:00"), "time axis in UTC");
@@ -260,7 +320,7 @@ mod tests {
     #[test]
     fn an_empty_chart_says_so() {
         let svg = Chart::new("x", 0, 10).svg();
-        assert_eq!(svg.matches("no samples").count(), 3);
+        assert_eq!(svg.matches("no samples").count(), 4);
     }
 
     #[test]

@@ -330,11 +330,12 @@ pub fn run_one(
         progress.set_style(style);
     }
     progress.set_message(source.market.clone());
+    let second = |t: RecvTime| t.to_datetime().format("%Y-%m-%d %H:%M:%S");
     let title = format!(
-        "{} {} .. {} ({})",
+        "{} {} .. {} UTC ({})",
         source.market,
-        source.from,
-        source.to,
+        second(source.from),
+        second(source.to),
         settings_label(settings)
     );
     let mut sink = Output::create(dir, title, source.from, source.to, progress)

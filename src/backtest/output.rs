@@ -266,8 +266,12 @@ impl Sink for Output {
 
     fn equity(&mut self, sample: &EquitySample) -> Result<(), SinkError> {
         let start = *self.start_equity.get_or_insert(sample.equity);
+        let price = |p: Option<Price>| p.map_or(f64::NAN, Price::to_f64);
         self.chart.push(Point {
             t_ns: sample.ts.as_nanos(),
+            mid: price(sample.mid),
+            bid: price(sample.bid),
+            ask: price(sample.ask),
             equity: sample.equity.to_f64(),
             inventory: sample.position.to_f64(),
             pnl: (sample.equity - start).to_f64(),

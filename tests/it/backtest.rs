@@ -139,7 +139,7 @@ fn backtest_writes_every_output_with_sane_numbers() {
 
     let svg = std::fs::read_to_string(dir.join("chart.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("Inventory") && svg.contains("PnL"));
-    assert_eq!(svg.matches("<path").count(), 3, "equity, inventory and PnL are drawn");
+    assert_eq!(svg.matches("<path").count(), 6, "mid, quotes, equity, inventory, PnL");
 }
 
 /// Same tables, settings and seed: byte-identical summary.json and fills.parquet.
