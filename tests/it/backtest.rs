@@ -319,6 +319,25 @@ fn a_range_without_data_is_a_clear_error_and_writes_nothing() {
     assert!(!cwd.path().join("backtest").exists(), "nothing is written");
 }
 
+/// A file in the tree that is not a readable part is named once on stderr and skipped; the
+/// run goes on over the rest.
+#[test]
+fn a_corrupt_part_is_named_and_skipped() {
+    let data = tree(3_000);
+    let partition = data.path().join("depth/venue=extended/market=ETH-USD/date=2026-11-20");
+    let bad = partition.join("part-235959-1-9.parquet");
+    std::fs::write(&bad, b"PAR1 not really parquet").unwrap();
+    let outs = tempfile::tempdir().unwrap();
+    let dir = outs.path().join("run");
+    let out = backtest(data.path(), outs.path(), &["--out", dir.to_str().unwrap()]);
+    ok(&out);
+    let err = stderr(&out);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning: skipped")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(warnings[0].contains("part-235959-1-9.parquet"), "{err}");
+    assert!(u64_of(&summary(&dir), "events") > 3_000);
+}
+
 /// `--sweep`: one folder per grid point (the cartesian product) and a comparison table.
 #[test]
 fn sweep_runs_every_grid_point_into_its_own_folder() {
