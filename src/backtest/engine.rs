@@ -251,7 +251,7 @@ impl<'a, S: Strategy> Engine<'a, S> {
                 self.flush(recv);
             }
         }
-        if self.events % PROGRESS_EVERY == 0 {
+        if self.events.is_multiple_of(PROGRESS_EVERY) {
             self.sink.progress(self.events, RecvTime::from_nanos(recv));
         }
         Ok(())

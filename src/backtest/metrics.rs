@@ -213,3 +213,81 @@ impl Metrics {
             .collect();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const M: i64 = 60 * NANOS_PER_SEC;
+
+    fn p(text: &str) -> Price {
+        Price::parse(text).unwrap()
+    }
+
+    #[test]
+    fn sharpe_sortino_and_drawdown_of_a_hand_path() {
+        let mut m = Metrics::new();
+        // Equity at minutes 0..3: 0, 10, 5, 20 (and a second in between that is not a
+        // minute: it counts for the drawdown only). Changes 10, −5, 15.
+        for (ts, eq) in [(0, 0), (M, 10), (M + NANOS_PER_SEC, 2), (2 * M, 5), (3 * M, 20)] {
+            m.on_equity(ts, Money::from_units(eq));
+        }
+        let mut s = Summary::default();
+        m.finish(3 * M, None, Money::from_units(20), &mut s);
+        assert_eq!(s.minutes, 3);
+        // mean 20/3; sample sd √((3.33² + 11.67² + 8.33²)/2) = √108.33 = 10.408;
+        // × √525600 = 724.98: Sharpe 464.36.
+        let sharpe = s.sharpe.unwrap();
+        assert!((sharpe - (20.0 / 3.0) / 108.333_333_f64.sqrt() * 525_600f64.sqrt()).abs() < 1e-3);
+        assert!((sharpe - 464.36).abs() < 0.01, "{sharpe}");
+        // Downside deviation √(25/3) = 2.8868: Sortino 6.667/2.8868 × 724.98 = 1674.3.
+        assert!((s.sortino.unwrap() - 1674.3).abs() < 0.1, "{:?}", s.sortino);
+        // Peak 10, trough 2: drawdown 8; PnL 20 / 8 = 2.5.
+        assert_eq!(s.max_drawdown, Money::from_units(8));
+        assert_eq!(s.pnl_over_max_drawdown, Some(2.5));
+    }
+
+    #[test]
+    fn markouts_use_the_mid_at_each_horizon_and_skip_unfinished_ones() {
+        let mut m = Metrics::new();
+        let s = NANOS_PER_SEC;
+        let mid2 = |mid: &str| 2 * p(mid).raw();
+        // Mid 100 at 0; buy 1 at 99.5 at 0 (captured +0.5), sell 1 at 100.5 at 0.5 s
+        // (captured +0.5).
+        m.on_time(0);
+        m.on_fill(
+            0,
+            BookSide::Bid,
+            p("99.5"),
+            Qty::from_raw(100_000_000),
+            100_000_000,
+            Some(mid2("100")),
+        );
+        m.on_fill(
+            s / 2,
+            BookSide::Ask,
+            p("100.5"),
+            Qty::from_raw(100_000_000),
+            0,
+            Some(mid2("100")),
+        );
+        // The mid moves to 101 at 0.8 s and to 98 at 5 s; the run ends at 20 s.
+        m.on_book(800_000_000, Some(mid2("100")));
+        m.on_book(5 * s, Some(mid2("101")));
+        let mut out = Summary::default();
+        m.finish(20 * s, Some(mid2("98")), Money::ZERO, &mut out);
+        assert_eq!(out.avg_captured_spread, Some(0.5));
+        assert_eq!(out.fills_bid + out.fills_ask, 2);
+        // 1 s: the buy (due 1 s) sees 101: +1; the sell (due 1.5 s) sees 101: −1. Mean 0.
+        let one = &out.markouts[0];
+        assert_eq!((one.horizon_seconds, one.fills, one.mean), (1, 2, Some(0.0)));
+        // 10 s: both see 98 (due 10 s and 10.5 s ≤ 20 s): buy −2, sell +2. Mean 0; the buy alone
+        // would be adverse.
+        assert_eq!((out.markouts[1].fills, out.markouts[1].mean), (2, Some(0.0)));
+        // 60 s: past the end of the run: not counted.
+        assert_eq!((out.markouts[2].fills, out.markouts[2].mean), (0, None));
+        // |inventory| 1 for 0.5 s of 20 s: 0.025.
+        assert_eq!(out.time_weighted_abs_inventory, Qty::from_raw(2_500_000));
+        assert_eq!(out.max_abs_inventory, Qty::from_raw(100_000_000));
+    }
+}

@@ -245,3 +245,28 @@ pub fn table(s: &Summary) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_json_keeps_field_order_and_money_as_strings() {
+        let s = Summary {
+            strategy: "as".into(),
+            pnl_net: Money::from_raw(-15_000_000_000_000),
+            volume: Qty::from_raw(150_000_000),
+            ..Summary::default()
+        };
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.starts_with(r#"{"strategy":"as","settings":{},"events":0,"#), "{json}");
+        assert!(json.contains(r#""volume":"1.5","#), "{json}");
+        assert!(json.contains(r#""pnl_net":"-0.0015","#), "{json}");
+        assert!(json.contains(r#""first_ts_recv":null"#), "{json}");
+        let text = table(&s);
+        assert!(
+            text.lines().any(|l| l.starts_with("pnl net") && l.ends_with("  -0.0015")),
+            "{text}"
+        );
+    }
+}

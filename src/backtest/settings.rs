@@ -533,7 +533,7 @@ impl Settings {
             }
             None => {
                 let raw = quote.max_inventory_lots * order_size.raw() as f64;
-                if !(raw.is_finite() && raw >= 1.0 && raw < 9e17) {
+                if !((1.0..9e17).contains(&raw)) {
                     return invalid("max_inventory_lots × order_size is out of range".into());
                 }
                 Qty::from_raw(raw.round() as i64)
