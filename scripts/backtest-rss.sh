@@ -8,8 +8,8 @@
 # Usage: scripts/backtest-rss.sh [DATA]   (DATA: reuse a tree written before; it is kept)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=target/release/mdkit
-tree=target/release/examples/simulated_tree
+bin=${MDKIT_BIN:-target/release/mdkit}
+tree=${TREE_BIN:-target/release/examples/simulated_tree}
 [ -x "$bin" ] && [ -x "$tree" ] || {
   echo "build first: cargo build --release && cargo build --release --example simulated_tree" >&2
   exit 2
@@ -43,13 +43,14 @@ done
 wait "$bt_pid" || { echo "backtest failed:" >&2; cat "$work/bt.err" >&2; exit 1; }
 bt_pid=
 events=$(awk '$1 == "events" {print $2}' "$work/bt.out")
+hours=$(awk '$1 == "duration" {printf "%.1f", $3 / 3600}' "$work/bt.out")
 
 # Memory at each tenth of the run (MiB), then the peak. The first tenths include the
 # recalibration schedule (DataFusion over the trailing hour of each fit); the replay follows.
-awk -v rows="$rows" -v events="$events" '
+awk -v rows="$rows" -v events="$events" -v hours="$hours" '
   { t[NR] = $1; r[NR] = $2; if ($2 > peak) peak = $2 }
   END {
-    printf "Backtest of 24 simulated hours of ETH-USD (%.0f s wall; %s events; depth rows, book_top frames, trades: %s).\n\n", t[NR], events, rows
+    printf "Backtest of %s simulated hours of ETH-USD (%.0f s wall; %s events; depth rows, book_top frames, trades: %s).\n\n", hours, t[NR], events, rows
     printf "| share of the run | 10%% | 20%% | 30%% | 40%% | 50%% | 60%% | 70%% | 80%% | 90%% | 100%% | peak |\n"
     printf "|---|---|---|---|---|---|---|---|---|---|---|---|\n| RSS (MiB) |"
     for (k = 1; k <= 10; k++) { i = int(NR * k / 10); if (i < 1) i = 1; printf " %.0f |", r[i] / 1024 }
