@@ -197,30 +197,29 @@ impl Config {
             }
             None => (Settings::default(), None, None),
         };
-        let mut flags: Vec<(&str, String)> = Vec::new();
+        // (flag, setting, value), applied in this order.
+        let mut flags: Vec<(&str, &str, String)> = Vec::new();
         if let Some(v) = &args.fill_model {
-            flags.push(("fill_model", v.clone()));
+            flags.push(("fill-model", "fill_model", v.clone()));
         }
         if let Some(v) = &args.queue_model {
-            flags.push(("queue_model", v.clone()));
+            flags.push(("queue-model", "queue_model", v.clone()));
         }
         if args.partial_fills {
-            flags.push(("partial_fills", "true".into()));
+            flags.push(("partial-fills", "partial_fills", "true".into()));
         }
         if let Some(v) = &args.latency {
-            flags.push(("entry_latency", v.clone()));
-            flags.push(("response_latency", v.clone()));
+            flags.push(("latency", "entry_latency", v.clone()));
+            flags.push(("latency", "response_latency", v.clone()));
         }
         if let Some(v) = args.seed {
-            flags.push(("seed", v.to_string()));
+            flags.push(("seed", "seed", v.to_string()));
         }
         if let Some(v) = &args.strategy {
-            flags.push(("strategy", v.clone()));
+            flags.push(("strategy", "strategy", v.clone()));
         }
-        for (key, value) in flags {
-            settings
-                .set(key, &value)
-                .with_context(|| format!("bad --{}", key.replace('_', "-")))?;
+        for (flag, key, value) in flags {
+            settings.set(key, &value).with_context(|| format!("bad --{flag}"))?;
         }
         for pair in &args.set {
             let (key, value) = pair
@@ -474,4 +473,57 @@ pub async fn recalibrations(
         })
         .await?;
     Ok(schedule)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(settings: &Settings, key: &str) -> String {
+        settings.entries().into_iter().find(|(k, _)| *k == key).map(|(_, v)| v).unwrap()
+    }
+
+    #[test]
+    fn defaults_then_config_then_flags_then_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(
+            &path,
+            r#"{"risk_aversion_gamma": 0.2, "fill_model": "cross", "seed": 3,
+                "tick_size": "0.05", "lot_size": 0.01, "data_directory": "elsewhere"}"#,
+        )
+        .unwrap();
+        let args = Args {
+            config: Some(path),
+            fill_model: Some("queue".into()),
+            set: vec!["gamma=0.3".into()],
+            lot: Some(Qty::parse("0.001").unwrap()),
+            ..Args::default()
+        };
+        let config = Config::from_args(&args).unwrap();
+        assert_eq!(entry(&config.settings, "risk_aversion_gamma"), "0.3", "--set wins");
+        assert_eq!(entry(&config.settings, "fill_model"), "queue", "a flag beats the config");
+        assert_eq!(entry(&config.settings, "seed"), "3", "the config beats the default");
+        assert_eq!(config.tick, Some(Price::parse("0.05").unwrap()));
+        assert_eq!(config.lot, Some(Qty::parse("0.001").unwrap()), "--lot beats lot_size");
+
+        let defaults = Config::from_args(&Args::default()).unwrap();
+        assert_eq!(entry(&defaults.settings, "risk_aversion_gamma"), "0.1", "MODEL.md default");
+        assert_eq!((defaults.tick, defaults.lot), (None, None), "inferred later");
+    }
+
+    #[test]
+    fn bad_flags_are_refused_with_the_flag_named() {
+        let bad = |args: Args| format!("{:#}", Config::from_args(&args).unwrap_err());
+        let err = bad(Args { set: vec!["gamma".into()], ..Args::default() });
+        assert!(err.contains("--set \"gamma\": expected KEY=VALUE"), "{err}");
+        let err = bad(Args { latency: Some("fast".into()), ..Args::default() });
+        assert!(err.contains("bad --latency") && err.contains("fast"), "{err}");
+        let err = bad(Args {
+            from: Some("2026-11-21".into()),
+            to: Some("2026-11-20".into()),
+            ..Args::default()
+        });
+        assert!(err.contains("empty range"), "{err}");
+    }
 }
