@@ -381,6 +381,17 @@ async fn prepare(data: &Path, config: &Config) -> anyhow::Result<(Prepared, Sess
         source.to
     );
     let listings = Listings::open(data, &source)?;
+    // Footer statistics only say a part may hold rows of the range; make sure one does before
+    // anything is written (a range inside a recording gap has parts around it but no rows).
+    if listings.replay().next().transpose()?.is_none() {
+        anyhow::bail!(
+            "{}/{} has no rows received in [{}, {}): the range falls in a gap of the recording",
+            key.venue,
+            key.market,
+            source.from,
+            source.to
+        );
+    }
     let session = Session::open(data)
         .await
         .with_context(|| format!("cannot open the data tree at {}", data.display()))?;

@@ -312,6 +312,23 @@ fn a_range_without_data_is_a_clear_error_and_writes_nothing() {
     assert!(err.contains("its book_top rows span 2026-11-20T13:00"), "{err}");
     assert!(!out_dir.exists(), "nothing is written");
 
+    // Inside the recording, between two frames (received at 13:00:10.003 and 10.103).
+    let out = backtest(
+        data.path(),
+        cwd.path(),
+        &[
+            "--from",
+            "2026-11-20T13:00:10.004Z",
+            "--to",
+            "2026-11-20T13:00:10.1Z",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("falls in a gap of the recording"), "{}", stderr(&out));
+    assert!(!out_dir.exists(), "nothing is written");
+
     let out = backtest(data.path(), cwd.path(), &["--market", "BTC-USD"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
