@@ -163,7 +163,10 @@ fn two_runs_give_byte_identical_summary_and_fills() {
     assert!(u64_of(&s, "fills_bid") + u64_of(&s, "fills_ask") > 0, "a run with fills: {s}");
 }
 
-/// On a simulated recording the optimistic model fills at least as often as the queue.
+/// On a simulated recording the optimistic model fills at least as often as the queue. The
+/// quotes are kept within 0.5 bps of mid (no cooldown, no fee floor), where trades print at
+/// their price and the queue ahead matters; further out both models fill only on trades
+/// through the price and agree.
 #[test]
 fn cross_fills_at_least_as_often_as_queue() {
     let data = tree(12_000);
@@ -173,11 +176,14 @@ fn cross_fills_at_least_as_often_as_queue() {
         let dir = outs.path().join(model);
         let mut args = vec!["--fill-model", model, "--out", dir.to_str().unwrap()];
         args.extend(SHORT);
+        args.extend(["--set", "cooldown=0", "--set", "maker_fee=0"]);
+        args.extend(["--set", "min_spread=0", "--set", "max_spread=0.5"]);
         ok(&backtest(data.path(), outs.path(), &args));
         let s = summary(&dir);
         fills.push(u64_of(&s, "fills_bid") + u64_of(&s, "fills_ask"));
     }
-    assert!(fills[0] > 0, "cross fills something");
+    eprintln!("fills: cross {}, queue {}", fills[0], fills[1]);
+    assert!(fills[1] > 100, "the queue model fills too: {fills:?}");
     assert!(fills[0] >= fills[1], "cross {} < queue {}", fills[0], fills[1]);
 }
 
