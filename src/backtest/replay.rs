@@ -12,7 +12,7 @@ use std::path::Path;
 
 use arrow::array::RecordBatch;
 
-use crate::model::{EventTime, RecvTime};
+use crate::model::RecvTime;
 use crate::storage::{
     list, BadPart, BookTopRow, DepthRow, Listing, Rows, Scan, Selection, StorageError, Table,
     TimeRange, TradeRow,
@@ -118,15 +118,6 @@ pub fn receive_span(listing: &Listing) -> Option<(RecvTime, RecvTime)> {
         }
     }
     span.map(|(lo, hi)| (RecvTime::from_nanos(lo), RecvTime::from_nanos(hi)))
-}
-
-/// The venue-clock time of an event (the exchange side's clock).
-pub fn ts_event(event: &Event) -> EventTime {
-    match event {
-        Event::Depth(r) => r.ts_event,
-        Event::Top(r) => r.ts_event,
-        Event::Trade(r) => r.ts_event,
-    }
 }
 
 type Decoder = fn(&RecordBatch) -> Result<Vec<Event>, StorageError>;
@@ -272,7 +263,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::model::{BookSide, Level, Price, Qty, TakerSide, TradeKind};
+    use crate::model::{BookSide, EventTime, Level, Price, Qty, TakerSide, TradeKind};
     use crate::storage::{Writer, WriterConfig};
 
     /// 2026-11-20T00:00:00Z.
