@@ -1,5 +1,5 @@
 //! Command-line flags for every subcommand, and dispatch. Thin: each subcommand's work lives
-//! in its own module behind `run(args)`; subcommands that are not built yet say so and exit 2.
+//! in its own module behind `run(args)`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,12 +41,8 @@ pub enum Command {
 kappa_ask and A_ask per window by running the SQL in sql/ over book_top and trades, print them \
 with R², fit points and order counts, and write one row per window to the calibration table.")]
     Calibrate(crate::calibrate::Args),
-    /// Replay a recording through an Avellaneda-Stoikov market maker [not built yet]
-    #[command(long_about = "Replay the recorded book and trades of a partition range through an \
-Avellaneda-Stoikov market maker with latency and queue-position fill models, and report PnL, \
-fills, inventory, Sharpe, drawdown and markouts.\n\nNot built yet: this version only reserves \
-the command.")]
-    Backtest(BacktestArgs),
+    /// Replay a recording through an Avellaneda-Stoikov market maker: PnL, fills, risk
+    Backtest(crate::backtest::Args),
     /// Prove book integrity: sequence, duplicates, crossed books, snapshot/delta, clocks, files
     Verify(crate::verify::Args),
     /// Run a local venue that speaks the Extended protocol, with a known market and faults
@@ -59,19 +55,6 @@ the command.")]
     Sql(crate::sql::Args),
 }
 
-#[derive(Debug, clap::Args)]
-pub struct BacktestArgs {
-    /// Start of the replay (e.g. 2026-11-20T13:00Z)
-    #[arg(long)]
-    pub from: Option<String>,
-    /// End of the replay (exclusive)
-    #[arg(long)]
-    pub to: Option<String>,
-    /// Market to replay
-    #[arg(long)]
-    pub market: Option<String>,
-}
-
 impl Cli {
     /// `--data`, or `./data`.
     pub fn data_dir(&self) -> PathBuf {
@@ -79,14 +62,8 @@ impl Cli {
     }
 }
 
-/// A subcommand this version does not implement yet.
-#[derive(Debug, thiserror::Error)]
-#[error("`mdkit {0}` is not built yet in this version; see `mdkit {0} --help` for what it will do")]
-pub struct NotBuilt(pub &'static str);
-
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let not_built = |name| Err(anyhow::Error::new(NotBuilt(name)));
     let data_dir = cli.data_dir();
     match cli.command {
         Command::Sql(args) => crate::sql::run(&data_dir, args).map(|()| ExitCode::SUCCESS),
@@ -96,7 +73,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Calibrate(args) => {
             crate::calibrate::run(&data_dir, args).map(|()| ExitCode::SUCCESS)
         }
-        Command::Backtest(_) => not_built("backtest"),
+        Command::Backtest(args) => {
+            crate::backtest::run(&data_dir, args).map(|()| ExitCode::SUCCESS)
+        }
         Command::Verify(args) => crate::verify::run(&data_dir, args),
         Command::Simulate(args) => crate::simulate::run(args).map(|()| ExitCode::SUCCESS),
         Command::Import(args) => crate::import::run(&data_dir, args).map(|()| ExitCode::SUCCESS),

@@ -59,6 +59,11 @@ pub struct MarketSpec {
 
 /// A calibration the strategy may use from strategy time `at` on. `fit.window_end` ≤ `at`,
 /// and every row the fit read was received (`ts_recv`) before `at`: no look-ahead.
+///
+/// How [`super::schedule`] guarantees it: the fit for `at` covers the venue-clock window
+/// `[at − W, at)` and runs calibrate's SQL over views of `book_top` and `trades` cut to the
+/// rows with `ts_recv < at`. The times `at` are fixed in advance (`from + k·interval`), so
+/// neither a fit nor when it becomes usable depends on rows received at or after `at`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recalibration {
     pub at: RecvTime,

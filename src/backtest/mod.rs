@@ -1,7 +1,540 @@
 //! `mdkit backtest`: event replay of a market maker over recorded tables (MODEL.md).
 //!
-//! Under construction (issue 7). The contract between the halves is [`event`]: the replay
-//! turns Parquet parts into [`event::Event`]s in strategy-clock order, and the engine consumes
-//! them.
+//! The contract between the halves is [`event`]: [`replay`] turns Parquet parts into
+//! [`event::Event`]s in strategy-clock order, [`schedule`] computes the recalibrations the
+//! strategy may use (past data only), [`spec`] finds the market's tick and lot, and the engine
+//! consumes them and streams fills and equity to [`output`]. This module owns the flags, the
+//! validated [`Config`] and [`run`]; [`sweep`] runs a grid of settings in parallel. It must
+//! not be imported by other subcommands.
 
+pub mod avellaneda;
+pub mod book;
+pub mod engine;
 pub mod event;
+pub mod exchange;
+pub mod imbalance;
+pub mod metrics;
+pub mod queue;
+pub mod report;
+pub mod settings;
+pub mod strategy;
+
+pub mod chart;
+pub mod output;
+pub mod replay;
+pub mod schedule;
+pub mod spec;
+pub mod sweep;
+
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use self::event::{MarketSpec, Recalibration};
+use self::output::Output;
+use self::replay::{receive_span, Listings, Source};
+use self::report::Summary;
+use self::schedule::{Calibrator, Plan};
+use self::settings::Settings;
+use crate::calibrate::{self, DepthGrid, MarketKey, LOOKBACK_NS};
+use crate::model::{parse_time, Price, Qty, RecvTime, NANOS_PER_SEC};
+use crate::storage::{list, Selection, Session, Table};
+
+const AFTER_HELP: &str = "\
+Settings: MODEL.md's defaults, then --config FILE (a JSON object; keys other commands use are
+ignored), then the flags above, then each --set KEY=VALUE, then one value of each --sweep. Keys
+are MODEL.md's names (risk_aversion_gamma, inventory_horizon_seconds, fill_cooldown_seconds,
+order_size, max_inventory, maker_fee_bps, ...) or short aliases (gamma, horizon, cooldown,
+warmup, window, every, ...); an unknown key is an error. Durations take units (90s, 15m).
+
+Range: --from/--to are on the receive clock (ts_recv, what the strategy sees) and cover whole
+rows, [from, to); by default every book frame of the market. With one market in the tree,
+--venue and --market may be left out.
+
+Market increments: the tick is the gcd of the distinct best prices (as in `mdkit calibrate`),
+the lot (minimum order size) the gcd of the distinct trade quantities, both over all of the
+market's rows; --tick/--lot or tick_size/lot_size in the config override them. order_size
+defaults to ten lots.
+
+Recalibration: sigma, A and kappa are re-estimated every recalibration_interval_seconds (600)
+from the trailing calibration_window_seconds (3600) by calibrate's SQL, over the rows received
+before that instant only. The first fit, at --from, sees only data recorded before it (none at
+the start of a recording): a side without a fit does not quote, and warmup_period_seconds (900)
+holds all quoting at the start and after a data gap.
+
+Output (--out, default ./backtest/<MARKET>-<FROM>): summary.json, fills.parquet, equity.parquet
+(one row per second: mid, our quotes, position, cash, equity), chart.svg; the summary table on
+stdout. Same tables, settings and seed: byte-identical summary.json and fills.parquet.
+--sweep KEY=V1,V2,... (repeatable) runs every combination in parallel, one sub-folder each
+(named KEY=VALUE,...), and prints a comparison table.
+
+Examples:
+  mdkit backtest
+  mdkit backtest --market ETH-USD --from 2026-11-20T00:00Z --to 2026-11-21 --fill-model cross
+  mdkit backtest --set gamma=0.05 --latency 25ms --sweep gamma=0.05,0.1,0.2 --sweep cooldown=30,60";
+
+/// Replay a recording through a market-making strategy and report PnL, risk and fills.
+///
+/// Replays the recorded depth, book_top and trades of one market over a receive-time range,
+/// on two clocks (the simulated exchange at ts_event, the strategy at ts_recv) with order
+/// latency and queue-position fill models, and reports every metric of MODEL.md.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct Args {
+    /// Venue to replay (default: the only venue with book_top data)
+    #[arg(long)]
+    pub venue: Option<String>,
+    /// Market to replay (default: the only market with book_top data)
+    #[arg(long)]
+    pub market: Option<String>,
+    /// Start of the replay, receive clock (e.g. 2026-11-20T13:00Z) [default: first book frame]
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// End of the replay, exclusive [default: just after the last book frame]
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// JSON settings file (MODEL.md names; no file is read unless given)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output folder [default: ./backtest/MARKET-FROM, e.g. backtest/ETH-USD-20261120T130000Z]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Fill model: cross (optimistic) or queue (queue position) [default: queue]
+    #[arg(long, value_name = "MODEL", value_parser = ["cross", "queue"])]
+    pub fill_model: Option<String>,
+    /// Queue model: risk_averse, prob_power(N) or prob_log [default: risk_averse]
+    #[arg(long, value_name = "MODEL")]
+    pub queue_model: Option<String>,
+    /// Let a fill take part of an order's size (reaches position and cash) [default: off]
+    #[arg(long)]
+    pub partial_fills: bool,
+    /// Order entry and response latency, each: a duration (10ms) or `feed` (the recorded
+    /// ts_recv - ts_event of the latest event) [default: 10ms]
+    #[arg(long, value_name = "LATENCY")]
+    pub latency: Option<String>,
+    /// Seed recorded with the run [default: 0, or the config's seed]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Strategy: as (Avellaneda-Stoikov market maker) or imbalance (L2 order-book imbalance)
+    /// [default: as]
+    #[arg(long, value_name = "NAME", value_parser = ["as", "imbalance"])]
+    pub strategy: Option<String>,
+    /// Price increment [default: inferred, see below]
+    #[arg(long, value_name = "PRICE", value_parser = Price::parse)]
+    pub tick: Option<Price>,
+    /// Minimum order size [default: inferred, see below]
+    #[arg(long, value_name = "QTY", value_parser = Qty::parse)]
+    pub lot: Option<Qty>,
+    /// Set one setting, repeatable (e.g. --set gamma=0.05 --set cooldown=30s)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Run a grid: every combination of the values of all --sweep flags, in parallel
+    #[arg(long = "sweep", value_name = "KEY=V1,V2,...")]
+    pub sweep: Vec<String>,
+    /// Runs at once in a sweep [default: available cores, at least 2]
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+/// Validated flags.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub venue: Option<String>,
+    pub market: Option<String>,
+    pub from: Option<RecvTime>,
+    pub to: Option<RecvTime>,
+    pub out: Option<PathBuf>,
+    /// Defaults, config file, flags and `--set` applied.
+    pub settings: Settings,
+    pub tick: Option<Price>,
+    pub lot: Option<Qty>,
+    /// `--sweep` axes, in flag order.
+    pub sweep: Vec<sweep::Axis>,
+    pub jobs: usize,
+}
+
+/// `tick_size` and `lot_size` from a config file, the two keys the settings do not hold.
+fn increments_from_config(path: &Path) -> anyhow::Result<(Option<Price>, Option<Qty>)> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --config {}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("--config {} is not JSON", path.display()))?;
+    let text_of = |key: &str| -> Option<String> {
+        match value.get(key)? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    };
+    let tick = text_of("tick_size")
+        .map(|t| Price::parse(&t).with_context(|| format!("bad tick_size {t:?} in --config")))
+        .transpose()?;
+    let lot = text_of("lot_size")
+        .map(|t| Qty::parse(&t).with_context(|| format!("bad lot_size {t:?} in --config")))
+        .transpose()?;
+    Ok((tick, lot))
+}
+
+impl Config {
+    pub fn from_args(args: &Args) -> anyhow::Result<Self> {
+        let time = |flag: &str, text: &Option<String>| -> anyhow::Result<Option<RecvTime>> {
+            text.as_deref()
+                .map(|t| parse_time(t).with_context(|| format!("bad --{flag}")))
+                .transpose()
+        };
+        let (from, to) = (time("from", &args.from)?, time("to", &args.to)?);
+        if let (Some(from), Some(to)) = (from, to) {
+            anyhow::ensure!(from < to, "empty range: --from {from} is not before --to {to}");
+        }
+        let (mut settings, mut tick, mut lot) = match &args.config {
+            Some(path) => {
+                let settings = Settings::from_config_file(path)?;
+                let (tick, lot) = increments_from_config(path)?;
+                (settings, tick, lot)
+            }
+            None => (Settings::default(), None, None),
+        };
+        // (flag, setting, value), applied in this order.
+        let mut flags: Vec<(&str, &str, String)> = Vec::new();
+        if let Some(v) = &args.fill_model {
+            flags.push(("fill-model", "fill_model", v.clone()));
+        }
+        if let Some(v) = &args.queue_model {
+            flags.push(("queue-model", "queue_model", v.clone()));
+        }
+        if args.partial_fills {
+            flags.push(("partial-fills", "partial_fills", "true".into()));
+        }
+        if let Some(v) = &args.latency {
+            flags.push(("latency", "entry_latency", v.clone()));
+            flags.push(("latency", "response_latency", v.clone()));
+        }
+        if let Some(v) = args.seed {
+            flags.push(("seed", "seed", v.to_string()));
+        }
+        if let Some(v) = &args.strategy {
+            flags.push(("strategy", "strategy", v.clone()));
+        }
+        for (flag, key, value) in flags {
+            settings.set(key, &value).with_context(|| format!("bad --{flag}"))?;
+        }
+        for pair in &args.set {
+            let (key, value) = pair
+                .split_once('=')
+                .with_context(|| format!("--set {pair:?}: expected KEY=VALUE"))?;
+            settings.set(key, value).with_context(|| format!("bad --set {pair}"))?;
+        }
+        tick = args.tick.or(tick);
+        lot = args.lot.or(lot);
+        anyhow::ensure!(tick.is_none_or(|t| t.raw() > 0), "the tick must be above zero");
+        anyhow::ensure!(lot.is_none_or(|l| l.raw() > 0), "the lot must be above zero");
+        let sweep = sweep::axes(&args.sweep, &settings)?;
+        let jobs = args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()).max(2));
+        anyhow::ensure!(jobs >= 1, "--jobs must be at least 1");
+        Ok(Self {
+            venue: args.venue.clone(),
+            market: args.market.clone(),
+            from,
+            to,
+            out: args.out.clone(),
+            settings,
+            tick,
+            lot,
+            sweep,
+            jobs,
+        })
+    }
+}
+
+/// Everything a run needs, found and checked before any output is written.
+pub struct Prepared {
+    pub key: MarketKey,
+    pub listings: Listings,
+    pub spec: MarketSpec,
+    pub out: PathBuf,
+}
+
+pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
+    if !data.is_dir() {
+        anyhow::bail!(
+            "data directory {} does not exist: pass --data DIR (or set MDKIT_DATA)",
+            data.display()
+        );
+    }
+    let config = Config::from_args(&args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let (prepared, session) = runtime.block_on(prepare(data, &config))?;
+    let points = sweep::points(&config.settings, &config.sweep)?;
+    // Every point's settings must resolve before anything is written.
+    for point in &points {
+        point.settings.resolve(prepared.spec).with_context(|| {
+            if point.label.is_empty() {
+                "bad settings".to_owned()
+            } else {
+                format!("bad settings for sweep point {}", point.label)
+            }
+        })?;
+    }
+    let schedules = runtime.block_on(sweep::schedules(&session.ctx, &prepared, &points))?;
+    drop(session);
+    drop(runtime);
+    if config.sweep.is_empty() {
+        let point = &points[0];
+        let recalibrations = sweep::schedule_of(&schedules, &point.settings)?;
+        let summary =
+            run_one(&prepared, &point.settings, recalibrations, &prepared.out, visible_bar())?;
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        out.write_all(report::table(&summary).as_bytes())
+            .and_then(|()| writeln!(out, "output: {}", prepared.out.display()))
+            .and_then(|()| out.flush())
+            .context("cannot write the summary")?;
+        Ok(())
+    } else {
+        sweep::run(&prepared, &points, &schedules, config.jobs)
+    }
+}
+
+/// A progress bar on stderr when it is a terminal.
+fn visible_bar() -> ProgressBar {
+    if std::io::stderr().is_terminal() {
+        ProgressBar::new(0)
+    } else {
+        ProgressBar::hidden()
+    }
+}
+
+/// One backtest into `dir`: replay, engine, output files. Returns the summary.
+pub fn run_one(
+    prepared: &Prepared,
+    settings: &Settings,
+    recalibrations: &[Recalibration],
+    dir: &Path,
+    progress: ProgressBar,
+) -> anyhow::Result<Summary> {
+    let source = &prepared.listings.source;
+    let span = (source.to.as_nanos() - source.from.as_nanos()).max(0) / NANOS_PER_SEC;
+    progress.set_length(span as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} s of strategy time {eta}")
+    {
+        progress.set_style(style);
+    }
+    progress.set_message(source.market.clone());
+    let second = |t: RecvTime| t.to_datetime().format("%Y-%m-%d %H:%M:%S");
+    let title = format!(
+        "{} {} .. {} UTC ({})",
+        source.market,
+        second(source.from),
+        second(source.to),
+        settings_label(settings)
+    );
+    let mut sink = Output::create(dir, title, source.from, source.to, progress)
+        .with_context(|| format!("cannot create the output in {}", dir.display()))?;
+    let summary =
+        engine::run(prepared.listings.replay(), prepared.spec, settings, recalibrations, &mut sink)
+            .with_context(|| format!("backtest of {}", source.market))?;
+    sink.finish(&summary)
+        .with_context(|| format!("cannot write the output in {}", dir.display()))?;
+    Ok(summary)
+}
+
+/// Strategy and fill model, for chart titles.
+fn settings_label(settings: &Settings) -> String {
+    let entries = settings.entries();
+    let get = |key: &str| {
+        entries.iter().find(|(k, _)| *k == key).map_or_else(String::new, |(_, v)| v.clone())
+    };
+    format!("strategy {}, fill model {}", get("strategy"), get("fill_model"))
+}
+
+/// Finds the market and range, lists the parts, and infers the increments.
+async fn prepare(data: &Path, config: &Config) -> anyhow::Result<(Prepared, Session)> {
+    let key = choose_market(data, config)?;
+    let whole = Selection {
+        venue: Some(key.venue.clone()),
+        market: Some(key.market.clone()),
+        ..Selection::default()
+    };
+    let book = list(data, Table::BookTop, &whole)
+        .with_context(|| format!("cannot list {}", data.display()))?;
+    let (first, last) = receive_span(&book)
+        .with_context(|| format!("{}/{} has no book_top rows", key.venue, key.market))?;
+    let source = Source {
+        venue: key.venue.clone(),
+        market: key.market.clone(),
+        from: config.from.unwrap_or(first),
+        to: config.to.unwrap_or(last.saturating_add_nanos(1)),
+    };
+    anyhow::ensure!(
+        source.from < source.to,
+        "empty range: {} is not before {}",
+        source.from,
+        source.to
+    );
+    let listings = Listings::open(data, &source)?;
+    // Footer statistics only say a part may hold rows of the range; make sure one does before
+    // anything is written (a range inside a recording gap has parts around it but no rows).
+    if listings.replay().next().transpose()?.is_none() {
+        anyhow::bail!(
+            "{}/{} has no rows received in [{}, {}): the range falls in a gap of the recording",
+            key.venue,
+            key.market,
+            source.from,
+            source.to
+        );
+    }
+    let session = Session::open(data)
+        .await
+        .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
+    // Each skipped file once, whichever reader found it.
+    let bad: BTreeSet<String> =
+        session.skipped.iter().chain(listings.bad()).map(ToString::to_string).collect();
+    for line in bad {
+        eprintln!("warning: skipped {line}");
+    }
+    let spec = spec::market_spec(&session.ctx, &key, config.tick, config.lot).await?;
+    let out = config.out.clone().unwrap_or_else(|| {
+        let from = source.from.to_datetime().format("%Y%m%dT%H%M%SZ");
+        PathBuf::from("backtest").join(format!("{}-{from}", key.market))
+    });
+    Ok((Prepared { key, listings, spec, out }, session))
+}
+
+/// The venue and market to replay: as named, or the only one in `book_top`.
+fn choose_market(data: &Path, config: &Config) -> anyhow::Result<MarketKey> {
+    let all = list(data, Table::BookTop, &Selection::default())
+        .with_context(|| format!("cannot list {}", data.display()))?;
+    let known: BTreeSet<MarketKey> = all
+        .parts
+        .iter()
+        .map(|p| MarketKey { venue: p.partition.venue.clone(), market: p.partition.market.clone() })
+        .collect();
+    let chosen: Vec<&MarketKey> = known
+        .iter()
+        .filter(|k| config.venue.as_ref().is_none_or(|v| *v == k.venue))
+        .filter(|k| config.market.as_ref().is_none_or(|m| *m == k.market))
+        .collect();
+    let names = || {
+        let names: Vec<String> =
+            known.iter().map(|k| format!("{}/{}", k.venue, k.market)).collect();
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
+    };
+    match chosen.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => match (&config.venue, &config.market) {
+            (None, None) => anyhow::bail!(
+                "no book_top rows under {}: record or import some data first",
+                data.display()
+            ),
+            (venue, market) => anyhow::bail!(
+                "no book_top rows for {}/{} under {}; markets with data: {}",
+                venue.as_deref().unwrap_or("*"),
+                market.as_deref().unwrap_or("*"),
+                data.display(),
+                names()
+            ),
+        },
+        _ => anyhow::bail!(
+            "several markets have data ({}): choose one with --market (and --venue)",
+            names()
+        ),
+    }
+}
+
+/// The calibration settings a schedule uses: `mdkit calibrate`'s defaults on the market's tick.
+pub fn calibration_settings(spec: MarketSpec, window_ns: i64) -> calibrate::Settings {
+    calibrate::Settings {
+        sample_interval_ns: NANOS_PER_SEC,
+        grid: DepthGrid::for_tick(spec.tick),
+        min_count: 5,
+        lookback_ns: window_ns.max(LOOKBACK_NS),
+    }
+}
+
+/// The schedule of one (window, interval) pair over the prepared range.
+pub async fn recalibrations(
+    ctx: &datafusion::prelude::SessionContext,
+    prepared: &Prepared,
+    window_ns: i64,
+    interval_ns: i64,
+    progress: &ProgressBar,
+) -> anyhow::Result<Vec<Recalibration>> {
+    let source = &prepared.listings.source;
+    let plan = Plan { from: source.from, to: source.to, window_ns, interval_ns };
+    let calibrator =
+        Calibrator::new(ctx, prepared.key.clone(), calibration_settings(prepared.spec, window_ns))
+            .await?;
+    let schedule = calibrator
+        .schedule(&plan, |done, total| {
+            progress.set_length(total as u64);
+            progress.set_position(done as u64);
+        })
+        .await?;
+    Ok(schedule)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(settings: &Settings, key: &str) -> String {
+        settings.entries().into_iter().find(|(k, _)| *k == key).map(|(_, v)| v).unwrap()
+    }
+
+    #[test]
+    fn defaults_then_config_then_flags_then_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(
+            &path,
+            r#"{"risk_aversion_gamma": 0.2, "fill_model": "cross", "seed": 3,
+                "tick_size": "0.05", "lot_size": 0.01, "data_directory": "elsewhere"}"#,
+        )
+        .unwrap();
+        let args = Args {
+            config: Some(path),
+            fill_model: Some("queue".into()),
+            set: vec!["gamma=0.3".into()],
+            lot: Some(Qty::parse("0.001").unwrap()),
+            ..Args::default()
+        };
+        let config = Config::from_args(&args).unwrap();
+        assert_eq!(entry(&config.settings, "risk_aversion_gamma"), "0.3", "--set wins");
+        assert_eq!(entry(&config.settings, "fill_model"), "queue", "a flag beats the config");
+        assert_eq!(entry(&config.settings, "seed"), "3", "the config beats the default");
+        assert_eq!(config.tick, Some(Price::parse("0.05").unwrap()));
+        assert_eq!(config.lot, Some(Qty::parse("0.001").unwrap()), "--lot beats lot_size");
+
+        let defaults = Config::from_args(&Args::default()).unwrap();
+        assert_eq!(entry(&defaults.settings, "risk_aversion_gamma"), "0.1", "MODEL.md default");
+        assert_eq!((defaults.tick, defaults.lot), (None, None), "inferred later");
+    }
+
+    #[test]
+    fn bad_flags_are_refused_with_the_flag_named() {
+        let bad = |args: Args| format!("{:#}", Config::from_args(&args).unwrap_err());
+        let err = bad(Args { set: vec!["gamma".into()], ..Args::default() });
+        assert!(err.contains("--set \"gamma\": expected KEY=VALUE"), "{err}");
+        let err = bad(Args { latency: Some("fast".into()), ..Args::default() });
+        assert!(err.contains("bad --latency") && err.contains("fast"), "{err}");
+        let err = bad(Args {
+            from: Some("2026-11-21".into()),
+            to: Some("2026-11-20".into()),
+            ..Args::default()
+        });
+        assert!(err.contains("empty range"), "{err}");
+    }
+}

@@ -7,6 +7,7 @@ mod duration;
 mod event;
 mod fixed;
 mod kind;
+pub mod money;
 pub mod quote;
 mod time;
 mod time_text;

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Backtests 24 simulated hours and samples the backtest's resident memory, to show it stays flat
+# however long the range (issue 7). The day is written by examples/simulated_tree.rs (the
+# simulator's ETH-USD stepped in-process, ts_recv = ts_event + 3 ms, as a recorder writes it; a
+# live recording at high --speed would compress the receive clock the strategy runs on).
+# Prints a Markdown table. Needs release builds:
+#   cargo build --release && cargo build --release --example simulated_tree
+# Usage: scripts/backtest-rss.sh [DATA]   (DATA: reuse a tree written before; it is kept)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${MDKIT_BIN:-target/release/mdkit}
+tree=${TREE_BIN:-target/release/examples/simulated_tree}
+[ -x "$bin" ] && [ -x "$tree" ] || {
+  echo "build first: cargo build --release && cargo build --release --example simulated_tree" >&2
+  exit 2
+}
+
+work=$(mktemp -d)
+bt_pid=
+trap 'kill $bt_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+
+if [ -n "${1:-}" ]; then
+  data=$1
+else
+  data=$work/data
+  echo "writing 24 simulated hours ..." >&2
+  "$tree" "$data" 24 5 ETH-USD >&2
+fi
+
+rows=$("$bin" --data "$data" sql --format csv "SELECT (SELECT count(*) FROM depth) AS depth, (SELECT count(*) FROM book_top) AS frames, (SELECT count(*) FROM trades) AS trades" | tail -1)
+
+echo "backtesting ..." >&2
+"$bin" --data "$data" backtest --market ETH-USD --out "$work/out" > "$work/bt.out" 2>"$work/bt.err" &
+bt_pid=$!
+samples="$work/rss"
+start=$(date +%s.%N)
+while kill -0 "$bt_pid" 2>/dev/null; do
+  rss=$(awk '/^VmRSS/ {print $2}' "/proc/$bt_pid/status" 2>/dev/null || echo 0)
+  now=$(date +%s.%N)
+  [ -n "$rss" ] && awk -v a="$now" -v b="$start" -v r="$rss" 'BEGIN { print a - b, r }' >> "$samples"
+  sleep 0.2
+done
+wait "$bt_pid" || { echo "backtest failed:" >&2; cat "$work/bt.err" >&2; exit 1; }
+bt_pid=
+events=$(awk '$1 == "events" {print $2}' "$work/bt.out")
+hours=$(awk '$1 == "duration" {printf "%.1f", $3 / 3600}' "$work/bt.out")
+
+# Memory at each tenth of the run (MiB), then the peak. The first tenths include the
+# recalibration schedule (DataFusion over the trailing hour of each fit); the replay follows.
+awk -v rows="$rows" -v events="$events" -v hours="$hours" '
+  { t[NR] = $1; r[NR] = $2; if ($2 > peak) peak = $2 }
+  END {
+    printf "Backtest of %s simulated hours of ETH-USD (%.0f s wall; %s events; depth rows, book_top frames, trades: %s).\n\n", hours, t[NR], events, rows
+    printf "| share of the run | 10%% | 20%% | 30%% | 40%% | 50%% | 60%% | 70%% | 80%% | 90%% | 100%% | peak |\n"
+    printf "|---|---|---|---|---|---|---|---|---|---|---|---|\n| RSS (MiB) |"
+    for (k = 1; k <= 10; k++) { i = int(NR * k / 10); if (i < 1) i = 1; printf " %.0f |", r[i] / 1024 }
+    printf " %.0f |\n", peak / 1024
+  }' "$samples"

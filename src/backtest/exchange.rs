@@ -1,0 +1,462 @@
+//! The simulated exchange (MODEL.md "Simulated exchange"): the recorded book on the exchange
+//! timeline, our resting orders with their queue positions, the fill models, fees, limits and
+//! the account. It sees market events and our actions at exchange time only; the engine moves
+//! its answers to the strategy after the response latency.
+//!
+//! Rules worth knowing:
+//! - Post-only orders that would cross the opposite best on arrival are rejected; a modify to
+//!   a crossing price rejects and removes the order.
+//! - A market event affects only orders that had arrived by the event's own exchange time
+//!   (before the engine's monotone guard), so a trade the stream delivers late cannot fill an
+//!   order that arrived after it happened.
+//! - `cross`: a bid fills at its price when a taker SELL prints at or below it, or the best
+//!   ask falls to or below it. `queue`: see [`crate::backtest::queue`]; a trade through the
+//!   price or a crossing opposite best fills it whole.
+//! - Without partial fills an order reached by a trade fills whole (hftbacktest's
+//!   no-partial-fill exchange); with them, a trade fills what reaches the order.
+//! - Our own orders never change the recorded book (no market impact); a marketable order
+//!   takes visible levels without removing them.
+//! - Fees: maker fee on resting fills, taker fee on marketable ones, each rounded up
+//!   ([`Money::fee`]).
+
+use crate::backtest::book::Book;
+use crate::backtest::queue::Queue;
+use crate::backtest::report::Liquidity;
+use crate::backtest::settings::{Config, FillModel, QueueModel};
+use crate::backtest::strategy::{Action, OrderId, OrderKind, RejectReason, ReportKind};
+use crate::model::money::{FeeRate, Money};
+use crate::model::{BookSide, Price, Qty, TakerSide};
+use crate::storage::{BookTopRow, DepthRow, TradeRow};
+
+/// Position and cash at the exchange, the truth the summary reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Account {
+    /// Signed, raw units of base.
+    pub position: i64,
+    /// Net of fees.
+    pub cash: Money,
+    pub fees: Money,
+    /// Cost of the open position at its average entry (negative for a short), for realized
+    /// PnL: realized = cash + fees + open_cost.
+    pub open_cost: Money,
+}
+
+impl Account {
+    fn apply(&mut self, side: BookSide, price: Price, qty: Qty, fee: Money) {
+        let notional = Money::notional(price, qty);
+        let dir: i64 = if side == BookSide::Bid { 1 } else { -1 };
+        let q = qty.raw();
+        if side == BookSide::Bid {
+            self.cash -= notional;
+        } else {
+            self.cash += notional;
+        }
+        self.cash -= fee;
+        self.fees += fee;
+        let pos = self.position;
+        if pos == 0 || pos.signum() == dir {
+            self.open_cost += if dir > 0 { notional } else { -notional };
+        } else {
+            let closing = q.min(pos.abs());
+            let removed = self.open_cost.mul_div_floor(i128::from(closing), i128::from(pos.abs()));
+            self.open_cost -= removed;
+            let rest = q - closing;
+            if rest > 0 {
+                // Flipped: the rest opens a new position at this price.
+                let opened = Money::notional(price, Qty::from_raw(rest));
+                self.open_cost = if dir > 0 { opened } else { -opened };
+            }
+        }
+        self.position = pos + dir * q;
+    }
+
+    /// Closed PnL before fees, against the average entry price.
+    pub fn realized(&self) -> Money {
+        self.cash + self.fees + self.open_cost
+    }
+}
+
+/// One answer of the exchange, with the account after it when it is a fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub id: OrderId,
+    pub side: BookSide,
+    pub kind: ReportKind,
+    pub position: i64,
+    pub cash: Money,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Resting {
+    id: OrderId,
+    side: BookSide,
+    price: Price,
+    leaves: i64,
+    /// Exchange time it arrived (or was last moved).
+    arrived: i64,
+    /// Exchange time it expires unless refreshed; `i64::MAX` = never.
+    expires: i64,
+    queue: Queue,
+}
+
+/// The simulated venue for one market.
+#[derive(Debug)]
+pub struct Exchange {
+    fill_model: FillModel,
+    queue_model: QueueModel,
+    partial: bool,
+    maker_fee: FeeRate,
+    taker_fee: FeeRate,
+    max_inventory: i64,
+    cash_limit: Option<Money>,
+    validity_ns: i64,
+    book: Book,
+    /// `(ts_recv, conn, seq)` of the depth frame being applied, to see where a snapshot starts.
+    frame: Option<(i64, u32, i64)>,
+    orders: Vec<Resting>,
+    pub account: Account,
+    /// Answers of the last call; the engine drains it.
+    pub out: Vec<Outcome>,
+}
+
+fn crosses(side: BookSide, price: Price, opposite_best: Price) -> bool {
+    match side {
+        BookSide::Bid => price >= opposite_best,
+        BookSide::Ask => price <= opposite_best,
+    }
+}
+
+impl Exchange {
+    pub fn new(config: &Config) -> Self {
+        Self {
+            fill_model: config.fill_model,
+            queue_model: config.queue_model,
+            partial: config.partial_fills,
+            maker_fee: config.maker_fee,
+            taker_fee: config.taker_fee,
+            max_inventory: config.max_inventory.raw(),
+            cash_limit: config.cash_limit,
+            validity_ns: config.quote_validity_ns,
+            book: Book::new(),
+            frame: None,
+            orders: Vec::with_capacity(8),
+            account: Account::default(),
+            out: Vec::with_capacity(16),
+        }
+    }
+
+    pub fn book(&self) -> &Book {
+        &self.book
+    }
+
+    /// Our best resting price on a side.
+    pub fn own_best(&self, side: BookSide) -> Option<Price> {
+        let prices = self.orders.iter().filter(|o| o.side == side).map(|o| o.price);
+        match side {
+            BookSide::Bid => prices.max(),
+            BookSide::Ask => prices.min(),
+        }
+    }
+
+    pub fn has_orders(&self) -> bool {
+        !self.orders.is_empty()
+    }
+
+    fn expiry(&self, now: i64) -> i64 {
+        if self.validity_ns == 0 {
+            i64::MAX
+        } else {
+            now.saturating_add(self.validity_ns)
+        }
+    }
+
+    fn emit(&mut self, id: OrderId, side: BookSide, kind: ReportKind) {
+        self.out.push(Outcome {
+            id,
+            side,
+            kind,
+            position: self.account.position,
+            cash: self.account.cash,
+        });
+    }
+
+    /// Executes `qty` of resting order `i` at its price (maker); removes it when done.
+    fn fill_resting(&mut self, i: usize, qty: i64) -> bool {
+        let o = &mut self.orders[i];
+        let qty = qty.min(o.leaves);
+        if qty <= 0 {
+            return false;
+        }
+        o.leaves -= qty;
+        let (id, side, price, leaves) = (o.id, o.side, o.price, o.leaves);
+        let q = Qty::from_raw(qty);
+        let fee = Money::fee(Money::notional(price, q), self.maker_fee);
+        self.account.apply(side, price, q, fee);
+        let kind = ReportKind::Filled {
+            price,
+            qty: q,
+            leaves: Qty::from_raw(leaves),
+            liquidity: Liquidity::Maker,
+            fee,
+        };
+        self.emit(id, side, kind);
+        if leaves == 0 {
+            self.orders.remove(i);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Cancels orders whose validity ran out by `now`.
+    pub fn expire(&mut self, now: i64) {
+        let mut i = 0;
+        while i < self.orders.len() {
+            if self.orders[i].expires <= now {
+                let o = self.orders.remove(i);
+                self.emit(o.id, o.side, ReportKind::Expired);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Would an order of `qty` more on `side` break the inventory or cash limit?
+    fn limit(
+        &self,
+        side: BookSide,
+        price: Price,
+        qty: i64,
+        fee: FeeRate,
+        skip: Option<OrderId>,
+    ) -> Option<RejectReason> {
+        let open = |s: BookSide| -> i64 {
+            self.orders.iter().filter(|o| o.side == s && Some(o.id) != skip).map(|o| o.leaves).sum()
+        };
+        let exposure = match side {
+            BookSide::Bid => self.account.position + open(BookSide::Bid) + qty,
+            BookSide::Ask => -self.account.position + open(BookSide::Ask) + qty,
+        };
+        if exposure > self.max_inventory {
+            return Some(RejectReason::InventoryLimit);
+        }
+        if let (Some(limit), BookSide::Bid) = (self.cash_limit, side) {
+            let committed: Money = self
+                .orders
+                .iter()
+                .filter(|o| o.side == BookSide::Bid && Some(o.id) != skip)
+                .map(|o| Money::notional(o.price, Qty::from_raw(o.leaves)))
+                .sum();
+            let notional = Money::notional(price, Qty::from_raw(qty));
+            let after = self.account.cash - committed - notional - Money::fee(notional, fee);
+            if after < -limit {
+                return Some(RejectReason::CashLimit);
+            }
+        }
+        None
+    }
+
+    /// An action of ours reaches the exchange at `now`.
+    pub fn on_action(&mut self, now: i64, action: Action) {
+        match action {
+            Action::Place { id, side, price, qty, kind } => {
+                if qty.raw() <= 0 || price.raw() <= 0 {
+                    return self.emit(id, side, ReportKind::Rejected(RejectReason::Invalid));
+                }
+                match kind {
+                    OrderKind::PostOnly => self.place_post_only(now, id, side, price, qty.raw()),
+                    OrderKind::Ioc => self.take(id, side, price, qty.raw()),
+                }
+            }
+            Action::Modify { id, price, qty } => self.modify(now, id, price, qty.raw()),
+            Action::Cancel { id } => match self.orders.iter().position(|o| o.id == id) {
+                Some(i) => {
+                    let o = self.orders.remove(i);
+                    self.emit(id, o.side, ReportKind::Canceled);
+                }
+                None => {
+                    self.emit(id, BookSide::Bid, ReportKind::Rejected(RejectReason::UnknownOrder))
+                }
+            },
+        }
+    }
+
+    fn place_post_only(&mut self, now: i64, id: OrderId, side: BookSide, price: Price, qty: i64) {
+        if let Some((best, _)) = self.book.best(side.opposite()) {
+            if crosses(side, price, best) {
+                return self.emit(id, side, ReportKind::Rejected(RejectReason::WouldCross));
+            }
+        }
+        if let Some(reason) = self.limit(side, price, qty, self.maker_fee, None) {
+            return self.emit(id, side, ReportKind::Rejected(reason));
+        }
+        let queue = Queue::join(self.book.size(side, price));
+        let expires = self.expiry(now);
+        self.orders.push(Resting { id, side, price, leaves: qty, arrived: now, expires, queue });
+        self.emit(id, side, ReportKind::Accepted);
+    }
+
+    fn modify(&mut self, now: i64, id: OrderId, price: Price, qty: i64) {
+        let Some(i) = self.orders.iter().position(|o| o.id == id) else {
+            return self.emit(id, BookSide::Bid, ReportKind::Rejected(RejectReason::UnknownOrder));
+        };
+        let expires = self.expiry(now);
+        let o = self.orders[i];
+        if price == o.price && qty <= o.leaves && qty > 0 {
+            // A refresh, or a smaller size: the order keeps its place.
+            self.orders[i].expires = expires;
+            if qty < o.leaves {
+                self.orders[i].leaves = qty;
+                self.emit(id, o.side, ReportKind::Accepted);
+            }
+            return;
+        }
+        let crossing =
+            self.book.best(o.side.opposite()).is_some_and(|(b, _)| crosses(o.side, price, b));
+        let reason = if qty <= 0 || price.raw() <= 0 {
+            Some(RejectReason::Invalid)
+        } else if crossing {
+            Some(RejectReason::WouldCross)
+        } else {
+            self.limit(o.side, price, qty, self.maker_fee, Some(id))
+        };
+        if let Some(reason) = reason {
+            self.orders.remove(i);
+            return self.emit(id, o.side, ReportKind::Rejected(reason));
+        }
+        let queue = Queue::join(self.book.size(o.side, price));
+        self.orders[i] = Resting { price, leaves: qty, arrived: now, expires, queue, ..o };
+        self.emit(id, o.side, ReportKind::Accepted);
+    }
+
+    /// A marketable order: takes visible levels up to its limit price, then cancels the rest.
+    fn take(&mut self, id: OrderId, side: BookSide, limit: Price, qty: i64) {
+        if let Some(reason) = self.limit(side, limit, qty, self.taker_fee, None) {
+            return self.emit(id, side, ReportKind::Rejected(reason));
+        }
+        let mut left = qty;
+        let mut filled = false;
+        // At most a few levels are taken; walking the book borrows it, so collect them first.
+        let mut takes = [(Price::ZERO, 0i64); 16];
+        let mut n = 0;
+        for (price, size) in self.book.walk(side.opposite()) {
+            let beyond = match side {
+                BookSide::Bid => price > limit,
+                BookSide::Ask => price < limit,
+            };
+            if left == 0 || n == takes.len() || beyond {
+                break;
+            }
+            let q = size.raw().min(left);
+            takes[n] = (price, q);
+            n += 1;
+            left -= q;
+        }
+        let mut leaves = qty;
+        for &(price, q) in &takes[..n] {
+            leaves -= q;
+            let qq = Qty::from_raw(q);
+            let fee = Money::fee(Money::notional(price, qq), self.taker_fee);
+            self.account.apply(side, price, qq, fee);
+            let kind = ReportKind::Filled {
+                price,
+                qty: qq,
+                leaves: Qty::from_raw(leaves),
+                liquidity: Liquidity::Taker,
+                fee,
+            };
+            self.emit(id, side, kind);
+            filled = true;
+        }
+        if !filled {
+            self.emit(id, side, ReportKind::Rejected(RejectReason::NoLiquidity));
+        } else if leaves > 0 {
+            self.emit(id, side, ReportKind::Canceled);
+        }
+    }
+
+    /// A depth row at exchange time: the level changes, and queues at that price move.
+    pub fn on_depth(&mut self, row: &DepthRow) {
+        let key = (row.ts_recv.as_nanos(), row.conn, row.seq);
+        if self.frame != Some(key) {
+            self.frame = Some(key);
+            if row.snapshot {
+                self.book.clear();
+            }
+        }
+        let prev = self.book.set(row.side, row.price, row.qty);
+        if self.fill_model == FillModel::Queue {
+            for o in &mut self.orders {
+                if o.side == row.side && o.price == row.price {
+                    o.queue.depth(prev, row.qty, self.queue_model);
+                }
+            }
+        }
+    }
+
+    /// A book frame is complete: orders the opposite best now crosses fill whole; queues are
+    /// clamped to their level (a snapshot may have rebuilt it).
+    pub fn on_top(&mut self, event_time: i64, row: &BookTopRow) {
+        let best_bid = row.bids.first().map(|l| l.price);
+        let best_ask = row.asks.first().map(|l| l.price);
+        let mut i = 0;
+        while i < self.orders.len() {
+            let o = self.orders[i];
+            let opposite = if o.side == BookSide::Bid { best_ask } else { best_bid };
+            if o.arrived <= event_time && opposite.is_some_and(|b| crosses(o.side, o.price, b)) {
+                if self.fill_resting(i, o.leaves) {
+                    continue;
+                }
+            } else if self.fill_model == FillModel::Queue {
+                let size = self.book.size(o.side, o.price).raw();
+                self.orders[i].queue.ahead = o.queue.ahead.min(size);
+            }
+            i += 1;
+        }
+    }
+
+    /// A public trade: it fills our orders on the side it hits, by the fill model.
+    pub fn on_trade(&mut self, event_time: i64, row: &TradeRow) {
+        let hit = row.side.hits();
+        let mut available = row.qty.raw();
+        let mut i = 0;
+        while i < self.orders.len() {
+            let o = self.orders[i];
+            if o.side != hit || o.arrived > event_time {
+                i += 1;
+                continue;
+            }
+            let at = row.price == o.price;
+            let through = match row.side {
+                TakerSide::Sell => row.price < o.price,
+                TakerSide::Buy => row.price > o.price,
+            };
+            let reach = match self.fill_model {
+                FillModel::Cross if at || through => {
+                    if self.partial {
+                        available
+                    } else {
+                        o.leaves
+                    }
+                }
+                FillModel::Queue if through => o.leaves,
+                FillModel::Queue if at => {
+                    let reach = self.orders[i].queue.trade(Qty::from_raw(available)).raw();
+                    if self.partial || reach == 0 {
+                        reach
+                    } else {
+                        o.leaves
+                    }
+                }
+                _ => 0,
+            };
+            if reach > 0 {
+                available = (available - reach.min(o.leaves)).max(0);
+                if self.fill_resting(i, reach) {
+                    continue;
+                }
+            }
+            i += 1;
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The recalibration schedule: every calibration the strategy may use during a replay,
+//! computed up front with calibrate's own code ([`crate::calibrate::window`] and the SQL in
+//! `sql/`), each from past data only.
+//!
+//! A fit is made at each strategy time `t = from + k·interval` (k ≥ 0, t < to) over the
+//! venue-clock window `[t − W, t)`. No look-ahead, by construction rather than by measuring
+//! feed latency: the fit runs over views of `book_top` and `trades` that hold only the rows
+//! **received** before `t` (`ts_recv < t`), and it is handed to the strategy with `at = t`.
+//! So every row it read had been received by the time the strategy may use it, rows received
+//! at or after `t` cannot change it, and the schedule itself (the `at` values) does not depend
+//! on the data. A row that happened before `t` but arrived after it (feed latency) is left out
+//! of that fit — a strategy running live at `t` could not have seen it either.
+//!
+//! The first fit, at `from`, sees only data recorded before the range (none, usually): its
+//! sides come back null with the reason, and a side without κ and A does not quote; the
+//! strategy's warm-up covers the same stretch. This module runs queries; it never prints.
+
+use std::sync::Arc;
+
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{col, lit};
+use datafusion::prelude::SessionContext;
+
+use crate::calibrate::{self, CalibrateError, MarketKey, Window};
+use crate::model::{EventTime, RecvTime};
+
+use super::event::Recalibration;
+
+/// When and over how much data fits are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// Replay range on the receive clock, `[from, to)`.
+    pub from: RecvTime,
+    pub to: RecvTime,
+    /// `calibration_window_seconds`, in ns.
+    pub window_ns: i64,
+    /// `recalibration_interval_seconds`, in ns.
+    pub interval_ns: i64,
+}
+
+impl Plan {
+    /// The strategy times of the fits: `from`, `from + interval`, … (< `to`).
+    pub fn times(&self) -> Vec<RecvTime> {
+        let mut out = Vec::new();
+        if self.interval_ns <= 0 {
+            return out;
+        }
+        let mut t = self.from.as_nanos();
+        while t < self.to.as_nanos() {
+            out.push(RecvTime::from_nanos(t));
+            t = t.saturating_add(self.interval_ns);
+        }
+        out
+    }
+}
+
+/// What can stop the schedule.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("reading the recorded tables for recalibration: {0}")]
+    Tables(Box<datafusion::error::DataFusionError>),
+    #[error("recalibrating at {at}: {source}")]
+    Fit { at: RecvTime, source: CalibrateError },
+    #[error("invalid recalibration setting: {0}")]
+    Setting(String),
+}
+
+fn tables(e: datafusion::error::DataFusionError) -> ScheduleError {
+    ScheduleError::Tables(Box::new(e))
+}
+
+/// The recorded tables, and the same tables cut at a receive time, under the names the
+/// calibration SQL reads.
+pub struct Calibrator {
+    ctx: SessionContext,
+    key: MarketKey,
+    settings: calibrate::Settings,
+}
+
+const RECORDED_TOP: &str = "recorded_book_top";
+const RECORDED_TRADES: &str = "recorded_trades";
+
+impl Calibrator {
+    /// Takes `book_top` and `trades` from a session over the data tree (such as
+    /// [`crate::storage::Session`]'s) and keeps them under other names.
+    pub async fn new(
+        source: &SessionContext,
+        key: MarketKey,
+        settings: calibrate::Settings,
+    ) -> Result<Self, ScheduleError> {
+        settings.validate().map_err(|e| ScheduleError::Setting(e.to_string()))?;
+        let ctx = SessionContext::new();
+        for (from, to) in [("book_top", RECORDED_TOP), ("trades", RECORDED_TRADES)] {
+            let provider = source.table_provider(from).await.map_err(tables)?;
+            ctx.register_table(to, provider).map_err(tables)?;
+        }
+        Ok(Self { ctx, key, settings })
+    }
+
+    /// Registers `book_top` and `trades` as the rows received before `at`.
+    async fn cut(&self, at: RecvTime) -> Result<(), ScheduleError> {
+        let before =
+            lit(ScalarValue::TimestampNanosecond(Some(at.as_nanos()), Some(Arc::from("UTC"))));
+        for (name, recorded) in [("book_top", RECORDED_TOP), ("trades", RECORDED_TRADES)] {
+            let view = self
+                .ctx
+                .table(recorded)
+                .await
+                .map_err(tables)?
+                .filter(col("ts_recv").lt(before.clone()))
+                .map_err(tables)?
+                .into_view();
+            self.ctx.deregister_table(name).map_err(tables)?;
+            self.ctx.register_table(name, view).map_err(tables)?;
+        }
+        Ok(())
+    }
+
+    /// The fit the strategy may use from `t` on: window `[t − W, t)` of the venue clock, over
+    /// the rows received before `t`.
+    pub async fn at(&self, t: RecvTime, window_ns: i64) -> Result<Recalibration, ScheduleError> {
+        self.cut(t).await?;
+        let end = EventTime::from_nanos(t.as_nanos());
+        let window = Window { start: end.saturating_add_nanos(-window_ns), end };
+        let fit = calibrate::window(&self.ctx, &self.key, window, &self.settings)
+            .await
+            .map_err(|source| ScheduleError::Fit { at: t, source })?;
+        Ok(Recalibration { at: t, fit })
+    }
+
+    /// Every fit of a plan, in time order; `progress` is called after each.
+    pub async fn schedule(
+        &self,
+        plan: &Plan,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<Vec<Recalibration>, ScheduleError> {
+        if plan.window_ns <= 0 || plan.interval_ns <= 0 {
+            return Err(ScheduleError::Setting(
+                "calibration_window_seconds and recalibration_interval_seconds must be above zero"
+                    .into(),
+            ));
+        }
+        let times = plan.times();
+        let mut out = Vec::with_capacity(times.len());
+        for (i, t) in times.iter().enumerate() {
+            out.push(self.at(*t, plan.window_ns).await?);
+            progress(i + 1, times.len());
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: i64 = 1_000_000_000;
+
+    #[test]
+    fn fits_start_at_the_range_start_and_stop_before_its_end() {
+        let plan = Plan {
+            from: RecvTime::from_nanos(100 * S),
+            to: RecvTime::from_nanos(130 * S),
+            window_ns: 60 * S,
+            interval_ns: 10 * S,
+        };
+        let got: Vec<i64> = plan.times().iter().map(|t| t.as_nanos() / S).collect();
+        assert_eq!(got, vec![100, 110, 120]);
+        assert!(Plan { interval_ns: 0, ..plan }.times().is_empty());
+    }
+}

@@ -1,0 +1,699 @@
+//! Every backtest setting of MODEL.md at its default, read from `config.json` and set by name
+//! from flags and `--sweep KEY=V1,V2`, and the validated integer form the engine runs on
+//! ([`Config`], from [`Settings::resolve`] with the market's increments).
+//!
+//! Names are MODEL.md's, plus short aliases (`gamma`, `horizon`, `cooldown`, …; see
+//! [`ALIASES`]). A `config.json` is shared with the recorder, so keys this module does not know
+//! are ignored there; [`Settings::set`] refuses them, since a flag or a sweep key with a typo
+//! must not silently do nothing.
+
+use std::path::Path;
+
+use crate::backtest::event::MarketSpec;
+use crate::model::money::{FeeRate, Money};
+use crate::model::quote::{GammaMode, QuoteSettings};
+use crate::model::{parse_duration, parse_raw, Price, Qty, NANOS_PER_SEC};
+
+/// A setting that cannot be applied.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("unknown backtest setting {key:?} (known: {})", KEYS.join(", "))]
+    UnknownKey { key: String },
+    #[error("setting {key}: {value:?} is not {expected}")]
+    BadValue { key: &'static str, value: String, expected: &'static str },
+    #[error("settings: {0}")]
+    Invalid(String),
+    #[error("config file {path}: {message}")]
+    Config { path: String, message: String },
+}
+
+/// How resting orders fill (MODEL.md "Simulated exchange").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FillModel {
+    /// Optimistic: a bid fills when a taker SELL prints at or below it or the best ask drops
+    /// to or below it, while the quote is valid.
+    Cross,
+    /// Realistic: the order joins the back of its level and waits for the queue ahead.
+    #[default]
+    Queue,
+}
+
+/// How level shrinkage that is not a trade moves a queued order forward.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum QueueModel {
+    /// Only trades at the order's price advance it; cancellations are all assumed behind.
+    /// The most conservative model, hence the default.
+    #[default]
+    RiskAverse,
+    /// The share of a decrease that happens ahead is aheadⁿ / (aheadⁿ + behindⁿ).
+    ProbPower(f64),
+    /// The share ahead is ln(1+ahead) / (ln(1+ahead) + ln(1+behind)).
+    ProbLog,
+}
+
+/// Latency of one leg of the order path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Latency {
+    /// A fixed delay in nanoseconds.
+    Constant(i64),
+    /// The recorded feed latency of the latest market event, `ts_recv − ts_event`, floored at
+    /// zero (a skewed receive clock can make it negative).
+    Feed,
+}
+
+/// Which strategy trades.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StrategyKind {
+    /// The Avellaneda–Stoikov market maker (MODEL.md "Quotes").
+    #[default]
+    As,
+    /// The top-of-book volume imbalance taker (see [`ImbalanceSettings`]).
+    Imbalance,
+}
+
+/// The L2 imbalance strategy: with no position, it buys `order_size` at market when the
+/// summed size of the best `levels` bids is more than `buy_ratio` times that of the asks, and
+/// sells when it is less than `sell_ratio` times; it closes at market when mid has moved
+/// `profit_target_bps` for it or `stop_loss_bps` against it since the entry fill, or after
+/// `time_stop_seconds`. The defaults (10 / 20 bps, 300 s) are a few spreads of a liquid perp,
+/// well inside one calibration window; the ratios are the issue's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ImbalanceSettings {
+    pub levels: usize,
+    pub buy_ratio: f64,
+    pub sell_ratio: f64,
+    pub profit_target_bps: f64,
+    pub stop_loss_bps: f64,
+    pub time_stop_seconds: f64,
+}
+
+impl Default for ImbalanceSettings {
+    fn default() -> Self {
+        Self {
+            levels: 5,
+            buy_ratio: 3.0,
+            sell_ratio: 0.33,
+            profit_target_bps: 10.0,
+            stop_loss_bps: 20.0,
+            time_stop_seconds: 300.0,
+        }
+    }
+}
+
+/// Every setting of a backtest, as given (MODEL.md's table and defaults).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// The quote settings shared with `spread` (T, γ, γ mode, max shift, q_max in lots,
+    /// maker fee, spread bounds, σ clamps).
+    pub quote: QuoteSettings,
+    pub taker_fee_bps: f64,
+    /// Quote size; `None` = the market's lot × 10.
+    pub order_size: Option<Qty>,
+    /// q_max in base units; `None` = `quote.max_inventory_lots` × `order_size`.
+    pub max_inventory: Option<Qty>,
+    /// How far cash may go below zero (credit for buying); `None` = unlimited.
+    pub cash_limit: Option<Money>,
+    pub fill_cooldown_seconds: f64,
+    pub quote_validity_seconds: f64,
+    pub gap_threshold_seconds: f64,
+    pub warmup_period_seconds: f64,
+    /// Read by the replay's recalibration schedule, not by the engine.
+    pub calibration_window_seconds: f64,
+    pub recalibration_interval_seconds: f64,
+    pub entry_latency: Latency,
+    pub response_latency: Latency,
+    pub fill_model: FillModel,
+    pub queue_model: QueueModel,
+    pub partial_fills: bool,
+    /// Recorded in the summary; the engine itself draws no random numbers (the queue models
+    /// use their expected value), so results depend on it only through the inputs.
+    pub seed: u64,
+    pub strategy: StrategyKind,
+    pub imbalance: ImbalanceSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            quote: QuoteSettings::default(),
+            taker_fee_bps: 4.5,
+            order_size: None,
+            max_inventory: None,
+            cash_limit: None,
+            fill_cooldown_seconds: 60.0,
+            quote_validity_seconds: 60.0,
+            gap_threshold_seconds: 1800.0,
+            warmup_period_seconds: 900.0,
+            calibration_window_seconds: 3600.0,
+            recalibration_interval_seconds: 600.0,
+            entry_latency: Latency::Constant(10_000_000),
+            response_latency: Latency::Constant(10_000_000),
+            fill_model: FillModel::Queue,
+            queue_model: QueueModel::RiskAverse,
+            partial_fills: false,
+            seed: 0,
+            strategy: StrategyKind::As,
+            imbalance: ImbalanceSettings::default(),
+        }
+    }
+}
+
+/// Every key [`Settings::set`] accepts, in MODEL.md's order.
+pub const KEYS: &[&str] = &[
+    "inventory_horizon_seconds",
+    "risk_aversion_gamma",
+    "gamma_mode",
+    "max_shift_ticks",
+    "order_size",
+    "max_inventory",
+    "max_inventory_lots",
+    "maker_fee_bps",
+    "taker_fee_bps",
+    "fill_cooldown_seconds",
+    "quote_validity_seconds",
+    "gap_threshold_seconds",
+    "warmup_period_seconds",
+    "calibration_window_seconds",
+    "recalibration_interval_seconds",
+    "min_spread_bps",
+    "max_spread_bps",
+    "min_volatility",
+    "max_volatility",
+    "entry_latency",
+    "response_latency",
+    "fill_model",
+    "queue_model",
+    "partial_fills",
+    "cash_limit",
+    "seed",
+    "strategy",
+    "imbalance_levels",
+    "imbalance_buy_ratio",
+    "imbalance_sell_ratio",
+    "profit_target_bps",
+    "stop_loss_bps",
+    "time_stop_seconds",
+];
+
+/// Short names accepted by [`Settings::set`] (flags and `--sweep`), and the key each means.
+pub const ALIASES: &[(&str, &str)] = &[
+    ("gamma", "risk_aversion_gamma"),
+    ("horizon", "inventory_horizon_seconds"),
+    ("max_shift", "max_shift_ticks"),
+    ("maker_fee", "maker_fee_bps"),
+    ("taker_fee", "taker_fee_bps"),
+    ("cooldown", "fill_cooldown_seconds"),
+    ("validity", "quote_validity_seconds"),
+    ("gap_threshold", "gap_threshold_seconds"),
+    ("warmup", "warmup_period_seconds"),
+    ("calibration_window", "calibration_window_seconds"),
+    ("window", "calibration_window_seconds"),
+    ("recalibration_interval", "recalibration_interval_seconds"),
+    ("every", "recalibration_interval_seconds"),
+    ("min_spread", "min_spread_bps"),
+    ("max_spread", "max_spread_bps"),
+    ("partial", "partial_fills"),
+    ("profit_target", "profit_target_bps"),
+    ("stop_loss", "stop_loss_bps"),
+    ("time_stop", "time_stop_seconds"),
+];
+
+/// The canonical key for a name or alias (`-` and `_` are interchangeable, as in flags).
+pub fn canonical_key(name: &str) -> Option<&'static str> {
+    let name = name.trim().replace('-', "_");
+    KEYS.iter()
+        .copied()
+        .find(|k| *k == name)
+        .or_else(|| ALIASES.iter().find(|(a, _)| *a == name).map(|(_, k)| *k))
+}
+
+fn number(key: &'static str, value: &str) -> Result<f64, SettingsError> {
+    value.trim().parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
+        SettingsError::BadValue { key, value: value.to_owned(), expected: "a number" }
+    })
+}
+
+/// Seconds as a number (`60`, `0.5`) or a duration (`1m`, `250ms`).
+fn seconds(key: &'static str, value: &str) -> Result<f64, SettingsError> {
+    if let Ok(v) = number(key, value) {
+        return Ok(v);
+    }
+    parse_duration(value).map(|d| d.as_secs_f64()).map_err(|_| SettingsError::BadValue {
+        key,
+        value: value.to_owned(),
+        expected: "seconds (a number, or a duration such as 90s or 15m)",
+    })
+}
+
+fn latency(key: &'static str, value: &str) -> Result<Latency, SettingsError> {
+    let value = value.trim();
+    if value == "feed" {
+        return Ok(Latency::Feed);
+    }
+    let bad = || SettingsError::BadValue {
+        key,
+        value: value.to_owned(),
+        expected: "a duration with its unit (10ms, 250us, 0) or feed",
+    };
+    let d = parse_duration(value).map_err(|_| bad())?;
+    i64::try_from(d.as_nanos()).map(Latency::Constant).map_err(|_| bad())
+}
+
+fn parse_queue_model(value: &str) -> Option<QueueModel> {
+    let v = value.trim();
+    match v {
+        "risk_averse" => return Some(QueueModel::RiskAverse),
+        "prob_log" => return Some(QueueModel::ProbLog),
+        _ => {}
+    }
+    let n = v.strip_prefix("prob_power")?;
+    let n =
+        n.strip_prefix('(').and_then(|n| n.strip_suffix(')')).or_else(|| n.strip_prefix(':'))?;
+    let n: f64 = n.trim().parse().ok()?;
+    (n.is_finite() && n > 0.0).then_some(QueueModel::ProbPower(n))
+}
+
+fn bool_value(key: &'static str, value: &str) -> Result<bool, SettingsError> {
+    match value.trim() {
+        "true" | "on" | "yes" | "1" => Ok(true),
+        "false" | "off" | "no" | "0" => Ok(false),
+        _ => {
+            Err(SettingsError::BadValue { key, value: value.to_owned(), expected: "true or false" })
+        }
+    }
+}
+
+fn qty(key: &'static str, value: &str) -> Result<Qty, SettingsError> {
+    Qty::parse(value.trim()).ok().filter(|q| q.raw() > 0).ok_or_else(|| SettingsError::BadValue {
+        key,
+        value: value.to_owned(),
+        expected: "a positive decimal quantity",
+    })
+}
+
+/// Display form of a latency, as [`Settings::set`] reads it back.
+pub fn latency_text(l: Latency) -> String {
+    match l {
+        Latency::Feed => "feed".to_owned(),
+        Latency::Constant(ns) if ns % 1_000_000 == 0 => format!("{}ms", ns / 1_000_000),
+        Latency::Constant(ns) if ns % 1_000 == 0 => format!("{}us", ns / 1_000),
+        Latency::Constant(ns) => format!("{ns}ns"),
+    }
+}
+
+/// Display form of a queue model, as [`Settings::set`] reads it back.
+pub fn queue_model_text(m: QueueModel) -> String {
+    match m {
+        QueueModel::RiskAverse => "risk_averse".to_owned(),
+        QueueModel::ProbPower(n) => format!("prob_power({n})"),
+        QueueModel::ProbLog => "prob_log".to_owned(),
+    }
+}
+
+impl Settings {
+    /// Sets one setting by MODEL.md name or alias from its text form, as a flag or a sweep
+    /// value gives it. Cross-setting checks wait for [`Settings::resolve`].
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), SettingsError> {
+        let key =
+            canonical_key(key).ok_or_else(|| SettingsError::UnknownKey { key: key.to_owned() })?;
+        let q = &mut self.quote;
+        let im = &mut self.imbalance;
+        match key {
+            "inventory_horizon_seconds" => q.inventory_horizon_seconds = seconds(key, value)?,
+            "risk_aversion_gamma" => q.risk_aversion_gamma = number(key, value)?,
+            "gamma_mode" => {
+                q.gamma_mode =
+                    value.trim().parse::<GammaMode>().map_err(|_| SettingsError::BadValue {
+                        key,
+                        value: value.to_owned(),
+                        expected: "constant, inventory_scaled or max_shift",
+                    })?
+            }
+            "max_shift_ticks" => q.max_shift_ticks = number(key, value)?,
+            "order_size" => self.order_size = Some(qty(key, value)?),
+            "max_inventory" => self.max_inventory = Some(qty(key, value)?),
+            "max_inventory_lots" => q.max_inventory_lots = number(key, value)?,
+            "maker_fee_bps" => q.maker_fee_bps = number(key, value)?,
+            "taker_fee_bps" => self.taker_fee_bps = number(key, value)?,
+            "fill_cooldown_seconds" => self.fill_cooldown_seconds = seconds(key, value)?,
+            "quote_validity_seconds" => self.quote_validity_seconds = seconds(key, value)?,
+            "gap_threshold_seconds" => self.gap_threshold_seconds = seconds(key, value)?,
+            "warmup_period_seconds" => self.warmup_period_seconds = seconds(key, value)?,
+            "calibration_window_seconds" => self.calibration_window_seconds = seconds(key, value)?,
+            "recalibration_interval_seconds" => {
+                self.recalibration_interval_seconds = seconds(key, value)?
+            }
+            "min_spread_bps" => q.min_spread_bps = number(key, value)?,
+            "max_spread_bps" => q.max_spread_bps = number(key, value)?,
+            "min_volatility" => q.min_volatility = number(key, value)?,
+            "max_volatility" => q.max_volatility = number(key, value)?,
+            "entry_latency" => self.entry_latency = latency(key, value)?,
+            "response_latency" => self.response_latency = latency(key, value)?,
+            "fill_model" => {
+                self.fill_model = match value.trim() {
+                    "cross" => FillModel::Cross,
+                    "queue" => FillModel::Queue,
+                    _ => {
+                        return Err(SettingsError::BadValue {
+                            key,
+                            value: value.to_owned(),
+                            expected: "cross or queue",
+                        })
+                    }
+                }
+            }
+            "queue_model" => {
+                self.queue_model =
+                    parse_queue_model(value).ok_or_else(|| SettingsError::BadValue {
+                        key,
+                        value: value.to_owned(),
+                        expected: "risk_averse, prob_power(N) with N > 0, or prob_log",
+                    })?
+            }
+            "partial_fills" => self.partial_fills = bool_value(key, value)?,
+            "cash_limit" => {
+                let raw = parse_raw(value.trim()).ok().filter(|r| *r >= 0).ok_or_else(|| {
+                    SettingsError::BadValue {
+                        key,
+                        value: value.to_owned(),
+                        expected: "a non-negative amount of quote currency",
+                    }
+                })?;
+                self.cash_limit = Some(Money::from_raw(i128::from(raw) * 100_000_000));
+            }
+            "seed" => {
+                self.seed = value.trim().parse().map_err(|_| SettingsError::BadValue {
+                    key,
+                    value: value.to_owned(),
+                    expected: "an unsigned integer",
+                })?
+            }
+            "strategy" => {
+                self.strategy = match value.trim() {
+                    "as" | "avellaneda" => StrategyKind::As,
+                    "imbalance" => StrategyKind::Imbalance,
+                    _ => {
+                        return Err(SettingsError::BadValue {
+                            key,
+                            value: value.to_owned(),
+                            expected: "as or imbalance",
+                        })
+                    }
+                }
+            }
+            "imbalance_levels" => {
+                im.levels = value.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    SettingsError::BadValue {
+                        key,
+                        value: value.to_owned(),
+                        expected: "a positive integer",
+                    }
+                })?
+            }
+            "imbalance_buy_ratio" => im.buy_ratio = number(key, value)?,
+            "imbalance_sell_ratio" => im.sell_ratio = number(key, value)?,
+            "profit_target_bps" => im.profit_target_bps = number(key, value)?,
+            "stop_loss_bps" => im.stop_loss_bps = number(key, value)?,
+            "time_stop_seconds" => im.time_stop_seconds = seconds(key, value)?,
+            _ => return Err(SettingsError::UnknownKey { key: key.to_owned() }),
+        }
+        Ok(())
+    }
+
+    /// Applies the keys of a `config.json` object that name backtest settings (by MODEL.md
+    /// name; aliases are for flags only). Other keys belong to other commands and are skipped.
+    pub fn apply_json(&mut self, text: &str) -> Result<(), SettingsError> {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| SettingsError::Invalid(format!("not JSON: {e}")))?;
+        let object = value
+            .as_object()
+            .ok_or_else(|| SettingsError::Invalid("config must be a JSON object".into()))?;
+        for key in KEYS {
+            let Some(v) = object.get(*key) else { continue };
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                serde_json::Value::Null => continue,
+                other => other.to_string(),
+            };
+            self.set(key, &text)?;
+        }
+        Ok(())
+    }
+
+    /// Defaults, then the backtest keys of a `config.json` file.
+    pub fn from_config_file(path: &Path) -> Result<Self, SettingsError> {
+        let config_err =
+            |message: String| SettingsError::Config { path: path.display().to_string(), message };
+        let text = std::fs::read_to_string(path).map_err(|e| config_err(e.to_string()))?;
+        let mut s = Settings::default();
+        s.apply_json(&text).map_err(|e| config_err(e.to_string()))?;
+        Ok(s)
+    }
+
+    /// Every setting as `(key, text)` in [`KEYS`] order: for the summary and sweep labels.
+    /// Each text is accepted back by [`Settings::set`].
+    pub fn entries(&self) -> Vec<(&'static str, String)> {
+        let q = &self.quote;
+        let im = &self.imbalance;
+        let opt = |v: Option<Qty>| v.map_or_else(|| "default".to_owned(), |q| q.to_string());
+        let mut out = Vec::with_capacity(KEYS.len());
+        for key in KEYS {
+            let text = match *key {
+                "inventory_horizon_seconds" => q.inventory_horizon_seconds.to_string(),
+                "risk_aversion_gamma" => q.risk_aversion_gamma.to_string(),
+                "gamma_mode" => q.gamma_mode.to_string(),
+                "max_shift_ticks" => q.max_shift_ticks.to_string(),
+                "order_size" => opt(self.order_size),
+                "max_inventory" => opt(self.max_inventory),
+                "max_inventory_lots" => q.max_inventory_lots.to_string(),
+                "maker_fee_bps" => q.maker_fee_bps.to_string(),
+                "taker_fee_bps" => self.taker_fee_bps.to_string(),
+                "fill_cooldown_seconds" => self.fill_cooldown_seconds.to_string(),
+                "quote_validity_seconds" => self.quote_validity_seconds.to_string(),
+                "gap_threshold_seconds" => self.gap_threshold_seconds.to_string(),
+                "warmup_period_seconds" => self.warmup_period_seconds.to_string(),
+                "calibration_window_seconds" => self.calibration_window_seconds.to_string(),
+                "recalibration_interval_seconds" => self.recalibration_interval_seconds.to_string(),
+                "min_spread_bps" => q.min_spread_bps.to_string(),
+                "max_spread_bps" => q.max_spread_bps.to_string(),
+                "min_volatility" => q.min_volatility.to_string(),
+                "max_volatility" => q.max_volatility.to_string(),
+                "entry_latency" => latency_text(self.entry_latency),
+                "response_latency" => latency_text(self.response_latency),
+                "fill_model" => match self.fill_model {
+                    FillModel::Cross => "cross".to_owned(),
+                    FillModel::Queue => "queue".to_owned(),
+                },
+                "queue_model" => queue_model_text(self.queue_model),
+                "partial_fills" => self.partial_fills.to_string(),
+                "cash_limit" => {
+                    self.cash_limit.map_or_else(|| "none".to_owned(), |m| m.to_string())
+                }
+                "seed" => self.seed.to_string(),
+                "strategy" => match self.strategy {
+                    StrategyKind::As => "as".to_owned(),
+                    StrategyKind::Imbalance => "imbalance".to_owned(),
+                },
+                "imbalance_levels" => im.levels.to_string(),
+                "imbalance_buy_ratio" => im.buy_ratio.to_string(),
+                "imbalance_sell_ratio" => im.sell_ratio.to_string(),
+                "profit_target_bps" => im.profit_target_bps.to_string(),
+                "stop_loss_bps" => im.stop_loss_bps.to_string(),
+                "time_stop_seconds" => im.time_stop_seconds.to_string(),
+                _ => continue,
+            };
+            out.push((*key, text));
+        }
+        out
+    }
+
+    /// Checks every setting and turns it into the engine's integer form for one market.
+    pub fn resolve(&self, spec: MarketSpec) -> Result<Config, SettingsError> {
+        let invalid = |m: String| Err(SettingsError::Invalid(m));
+        if spec.tick.raw() <= 0 || spec.lot.raw() <= 0 {
+            return invalid(format!(
+                "market tick {} and lot {} must be positive",
+                spec.tick, spec.lot
+            ));
+        }
+        let order_size =
+            match self.order_size {
+                Some(q) => q,
+                None => Qty::from_raw(spec.lot.raw().checked_mul(10).ok_or_else(|| {
+                    SettingsError::Invalid(format!("lot {} is too large", spec.lot))
+                })?),
+            };
+        let mut quote = self.quote.clone();
+        let max_inventory = match self.max_inventory {
+            Some(m) => {
+                quote.max_inventory_lots = m.raw() as f64 / order_size.raw() as f64;
+                m
+            }
+            None => {
+                let raw = quote.max_inventory_lots * order_size.raw() as f64;
+                if !((1.0..9e17).contains(&raw)) {
+                    return invalid("max_inventory_lots × order_size is out of range".into());
+                }
+                Qty::from_raw(raw.round() as i64)
+            }
+        };
+        quote.validate().map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        let ns = |name: &str, secs: f64| -> Result<i64, SettingsError> {
+            let v = (secs * NANOS_PER_SEC as f64).round();
+            if v.is_finite() && (0.0..9e18).contains(&v) {
+                Ok(v as i64)
+            } else {
+                Err(SettingsError::Invalid(format!("{name} must be between 0 and 9e9 seconds")))
+            }
+        };
+        let fee = |name: &str, bps: f64| {
+            FeeRate::from_bps(bps)
+                .ok_or_else(|| SettingsError::Invalid(format!("{name} is out of range")))
+        };
+        for l in [self.entry_latency, self.response_latency] {
+            if let Latency::Constant(n) = l {
+                if n < 0 {
+                    return invalid("latency must not be negative".into());
+                }
+            }
+        }
+        let im = self.imbalance;
+        if !(im.buy_ratio > 0.0 && im.sell_ratio > 0.0 && im.sell_ratio < im.buy_ratio) {
+            return invalid(
+                "imbalance ratios: need 0 < imbalance_sell_ratio < imbalance_buy_ratio".into(),
+            );
+        }
+        if !(im.profit_target_bps > 0.0 && im.stop_loss_bps > 0.0) {
+            return invalid("profit_target_bps and stop_loss_bps must be positive".into());
+        }
+        Ok(Config {
+            tick: spec.tick,
+            lot: spec.lot,
+            quote,
+            order_size,
+            max_inventory,
+            maker_fee: fee("maker_fee_bps", self.quote.maker_fee_bps)?,
+            taker_fee: fee("taker_fee_bps", self.taker_fee_bps)?,
+            cash_limit: self.cash_limit,
+            fill_cooldown_ns: ns("fill_cooldown_seconds", self.fill_cooldown_seconds)?,
+            quote_validity_ns: ns("quote_validity_seconds", self.quote_validity_seconds)?,
+            gap_threshold_ns: ns("gap_threshold_seconds", self.gap_threshold_seconds)?,
+            warmup_ns: ns("warmup_period_seconds", self.warmup_period_seconds)?,
+            entry_latency: self.entry_latency,
+            response_latency: self.response_latency,
+            fill_model: self.fill_model,
+            queue_model: self.queue_model,
+            partial_fills: self.partial_fills,
+            strategy: self.strategy,
+            imbalance: im,
+            time_stop_ns: ns("time_stop_seconds", im.time_stop_seconds)?,
+        })
+    }
+}
+
+/// Validated settings for one market, in the engine's units (ns, raw fixed point, fee rates).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub tick: Price,
+    pub lot: Qty,
+    /// With `max_inventory_lots` = `max_inventory` / `order_size`.
+    pub quote: QuoteSettings,
+    pub order_size: Qty,
+    pub max_inventory: Qty,
+    pub maker_fee: FeeRate,
+    pub taker_fee: FeeRate,
+    pub cash_limit: Option<Money>,
+    pub fill_cooldown_ns: i64,
+    pub quote_validity_ns: i64,
+    pub gap_threshold_ns: i64,
+    pub warmup_ns: i64,
+    pub entry_latency: Latency,
+    pub response_latency: Latency,
+    pub fill_model: FillModel,
+    pub queue_model: QueueModel,
+    pub partial_fills: bool,
+    pub strategy: StrategyKind,
+    pub imbalance: ImbalanceSettings,
+    pub time_stop_ns: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> MarketSpec {
+        MarketSpec { tick: Price::parse("0.01").unwrap(), lot: Qty::parse("0.001").unwrap() }
+    }
+
+    #[test]
+    fn defaults_are_model_md() {
+        let c = Settings::default().resolve(spec()).unwrap();
+        assert_eq!(c.order_size, Qty::parse("0.01").unwrap());
+        assert_eq!(c.max_inventory, Qty::parse("0.1").unwrap());
+        assert_eq!((c.maker_fee.as_bps(), c.taker_fee.as_bps()), (1.5, 4.5));
+        assert_eq!(c.fill_cooldown_ns, 60 * NANOS_PER_SEC);
+        assert_eq!(c.quote_validity_ns, 60 * NANOS_PER_SEC);
+        assert_eq!(c.gap_threshold_ns, 1800 * NANOS_PER_SEC);
+        assert_eq!(c.warmup_ns, 900 * NANOS_PER_SEC);
+        assert_eq!(c.entry_latency, Latency::Constant(10_000_000));
+        assert_eq!((c.fill_model, c.queue_model), (FillModel::Queue, QueueModel::RiskAverse));
+        assert_eq!(c.quote.inventory_horizon_seconds, 1800.0);
+        assert_eq!(c.quote.risk_aversion_gamma, 0.1);
+    }
+
+    #[test]
+    fn set_accepts_names_aliases_and_round_trips_entries() {
+        let mut s = Settings::default();
+        s.set("gamma", "0.05").unwrap();
+        s.set("queue-model", "prob_power(3)").unwrap();
+        s.set("entry_latency", "feed").unwrap();
+        s.set("response_latency", "250us").unwrap();
+        s.set("cooldown", "1m").unwrap();
+        s.set("max_inventory", "0.05").unwrap();
+        s.set("strategy", "imbalance").unwrap();
+        assert_eq!(s.quote.risk_aversion_gamma, 0.05);
+        assert_eq!(s.queue_model, QueueModel::ProbPower(3.0));
+        assert_eq!(s.fill_cooldown_seconds, 60.0);
+        let mut back = Settings::default();
+        for (k, v) in s.entries() {
+            if v != "default" && v != "none" {
+                back.set(k, &v).unwrap();
+            }
+        }
+        assert_eq!(back, s);
+        let c = s.resolve(spec()).unwrap();
+        assert_eq!(c.quote.max_inventory_lots, 5.0);
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let mut s = Settings::default();
+        let err = s.set("gama", "1").unwrap_err();
+        assert!(matches!(err, SettingsError::UnknownKey { .. }));
+        let err = s.set("entry_latency", "10").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "setting entry_latency: \"10\" is not a duration with its unit (10ms, 250us, 0) or feed"
+        );
+        assert!(s.set("queue_model", "prob_power(-1)").is_err());
+        assert!(s.set("fill_model", "magic").is_err());
+    }
+
+    #[test]
+    fn config_json_applies_known_keys_and_skips_the_recorder_s() {
+        let mut s = Settings::default();
+        s.apply_json(
+            r#"{"risk_aversion_gamma": 0.3, "markets": ["ETH-USD"], "partial_fills": true,
+                "order_size": "0.5", "entry_latency": "5ms", "maker_fee_bps": 0}"#,
+        )
+        .unwrap();
+        assert_eq!(s.quote.risk_aversion_gamma, 0.3);
+        assert!(s.partial_fills);
+        assert_eq!(s.order_size, Some(Qty::parse("0.5").unwrap()));
+        assert_eq!(s.entry_latency, Latency::Constant(5_000_000));
+        assert_eq!(s.quote.maker_fee_bps, 0.0);
+        assert!(s.apply_json(r#"{"order_size": -1}"#).is_err());
+    }
+}

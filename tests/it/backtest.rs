@@ -1,0 +1,430 @@
+//! `mdkit backtest` end to end on Parquet trees of the simulator's market (written in-process
+//! as a recorder would, see [`simulated_tree`]): every output with sane numbers, determinism,
+//! `cross` against `queue`, no look-ahead in the replay and the recalibration schedule, clear
+//! errors, and `--sweep`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use arrow::array::{Array, RecordBatch, TimestampNanosecondArray};
+use mdkit::backtest::event::Event;
+use mdkit::backtest::replay::{Listings, Source};
+use mdkit::backtest::schedule::{Calibrator, Plan};
+use mdkit::backtest::{calibration_settings, event::MarketSpec};
+use mdkit::calibrate::MarketKey;
+use mdkit::model::{BookSide, EventTime, Price, Qty, RecvTime};
+use mdkit::simulate::market::{Market, MarketParams};
+use mdkit::storage::{DepthRow, Session};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::calibrate::{simulated_tree, write, T0, VENUE};
+use crate::common::{stderr, stdout, SEC};
+
+/// Settings that make a short recording trade: warm up for 2 minutes, refit every 5 from the
+/// last 10, and a small γ (MODEL.md's 0.1 puts quotes γσ²T = 45 away from mid on this market).
+const SHORT: [&str; 8] =
+    ["--set", "warmup=120", "--set", "every=300", "--set", "window=600", "--set", "gamma=0.001"];
+
+/// `steps` × 100 ms of the simulated ETH-USD market (seed 11) from T0, as a recorder writes
+/// it: [`simulated_tree`]'s frames, trades and depth changes, plus the depth snapshot of the
+/// first frame (every level of the starting book), so the replay can build the full book.
+fn tree(steps: i64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let params = MarketParams::preset("ETH-USD");
+    let start = Market::new(params.clone(), 11);
+    simulated_tree(dir.path(), params, 11, T0, steps);
+    let mut snapshot = Vec::new();
+    for side in [BookSide::Bid, BookSide::Ask] {
+        for level in start.book().levels(side) {
+            snapshot.push(DepthRow {
+                ts_event: EventTime::from_nanos(T0),
+                ts_recv: RecvTime::from_nanos(T0 + 3_000_000),
+                conn: 1,
+                seq: 1,
+                snapshot: true,
+                side,
+                price: level.price,
+                qty: level.qty,
+            });
+        }
+    }
+    write(dir.path(), "ETH-USD", &snapshot);
+    dir
+}
+
+/// Runs `mdkit --data <data> backtest <args>` in `cwd`.
+fn backtest(data: &Path, cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mdkit"))
+        .current_dir(cwd)
+        .arg("--data")
+        .arg(data)
+        .arg("backtest")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run mdkit")
+}
+
+fn ok(out: &Output) {
+    assert!(out.status.success(), "exit {:?}\n{}\n{}", out.status, stdout(out), stderr(out));
+}
+
+fn summary(dir: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join("summary.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn read_parquet(path: &Path) -> Vec<RecordBatch> {
+    let file = std::fs::File::open(path).unwrap();
+    ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn rows(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(RecordBatch::num_rows).sum()
+}
+
+fn u64_of(v: &serde_json::Value, key: &str) -> u64 {
+    v[key].as_u64().unwrap_or_else(|| panic!("{key} missing in {v}"))
+}
+
+fn money(v: &serde_json::Value, key: &str) -> f64 {
+    let text = v[key].as_str().unwrap_or_else(|| panic!("{key} is not a decimal string: {v}"));
+    text.parse().unwrap()
+}
+
+/// Twenty simulated minutes through the default AS strategy with the `cross` model: all four
+/// files, a summary table, and numbers that hold together.
+#[test]
+fn backtest_writes_every_output_with_sane_numbers() {
+    let data = tree(12_000);
+    let cwd = tempfile::tempdir().unwrap();
+    let mut args = vec!["--fill-model", "cross"];
+    args.extend(SHORT);
+    let out = backtest(data.path(), cwd.path(), &args);
+    ok(&out);
+    let text = stdout(&out);
+    assert!(text.contains("pnl net") && text.contains("sharpe"), "{text}");
+    // With one market in the tree, no flags are needed; the output goes to ./backtest/<M>-<from>.
+    let dir = cwd.path().join("backtest/ETH-USD-20261120T130000Z");
+    assert!(text.contains("backtest/ETH-USD-20261120T130000Z"), "{text}");
+    let s = summary(&dir);
+    assert!(u64_of(&s, "events") > 12_000, "every frame, depth row and trade: {s}");
+    let fills = u64_of(&s, "fills_bid") + u64_of(&s, "fills_ask");
+    assert!(fills > 0, "twenty minutes of quoting fill something: {s}");
+    assert_eq!(rows(&read_parquet(&dir.join("fills.parquet"))) as u64, fills);
+    let pnl = money(&s, "pnl_net");
+    let gross = money(&s, "pnl_gross");
+    let fees = money(&s, "fees");
+    assert!((gross - fees - pnl).abs() < 1e-9, "net = gross - fees: {s}");
+    assert!(fees > 0.0, "maker fees are charged: {s}");
+    assert!(money(&s, "max_drawdown") >= 0.0);
+
+    // One equity row per second of strategy time (20 minutes, give or take the ends).
+    let equity = read_parquet(&dir.join("equity.parquet"));
+    let n = rows(&equity);
+    assert!((1_150..=1_202).contains(&n), "{n} equity rows");
+    let ts = equity[0].column_by_name("ts").unwrap();
+    let ts = ts.as_any().downcast_ref::<TimestampNanosecondArray>().unwrap();
+    assert_eq!(ts.value(0) % SEC, 0, "samples fall on whole seconds");
+    for column in ["mid", "bid", "ask", "position", "cash", "equity"] {
+        assert!(equity[0].column_by_name(column).is_some(), "equity.parquet lacks {column}");
+    }
+    let mid = equity[0].column_by_name("mid").unwrap();
+    assert!(mid.null_count() < mid.len(), "mid is known");
+
+    let svg = std::fs::read_to_string(dir.join("chart.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("Inventory") && svg.contains("PnL"));
+    assert_eq!(svg.matches("<path").count(), 6, "mid, quotes, equity, inventory, PnL");
+}
+
+/// Same tables, settings and seed: byte-identical summary.json and fills.parquet.
+#[test]
+fn two_runs_give_byte_identical_summary_and_fills() {
+    let data = tree(9_000);
+    let outs = tempfile::tempdir().unwrap();
+    let mut read = Vec::new();
+    for name in ["a", "b"] {
+        let dir = outs.path().join(name);
+        let mut args = vec!["--fill-model", "cross", "--seed", "7", "--out", dir.to_str().unwrap()];
+        args.extend(SHORT);
+        ok(&backtest(data.path(), outs.path(), &args));
+        let bytes = |file: &str| std::fs::read(dir.join(file)).unwrap();
+        read.push((bytes("summary.json"), bytes("fills.parquet"), bytes("equity.parquet")));
+    }
+    assert!(read[0].0 == read[1].0, "summary.json differs between two runs");
+    assert!(read[0].1 == read[1].1, "fills.parquet differs between two runs");
+    assert!(read[0].2 == read[1].2, "equity.parquet differs between two runs");
+    let s: serde_json::Value = serde_json::from_slice(&read[0].0).unwrap();
+    assert!(u64_of(&s, "fills_bid") + u64_of(&s, "fills_ask") > 0, "a run with fills: {s}");
+}
+
+/// On a simulated recording the optimistic model fills at least as often as the queue. The
+/// quotes are kept within 0.5 bps of mid (no cooldown, no fee floor), where trades print at
+/// their price and the queue ahead matters; further out both models fill only on trades
+/// through the price and agree.
+#[test]
+fn cross_fills_at_least_as_often_as_queue() {
+    let data = tree(12_000);
+    let outs = tempfile::tempdir().unwrap();
+    let mut fills = Vec::new();
+    for model in ["cross", "queue"] {
+        let dir = outs.path().join(model);
+        let mut args = vec!["--fill-model", model, "--out", dir.to_str().unwrap()];
+        args.extend(SHORT);
+        args.extend(["--set", "cooldown=0", "--set", "maker_fee=0"]);
+        args.extend(["--set", "min_spread=0", "--set", "max_spread=0.5"]);
+        ok(&backtest(data.path(), outs.path(), &args));
+        let s = summary(&dir);
+        fills.push(u64_of(&s, "fills_bid") + u64_of(&s, "fills_ask"));
+    }
+    eprintln!("fills: cross {}, queue {}", fills[0], fills[1]);
+    assert!(fills[1] > 100, "the queue model fills too: {fills:?}");
+    assert!(fills[0] >= fills[1], "cross {} < queue {}", fills[0], fills[1]);
+}
+
+/// No look-ahead: tree B is tree A cut after t (the same seed, fewer steps). The replayed
+/// events before t and every recalibration the strategy may use by t are the same on both;
+/// the later fits differ, so the comparison can fail.
+#[test]
+fn data_after_t_changes_nothing_the_strategy_may_use_before_t() {
+    let full = tree(9_000); // 15 minutes
+    let cut = tree(6_000); // 10 minutes: everything received after T0 + 10 m is gone
+    let t = RecvTime::from_nanos(T0 + 600 * SEC);
+    let source = Source {
+        venue: VENUE.into(),
+        market: "ETH-USD".into(),
+        from: RecvTime::from_nanos(T0),
+        to: RecvTime::from_nanos(T0 + 900 * SEC),
+    };
+    let before = |root: &Path| -> Vec<Event> {
+        Listings::open(root, &source)
+            .unwrap()
+            .replay()
+            .map(Result::unwrap)
+            .take_while(|e| e.ts_recv() < t)
+            .collect()
+    };
+    let events = before(full.path());
+    assert!(events.len() > 6_000, "{} events before t", events.len());
+    assert!(events == before(cut.path()), "the replay before t depends on data after t");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let schedule = |root: &Path| {
+        runtime.block_on(async {
+            let session = Session::open(root).await.unwrap();
+            let key = MarketKey { venue: VENUE.into(), market: "ETH-USD".into() };
+            let spec = MarketSpec {
+                tick: Price::parse("0.01").unwrap(),
+                lot: Qty::parse("0.001").unwrap(),
+            };
+            let calibrator =
+                Calibrator::new(&session.ctx, key, calibration_settings(spec, 300 * SEC))
+                    .await
+                    .unwrap();
+            let plan = Plan {
+                from: source.from,
+                to: source.to,
+                window_ns: 300 * SEC,
+                interval_ns: 150 * SEC,
+            };
+            calibrator.schedule(&plan, |_, _| {}).await.unwrap()
+        })
+    };
+    let (a, b) = (schedule(full.path()), schedule(cut.path()));
+    let ats: Vec<i64> = a.iter().map(|r| (r.at.as_nanos() - T0) / SEC).collect();
+    assert_eq!(ats, [0, 150, 300, 450, 600, 750], "fits at from + k·interval");
+    assert_eq!(
+        b.iter().map(|r| r.at).collect::<Vec<_>>(),
+        a.iter().map(|r| r.at).collect::<Vec<_>>()
+    );
+    for (x, y) in a.iter().zip(&b).filter(|(x, _)| x.at <= t) {
+        assert_eq!(x, y, "the fit usable at {} changed with data after t", x.at);
+    }
+    assert!(a[1].fit.sigma.is_some() && a[4].fit.bid.kappa.is_some(), "{:?}", a[4]);
+    assert!(a[0].fit.bid.kappa.is_none(), "nothing before the range: no fit at from");
+    assert_ne!(a[5], b[5], "the fit after t sees the data after t");
+}
+
+/// No look-ahead through the whole command: on tree A and on A cut after t (same flags, same
+/// range), the equity samples before t and the fills reported before t are identical, and
+/// the runs differ after t.
+#[test]
+fn the_backtest_before_t_is_the_same_without_the_data_after_t() {
+    let (full, cut) = (tree(9_000), tree(6_000));
+    let t = T0 + 600 * SEC;
+    let outs = tempfile::tempdir().unwrap();
+    let mut runs = Vec::new();
+    for (name, data) in [("full", &full), ("cut", &cut)] {
+        let dir = outs.path().join(name);
+        let mut args = vec![
+            "--fill-model",
+            "cross",
+            "--from",
+            "2026-11-20T13:00Z",
+            "--to",
+            "2026-11-20T13:15Z",
+            "--out",
+            dir.to_str().unwrap(),
+        ];
+        args.extend(SHORT);
+        ok(&backtest(data.path(), outs.path(), &args));
+        let before = |file: &str, column: &str| -> Vec<RecordBatch> {
+            read_parquet(&dir.join(file))
+                .iter()
+                .map(|b| {
+                    let ts = b.column_by_name(column).unwrap();
+                    let ts = ts.as_any().downcast_ref::<TimestampNanosecondArray>().unwrap();
+                    let keep: arrow::array::BooleanArray =
+                        ts.values().iter().map(|v| Some(*v < t)).collect();
+                    arrow::compute::filter_record_batch(b, &keep).unwrap()
+                })
+                .filter(|b| b.num_rows() > 0)
+                .collect()
+        };
+        runs.push((
+            before("equity.parquet", "ts"),
+            before("fills.parquet", "ts_report"),
+            std::fs::read(dir.join("fills.parquet")).unwrap(),
+        ));
+    }
+    assert!(rows(&runs[0].0) >= 590, "{} samples before t", rows(&runs[0].0));
+    assert!(rows(&runs[0].1) > 0, "fills before t");
+    assert!(runs[0].0 == runs[1].0, "equity before t depends on data after t");
+    assert!(runs[0].1 == runs[1].1, "fills before t depend on data after t");
+    assert!(runs[0].2 != runs[1].2, "the data after t does change the run after t");
+}
+
+/// A range without data: exit 2, a message naming the market, the range and what exists,
+/// and no output folder.
+#[test]
+fn a_range_without_data_is_a_clear_error_and_writes_nothing() {
+    let data = tree(600);
+    let cwd = tempfile::tempdir().unwrap();
+    let out_dir = cwd.path().join("out");
+    let out = backtest(
+        data.path(),
+        cwd.path(),
+        &["--from", "2030-01-01", "--to", "2030-01-02", "--out", out_dir.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("extended/ETH-USD has no book_top rows received in"), "{err}");
+    assert!(err.contains("2030-01-01T00:00:00Z"), "{err}");
+    assert!(err.contains("its book_top rows span 2026-11-20T13:00"), "{err}");
+    assert!(!out_dir.exists(), "nothing is written");
+
+    // Inside the recording, between two frames (received at 13:00:10.003 and 10.103).
+    let out = backtest(
+        data.path(),
+        cwd.path(),
+        &[
+            "--from",
+            "2026-11-20T13:00:10.004Z",
+            "--to",
+            "2026-11-20T13:00:10.1Z",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("falls in a gap of the recording"), "{}", stderr(&out));
+    assert!(!out_dir.exists(), "nothing is written");
+
+    let out = backtest(data.path(), cwd.path(), &["--market", "BTC-USD"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("BTC-USD") && err.contains("extended/ETH-USD"), "{err}");
+    assert!(!cwd.path().join("backtest").exists(), "nothing is written");
+}
+
+/// A file in the tree that is not a readable part is named once on stderr and skipped; the
+/// run goes on over the rest.
+#[test]
+fn a_corrupt_part_is_named_and_skipped() {
+    let data = tree(3_000);
+    let partition = data.path().join("depth/venue=extended/market=ETH-USD/date=2026-11-20");
+    let bad = partition.join("part-235959-1-9.parquet");
+    std::fs::write(&bad, b"PAR1 not really parquet").unwrap();
+    let outs = tempfile::tempdir().unwrap();
+    let dir = outs.path().join("run");
+    let out = backtest(data.path(), outs.path(), &["--out", dir.to_str().unwrap()]);
+    ok(&out);
+    let err = stderr(&out);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning: skipped")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(warnings[0].contains("part-235959-1-9.parquet"), "{err}");
+    assert!(u64_of(&summary(&dir), "events") > 3_000);
+}
+
+/// `--sweep`: one folder per grid point (the cartesian product) and a comparison table.
+#[test]
+fn sweep_runs_every_grid_point_into_its_own_folder() {
+    let data = tree(6_000);
+    let outs = tempfile::tempdir().unwrap();
+    let dir = outs.path().join("grid");
+    let mut args = vec![
+        "--out",
+        dir.to_str().unwrap(),
+        "--sweep",
+        "gamma=0.05,0.2",
+        "--sweep",
+        "fill_model=cross,queue",
+        "--jobs",
+        "2",
+    ];
+    args.extend(SHORT);
+    let out = backtest(data.path(), outs.path(), &args);
+    ok(&out);
+    let text = stdout(&out);
+    let labels = [
+        "gamma=0.05,fill_model=cross",
+        "gamma=0.05,fill_model=queue",
+        "gamma=0.2,fill_model=cross",
+        "gamma=0.2,fill_model=queue",
+    ];
+    for label in labels {
+        let point: PathBuf = dir.join(label);
+        for file in ["summary.json", "fills.parquet", "equity.parquet", "chart.svg"] {
+            assert!(point.join(file).is_file(), "{label}/{file} missing");
+        }
+        assert!(text.lines().any(|l| l.starts_with(label)), "{label} not in:\n{text}");
+        let s = summary(&point);
+        let gamma = s["settings"]["risk_aversion_gamma"].as_str().unwrap().to_owned();
+        assert!(label.contains(&format!("gamma={gamma}")), "{label} ran with gamma {gamma}");
+    }
+    let header = text.lines().next().unwrap();
+    for column in ["pnl net", "sharpe", "max drawdown", "fills", "markout"] {
+        assert!(header.contains(column), "{header}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("sweep.txt")).unwrap(),
+        text.split("output:").next().unwrap()
+    );
+
+    let out = backtest(data.path(), outs.path(), &["--sweep", "gamma=0.1,x"]);
+    assert_eq!(out.status.code(), Some(2), "a bad sweep value fails before running");
+}
+
+/// `--help` explains the command and shows the defaults.
+#[test]
+fn help_explains_flags_and_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = backtest(dir.path(), dir.path(), &["--help"]);
+    ok(&out);
+    let help = stdout(&out).split_whitespace().collect::<Vec<_>>().join(" ");
+    for text in [
+        "--fill-model <MODEL>",
+        "[default: queue]",
+        "--sweep <KEY=V1,V2,...>",
+        "--set <KEY=VALUE>",
+        "recalibration_interval_seconds",
+        "byte-identical",
+    ] {
+        assert!(help.contains(text), "{text} missing from:\n{help}");
+    }
+}
