@@ -20,10 +20,15 @@
 //! `stall=N`, `burst=N:K`; N counts data frames of the connection from 1, CONN counts accepted
 //! WebSocket connections from 1 (default 1). See [`fault`].
 //!
+//! With `--venue binance-spot|binance-usdm|binance-coinm` the same market is served as Binance
+//! (combined WebSocket stream and REST depth snapshot on the same port; see [`binance`]).
+//!
 //! Market spec (`--market`, repeatable): `NAME[:key=value,...]` with keys `mid`, `tick`, `lot`,
 //! `sigma`, `a_bid`, `kappa_bid`, `a_ask`, `kappa_ask`, `levels`, `max_size`; unset keys come
 //! from [`MarketParams::preset`].
 
+pub mod binance;
+pub mod binance_wire;
 pub mod fault;
 pub mod hub;
 pub mod log;
@@ -112,6 +117,14 @@ pub struct Args {
     /// How often the server pings each connection, in wall time (the venue: every 15s).
     #[arg(long, value_parser = parse_duration, default_value = "15s")]
     pub ping_interval: Duration,
+    /// Protocol to speak. binance-*: the combined stream at /stream?streams=… and the REST
+    /// depth snapshot (/api/v3/depth, /fapi/v1/depth, /dapi/v1/depth) on the same port.
+    #[arg(long, default_value = "extended", value_parser = ["extended", "binance-spot", "binance-usdm", "binance-coinm"])]
+    pub venue: String,
+    /// Binance venue: steps broadcast after a REST snapshot is taken before it is answered,
+    /// so diffs newer than the snapshot reach the client first (as on the real venue).
+    #[arg(long, default_value_t = 3)]
+    pub rest_lag: u64,
 }
 
 /// A flag that cannot be used, with what to do about it.
@@ -145,6 +158,9 @@ pub struct Config {
     pub log_dir: Option<PathBuf>,
     pub backlog: usize,
     pub server: ServerConfig,
+    /// `None`: Extended; otherwise the Binance market spoken.
+    pub binance: Option<crate::venue::binance::Kind>,
+    pub rest_lag: u64,
 }
 
 fn steps_of(duration: Duration) -> u64 {
@@ -257,6 +273,8 @@ impl Config {
                 ping_every: args.ping_interval,
                 ..ServerConfig::default()
             },
+            binance: crate::venue::binance::Kind::of_venue(&args.venue),
+            rest_lag: args.rest_lag,
         })
     }
 }
@@ -306,9 +324,18 @@ async fn run_config(config: Config) -> anyhow::Result<()> {
         let _ = ended_tx.send(());
         result
     };
-    let server = serve(listener, hub.clone(), config.server.clone(), async {
+    let ended = async {
         let _ = ended_rx.await;
-    });
+    };
+    let server = async {
+        match config.binance {
+            None => serve(listener, hub.clone(), config.server.clone(), ended).await,
+            Some(kind) => {
+                let server = config.server.clone();
+                binance::serve(listener, hub.clone(), kind, server, config.rest_lag, ended).await
+            }
+        }
+    };
     let (driven, ()) = tokio::join!(driver, server);
     driven.context("the simulator log failed")?;
     Ok(())
