@@ -1,6 +1,7 @@
 //! mdkit's integration tests: one binary, one module per area. Tests run the real `mdkit`
 //! binary in temporary directories and read real Parquet files back.
 
+mod binance_live;
 mod calibrate;
 mod collect;
 mod common;
