@@ -50,13 +50,25 @@ A sequence break, a venue error, an unreadable frame or a book stream silent for
 writes an events row, drops that connection's book and reconnects; the book is rebuilt from the \
 next snapshot. Trades are deduplicated by trade id across reconnects and restarts.
 
+Binance (--venue binance-spot, binance-usdm, binance-coinm): one combined-stream connection per \
+market (<symbol>@depth@100ms and <symbol>@trade, at --url + /stream?streams=…); after the first \
+diff arrives the REST depth snapshot (--rest-url, limit 1000) is fetched and journaled as a frame \
+of that connection, and the diffs received meanwhile are spliced onto it (U/u, pu rules). A broken \
+update-id chain writes a seq_gap row and reconnects, which fetches a fresh snapshot. A refused \
+snapshot request (e.g. HTTP 429/418 rate limits) is logged with its status and body and retried \
+with backoff, never sooner than the venue's Retry-After. Symbols are stored upper case \
+(btcusdt → BTCUSDT), as `mdkit import` stores them. Binance ends every connection after 24 h: \
+that is a reconnect with a fresh snapshot.
+
 Settings can also come from a JSON file (--config, default ./config.json when it exists) with \
 the original recorder's names: markets, data_directory, collect_orderbook, collect_trades, \
-max_depth_levels. Flags override the file.
+max_depth_levels, and url, rest_url. Flags override the file.
 
 Local run against the simulator:
   mdkit simulate --speed 10 &            # prints: listening on ws://127.0.0.1:PORT
-  mdkit collect ETH-USD --url ws://127.0.0.1:PORT";
+  mdkit collect ETH-USD --url ws://127.0.0.1:PORT
+  mdkit simulate --venue binance-usdm --market BTCUSDT --speed 10 &
+  mdkit collect BTCUSDT --venue binance-usdm --url ws://127.0.0.1:PORT   # REST on the same port";
 
 /// Record a venue's L2 book and trades into the tables (long-running; Ctrl+C to stop).
 #[derive(Debug, Clone, clap::Args)]
@@ -504,6 +516,34 @@ mod tests {
             config.url("ETH-USD", Stream::Book).unwrap(),
             "ws://127.0.0.1:9/stream.extended.exchange/v1/orderbooks/ETH-USD"
         );
+    }
+
+    #[test]
+    fn binance_urls_default_to_the_venue_and_a_local_ws_url_serves_rest_too() {
+        let config = Config::new(None, args(&["btcusdt", "--venue", "binance-usdm"])).unwrap();
+        assert_eq!(config.markets, ["BTCUSDT"]);
+        assert_eq!(config.streams, [Stream::Combined]);
+        assert_eq!(
+            config.url("BTCUSDT", Stream::Combined).unwrap(),
+            "wss://fstream.binance.com/stream?streams=btcusdt@depth@100ms/btcusdt@trade"
+        );
+        let b = config.binance.as_ref().unwrap();
+        assert_eq!(
+            b.snapshot_url("BTCUSDT"),
+            "https://fapi.binance.com/fapi/v1/depth?symbol=BTCUSDT&limit=1000"
+        );
+        let local = args(&["ETHUSDT", "--venue", "binance-spot", "--url", "ws://127.0.0.1:9/"]);
+        let b = Config::new(None, local).unwrap().binance.unwrap();
+        assert_eq!(b.rest_url, "http://127.0.0.1:9/api/v3/depth");
+        let line = ["X", "--venue", "binance-coinm", "--rest-url", "http://h/d", "--no-trades"];
+        let config = Config::new(None, args(&line)).unwrap();
+        assert_eq!(config.binance.as_ref().unwrap().rest_url, "http://h/d");
+        assert_eq!(
+            config.url("X", Stream::Combined).unwrap(),
+            "wss://dstream.binance.com/stream?streams=x@depth@100ms"
+        );
+        let err = Config::new(None, args(&["ETH-USD", "--rest-url", "http://h/d"])).unwrap_err();
+        assert!(err.to_string().contains("--rest-url is for the Binance venues"), "{err}");
     }
 
     #[test]

@@ -66,7 +66,11 @@ frames from 1.
   malformed=N    replace frame N with truncated, invalid JSON
   stall=N        after frame N send no more data; pings are still answered
   burst=N:K      hold frames N..N+K-1, then send them back to back
-Connections without a User-Agent header are always refused with HTTP 403.";
+  http429=N      (--venue binance-*) REST snapshot request N of the run, from 1, gets HTTP 429
+                 with Retry-After: 1
+Extended connections without a User-Agent header are always refused with HTTP 403. On the \
+Binance venue, N counts a connection's frames (diffs and trades together) and skip=N drops the \
+first diff at or after frame N, which breaks the update-id chain.";
 
 const MARKET_HELP: &str = "\
 A market to simulate, repeatable (default ETH-USD): NAME[:key=value,...]. Keys: mid, tick, lot, \
@@ -75,11 +79,14 @@ per side), max_size. Presets: ETH-USD mid 3000 tick 0.01 lot 0.001 sigma 0.5 A 2
 BTC-USD mid 84000 tick 1 lot 0.00001 sigma 10 kappa 0.15; SOL-USD mid 140 tick 0.001 sigma \
 0.025 kappa 150; any other name: mid 100 tick 0.01 lot 0.01 sigma 0.2 kappa 15.";
 
-/// Run a local Extended-compatible WebSocket venue fed by a synthetic market.
+/// Run a local Extended-compatible (or Binance) WebSocket venue fed by a synthetic market.
 ///
 /// Prints `listening on ws://127.0.0.1:<port>` as the first line of stdout, then one line per
 /// market with its true parameters (key=value), then serves until --duration of simulated
-/// time has passed (exit 0) or Ctrl+C.
+/// time has passed (exit 0) or Ctrl+C. With --venue binance-*, the same port serves the
+/// combined stream (/stream?streams=<sym>@depth@100ms/<sym>@trade) and the REST depth
+/// snapshot (/api/v3/depth, /fapi/v1/depth or /dapi/v1/depth ?symbol=SYM&limit=N); name
+/// markets like BTCUSDT, e.g. --market BTCUSDT:mid=3000,lot=0.001.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// TCP port on 127.0.0.1; 0 lets the OS choose (read it from the first stdout line).
