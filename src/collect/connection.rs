@@ -20,6 +20,7 @@ use tokio_tungstenite::tungstenite::http::header::{HeaderValue, USER_AGENT};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::http;
 use super::station::Inbound;
 use super::Backoff;
 use crate::model::RecvTime;
@@ -28,6 +29,8 @@ use crate::venue::extended::{MAX_MESSAGE_BYTES, USER_AGENT as MDKIT_AGENT};
 
 /// How long the TCP connect and WebSocket handshake may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one REST snapshot request may take, answer included.
+const REST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What a supervisor needs: where to connect, where to send frames, when to stop.
 pub struct Link {
@@ -40,6 +43,33 @@ pub struct Link {
     /// The watchdog's limit; `None` for a stream that may be quiet (trades).
     pub stale_after: Option<Duration>,
     pub backoff: Backoff,
+    /// Binance: the REST depth snapshot URL, fetched once per connection after its first
+    /// diff-depth frame arrived (VENUES.md §3.3); the body is sent on as a frame of the
+    /// connection. `None` for venues whose stream carries its own snapshots (Extended).
+    pub rest: Option<String>,
+}
+
+type Fetch =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, http::HttpError>> + Send>>;
+
+/// Where a connection's REST snapshot stands.
+enum Rest {
+    /// Waiting for the first diff (or no REST snapshot on this venue).
+    Idle,
+    Fetching(Fetch),
+    /// The last request failed; the next one goes out at this instant.
+    Retry(Instant),
+    Done,
+}
+
+fn fetch(url: &str) -> Fetch {
+    let url = url.to_owned();
+    Box::pin(async move { http::get(&url, MDKIT_AGENT, REST_TIMEOUT).await })
+}
+
+/// A diff-depth frame of a combined stream, told by its stream name (no JSON parse).
+fn is_depth(text: &str) -> bool {
+    text.get(..text.len().min(80)).is_some_and(|head| head.contains("@depth"))
 }
 
 /// The writer thread is gone (it stopped on an error it reports itself).
@@ -125,6 +155,8 @@ async fn run_connection(link: &mut Link, conn: u32) -> Result<(), WriterGone> {
     tracing::info!(url = %link.url, conn, "connected");
 
     let mut last_frame = Instant::now();
+    let mut rest = Rest::Idle;
+    let mut rest_attempt: u32 = 0;
     let (cause, detail) = loop {
         let watchdog = async {
             match link.stale_after {
@@ -132,11 +164,27 @@ async fn run_connection(link: &mut Link, conn: u32) -> Result<(), WriterGone> {
                 None => std::future::pending().await,
             }
         };
+        let snapshot = async {
+            match &mut rest {
+                Rest::Fetching(request) => Some(request.await),
+                Rest::Retry(at) => {
+                    tokio::time::sleep_until(*at).await;
+                    None
+                }
+                Rest::Idle | Rest::Done => std::future::pending().await,
+            }
+        };
         tokio::select! {
             message = ws.next() => match message {
                 Some(Ok(Message::Text(text))) => {
                     let ts_recv = RecvTime::now();
                     last_frame = Instant::now();
+                    if let (Rest::Idle, Some(url)) = (&rest, &link.rest) {
+                        if is_depth(text.as_str()) {
+                            tracing::debug!(%url, conn, "first diff: requesting the REST snapshot");
+                            rest = Rest::Fetching(fetch(url));
+                        }
+                    }
                     send(link, ts_recv, Entry::Frame { conn, text: text.as_str().to_owned() }).await?;
                 }
                 Some(Ok(Message::Binary(bytes))) => {
@@ -158,6 +206,22 @@ async fn run_connection(link: &mut Link, conn: u32) -> Result<(), WriterGone> {
                 let _ = ws.close(None).await;
                 break (Cause::Closed, format!("closed by the recorder: {reason}"));
             }
+            answer = snapshot => match (answer, &link.rest) {
+                (None, Some(url)) => rest = Rest::Fetching(fetch(url)),
+                (None, None) => rest = Rest::Done,
+                (Some(Ok(body)), _) => {
+                    rest = Rest::Done;
+                    tracing::info!(conn, bytes = body.len(), "REST snapshot received");
+                    send(link, RecvTime::now(), Entry::Frame { conn, text: body }).await?;
+                }
+                (Some(Err(e)), _) => {
+                    let delay = backoff_delay(link.backoff, rest_attempt)
+                        .max(e.retry_after().unwrap_or_default());
+                    rest_attempt = rest_attempt.saturating_add(1);
+                    tracing::warn!(conn, "REST snapshot failed: {e}; retrying in {delay:?}");
+                    rest = Rest::Retry(Instant::now() + delay);
+                }
+            },
             () = watchdog => {
                 let _ = ws.close(None).await;
                 let limit = link.stale_after.unwrap_or_default();

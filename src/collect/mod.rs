@@ -14,6 +14,7 @@
 //! interpret frames.
 
 mod connection;
+mod http;
 mod station;
 mod status;
 
@@ -31,6 +32,7 @@ use self::station::{Inbound, Station};
 use crate::model::{parse_duration, RecvTime};
 use crate::record::{Market, MarketConfig};
 use crate::storage::{check_name, Stream, WriterConfig, BOOK_TOP_LEVELS};
+use crate::venue::binance::Kind;
 use crate::venue::extended::{Depth, Endpoints, STALE_AFTER};
 
 const LONG_ABOUT: &str = "\
@@ -48,13 +50,25 @@ A sequence break, a venue error, an unreadable frame or a book stream silent for
 writes an events row, drops that connection's book and reconnects; the book is rebuilt from the \
 next snapshot. Trades are deduplicated by trade id across reconnects and restarts.
 
+Binance (--venue binance-spot, binance-usdm, binance-coinm): one combined-stream connection per \
+market (<symbol>@depth@100ms and <symbol>@trade, at --url + /stream?streams=…); after the first \
+diff arrives the REST depth snapshot (--rest-url, limit 1000) is fetched and journaled as a frame \
+of that connection, and the diffs received meanwhile are spliced onto it (U/u, pu rules). A broken \
+update-id chain writes a seq_gap row and reconnects, which fetches a fresh snapshot. A refused \
+snapshot request (e.g. HTTP 429/418 rate limits) is logged with its status and body and retried \
+with backoff, never sooner than the venue's Retry-After. Symbols are stored upper case \
+(btcusdt → BTCUSDT), as `mdkit import` stores them. Binance ends every connection after 24 h: \
+that is a reconnect with a fresh snapshot.
+
 Settings can also come from a JSON file (--config, default ./config.json when it exists) with \
 the original recorder's names: markets, data_directory, collect_orderbook, collect_trades, \
-max_depth_levels. Flags override the file.
+max_depth_levels, and url, rest_url. Flags override the file.
 
 Local run against the simulator:
   mdkit simulate --speed 10 &            # prints: listening on ws://127.0.0.1:PORT
-  mdkit collect ETH-USD --url ws://127.0.0.1:PORT";
+  mdkit collect ETH-USD --url ws://127.0.0.1:PORT
+  mdkit simulate --venue binance-usdm --market BTCUSDT --speed 10 &
+  mdkit collect BTCUSDT --venue binance-usdm --url ws://127.0.0.1:PORT   # REST on the same port";
 
 /// Record a venue's L2 book and trades into the tables (long-running; Ctrl+C to stop).
 #[derive(Debug, Clone, clap::Args)]
@@ -66,10 +80,19 @@ pub struct Args {
     /// Venue to record from
     #[arg(long, default_value = "extended", value_parser = ["extended", "binance-spot", "binance-usdm", "binance-coinm"])]
     pub venue: String,
-    /// The venue's stream base URL; Extended v1 mainnet by default. A bare ws://HOST:PORT
-    /// (as `mdkit simulate` prints) gets the v1 path appended.
+    /// The venue's stream base URL (config: url). Extended: v1 mainnet by default; a bare
+    /// ws://HOST:PORT (as `mdkit simulate` prints) gets the v1 path appended. Binance: the
+    /// combined-stream host, default wss://stream.binance.com:9443 (spot),
+    /// wss://fstream.binance.com (USD-M), wss://dstream.binance.com (COIN-M);
+    /// /stream?streams=… is appended.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
+    /// Binance: the REST depth snapshot endpoint (config: rest_url), default
+    /// https://api.binance.com/api/v3/depth, https://fapi.binance.com/fapi/v1/depth or
+    /// https://dapi.binance.com/dapi/v1/depth; with a ws:// --url (the local simulator) the
+    /// same host and port over http://.
+    #[arg(long, value_name = "URL")]
+    pub rest_url: Option<String>,
     /// Book levels per side in book_top (1-20; config: max_depth_levels)
     #[arg(long)]
     pub levels: Option<usize>,
@@ -117,6 +140,8 @@ struct FileConfig {
     collect_orderbook: Option<bool>,
     collect_trades: Option<bool>,
     max_depth_levels: Option<usize>,
+    url: Option<String>,
+    rest_url: Option<String>,
 }
 
 /// Validated settings of one recorder run.
@@ -133,6 +158,66 @@ pub struct Config {
     pub sync_every: Duration,
     pub backoff: Backoff,
     pub duration: Option<Duration>,
+    /// Set for the Binance venues: where their streams and snapshots are.
+    pub binance: Option<Binance>,
+}
+
+/// A Binance market's endpoints (VENUES.md §3.1) and which of its streams to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binance {
+    pub kind: Kind,
+    /// Combined-stream base, e.g. `wss://fstream.binance.com`.
+    pub ws_base: String,
+    /// REST depth endpoint without the query.
+    pub rest_url: String,
+    pub depth: bool,
+    pub trades: bool,
+}
+
+impl Binance {
+    /// Snapshot depth asked for: the most USD-M and COIN-M serve (spot serves up to 5000).
+    pub const SNAPSHOT_LIMIT: u32 = 1000;
+
+    fn new(kind: Kind, url: Option<&str>, rest_url: Option<&str>) -> anyhow::Result<Self> {
+        let ws_base = url.unwrap_or(kind.ws_base()).trim_end_matches('/').to_owned();
+        anyhow::ensure!(
+            ws_base.starts_with("ws://") || ws_base.starts_with("wss://"),
+            "bad --url {ws_base:?}: a Binance stream base is ws://HOST[:PORT] or wss://HOST[:PORT]"
+        );
+        let rest_url = match (rest_url, ws_base.strip_prefix("ws://")) {
+            (Some(rest), _) => rest.to_owned(),
+            // A local venue (plain ws://) serves REST on the same host and port.
+            (None, Some(local)) => {
+                let host = local.split('/').next().unwrap_or(local);
+                let path = kind.depth_url().splitn(4, '/').nth(3).unwrap_or("");
+                format!("http://{host}/{path}")
+            }
+            (None, None) => kind.depth_url().to_owned(),
+        };
+        anyhow::ensure!(
+            rest_url.starts_with("http://") || rest_url.starts_with("https://"),
+            "bad --rest-url {rest_url:?}: use http:// or https://"
+        );
+        Ok(Self { kind, ws_base, rest_url, depth: true, trades: true })
+    }
+
+    /// The combined-stream URL of `market` (stream names are lower case).
+    pub fn stream_url(&self, market: &str) -> String {
+        let symbol = market.to_ascii_lowercase();
+        let mut streams = Vec::new();
+        if self.depth {
+            streams.push(Kind::depth_stream(&symbol));
+        }
+        if self.trades {
+            streams.push(format!("{symbol}@trade"));
+        }
+        format!("{}/stream?streams={}", self.ws_base, streams.join("/"))
+    }
+
+    /// The REST depth snapshot URL of `market`.
+    pub fn snapshot_url(&self, market: &str) -> String {
+        format!("{}?symbol={market}&limit={}", self.rest_url, Self::SNAPSHOT_LIMIT)
+    }
 }
 
 /// Reconnect delays: `min · 2^attempt`, capped at `max`, with jitter; `attempt` returns to
@@ -147,17 +232,17 @@ pub struct Backoff {
 impl Config {
     /// Merges flags over the config file; `data` is the `--data` flag if given.
     pub fn new(data: Option<&Path>, args: Args) -> anyhow::Result<Self> {
-        anyhow::ensure!(
-            args.venue == "extended",
-            "`collect --venue {}` is not built yet: live Binance recording (combined WebSocket stream + REST snapshot) is unfinished; Binance captures can be imported with `mdkit import --format hftbacktest-raw`",
-            args.venue
-        );
         let file = read_file_config(args.config.as_deref())?;
-        let markets = if args.markets.is_empty() {
+        let kind = Kind::of_venue(&args.venue);
+        let mut markets = if args.markets.is_empty() {
             file.markets.clone().unwrap_or_default()
         } else {
             args.markets.clone()
         };
+        if kind.is_some() {
+            // Binance symbols are upper case in frames and tables (as `import` stores them).
+            markets.iter_mut().for_each(|m| m.make_ascii_uppercase());
+        }
         anyhow::ensure!(
             !markets.is_empty(),
             "name at least one market to record, e.g. `mdkit collect ETH-USD` (or \"markets\" in config.json)"
@@ -173,12 +258,18 @@ impl Config {
             .map(Path::to_path_buf)
             .or(file.data_directory.clone())
             .unwrap_or_else(|| PathBuf::from("./data"));
-        let endpoints = match &args.url {
-            None => Endpoints::mainnet(),
-            Some(url) => {
+        let url = args.url.clone().or(file.url.clone());
+        let endpoints = match (&url, kind) {
+            (None, _) | (Some(_), Some(_)) => Endpoints::mainnet(),
+            (Some(url), None) => {
                 Endpoints::new(&with_v1_path(url)).with_context(|| format!("bad --url {url:?}"))?
             }
         };
+        let rest_url = args.rest_url.clone().or(file.rest_url.clone());
+        anyhow::ensure!(
+            kind.is_some() || rest_url.is_none(),
+            "--rest-url is for the Binance venues; Extended's streams carry their own snapshots"
+        );
         let mut streams = Vec::new();
         if !args.no_orderbook && file.collect_orderbook != Some(false) {
             streams.push(Stream::Book);
@@ -202,6 +293,17 @@ impl Config {
             "--backoff-min must not exceed --backoff-max"
         );
         let _ = STALE_AFTER; // the default above is VENUES.md's 90 s.
+        let binance = match kind {
+            Some(kind) => {
+                let mut b = Binance::new(kind, url.as_deref(), rest_url.as_deref())?;
+                b.depth = streams.contains(&Stream::Book);
+                b.trades = streams.contains(&Stream::Trades);
+                // One combined connection per market carries both (VENUES.md §3.1).
+                streams = vec![Stream::Combined];
+                Some(b)
+            }
+            None => None,
+        };
         Ok(Self {
             data,
             venue: args.venue,
@@ -223,6 +325,7 @@ impl Config {
                 stable_after: args.stable_after,
             },
             duration: args.duration,
+            binance,
         })
     }
 
@@ -230,7 +333,10 @@ impl Config {
         Ok(match stream {
             Stream::Book => self.endpoints.orderbooks(Some(market), Depth::Full)?,
             Stream::Trades => self.endpoints.public_trades(Some(market))?,
-            Stream::Combined => anyhow::bail!("Extended has no combined stream"),
+            Stream::Combined => match &self.binance {
+                Some(binance) => binance.stream_url(market),
+                None => anyhow::bail!("Extended has no combined stream"),
+            },
         })
     }
 }
@@ -311,8 +417,10 @@ async fn record(config: Config, markets: Vec<Market>) -> anyhow::Result<()> {
                 next_conn: next_conns[index].clone(),
                 tx: tx.clone(),
                 stop: stop_rx.clone(),
-                stale_after: (stream == Stream::Book).then_some(config.stale_after),
+                stale_after: matches!(stream, Stream::Book | Stream::Combined)
+                    .then_some(config.stale_after),
                 backoff: config.backoff,
+                rest: config.binance.as_ref().filter(|b| b.depth).map(|b| b.snapshot_url(market)),
             };
             tasks.spawn(supervise(link));
         }
@@ -408,6 +516,34 @@ mod tests {
             config.url("ETH-USD", Stream::Book).unwrap(),
             "ws://127.0.0.1:9/stream.extended.exchange/v1/orderbooks/ETH-USD"
         );
+    }
+
+    #[test]
+    fn binance_urls_default_to_the_venue_and_a_local_ws_url_serves_rest_too() {
+        let config = Config::new(None, args(&["btcusdt", "--venue", "binance-usdm"])).unwrap();
+        assert_eq!(config.markets, ["BTCUSDT"]);
+        assert_eq!(config.streams, [Stream::Combined]);
+        assert_eq!(
+            config.url("BTCUSDT", Stream::Combined).unwrap(),
+            "wss://fstream.binance.com/stream?streams=btcusdt@depth@100ms/btcusdt@trade"
+        );
+        let b = config.binance.as_ref().unwrap();
+        assert_eq!(
+            b.snapshot_url("BTCUSDT"),
+            "https://fapi.binance.com/fapi/v1/depth?symbol=BTCUSDT&limit=1000"
+        );
+        let local = args(&["ETHUSDT", "--venue", "binance-spot", "--url", "ws://127.0.0.1:9/"]);
+        let b = Config::new(None, local).unwrap().binance.unwrap();
+        assert_eq!(b.rest_url, "http://127.0.0.1:9/api/v3/depth");
+        let line = ["X", "--venue", "binance-coinm", "--rest-url", "http://h/d", "--no-trades"];
+        let config = Config::new(None, args(&line)).unwrap();
+        assert_eq!(config.binance.as_ref().unwrap().rest_url, "http://h/d");
+        assert_eq!(
+            config.url("X", Stream::Combined).unwrap(),
+            "wss://dstream.binance.com/stream?streams=x@depth@100ms"
+        );
+        let err = Config::new(None, args(&["ETH-USD", "--rest-url", "http://h/d"])).unwrap_err();
+        assert!(err.to_string().contains("--rest-url is for the Binance venues"), "{err}");
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! | `malformed=N` | frame N is replaced by its first half: invalid JSON |
 //! | `stall=N` | after frame N no more data is sent; pings are still answered, the socket stays open |
 //! | `burst=N:K` | frames N … N+K−1 are held and sent back to back when frame N+K−1 is due |
+//! | `http429=N` | Binance venue only: REST request N of the run (from 1) gets HTTP 429 |
 //!
 //! The refusal of an upgrade without `User-Agent` (HTTP 403) is always on (VENUES.md §1.2).
 
@@ -37,7 +38,13 @@ pub enum FaultKind {
     Swap(u64),
     Malformed(u64),
     Stall(u64),
-    Burst { from: u64, count: u64 },
+    Burst {
+        from: u64,
+        count: u64,
+    },
+    /// REST request number N of the run (Binance venue) is answered HTTP 429; `@CONN` is
+    /// not used.
+    Http429(u64),
 }
 
 /// A fault aimed at one connection.
@@ -105,6 +112,7 @@ impl FromStr for Fault {
             "swap" => FaultKind::Swap(number(args)?),
             "malformed" => FaultKind::Malformed(number(args)?),
             "stall" => FaultKind::Stall(number(args)?),
+            "http429" => FaultKind::Http429(number(args)?),
             "burst" => {
                 let (from, count) = args.split_once(':').ok_or_else(|| err("burst needs N:K"))?;
                 FaultKind::Burst { from: number(from)?, count: number(count)? }
@@ -125,6 +133,7 @@ impl fmt::Display for Fault {
             FaultKind::Malformed(n) => write!(f, "malformed={n}"),
             FaultKind::Stall(n) => write!(f, "stall={n}"),
             FaultKind::Burst { from, count } => write!(f, "burst={from}:{count}"),
+            FaultKind::Http429(n) => write!(f, "http429={n}"),
         }?;
         match self.stream {
             Some(stream) => write!(f, "@{}:{}", stream.name(), self.conn),
@@ -151,6 +160,11 @@ pub struct FaultPlan {
 }
 
 impl FaultPlan {
+    /// Whether REST request number `request` (1-based over the run) must get HTTP 429.
+    pub fn http429(&self, request: u64) -> bool {
+        self.faults.iter().any(|f| f.kind == FaultKind::Http429(request))
+    }
+
     /// The injector for the connection that is number `conn` in accept order and number
     /// `of_stream` among the connections of `stream`.
     pub fn injector(
@@ -204,6 +218,11 @@ impl Injector {
     /// True once a stall fault has fired: the connection sends no more data.
     pub fn is_stalled(&self) -> bool {
         self.stalled
+    }
+
+    /// Whether a `skip` fault names frame `frame` (venues without a seq field drop the frame).
+    pub fn skips(&self, frame: u64) -> bool {
+        self.kinds.contains(&FaultKind::Skip(frame))
     }
 
     /// Numbers the next data frame and returns `(frame number, seq to put in it)`.

@@ -15,9 +15,9 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use super::log::{Log, LogError};
-use super::market::{Market, MarketParams, STEP_MS};
+use super::market::{Change, Market, MarketParams, STEP_MS};
 use super::wire::{self, Format};
-use crate::model::{BookSide, FrameKind, Trade};
+use crate::model::{BookSide, FrameKind, Level, Trade};
 
 /// Trades kept for the replay on connect (VENUES.md §1.4).
 pub const REPLAY_TRADES: usize = 50;
@@ -35,6 +35,11 @@ pub struct MarketTick {
     pub top: String,
     /// The trades `data` array, if the step printed any.
     pub trades: Option<String>,
+    /// The step's level changes and trades as values, for venues spelled per connection
+    /// (the Binance venue, `super::binance`).
+    pub bids: Vec<Change>,
+    pub asks: Vec<Change>,
+    pub trade_list: Vec<Trade>,
 }
 
 /// One step of the whole simulation.
@@ -177,6 +182,16 @@ impl Hub {
         state.slots.get(market).map(|slot| slot.attached(state.index, state.ts_ms))
     }
 
+    /// The full book of `market` after step `index` (returned with it, and its ts): what a
+    /// REST snapshot shows.
+    pub fn book(&self, market: usize) -> Option<(u64, i64, Vec<Level>, Vec<Level>)> {
+        let state = self.lock();
+        let book = state.slots.get(market)?.market.book();
+        let bids = book.levels(BookSide::Bid).collect();
+        let asks = book.levels(BookSide::Ask).collect();
+        Some((state.index, state.ts_ms, bids, asks))
+    }
+
     /// Advances every market by one step, logs it, and broadcasts it.
     pub fn step(&self, mut log: Option<&mut Log>) -> Result<(), LogError> {
         let mut state = self.lock();
@@ -210,13 +225,21 @@ impl Hub {
             let trades = (!outcome.trades.is_empty())
                 .then(|| wire::trades_data(slot.format, outcome.trades.iter()));
             let top = slot.top();
-            for trade in outcome.trades {
+            for trade in &outcome.trades {
                 if slot.recent.len() == REPLAY_TRADES {
                     slot.recent.pop_front();
                 }
-                slot.recent.push_back(trade);
+                slot.recent.push_back(trade.clone());
             }
-            markets.push(MarketTick { kind, book: data, top, trades });
+            markets.push(MarketTick {
+                kind,
+                book: data,
+                top,
+                trades,
+                bids: outcome.bids,
+                asks: outcome.asks,
+                trade_list: outcome.trades,
+            });
         }
         state.index = index;
         state.ts_ms = ts_ms;

@@ -20,10 +20,15 @@
 //! `stall=N`, `burst=N:K`; N counts data frames of the connection from 1, CONN counts accepted
 //! WebSocket connections from 1 (default 1). See [`fault`].
 //!
+//! With `--venue binance-spot|binance-usdm|binance-coinm` the same market is served as Binance
+//! (combined WebSocket stream and REST depth snapshot on the same port; see [`binance`]).
+//!
 //! Market spec (`--market`, repeatable): `NAME[:key=value,...]` with keys `mid`, `tick`, `lot`,
 //! `sigma`, `a_bid`, `kappa_bid`, `a_ask`, `kappa_ask`, `levels`, `max_size`; unset keys come
 //! from [`MarketParams::preset`].
 
+pub mod binance;
+pub mod binance_wire;
 pub mod fault;
 pub mod hub;
 pub mod log;
@@ -61,7 +66,11 @@ frames from 1.
   malformed=N    replace frame N with truncated, invalid JSON
   stall=N        after frame N send no more data; pings are still answered
   burst=N:K      hold frames N..N+K-1, then send them back to back
-Connections without a User-Agent header are always refused with HTTP 403.";
+  http429=N      (--venue binance-*) REST snapshot request N of the run, from 1, gets HTTP 429
+                 with Retry-After: 1
+Extended connections without a User-Agent header are always refused with HTTP 403. On the \
+Binance venue, N counts a connection's frames (diffs and trades together) and skip=N drops the \
+first diff at or after frame N, which breaks the update-id chain.";
 
 const MARKET_HELP: &str = "\
 A market to simulate, repeatable (default ETH-USD): NAME[:key=value,...]. Keys: mid, tick, lot, \
@@ -70,11 +79,14 @@ per side), max_size. Presets: ETH-USD mid 3000 tick 0.01 lot 0.001 sigma 0.5 A 2
 BTC-USD mid 84000 tick 1 lot 0.00001 sigma 10 kappa 0.15; SOL-USD mid 140 tick 0.001 sigma \
 0.025 kappa 150; any other name: mid 100 tick 0.01 lot 0.01 sigma 0.2 kappa 15.";
 
-/// Run a local Extended-compatible WebSocket venue fed by a synthetic market.
+/// Run a local Extended-compatible (or Binance) WebSocket venue fed by a synthetic market.
 ///
 /// Prints `listening on ws://127.0.0.1:<port>` as the first line of stdout, then one line per
 /// market with its true parameters (key=value), then serves until --duration of simulated
-/// time has passed (exit 0) or Ctrl+C.
+/// time has passed (exit 0) or Ctrl+C. With --venue binance-*, the same port serves the
+/// combined stream (/stream?streams=<sym>@depth@100ms/<sym>@trade) and the REST depth
+/// snapshot (/api/v3/depth, /fapi/v1/depth or /dapi/v1/depth ?symbol=SYM&limit=N); name
+/// markets like BTCUSDT, e.g. --market BTCUSDT:mid=3000,lot=0.001.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// TCP port on 127.0.0.1; 0 lets the OS choose (read it from the first stdout line).
@@ -112,6 +124,14 @@ pub struct Args {
     /// How often the server pings each connection, in wall time (the venue: every 15s).
     #[arg(long, value_parser = parse_duration, default_value = "15s")]
     pub ping_interval: Duration,
+    /// Protocol to speak. binance-*: the combined stream at /stream?streams=… and the REST
+    /// depth snapshot (/api/v3/depth, /fapi/v1/depth, /dapi/v1/depth) on the same port.
+    #[arg(long, default_value = "extended", value_parser = ["extended", "binance-spot", "binance-usdm", "binance-coinm"])]
+    pub venue: String,
+    /// Binance venue: steps broadcast after a REST snapshot is taken before it is answered,
+    /// so diffs newer than the snapshot reach the client first (as on the real venue).
+    #[arg(long, default_value_t = 3)]
+    pub rest_lag: u64,
 }
 
 /// A flag that cannot be used, with what to do about it.
@@ -145,6 +165,9 @@ pub struct Config {
     pub log_dir: Option<PathBuf>,
     pub backlog: usize,
     pub server: ServerConfig,
+    /// `None`: Extended; otherwise the Binance market spoken.
+    pub binance: Option<crate::venue::binance::Kind>,
+    pub rest_lag: u64,
 }
 
 fn steps_of(duration: Duration) -> u64 {
@@ -257,6 +280,8 @@ impl Config {
                 ping_every: args.ping_interval,
                 ..ServerConfig::default()
             },
+            binance: crate::venue::binance::Kind::of_venue(&args.venue),
+            rest_lag: args.rest_lag,
         })
     }
 }
@@ -306,9 +331,18 @@ async fn run_config(config: Config) -> anyhow::Result<()> {
         let _ = ended_tx.send(());
         result
     };
-    let server = serve(listener, hub.clone(), config.server.clone(), async {
+    let ended = async {
         let _ = ended_rx.await;
-    });
+    };
+    let server = async {
+        match config.binance {
+            None => serve(listener, hub.clone(), config.server.clone(), ended).await,
+            Some(kind) => {
+                let server = config.server.clone();
+                binance::serve(listener, hub.clone(), kind, server, config.rest_lag, ended).await
+            }
+        }
+    };
     let (driven, ()) = tokio::join!(driver, server);
     driven.context("the simulator log failed")?;
     Ok(())

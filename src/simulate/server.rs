@@ -209,29 +209,29 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>, stop: watch::Receive
 
 /// Whether a connection goes on after an action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Flow {
+pub(super) enum Flow {
     Continue,
     End,
 }
 
-enum Event {
+pub(super) enum Event {
     Tick(Result<Arc<Tick>, broadcast::error::RecvError>),
     Client(Option<Result<Message, WsError>>),
     Ping,
     Stop,
 }
 
-struct Conn {
-    ws: WebSocketStream<TcpStream>,
-    inj: Injector,
-    stop: watch::Receiver<()>,
-    ping: Interval,
+pub(super) struct Conn {
+    pub(super) ws: WebSocketStream<TcpStream>,
+    pub(super) inj: Injector,
+    pub(super) stop: watch::Receiver<()>,
+    pub(super) ping: Interval,
 }
 
 impl Conn {
     /// The next thing to react to. Client messages come first so pings are answered even
     /// while the market floods; steps come before shutdown so queued steps drain first.
-    async fn next_event(&mut self, rx: &mut broadcast::Receiver<Arc<Tick>>) -> Event {
+    pub(super) async fn next_event(&mut self, rx: &mut broadcast::Receiver<Arc<Tick>>) -> Event {
         tokio::select! {
             biased;
             msg = self.ws.next() => Event::Client(msg),
@@ -242,7 +242,7 @@ impl Conn {
     }
 
     /// Sends one text message outside the data sequence (acks, error envelopes).
-    async fn text(&mut self, text: String) -> Flow {
+    pub(super) async fn text(&mut self, text: String) -> Flow {
         match self.ws.send(Message::text(text)).await {
             Ok(()) => Flow::Continue,
             Err(_) => Flow::End,
@@ -250,7 +250,7 @@ impl Conn {
     }
 
     /// Sends one data frame through the fault injector; `render` spells it for its seq.
-    async fn data(&mut self, render: impl FnOnce(u64) -> String) -> Flow {
+    pub(super) async fn data(&mut self, render: impl FnOnce(u64) -> String) -> Flow {
         if self.inj.is_stalled() {
             return Flow::Continue;
         }
@@ -280,7 +280,7 @@ impl Conn {
     }
 
     /// Reacts to a client message that needs no protocol answer (pings, close, noise).
-    async fn client(&mut self, msg: Option<Result<Message, WsError>>) -> Flow {
+    pub(super) async fn client(&mut self, msg: Option<Result<Message, WsError>>) -> Flow {
         match msg {
             None | Some(Err(_)) | Some(Ok(Message::Close(_))) => {
                 // tungstenite queued the close reply; push it out.
@@ -295,7 +295,7 @@ impl Conn {
         }
     }
 
-    async fn ping(&mut self) -> Flow {
+    pub(super) async fn ping(&mut self) -> Flow {
         match self.ws.send(Message::Ping(Default::default())).await {
             Ok(()) => Flow::Continue,
             Err(_) => Flow::End,
@@ -303,7 +303,7 @@ impl Conn {
     }
 
     /// Sends a close frame and waits (bounded) for the client's reply.
-    async fn close(mut self, code: CloseCode, reason: &str) {
+    pub(super) async fn close(mut self, code: CloseCode, reason: &str) {
         let frame = CloseFrame { code, reason: reason.into() };
         if self.ws.close(Some(frame)).await.is_err() {
             return;
@@ -315,7 +315,7 @@ impl Conn {
     }
 
     /// Closes for a broadcast that ended (simulation over) or overflowed (client too slow).
-    async fn close_for(self, err: broadcast::error::RecvError) {
+    pub(super) async fn close_for(self, err: broadcast::error::RecvError) {
         match err {
             broadcast::error::RecvError::Closed => {
                 self.close(CloseCode::Normal, "simulation ended").await
