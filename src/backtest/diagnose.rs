@@ -21,6 +21,15 @@ fn secs(x: f64) -> String {
     }
 }
 
+/// A trade distance quantile; the histogram's last bucket holds everything beyond it.
+fn within(ticks: f64) -> String {
+    if ticks >= super::engine::DISTANCE_BUCKETS as f64 / 2.0 {
+        format!("more than {}", ticks - 0.5)
+    } else {
+        format!("{ticks}")
+    }
+}
+
 /// The reasons, in the order they act: warm-up, calibration, then fills.
 pub fn notes(
     summary: &Summary,
@@ -79,15 +88,17 @@ pub fn notes(
             }
         }
     } else if fills == 0 {
-        if let (Some(quote), Some(p50), Some(p99)) =
-            (d.quote_distance_ticks_mean, d.trade_distance_ticks_p50, d.trade_distance_ticks_p99)
+        if let (Some(quote), Some(p50), Some(p90)) =
+            (d.quote_distance_ticks_mean, d.trade_distance_ticks_p50, d.trade_distance_ticks_p90)
         {
             let head = format!(
                 "quotes never filled: quotes averaged {quote:.1} ticks from mid, while half of the \
-                 {} trades printed within {p50} ticks of it and 99 % within {p99}",
-                d.trades
+                 {} trades printed within {} ticks of it and 90 % within {}",
+                d.trades,
+                within(p50),
+                within(p90)
             );
-            if quote > p99 {
+            if quote > p90 {
                 out.push(format!("{head}; a smaller gamma quotes tighter"));
             } else if settings.fill_model == FillModel::Queue {
                 out.push(format!(
@@ -162,12 +173,12 @@ mod tests {
         s.diagnostics.quote_distance_ticks_mean = Some(45.0);
         s.diagnostics.trades = 200;
         s.diagnostics.trade_distance_ticks_p50 = Some(0.5);
-        s.diagnostics.trade_distance_ticks_p99 = Some(3.0);
+        s.diagnostics.trade_distance_ticks_p90 = Some(3.0);
         let got = notes(&s, &Settings::default(), &[]);
         assert_eq!(
             got,
             ["quotes never filled: quotes averaged 45.0 ticks from mid, while half of the 200 \
-              trades printed within 0.5 ticks of it and 99 % within 3; a smaller gamma quotes \
+              trades printed within 0.5 ticks of it and 90 % within 3; a smaller gamma quotes \
               tighter"]
         );
         s.diagnostics.quote_distance_ticks_mean = Some(1.0);

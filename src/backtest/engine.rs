@@ -145,7 +145,7 @@ struct Engine<'a, S> {
 }
 
 /// Half-tick buckets of trade distance from mid; the last one holds everything beyond.
-const DISTANCE_BUCKETS: usize = 4096;
+pub const DISTANCE_BUCKETS: usize = 4096;
 
 /// What the strategy met, for [`Diagnostics`]: counts, an exact sum of quote distances and a
 /// fixed histogram of trade distances (no allocation per event, deterministic).
@@ -203,7 +203,7 @@ impl Seen {
                 .then(|| self.quote_distance2 as f64 / (2.0 * self.quotes as f64 * tick as f64)),
             trades: self.trades,
             trade_distance_ticks_p50: quantile(0.5),
-            trade_distance_ticks_p99: quantile(0.99),
+            trade_distance_ticks_p90: quantile(0.9),
         }
     }
 }

@@ -149,10 +149,10 @@ pub struct Diagnostics {
     pub quotes: u64,
     pub quote_distance_ticks_mean: Option<f64>,
     /// Trades seen while the book had two sides, and the distance from the mid (ticks, on a
-    /// half-tick grid, rounded up) within which half of them and 99 % of them printed.
+    /// half-tick grid, rounded up) within which half of them and 90 % of them printed.
     pub trades: u64,
     pub trade_distance_ticks_p50: Option<f64>,
-    pub trade_distance_ticks_p99: Option<f64>,
+    pub trade_distance_ticks_p90: Option<f64>,
 }
 
 /// Every metric of MODEL.md "Metrics every backtest reports", for one run.
