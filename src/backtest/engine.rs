@@ -20,6 +20,9 @@
 //!   processing produced them: the strategy never learns anything before it could have.
 //!   Both paths are FIFO, like one order connection.
 //! - `feed` latency is `ts_recv − exchange time` of the latest event.
+//! - With `--clock event` the replay has already put `ts_event + L` in `ts_recv` (see
+//!   [`crate::backtest::replay`]): the offset stays 0, the exchange sees each event L before
+//!   the strategy, and the command maps `feed` latency to the constant L.
 //!
 //! Per event the work is: the clock mapping, the exchange (book level update, a loop over
 //! our few orders), two queue-front comparisons and an integer comparison for the equity
