@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use mdkit::backtest::engine;
-use mdkit::backtest::event::{Event, MarketSpec, Recalibration};
+use mdkit::backtest::event::{Clock, Event, MarketSpec, Recalibration};
 use mdkit::backtest::replay::{Listings, Source};
 use mdkit::backtest::report::{EquitySample, Fill, Sink, SinkError};
 use mdkit::backtest::settings::Settings;
@@ -206,6 +206,7 @@ fn replay(c: &mut Criterion) {
         market: MARKET.into(),
         from: RecvTime::from_nanos(START),
         to: RecvTime::from_nanos(START + (STEPS + 1) * STEP_MS * MS),
+        clock: Clock::Recv,
     };
     let listings = Listings::open(dir.path(), &source).unwrap();
 

@@ -20,6 +20,9 @@
 //!   processing produced them: the strategy never learns anything before it could have.
 //!   Both paths are FIFO, like one order connection.
 //! - `feed` latency is `ts_recv − exchange time` of the latest event.
+//! - With `--clock event` the replay has already put `ts_event + L` in `ts_recv` (see
+//!   [`crate::backtest::replay`]): the offset stays 0, the exchange sees each event L before
+//!   the strategy, and the command maps `feed` latency to the constant L.
 //!
 //! Per event the work is: the clock mapping, the exchange (book level update, a loop over
 //! our few orders), two queue-front comparisons and an integer comparison for the equity
@@ -33,7 +36,9 @@ use crate::backtest::event::{Event, MarketSpec, Recalibration};
 use crate::backtest::exchange::{Exchange, Outcome};
 use crate::backtest::imbalance::Imbalance;
 use crate::backtest::metrics::Metrics;
-use crate::backtest::report::{EquitySample, Fill, Sink, SinkError, Summary, PROGRESS_EVERY};
+use crate::backtest::report::{
+    Diagnostics, EquitySample, Fill, Sink, SinkError, Summary, PROGRESS_EVERY,
+};
 use crate::backtest::settings::{Config, Latency, Settings, SettingsError, StrategyKind};
 use crate::backtest::strategy::{
     Action, OrderState, Orders, OwnOrder, Report, ReportKind, Strategy, View,
@@ -139,6 +144,71 @@ struct Engine<'a, S> {
     events: u64,
     orders_sent: u64,
     orders_rejected: u64,
+    seen: Seen,
+}
+
+/// Half-tick buckets of trade distance from mid; the last one holds everything beyond.
+pub const DISTANCE_BUCKETS: usize = 4096;
+
+/// What the strategy met, for [`Diagnostics`]: counts, an exact sum of quote distances and a
+/// fixed histogram of trade distances (no allocation per event, deterministic).
+struct Seen {
+    book_frames: u64,
+    frames_warming_up: u64,
+    frames_with_fit: u64,
+    quotes: u64,
+    /// Σ |2·price − (bid + ask)|, raw units.
+    quote_distance2: i128,
+    trades: u64,
+    trade_buckets: Box<[u64; DISTANCE_BUCKETS]>,
+}
+
+impl Seen {
+    fn new() -> Self {
+        Self {
+            book_frames: 0,
+            frames_warming_up: 0,
+            frames_with_fit: 0,
+            quotes: 0,
+            quote_distance2: 0,
+            trades: 0,
+            trade_buckets: Box::new([0; DISTANCE_BUCKETS]),
+        }
+    }
+
+    /// Distance of `price` from the mid of `bid`/`ask`, doubled (raw units, exact).
+    fn distance2(price: Price, bid: Price, ask: Price) -> i64 {
+        (2 * price.raw() - bid.raw() - ask.raw()).abs()
+    }
+
+    fn diagnostics(&self, tick: Price) -> Diagnostics {
+        let tick = tick.raw().max(1);
+        let quantile = |q: f64| -> Option<f64> {
+            if self.trades == 0 {
+                return None;
+            }
+            let need = ((self.trades as f64) * q).ceil().max(1.0) as u64;
+            let mut sum = 0;
+            for (i, n) in self.trade_buckets.iter().enumerate() {
+                sum += n;
+                if sum >= need {
+                    return Some((i + 1) as f64 / 2.0);
+                }
+            }
+            None
+        };
+        Diagnostics {
+            book_frames: self.book_frames,
+            frames_warming_up: self.frames_warming_up,
+            frames_with_fit: self.frames_with_fit,
+            quotes: self.quotes,
+            quote_distance_ticks_mean: (self.quotes > 0)
+                .then(|| self.quote_distance2 as f64 / (2.0 * self.quotes as f64 * tick as f64)),
+            trades: self.trades,
+            trade_distance_ticks_p50: quantile(0.5),
+            trade_distance_ticks_p90: quantile(0.9),
+        }
+    }
 }
 
 impl<'a, S: Strategy> Engine<'a, S> {
@@ -180,6 +250,7 @@ impl<'a, S: Strategy> Engine<'a, S> {
             events: 0,
             orders_sent: 0,
             orders_rejected: 0,
+            seen: Seen::new(),
         }
     }
 
@@ -243,10 +314,25 @@ impl<'a, S: Strategy> Engine<'a, S> {
             Event::Top(r) => {
                 self.best_bid = r.bids.first().map(|l| l.price);
                 self.best_ask = r.asks.first().map(|l| l.price);
+                self.seen.book_frames += 1;
+                if self.now < self.warm_until {
+                    self.seen.frames_warming_up += 1;
+                } else if self.recal_next.checked_sub(1).is_some_and(|i| {
+                    let fit = &self.recals[i].fit;
+                    fit.sigma.is_some() && fit.bid.kappa.is_some() && fit.ask.kappa.is_some()
+                }) {
+                    self.seen.frames_with_fit += 1;
+                }
                 self.with_view(|s, view, out| s.on_top(view, r, out));
                 self.flush(recv);
             }
             Event::Trade(r) => {
+                if let (Some(b), Some(a)) = (self.best_bid, self.best_ask) {
+                    let tick = self.config.tick.raw().max(1);
+                    let bucket = (Seen::distance2(r.price, b, a) / tick) as usize;
+                    self.seen.trade_buckets[bucket.min(DISTANCE_BUCKETS - 1)] += 1;
+                    self.seen.trades += 1;
+                }
                 self.with_view(|s, view, out| s.on_trade(view, r, out));
                 self.flush(recv);
             }
@@ -429,6 +515,12 @@ impl<'a, S: Strategy> Engine<'a, S> {
         self.last_to_exchange = arrive;
         for k in 0..self.orders.actions.len() {
             let action = self.orders.actions[k];
+            if let (Action::Place { price, .. } | Action::Modify { price, .. }, Some(b), Some(a)) =
+                (action, self.best_bid, self.best_ask)
+            {
+                self.seen.quotes += 1;
+                self.seen.quote_distance2 += i128::from(Seen::distance2(price, b, a));
+            }
             match action {
                 Action::Place { id, side, price, qty, kind } => {
                     self.orders_sent += 1;
@@ -499,6 +591,7 @@ impl<'a, S: Strategy> Engine<'a, S> {
             final_position: Qty::from_raw(account.position),
             final_cash: account.cash,
             final_mid,
+            diagnostics: self.seen.diagnostics(self.config.tick),
             ..Summary::default()
         };
         self.metrics.finish(self.ex_clock, self.ex_mid2, net, &mut s);

@@ -2,13 +2,42 @@
 //! increments, and the calibrations the strategy may use, each from past data only.
 //!
 //! Order: events arrive sorted by the key of [`Event::order_key`], a stable total order in the
-//! strategy's clock (`ts_recv`). The rows of one book frame share `(ts_recv, conn, seq)`; its
+//! strategy's clock (`ts_recv`; with [`Clock::Event`] the replay has put the derived
+//! `ts_event + feed latency` there). The rows of one book frame share `(ts_recv, conn, seq)`; its
 //! `depth` rows come before its `book_top` row, so a [`Event::Top`] always describes the book
 //! after the frame's depth rows. The exchange side of the engine sees the same events at
 //! `ts_event`, which may be earlier (feed latency) or, on a skewed receive clock, later.
 
 use crate::model::{Price, Qty, RecvTime};
 use crate::storage::{BookTopRow, CalibrationRow, DepthRow, TradeRow};
+
+/// Which recorded clock drives the strategy.
+///
+/// `Recv` (the default) is the recorder's receive clock, as recorded. `Event` is for a
+/// recording whose receive clock is unusable, above all one of `mdkit simulate --speed N`
+/// with N > 1, where `ts_recv` runs N times slower than the venue clock: there the replay
+/// replaces each row's `ts_recv` by `ts_event + feed_latency_ns` (kept monotone per table, see
+/// [`super::replay`]), so every later stage — range, order, warm-up, cooldowns, the
+/// recalibration cut — runs on the venue clock shifted by one constant feed latency.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Clock {
+    #[default]
+    Recv,
+    Event {
+        /// The constant delay between the venue's stamp and the strategy seeing the row, ns.
+        feed_latency_ns: i64,
+    },
+}
+
+impl Clock {
+    /// `recv` or `event`, as the `--clock` flag spells it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Clock::Recv => "recv",
+            Clock::Event { .. } => "event",
+        }
+    }
+}
 
 /// One recorded market event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +63,24 @@ impl Event {
             Event::Depth(r) => r.ts_recv,
             Event::Top(r) => r.ts_recv,
             Event::Trade(r) => r.ts_recv,
+        }
+    }
+
+    /// Replaces the strategy-clock stamp (the [`Clock::Event`] replay's derived time).
+    pub fn set_ts_recv(&mut self, t: RecvTime) {
+        match self {
+            Event::Depth(r) => r.ts_recv = t,
+            Event::Top(r) => r.ts_recv = t,
+            Event::Trade(r) => r.ts_recv = t,
+        }
+    }
+
+    /// The venue's stamp, ns.
+    pub fn ts_event_nanos(&self) -> i64 {
+        match self {
+            Event::Depth(r) => r.ts_event.as_nanos(),
+            Event::Top(r) => r.ts_event.as_nanos(),
+            Event::Trade(r) => r.ts_event.as_nanos(),
         }
     }
 
@@ -64,6 +111,8 @@ pub struct MarketSpec {
 /// `[at − W, at)` and runs calibrate's SQL over views of `book_top` and `trades` cut to the
 /// rows with `ts_recv < at`. The times `at` are fixed in advance (`from + k·interval`), so
 /// neither a fit nor when it becomes usable depends on rows received at or after `at`.
+/// With [`Clock::Event`] (feed latency L) the same holds on the derived clock: the window is
+/// `[at − L − W, at − L)` and the views hold the rows with `ts_event + L < at`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recalibration {
     pub at: RecvTime,

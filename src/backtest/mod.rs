@@ -9,6 +9,7 @@
 
 pub mod avellaneda;
 pub mod book;
+pub mod diagnose;
 pub mod engine;
 pub mod event;
 pub mod exchange;
@@ -33,14 +34,14 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use self::event::{MarketSpec, Recalibration};
+use self::event::{Clock, MarketSpec, Recalibration};
 use self::output::Output;
 use self::replay::{receive_span, Listings, Source};
 use self::report::Summary;
 use self::schedule::{Calibrator, Plan};
-use self::settings::Settings;
+use self::settings::{Latency, Settings};
 use crate::calibrate::{self, DepthGrid, MarketKey, LOOKBACK_NS};
-use crate::model::{parse_time, Price, Qty, RecvTime, NANOS_PER_SEC};
+use crate::model::{parse_duration, parse_time, Price, Qty, RecvTime, NANOS_PER_SEC};
 use crate::storage::{list, Selection, Session, Table};
 
 const AFTER_HELP: &str = "\
@@ -50,9 +51,18 @@ are MODEL.md's names (risk_aversion_gamma, inventory_horizon_seconds, fill_coold
 order_size, max_inventory, maker_fee_bps, ...) or short aliases (gamma, horizon, cooldown,
 warmup, window, every, ...); an unknown key is an error. Durations take units (90s, 15m).
 
-Range: --from/--to are on the receive clock (ts_recv, what the strategy sees) and cover whole
-rows, [from, to); by default every book frame of the market. With one market in the tree,
---venue and --market may be left out.
+Range: --from/--to are on the strategy clock and cover whole rows, [from, to); by default
+every book frame of the market. With one market in the tree, --venue and --market may be left
+out.
+
+Clocks: the simulated exchange sees each row at ts_event; the strategy at ts_recv (--clock
+recv, the default). Use --clock event on a recording of `mdkit simulate --speed N` with N > 1,
+or a capture whose receive clock is unusable: the recorder stamps ts_recv with the wall clock,
+so there warm-up, cooldowns and recalibration windows would be N times too long. With --clock
+event each row's ts_recv is replaced by ts_event + --feed-latency (default 5ms; kept monotone
+per table: a row whose ts_event went backwards takes the previous row's time), and --from/--to,
+warm-up, cooldowns, the recalibration cut and --latency feed (= that constant) all run on that
+clock. A hint is printed when ts_event spans over twice what ts_recv does.
 
 Market increments: the tick is the gcd of the distinct best prices (as in `mdkit calibrate`),
 the lot (minimum order size) the gcd of the distinct trade quantities, both over all of the
@@ -63,7 +73,8 @@ Recalibration: sigma, A and kappa are re-estimated every recalibration_interval_
 from the trailing calibration_window_seconds (3600) by calibrate's SQL, over the rows received
 before that instant only. The first fit, at --from, sees only data recorded before it (none at
 the start of a recording): a side without a fit does not quote, and warmup_period_seconds (900)
-holds all quoting at the start and after a data gap.
+holds all quoting at the start and after a data gap. When a run sends no order or gets no
+fill, a `note:` line after the summary says why (warm-up, no fit, quotes too far).
 
 Output (--out, default ./backtest/<MARKET>-<FROM>): summary.json, fills.parquet, equity.parquet
 (one row per second: mid, our quotes, position, cash, equity), chart.svg; the summary table on
@@ -74,7 +85,8 @@ stdout. Same tables, settings and seed: byte-identical summary.json and fills.pa
 Examples:
   mdkit backtest
   mdkit backtest --market ETH-USD --from 2026-11-20T00:00Z --to 2026-11-21 --fill-model cross
-  mdkit backtest --set gamma=0.05 --latency 25ms --sweep gamma=0.05,0.1,0.2 --sweep cooldown=30,60";
+  mdkit backtest --set gamma=0.05 --latency 25ms --sweep gamma=0.05,0.1,0.2 --sweep cooldown=30,60
+  mdkit backtest --clock event --set warmup=2m --set window=10m --set every=2m --set gamma=0.001";
 
 /// Replay a recording through a market-making strategy and report PnL, risk and fills.
 ///
@@ -90,7 +102,14 @@ pub struct Args {
     /// Market to replay (default: the only market with book_top data)
     #[arg(long)]
     pub market: Option<String>,
-    /// Start of the replay, receive clock (e.g. 2026-11-20T13:00Z) [default: first book frame]
+    /// Strategy clock: recv (ts_recv as recorded) or event (ts_event + --feed-latency; for
+    /// `mdkit simulate --speed N` recordings, see below)
+    #[arg(long, value_name = "CLOCK", value_parser = ["recv", "event"], default_value = "recv")]
+    pub clock: String,
+    /// With --clock event: the constant delay from ts_event to the strategy
+    #[arg(long, value_name = "DURATION", default_value = "5ms")]
+    pub feed_latency: String,
+    /// Start of the replay, strategy clock (e.g. 2026-11-20T13:00Z) [default: first book frame]
     #[arg(long, value_name = "TIME")]
     pub from: Option<String>,
     /// End of the replay, exclusive [default: just after the last book frame]
@@ -154,6 +173,7 @@ pub struct Config {
     /// `--sweep` axes, in flag order.
     pub sweep: Vec<sweep::Axis>,
     pub jobs: usize,
+    pub clock: Clock,
 }
 
 /// `tick_size` and `lot_size` from a config file, the two keys the settings do not hold.
@@ -236,7 +256,19 @@ impl Config {
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()).max(2));
         anyhow::ensure!(jobs >= 1, "--jobs must be at least 1");
+        let clock = match args.clock.as_str() {
+            "event" => {
+                let latency = parse_duration(&args.feed_latency).context("bad --feed-latency")?;
+                let feed_latency_ns =
+                    i64::try_from(latency.as_nanos()).context("bad --feed-latency: too long")?;
+                Clock::Event { feed_latency_ns }
+            }
+            // An empty value is `Args::default()`'s (clap fills in `recv`).
+            "recv" | "" => Clock::Recv,
+            other => anyhow::bail!("bad --clock {other:?}: recv or event"),
+        };
         Ok(Self {
+            clock,
             venue: args.venue.clone(),
             market: args.market.clone(),
             from,
@@ -339,12 +371,43 @@ pub fn run_one(
     );
     let mut sink = Output::create(dir, title, source.from, source.to, progress)
         .with_context(|| format!("cannot create the output in {}", dir.display()))?;
-    let summary =
-        engine::run(prepared.listings.replay(), prepared.spec, settings, recalibrations, &mut sink)
-            .with_context(|| format!("backtest of {}", source.market))?;
+    let clock = source.clock;
+    let engine_settings = on_clock(settings, clock);
+    let mut summary = engine::run(
+        prepared.listings.replay(),
+        prepared.spec,
+        &engine_settings,
+        recalibrations,
+        &mut sink,
+    )
+    .with_context(|| format!("backtest of {}", source.market))?;
+    // Record the settings as given (`feed`, not the constant it stood for).
+    summary.settings = settings.entries().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    summary.clock = clock.name().to_owned();
+    summary.feed_latency = match clock {
+        Clock::Recv => None,
+        Clock::Event { feed_latency_ns } => {
+            Some(settings::latency_text(Latency::Constant(feed_latency_ns)))
+        }
+    };
+    summary.notes = diagnose::notes(&summary, settings, recalibrations);
     sink.finish(&summary)
         .with_context(|| format!("cannot write the output in {}", dir.display()))?;
     Ok(summary)
+}
+
+/// The settings the engine runs with on `clock`: with the event clock, `--latency feed` is
+/// the clock's constant feed latency (the derived ts_recv − ts_event).
+fn on_clock(settings: &Settings, clock: Clock) -> Settings {
+    let mut settings = settings.clone();
+    if let Clock::Event { feed_latency_ns } = clock {
+        for l in [&mut settings.entry_latency, &mut settings.response_latency] {
+            if *l == Latency::Feed {
+                *l = Latency::Constant(feed_latency_ns);
+            }
+        }
+    }
+    settings
 }
 
 /// Strategy and fill model, for chart titles.
@@ -368,11 +431,36 @@ async fn prepare(data: &Path, config: &Config) -> anyhow::Result<(Prepared, Sess
         .with_context(|| format!("cannot list {}", data.display()))?;
     let (first, last) = receive_span(&book)
         .with_context(|| format!("{}/{} has no book_top rows", key.venue, key.market))?;
+    let session = Session::open(data)
+        .await
+        .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
+    let venue_span = spec::event_span(&session.ctx, &key).await?;
+    // The default range on the strategy clock: every book frame.
+    let (first, last) = match (config.clock, venue_span) {
+        (Clock::Recv, span) => {
+            if let Some((lo, hi)) = span {
+                let event = hi.as_nanos().saturating_sub(lo.as_nanos());
+                let recv = last.as_nanos().saturating_sub(first.as_nanos());
+                if let Some(hint) = diagnose::clock_hint(event, recv) {
+                    eprintln!("{hint}");
+                }
+            }
+            (first, last)
+        }
+        (Clock::Event { feed_latency_ns }, Some((lo, hi))) => (
+            RecvTime::from_nanos(lo.as_nanos().saturating_add(feed_latency_ns)),
+            RecvTime::from_nanos(hi.as_nanos().saturating_add(feed_latency_ns)),
+        ),
+        (Clock::Event { .. }, None) => {
+            anyhow::bail!("{}/{} has no book_top rows", key.venue, key.market)
+        }
+    };
     let source = Source {
         venue: key.venue.clone(),
         market: key.market.clone(),
         from: config.from.unwrap_or(first),
         to: config.to.unwrap_or(last.saturating_add_nanos(1)),
+        clock: config.clock,
     };
     anyhow::ensure!(
         source.from < source.to,
@@ -385,16 +473,17 @@ async fn prepare(data: &Path, config: &Config) -> anyhow::Result<(Prepared, Sess
     // anything is written (a range inside a recording gap has parts around it but no rows).
     if listings.replay().next().transpose()?.is_none() {
         anyhow::bail!(
-            "{}/{} has no rows received in [{}, {}): the range falls in a gap of the recording",
+            "{}/{} has no rows {} in [{}, {}): the range falls in a gap of the recording",
             key.venue,
             key.market,
+            match config.clock {
+                Clock::Recv => "received",
+                Clock::Event { .. } => "(ts_event + feed latency)",
+            },
             source.from,
             source.to
         );
     }
-    let session = Session::open(data)
-        .await
-        .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
     // Each skipped file once, whichever reader found it.
     let bad: BTreeSet<String> =
         session.skipped.iter().chain(listings.bad()).map(ToString::to_string).collect();
@@ -476,7 +565,8 @@ pub async fn recalibrations(
     let plan = Plan { from: source.from, to: source.to, window_ns, interval_ns };
     let calibrator =
         Calibrator::new(ctx, prepared.key.clone(), calibration_settings(prepared.spec, window_ns))
-            .await?;
+            .await?
+            .on_clock(source.clock);
     let schedule = calibrator
         .schedule(&plan, |done, total| {
             progress.set_length(total as u64);

@@ -6,6 +6,17 @@
 //! however long the range. Within a table, rows that share a `ts_recv` are put in
 //! `(conn, seq)` order (stable, so ties keep part order) before the three tables are merged by
 //! the full key. This module reads files and nothing else: no engine, no printing.
+//!
+//! With [`Clock::Event`] (feed latency L) the strategy clock is derived from the venue's:
+//! each table is still read in its stored `(ts_recv, seq)` order, and each row gets
+//! `ts_recv := max(ts_event + L, the previous row's derived time in the same table)`. The
+//! `max` keeps every table monotone (a row whose `ts_event` went backwards is delivered with
+//! the row before it, not earlier), so the merge above stays a stable total order; the rows
+//! of one frame share a `ts_event` and so keep one derived time. The rule starts at the
+//! market's first stored row, whatever the range, so a row's derived time does not depend on
+//! `--from/--to`. The range is then cut on the derived time; parts cannot be pruned by it
+//! (their statistics are of `ts_recv`), so the replay reads the tables from their start and
+//! stops at the first derived time at or after `to` — still one batch per table in memory.
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -18,27 +29,31 @@ use crate::storage::{
     TimeRange, TradeRow,
 };
 
-use super::event::Event;
+use super::event::{Clock, Event};
 
 /// The tables a replay reads, in the order their rows rank within one instant.
 pub const TABLES: [Table; 3] = [Table::Depth, Table::BookTop, Table::Trades];
 
-/// What the replay reads: one venue's market over `[from, to)` of the receive clock.
+/// What the replay reads: one venue's market over `[from, to)` of the strategy clock (the
+/// receive clock, or with [`Clock::Event`] the derived `ts_event + L`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
     pub venue: String,
     pub market: String,
     pub from: RecvTime,
     pub to: RecvTime,
+    pub clock: Clock,
 }
 
 impl Source {
+    /// The rows to list: the range on the receive clock, or every row for the event clock
+    /// (cut later, on the derived time).
     fn selection(&self) -> Selection {
-        Selection {
-            venue: Some(self.venue.clone()),
-            market: Some(self.market.clone()),
-            range: TimeRange::new(Some(self.from.as_nanos()), Some(self.to.as_nanos())),
-        }
+        let range = match self.clock {
+            Clock::Recv => TimeRange::new(Some(self.from.as_nanos()), Some(self.to.as_nanos())),
+            Clock::Event { .. } => TimeRange::ALL,
+        };
+        Selection { venue: Some(self.venue.clone()), market: Some(self.market.clone()), range }
     }
 }
 
@@ -100,10 +115,19 @@ impl Listings {
 
     /// Starts the merged stream.
     pub fn replay(&self) -> Replay {
+        let derive = match self.source.clock {
+            Clock::Recv => None,
+            Clock::Event { feed_latency_ns } => Some(Derive {
+                latency: feed_latency_ns,
+                last: i64::MIN,
+                from: self.source.from.as_nanos(),
+                to: self.source.to.as_nanos(),
+            }),
+        };
         Replay {
-            depth: TableStream::new(self.tables[0].scan(), depth),
-            top: TableStream::new(self.tables[1].scan(), top),
-            trades: TableStream::new(self.tables[2].scan(), trades),
+            depth: TableStream::new(self.tables[0].scan(), depth, derive),
+            top: TableStream::new(self.tables[1].scan(), top, derive),
+            trades: TableStream::new(self.tables[2].scan(), trades, derive),
             failed: false,
         }
     }
@@ -134,10 +158,45 @@ fn trades(batch: &RecordBatch) -> Result<Vec<Event>, StorageError> {
     Ok(TradeRow::from_batch(batch)?.into_iter().map(Event::Trade).collect())
 }
 
+/// The [`Clock::Event`] rule for one table: derived time and the range cut on it.
+#[derive(Debug, Clone, Copy)]
+struct Derive {
+    latency: i64,
+    /// The previous row's derived time.
+    last: i64,
+    from: i64,
+    to: i64,
+}
+
+impl Derive {
+    /// Stamps a decoded batch (in stored order) with derived times and keeps the rows in
+    /// `[from, to)`; true once a row reached `to` (every later row is at or after it).
+    fn apply(&mut self, events: &mut Vec<Event>) -> bool {
+        let mut ended = false;
+        let mut keep = 0;
+        for i in 0..events.len() {
+            let t = events[i].ts_event_nanos().saturating_add(self.latency).max(self.last);
+            self.last = t;
+            if t >= self.to {
+                ended = true;
+                break;
+            }
+            if t >= self.from {
+                events[i].set_ts_recv(RecvTime::from_nanos(t));
+                events.swap(keep, i);
+                keep += 1;
+            }
+        }
+        events.truncate(keep);
+        ended
+    }
+}
+
 /// One table's events, a run of equal `ts_recv` at a time, sorted by the full key.
 struct TableStream {
     scan: Scan,
     decode: Decoder,
+    derive: Option<Derive>,
     /// The decoded batch being consumed, reversed so rows pop from the back.
     batch: Vec<Event>,
     /// The current run of rows with one `ts_recv`, in key order.
@@ -146,8 +205,8 @@ struct TableStream {
 }
 
 impl TableStream {
-    fn new(scan: Scan, decode: Decoder) -> Self {
-        Self { scan, decode, batch: Vec::new(), run: VecDeque::new(), done: false }
+    fn new(scan: Scan, decode: Decoder, derive: Option<Derive>) -> Self {
+        Self { scan, decode, derive, batch: Vec::new(), run: VecDeque::new(), done: false }
     }
 
     /// The next row of the table in part order, loading batches as needed.
@@ -162,6 +221,9 @@ impl TableStream {
             match self.scan.next() {
                 Some(batch) => {
                     let mut events = (self.decode)(&batch?)?;
+                    if let Some(derive) = &mut self.derive {
+                        self.done = derive.apply(&mut events);
+                    }
                     events.reverse();
                     self.batch = events;
                 }
@@ -325,6 +387,7 @@ mod tests {
             market: "ETH-USD".into(),
             from: RecvTime::from_nanos(DAY + from_ms * MS),
             to: RecvTime::from_nanos(DAY + to_ms * MS),
+            clock: Clock::Recv,
         }
     }
 
@@ -410,6 +473,56 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("no book_top rows at all"), "{err}");
+    }
+
+    /// The event clock: `ts_recv` becomes `ts_event + L`, a `ts_event` that goes backwards is
+    /// held at the previous row's time, the range is cut on the derived time, and the three
+    /// tables still merge in key order.
+    #[test]
+    fn the_event_clock_derives_a_monotone_time_from_ts_event() {
+        let dir = tempfile::tempdir().unwrap();
+        // Received 1 ms apart, stamped by the venue 1 s apart (a 1000× accelerated recording),
+        // except the third top, stamped before the second.
+        let at = |mut top: BookTopRow, event_ms: i64| {
+            top.ts_event = EventTime::from_nanos(DAY + event_ms * MS);
+            top
+        };
+        let tops = [
+            at(top_row(1, 1, 1), 1_000),
+            at(top_row(2, 1, 2), 3_000),
+            at(top_row(3, 1, 3), 2_000),
+            at(top_row(4, 1, 4), 4_000),
+            at(top_row(5, 1, 5), 9_000),
+        ];
+        let mut trade = trade_row(3, 2, 1, 7);
+        trade.ts_event = EventTime::from_nanos(DAY + 2_500 * MS);
+        write(dir.path(), &tops);
+        write(dir.path(), &[trade]);
+        let event = |from_ms, to_ms| Source {
+            clock: Clock::Event { feed_latency_ns: 5 * MS },
+            ..source(from_ms, to_ms)
+        };
+        let got = replay_all(dir.path(), &event(0, 100_000));
+        let times: Vec<(i64, i64)> = got
+            .iter()
+            .map(|e| ((e.ts_recv().as_nanos() - DAY) / MS, (e.ts_event_nanos() - DAY) / MS))
+            .collect();
+        assert_eq!(
+            times,
+            [
+                (1_005, 1_000),
+                (2_505, 2_500),
+                (3_005, 3_000),
+                (3_005, 2_000),
+                (4_005, 4_000),
+                (9_005, 9_000)
+            ]
+        );
+        // The cut is on the derived time, and a row keeps its derived time in a sub-range.
+        let got = replay_all(dir.path(), &event(3_005, 4_005));
+        let times: Vec<i64> = got.iter().map(|e| (e.ts_recv().as_nanos() - DAY) / MS).collect();
+        assert_eq!(times, [3_005, 3_005]);
+        assert!(matches!(&got[1], Event::Top(r) if r.seq == 3));
     }
 
     proptest! {

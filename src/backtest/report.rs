@@ -135,10 +135,34 @@ pub struct Markout {
     pub mean_bps: Option<f64>,
 }
 
+/// What the strategy met, counted by the engine, from which [`crate::backtest::diagnose`]
+/// says why a run quoted or filled little.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Diagnostics {
+    /// Book frames the strategy saw; of them, those during a warm-up, and those after it
+    /// with a calibration carrying σ and κ on both sides in force.
+    pub book_frames: u64,
+    pub frames_warming_up: u64,
+    pub frames_with_fit: u64,
+    /// Orders placed or moved while the book had two sides, and their mean distance from
+    /// the mid, in ticks.
+    pub quotes: u64,
+    pub quote_distance_ticks_mean: Option<f64>,
+    /// Trades seen while the book had two sides, and the distance from the mid (ticks, on a
+    /// half-tick grid, rounded up) within which half of them and 90 % of them printed.
+    pub trades: u64,
+    pub trade_distance_ticks_p50: Option<f64>,
+    pub trade_distance_ticks_p90: Option<f64>,
+}
+
 /// Every metric of MODEL.md "Metrics every backtest reports", for one run.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Summary {
     pub strategy: String,
+    /// The strategy clock: `recv` (ts_recv) or `event` (ts_event + `feed_latency`).
+    pub clock: String,
+    /// The event clock's constant feed latency (`5ms`); null with `recv`.
+    pub feed_latency: Option<String>,
     /// Every setting as given ([`crate::backtest::settings::Settings::entries`]).
     pub settings: BTreeMap<String, String>,
     pub events: u64,
@@ -189,6 +213,10 @@ pub struct Summary {
     pub avg_captured_spread: Option<f64>,
     pub avg_captured_spread_bps: Option<f64>,
     pub markouts: Vec<Markout>,
+    pub diagnostics: Diagnostics,
+    /// One line per reason the strategy did not quote or did not fill, from what happened
+    /// (empty when it filled).
+    pub notes: Vec<String>,
 }
 
 fn opt_f64(v: Option<f64>, digits: usize) -> String {
@@ -200,9 +228,16 @@ pub fn table(s: &Summary) -> String {
     let ts = |t: Option<RecvTime>| t.map_or_else(|| "-".to_owned(), |t| t.to_string());
     let mut rows: Vec<(String, String)> = vec![
         ("strategy".into(), s.strategy.clone()),
+        (
+            "clock".into(),
+            match &s.feed_latency {
+                Some(l) => format!("{} (ts_event + {l})", s.clock),
+                None => s.clock.clone(),
+            },
+        ),
         ("events".into(), s.events.to_string()),
-        ("from (ts_recv)".into(), ts(s.first_ts_recv)),
-        ("to (ts_recv)".into(), ts(s.last_ts_recv)),
+        ("from".into(), ts(s.first_ts_recv)),
+        ("to".into(), ts(s.last_ts_recv)),
         ("duration (s)".into(), format!("{:.3}", s.duration_seconds)),
         ("orders sent / rejected".into(), format!("{} / {}", s.orders_sent, s.orders_rejected)),
         ("fills bid / ask".into(), format!("{} / {}", s.fills_bid, s.fills_ask)),
@@ -243,6 +278,9 @@ pub fn table(s: &Summary) -> String {
         // Writing to a String cannot fail.
         let _ = writeln!(out, "{k:<width$}  {v}");
     }
+    for note in &s.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
     out
 }
 
@@ -259,7 +297,12 @@ mod tests {
             ..Summary::default()
         };
         let json = serde_json::to_string(&s).unwrap();
-        assert!(json.starts_with(r#"{"strategy":"as","settings":{},"events":0,"#), "{json}");
+        assert!(
+            json.starts_with(
+                r#"{"strategy":"as","clock":"","feed_latency":null,"settings":{},"events":0,"#
+            ),
+            "{json}"
+        );
         assert!(json.contains(r#""volume":"1.5","#), "{json}");
         assert!(json.contains(r#""pnl_net":"-0.0015","#), "{json}");
         assert!(json.contains(r#""first_ts_recv":null"#), "{json}");

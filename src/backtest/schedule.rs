@@ -11,6 +11,13 @@
 //! on the data. A row that happened before `t` but arrived after it (feed latency) is left out
 //! of that fit — a strategy running live at `t` could not have seen it either.
 //!
+//! With [`Clock::Event`] (feed latency L) the strategy clock is `ts_event + L`, so the same
+//! rule reads: the views hold the rows with `ts_event + L < t` (`ts_event < t − L`) and the
+//! window is `[t − L − W, t − L)`, the trailing W of venue time the strategy has seen. A row
+//! whose `ts_event` went backwards is delivered by the replay at the previous row's time
+//! (see [`super::replay`]); the cut reads it at its own `ts_event`, which is earlier — only
+//! such rows (none on a simulator recording) could reach a fit before the replay shows them.
+//!
 //! The first fit, at `from`, sees only data recorded before the range (none, usually): its
 //! sides come back null with the reason, and a side without κ and A does not quote; the
 //! strategy's warm-up covers the same stretch. This module runs queries; it never prints.
@@ -24,7 +31,7 @@ use datafusion::prelude::SessionContext;
 use crate::calibrate::{self, CalibrateError, MarketKey, Window};
 use crate::model::{EventTime, RecvTime};
 
-use super::event::Recalibration;
+use super::event::{Clock, Recalibration};
 
 /// When and over how much data fits are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +82,7 @@ pub struct Calibrator {
     ctx: SessionContext,
     key: MarketKey,
     settings: calibrate::Settings,
+    clock: Clock,
 }
 
 const RECORDED_TOP: &str = "recorded_book_top";
@@ -94,20 +102,37 @@ impl Calibrator {
             let provider = source.table_provider(from).await.map_err(tables)?;
             ctx.register_table(to, provider).map_err(tables)?;
         }
-        Ok(Self { ctx, key, settings })
+        Ok(Self { ctx, key, settings, clock: Clock::Recv })
     }
 
-    /// Registers `book_top` and `trades` as the rows received before `at`.
+    /// The same calibrator on another strategy clock ([`Clock::Recv`] unless set).
+    pub fn on_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
+    }
+
+    /// The strategy time `at` on the venue clock: itself, or `at − L` for the event clock.
+    fn venue_time(&self, at: RecvTime) -> i64 {
+        match self.clock {
+            Clock::Recv => at.as_nanos(),
+            Clock::Event { feed_latency_ns } => at.as_nanos().saturating_sub(feed_latency_ns),
+        }
+    }
+
+    /// Registers `book_top` and `trades` as the rows the strategy has seen before `at`:
+    /// received before it, or for the event clock stamped before `at − L`.
     async fn cut(&self, at: RecvTime) -> Result<(), ScheduleError> {
-        let before =
-            lit(ScalarValue::TimestampNanosecond(Some(at.as_nanos()), Some(Arc::from("UTC"))));
+        let (column, t) = match self.clock {
+            Clock::Recv => ("ts_recv", at.as_nanos()),
+            Clock::Event { .. } => ("ts_event", self.venue_time(at)),
+        };
+        let before = lit(ScalarValue::TimestampNanosecond(Some(t), Some(Arc::from("UTC"))));
         for (name, recorded) in [("book_top", RECORDED_TOP), ("trades", RECORDED_TRADES)] {
             let view = self
                 .ctx
                 .table(recorded)
                 .await
                 .map_err(tables)?
-                .filter(col("ts_recv").lt(before.clone()))
+                .filter(col(column).lt(before.clone()))
                 .map_err(tables)?
                 .into_view();
             self.ctx.deregister_table(name).map_err(tables)?;
@@ -117,10 +142,10 @@ impl Calibrator {
     }
 
     /// The fit the strategy may use from `t` on: window `[t − W, t)` of the venue clock, over
-    /// the rows received before `t`.
+    /// the rows received before `t` (event clock: `[t − L − W, t − L)`, see the module).
     pub async fn at(&self, t: RecvTime, window_ns: i64) -> Result<Recalibration, ScheduleError> {
         self.cut(t).await?;
-        let end = EventTime::from_nanos(t.as_nanos());
+        let end = EventTime::from_nanos(self.venue_time(t));
         let window = Window { start: end.saturating_add_nanos(-window_ns), end };
         let fit = calibrate::window(&self.ctx, &self.key, window, &self.settings)
             .await

@@ -12,7 +12,7 @@
 //! Both read the market's rows over all of its recording, not just the replay range: they are
 //! constants of the market, not signals, and more rows make the gcd safer.
 
-use arrow::array::{Array, Decimal128Array};
+use arrow::array::{Array, Decimal128Array, TimestampNanosecondArray};
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
@@ -32,7 +32,7 @@ pub enum SpecError {
     NoTick { market: String },
     #[error("{market}: no trades to infer the lot (minimum order size) from; set lot_size in the config")]
     NoLot { market: String },
-    #[error("{market}: the trade quantities query returned {detail}")]
+    #[error("{market}: a query returned {detail}")]
     Result { market: String, detail: String },
 }
 
@@ -88,6 +88,37 @@ pub async fn infer_lot(ctx: &SessionContext, key: &MarketKey) -> Result<Qty, Spe
         }
     }
     gcd_all(raws).map(Qty::from_raw).ok_or_else(|| SpecError::NoLot { market: key.market.clone() })
+}
+
+/// The smallest and largest `ts_event` of the market's book frames (`None` without frames):
+/// the event clock's default range, and the clock hint's venue-time span.
+pub async fn event_span(
+    ctx: &SessionContext,
+    key: &MarketKey,
+) -> Result<Option<(EventTime, EventTime)>, SpecError> {
+    let batches = run_query(
+        ctx,
+        "event span",
+        "SELECT min(ts_event), max(ts_event) FROM book_top WHERE venue = $venue AND market = $market",
+        vec![
+            ("venue", ScalarValue::from(key.venue.as_str())),
+            ("market", ScalarValue::from(key.market.as_str())),
+        ],
+    )
+    .await?;
+    let bad =
+        |detail: &str| SpecError::Result { market: key.market.clone(), detail: detail.into() };
+    let Some(batch) = batches.first() else { return Ok(None) };
+    let get = |i: usize| -> Result<Option<EventTime>, SpecError> {
+        let column = batch
+            .column(i)
+            .as_any()
+            .downcast_ref::<TimestampNanosecondArray>()
+            .ok_or_else(|| bad("no timestamps for the ts_event span"))?;
+        Ok((column.len() == 1 && column.is_valid(0))
+            .then(|| EventTime::from_nanos(column.value(0))))
+    };
+    Ok(get(0)?.zip(get(1)?))
 }
 
 /// The gcd of positive values; `None` when there are none.

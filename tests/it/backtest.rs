@@ -1,24 +1,27 @@
 //! `mdkit backtest` end to end on Parquet trees of the simulator's market (written in-process
 //! as a recorder would, see [`simulated_tree`]): every output with sane numbers, determinism,
 //! `cross` against `queue`, no look-ahead in the replay and the recalibration schedule, clear
-//! errors, and `--sweep`.
+//! errors, and `--sweep`; `--clock event` on accelerated recordings (a real `mdkit simulate
+//! --speed 60` session, and a tree whose receive clock runs 60× slow), and the notes that say
+//! why a run sent no order.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use arrow::array::{Array, RecordBatch, TimestampNanosecondArray};
-use mdkit::backtest::event::Event;
+use mdkit::backtest::event::{Clock, Event};
 use mdkit::backtest::replay::{Listings, Source};
 use mdkit::backtest::schedule::{Calibrator, Plan};
 use mdkit::backtest::{calibration_settings, event::MarketSpec};
 use mdkit::calibrate::MarketKey;
 use mdkit::model::{BookSide, EventTime, Price, Qty, RecvTime};
 use mdkit::simulate::market::{Market, MarketParams};
-use mdkit::storage::{DepthRow, Session};
+use mdkit::storage::{BookTopRow, DepthRow, Session, TradeRow};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::calibrate::{simulated_tree, write, T0, VENUE};
 use crate::common::{stderr, stdout, SEC};
+use crate::live::{Collector, Sim};
 
 /// Settings that make a short recording trade: warm up for 2 minutes, refit every 5 from the
 /// last 10, and a small γ (MODEL.md's 0.1 puts quotes γσ²T = 45 away from mid on this market).
@@ -200,6 +203,7 @@ fn data_after_t_changes_nothing_the_strategy_may_use_before_t() {
         market: "ETH-USD".into(),
         from: RecvTime::from_nanos(T0),
         to: RecvTime::from_nanos(T0 + 900 * SEC),
+        clock: Clock::Recv,
     };
     let before = |root: &Path| -> Vec<Event> {
         Listings::open(root, &source)
@@ -424,7 +428,249 @@ fn help_explains_flags_and_defaults() {
         "--set <KEY=VALUE>",
         "recalibration_interval_seconds",
         "byte-identical",
+        "--clock <CLOCK>",
+        "--feed-latency <DURATION>",
+        "[default: 5ms]",
+        "mdkit simulate --speed N` with N > 1",
     ] {
         assert!(help.contains(text), "{text} missing from:\n{help}");
     }
+}
+
+/// The event clock's feed latency in these tests (the `--feed-latency` default).
+const FEED: i64 = 5_000_000;
+
+/// [`tree`]`(9_000)` (15 simulated minutes) as an accelerated recording: the receive clock
+/// runs 60× slower than the venue's (ts_recv = T0 + (ts_event − T0) / 60 + 3 ms), as
+/// `mdkit collect` stamps a `mdkit simulate --speed 60` session. With `cut`, only the rows
+/// stamped (ts_event) before it are kept.
+fn accelerated(cut: Option<i64>) -> tempfile::TempDir {
+    let src = tree(9_000);
+    let dir = tempfile::tempdir().unwrap();
+    let recv = |ts_event: EventTime| {
+        RecvTime::from_nanos(T0 + (ts_event.as_nanos() - T0) / 60 + 3_000_000)
+    };
+    let keep = |ts_event: EventTime| cut.is_none_or(|c| ts_event.as_nanos() < c);
+    let mut depth: Vec<DepthRow> = crate::live::read(src.path(), "ETH-USD");
+    depth.retain(|r| keep(r.ts_event));
+    depth.iter_mut().for_each(|r| r.ts_recv = recv(r.ts_event));
+    let mut tops: Vec<BookTopRow> = crate::live::read(src.path(), "ETH-USD");
+    tops.retain(|r| keep(r.ts_event));
+    tops.iter_mut().for_each(|r| r.ts_recv = recv(r.ts_event));
+    let mut trades: Vec<TradeRow> = crate::live::read(src.path(), "ETH-USD");
+    trades.retain(|r| keep(r.ts_event));
+    trades.iter_mut().for_each(|r| r.ts_recv = recv(r.ts_event));
+    write(dir.path(), "ETH-USD", &depth);
+    write(dir.path(), "ETH-USD", &tops);
+    write(dir.path(), "ETH-USD", &trades);
+    dir
+}
+
+/// No look-ahead on the event clock: on an accelerated tree and the same tree without the
+/// rows stamped after t, the replay before t (derived time ts_event + 5 ms) and every fit the
+/// strategy may use by t are the same, and the later fits differ. On this tree the receive
+/// clock spans 15 s, so a cut on ts_recv would put every row before t.
+#[test]
+fn on_the_event_clock_data_after_t_changes_nothing_before_t() {
+    let t = T0 + 600 * SEC;
+    let (full, cut) = (accelerated(None), accelerated(Some(t - FEED)));
+    let source = Source {
+        venue: VENUE.into(),
+        market: "ETH-USD".into(),
+        from: RecvTime::from_nanos(T0),
+        to: RecvTime::from_nanos(T0 + 900 * SEC),
+        clock: Clock::Event { feed_latency_ns: FEED },
+    };
+    let t = RecvTime::from_nanos(t);
+    let before = |root: &Path| -> Vec<Event> {
+        Listings::open(root, &source)
+            .unwrap()
+            .replay()
+            .map(Result::unwrap)
+            .take_while(|e| e.ts_recv() < t)
+            .collect()
+    };
+    let events = before(full.path());
+    assert!(events.len() > 6_000, "{} events before t", events.len());
+    assert!(
+        events.iter().all(|e| e.ts_recv().as_nanos() == e.ts_event_nanos() + FEED),
+        "the strategy clock is ts_event + the feed latency"
+    );
+    assert!(events == before(cut.path()), "the replay before t depends on data after t");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let schedule = |root: &Path| {
+        runtime.block_on(async {
+            let session = Session::open(root).await.unwrap();
+            let key = MarketKey { venue: VENUE.into(), market: "ETH-USD".into() };
+            let spec = MarketSpec {
+                tick: Price::parse("0.01").unwrap(),
+                lot: Qty::parse("0.001").unwrap(),
+            };
+            let calibrator =
+                Calibrator::new(&session.ctx, key, calibration_settings(spec, 300 * SEC))
+                    .await
+                    .unwrap()
+                    .on_clock(source.clock);
+            let plan = Plan {
+                from: source.from,
+                to: source.to,
+                window_ns: 300 * SEC,
+                interval_ns: 150 * SEC,
+            };
+            calibrator.schedule(&plan, |_, _| {}).await.unwrap()
+        })
+    };
+    let (a, b) = (schedule(full.path()), schedule(cut.path()));
+    assert_eq!(a.len(), 6, "fits at from + k·interval");
+    for (x, y) in a.iter().zip(&b).filter(|(x, _)| x.at <= t) {
+        assert_eq!(x, y, "the fit usable at {} changed with data after t", x.at);
+        assert!(x.fit.window_end.as_nanos() == x.at.as_nanos() - FEED, "window ends at t − L");
+    }
+    assert!(a[1].fit.sigma.is_some() && a[4].fit.bid.kappa.is_some(), "{:?}", a[4]);
+    assert_ne!(a[5], b[5], "the fit after t sees the data after t");
+
+    // And through the whole command: equity and fills before t are the same.
+    let outs = tempfile::tempdir().unwrap();
+    let mut runs = Vec::new();
+    for (name, data) in [("full", &full), ("cut", &cut)] {
+        let dir = outs.path().join(name);
+        let mut args = vec![
+            "--clock",
+            "event",
+            "--fill-model",
+            "cross",
+            "--from",
+            "2026-11-20T13:00Z",
+            "--to",
+            "2026-11-20T13:15Z",
+            "--out",
+            dir.to_str().unwrap(),
+        ];
+        args.extend(SHORT);
+        ok(&backtest(data.path(), outs.path(), &args));
+        let before = |file: &str, column: &str| -> Vec<RecordBatch> {
+            read_parquet(&dir.join(file))
+                .iter()
+                .map(|b| {
+                    let ts = b.column_by_name(column).unwrap();
+                    let ts = ts.as_any().downcast_ref::<TimestampNanosecondArray>().unwrap();
+                    let keep: arrow::array::BooleanArray =
+                        ts.values().iter().map(|v| Some(*v < t.as_nanos())).collect();
+                    arrow::compute::filter_record_batch(b, &keep).unwrap()
+                })
+                .filter(|b| b.num_rows() > 0)
+                .collect()
+        };
+        runs.push((
+            before("equity.parquet", "ts"),
+            before("fills.parquet", "ts_report"),
+            std::fs::read(dir.join("fills.parquet")).unwrap(),
+        ));
+    }
+    assert!(rows(&runs[0].0) >= 590, "{} samples before t", rows(&runs[0].0));
+    assert!(rows(&runs[0].1) > 0, "fills before t");
+    assert!(runs[0].0 == runs[1].0, "equity before t depends on data after t");
+    assert!(runs[0].1 == runs[1].1, "fills before t depend on data after t");
+    assert!(runs[0].2 != runs[1].2, "the data after t does change the run after t");
+}
+
+/// A real accelerated session: `mdkit simulate --speed 60 --duration 20m` recorded by
+/// `mdkit collect` spans 20 simulated minutes of ts_event but only ~20 s of ts_recv. On the
+/// receive clock the backtest says so (a hint) and why it sent nothing (the warm-up);
+/// `--clock event` quotes and fills, the same way on two runs.
+#[test]
+fn an_accelerated_simulator_recording_backtests_on_the_event_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, log) = (dir.path().join("data"), dir.path().join("sim.log"));
+    let mut sim = Sim::start(&log, &["--speed", "60", "--duration", "20m"]);
+    let collector = Collector::start(
+        &data,
+        &["ETH-USD", "--url", &sim.url, "--backoff-min", "10ms", "--backoff-max", "50ms"],
+        false,
+    );
+    sim.wait();
+    assert!(collector.interrupt().success());
+
+    let out = backtest(&data, dir.path(), &["--out", dir.path().join("recv").to_str().unwrap()]);
+    ok(&out);
+    let hint = stderr(&out);
+    assert!(hint.contains("hint: ts_event spans") && hint.contains("--clock event"), "{hint}");
+    let text = stdout(&out);
+    assert!(text.contains("note: no orders: warm-up (900 s) covers the whole range"), "{text}");
+
+    let mut runs = Vec::new();
+    for name in ["event1", "event2"] {
+        let out_dir = dir.path().join(name);
+        let out = backtest(
+            &data,
+            dir.path(),
+            &[
+                "--clock",
+                "event",
+                "--set",
+                "warmup=2m",
+                "--set",
+                "window=5m",
+                "--set",
+                "every=2m",
+                "--set",
+                "gamma=0.001",
+                "--out",
+                out_dir.to_str().unwrap(),
+            ],
+        );
+        ok(&out);
+        assert!(!stderr(&out).contains("hint:"), "no hint once the clock is chosen");
+        assert!(stdout(&out).contains("ts_event + 5ms"), "{}", stdout(&out));
+        runs.push((
+            std::fs::read(out_dir.join("summary.json")).unwrap(),
+            std::fs::read(out_dir.join("fills.parquet")).unwrap(),
+            summary(&out_dir),
+        ));
+    }
+    let s = &runs[0].2;
+    assert_eq!(s["clock"], "event", "{s}");
+    assert_eq!(s["feed_latency"], "5ms", "{s}");
+    assert!(
+        s["duration_seconds"].as_f64().unwrap() > 1_000.0,
+        "twenty minutes of strategy time: {s}"
+    );
+    assert!(u64_of(s, "orders_sent") > 0, "{s}");
+    assert!(u64_of(s, "fills_bid") + u64_of(s, "fills_ask") > 0, "{s}");
+    assert_eq!(s["notes"], serde_json::json!([]), "{s}");
+    assert!(runs[0].0 == runs[1].0, "summary.json differs between two runs");
+    assert!(runs[0].1 == runs[1].1, "fills.parquet differs between two runs");
+}
+
+/// A run that sends nothing says why, after the summary and in summary.json: on five
+/// minutes, MODEL.md's 900 s warm-up covers everything; with the suggested warm-up, the
+/// default schedule (window 3600 s every 600 s) has no fit before the end.
+#[test]
+fn a_run_without_orders_names_the_reason() {
+    let data = tree(3_000);
+    let cwd = tempfile::tempdir().unwrap();
+    let out_dir = cwd.path().join("a");
+    let out = backtest(data.path(), cwd.path(), &["--out", out_dir.to_str().unwrap()]);
+    ok(&out);
+    let note = "no orders: warm-up (900 s) covers the whole range (300 s); try --set warmup=30s";
+    let text = stdout(&out);
+    assert!(text.contains(&format!("note: {note}")), "{text}");
+    assert_eq!(summary(&out_dir)["notes"], serde_json::json!([note]));
+
+    let out_dir = cwd.path().join("b");
+    let out = backtest(
+        data.path(),
+        cwd.path(),
+        &["--set", "warmup=30s", "--out", out_dir.to_str().unwrap()],
+    );
+    ok(&out);
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "note: no orders: no fit: no recalibration had A and kappa on both sides \
+             (window 3600 s, every 600 s); the last, at 2026-11-20T13:00:00.003Z, saw 0 trades"
+        ),
+        "{text}"
+    );
 }
