@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The newcomer's run command, offline: build mdkit, start the local venue (`mdkit simulate`,
-# a synthetic ETH-USD market with known sigma, A and kappa), record ten simulated minutes of
-# it with `mdkit collect` (sixty times faster than real time), prove it with `mdkit verify`,
-# estimate sigma, A and kappa with `mdkit calibrate`, quote with `mdkit spread`, then look at
-# the tables.
+# a synthetic ETH-USD market with known sigma, A and kappa), record thirty simulated minutes
+# of it with `mdkit collect` (sixty times faster than real time), prove it with `mdkit verify`,
+# estimate sigma, A and kappa with `mdkit calibrate`, backtest an Avellaneda-Stoikov market
+# maker on it with `mdkit backtest`, quote with `mdkit spread`, then look at the tables.
 # Uses ./demo-data (re-created), or the directory given as the first argument.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,8 +15,8 @@ mkdir -p "$data"
 sim_out=$(mktemp)
 trap 'kill $sim_pid $rec_pid 2>/dev/null || true; rm -f "$sim_out"' EXIT
 
-echo "== mdkit simulate: a local Extended venue, 10 simulated minutes at 60x"
-"$bin" simulate --speed 60 --duration 10m --seed 7 --log "$data/_simulator" > "$sim_out" &
+echo "== mdkit simulate: a local Extended venue, 30 simulated minutes at 60x"
+"$bin" simulate --speed 60 --duration 30m --seed 7 --log "$data/_simulator" > "$sim_out" &
 sim_pid=$!
 until [ -s "$sim_out" ] && [ "$(wc -l < "$sim_out")" -ge 2 ]; do sleep 0.1; done
 cat "$sim_out"
@@ -38,6 +38,12 @@ mdkit verify
 echo
 echo "== mdkit calibrate: sigma, kappa and A per side by the SQL in sql/ (the simulator's truth is above)"
 mdkit calibrate
+echo
+echo "== mdkit backtest: the AS market maker replayed on the recording (venue clock: the session ran"
+echo "   at 60x, so its receive clock is compressed; warm-up and windows shortened to fit 30 min)"
+mdkit backtest --clock event --set warmup=2m --set window=10m --set every=2m \
+  --out "$data/_backtest" --sweep gamma=0.001,0.01,0.1
+echo "(each run's summary.json, fills.parquet, equity.parquet and chart.svg: $data/_backtest/)"
 echo
 echo "== mdkit spread: today's Avellaneda-Stoikov quotes from that calibration and the last book"
 mdkit spread
