@@ -11,13 +11,19 @@ if [ -n "${BENCH_LOG:-}" ]; then
 else
   log=$(mktemp)
   trap 'rm -f "$log"' EXIT
-  cargo bench --bench storage --bench record --bench verify -- --noplot 2>&1 | tee "$log"
+  cargo bench --bench storage --bench record --bench verify --bench replay --bench import -- --noplot 2>&1 | tee "$log"
 fi
 if [ -n "${RSS_LOG:-}" ]; then
   rss=$(cat "$RSS_LOG")
 else
   cargo build --release --quiet
   rss=$(scripts/record-rss.sh)
+fi
+if [ -n "${BT_RSS_LOG:-}" ]; then
+  bt_rss=$(cat "$BT_RSS_LOG")
+else
+  cargo build --release --quiet --example simulated_tree
+  bt_rss=$(scripts/backtest-rss.sh)
 fi
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
@@ -29,7 +35,7 @@ rustc_v=$(rustc --version)
 
 # criterion prints "<group>/<bench>  time: [...]" then "thrpt: [low mid high]".
 # Targets: issue 2, write >= 1 M depth rows/s, read >= 5 M rows/s; issue 4, record >= 250k
-# frames/s; issue 5, verify >= 10 M depth rows/s.
+# frames/s; issue 5, verify >= 10 M depth rows/s; issue 7, backtest engine >= 10 M events/s.
 rows=$(awk '
   /^[a-z_]+\/[a-z_0-9]+/ { name=$1 }
   /thrpt:.*elem\/s/ {
@@ -41,6 +47,9 @@ rows=$(awk '
     if (name == "depth/write_zstd3") target = 1; else if (name ~ /\/read$/) target = 5;
     if (name ~ /^record\//) { target = 0.25; what = "frames" }
     if (name == "verify/replay") target = 10;
+    if (name ~ /^replay\//) what = "events";
+    if (name == "replay/engine_in_memory") target = 10;
+    if (name ~ /^import\//) what = "lines";
     verdict = target == "" ? "—" : sprintf("%s M %s/s: %s", target, what, (m >= target ? "met" : "MISSED"));
     printf "| %s | %s %s | %s |\n", name, mid, unit, verdict
   }' "$log")
@@ -74,6 +83,14 @@ A profile of it (perf) puts about 30 % of the time in Parquet encoding (one \`bo
 journal, the rest in the book, row building and allocation.
 *verify* (\`benches/verify.rs\`): *replay* is the depth replay pass over batches in memory,
 *tree* is \`verify\` end to end over Parquet parts (decoding included), 1 M depth rows.
+*replay* (\`benches/replay.rs\`): one simulated hour of ETH-USD (1.83 M events: depth rows,
+book_top frames, trades). *engine_in_memory* runs the backtest engine with the AS strategy on
+(γ 0.001, so it quotes and fills) over events already in memory; *parquet_end_to_end* reads
+the same hour from Parquet parts through the replay merge into the engine; *replay_merge_only*
+is the baseline of the same run: the merge alone, no engine.
+*import* (\`benches/import.rs\`): \`mdkit import\`'s path over the real Binance USD-M capture
+(93,954 lines of \`../shared/realdata/hftbacktest-binance/usdm/btcusdt_20240808.gz\`: gunzip,
+parse, splice, sequence, book, Parquet); skipped when \`../shared\` is absent.
 
 | benchmark | throughput (median of 10) | target (one core) |
 |---|---|---|
@@ -85,6 +102,13 @@ ${rows}
 every 0.5 s (whole process).
 
 ${rss}
+
+## Backtest memory over 24 simulated hours (\`scripts/backtest-rss.sh\`)
+
+\`mdkit backtest\` with default settings over a day written by \`examples/simulated_tree.rs\`,
+release build, resident memory sampled every 0.2 s (whole process).
+
+${bt_rss}
 
 ${marker}
 ${kept}
