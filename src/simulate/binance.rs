@@ -27,7 +27,6 @@ use futures_util::SinkExt as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -38,7 +37,7 @@ use tokio_tungstenite::WebSocketStream;
 use super::binance_wire as wire;
 use super::fault::Out;
 use super::hub::Hub;
-use super::server::{Conn, Event, Flow, ServerConfig};
+use super::server::{accept_until, Conn, Event, Flow, ServerConfig};
 use crate::venue::binance::Kind;
 
 /// Largest request head accepted.
@@ -71,37 +70,10 @@ pub async fn serve(
         accepted: AtomicU64::new(0),
         requests: AtomicU64::new(0),
     });
-    let (stop_tx, stop_rx) = watch::channel(());
-    let mut conns = JoinSet::new();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    conns.spawn(connection(stream, Arc::clone(&shared), stop_rx.clone()));
-                }
-                Err(err) => {
-                    tracing::warn!(%err, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            Some(ended) = conns.join_next(), if !conns.is_empty() => {
-                if let Err(err) = ended {
-                    tracing::warn!(%err, "connection task failed");
-                }
-            }
-        }
-    }
-    drop(listener);
-    drop(stop_tx);
-    let drained =
-        tokio::time::timeout(drain_timeout, async { while conns.join_next().await.is_some() {} })
-            .await;
-    if drained.is_err() {
-        conns.abort_all();
-        while conns.join_next().await.is_some() {}
-    }
+    accept_until(listener, drain_timeout, shutdown, |stream, stop| {
+        connection(stream, Arc::clone(&shared), stop)
+    })
+    .await;
 }
 
 /// A parsed request head.

@@ -79,6 +79,25 @@ pub async fn serve(
         accepted: AtomicU64::new(0),
         accepted_by: Default::default(),
     });
+    accept_until(listener, drain_timeout, shutdown, |stream, stop| {
+        connection(stream, Arc::clone(&shared), stop)
+    })
+    .await;
+}
+
+/// Runs `connection` for every socket `listener` accepts until `shutdown` completes; then
+/// closes the listener, signals every connection to stop (the watch sender is dropped) and
+/// waits up to `drain_timeout` for them to finish what they were sending. Both venues' servers
+/// share it.
+pub(crate) async fn accept_until<F, C>(
+    listener: TcpListener,
+    drain_timeout: Duration,
+    shutdown: impl Future<Output = ()>,
+    connection: C,
+) where
+    C: Fn(TcpStream, watch::Receiver<()>) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
     let (stop_tx, stop_rx) = watch::channel(());
     let mut conns = JoinSet::new();
     tokio::pin!(shutdown);
@@ -87,7 +106,7 @@ pub async fn serve(
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    conns.spawn(connection(stream, Arc::clone(&shared), stop_rx.clone()));
+                    conns.spawn(connection(stream, stop_rx.clone()));
                 }
                 Err(err) => {
                     // Out of descriptors and the like: back off instead of spinning.
