@@ -83,6 +83,27 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Refuses a `--data` that is not a directory: a mistyped path would otherwise read as an
+/// empty tree and answer every question with nothing.
+pub fn require_data_dir(data: &std::path::Path) -> anyhow::Result<()> {
+    if !data.is_dir() {
+        anyhow::bail!(
+            "data directory {} does not exist: pass --data DIR (or set MDKIT_DATA)",
+            data.display()
+        );
+    }
+    Ok(())
+}
+
+/// The async runtime the DataFusion commands run their queries on.
+pub fn query_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context as _;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
 /// Logs to stderr; `RUST_LOG` sets the filter (default: warnings).
 pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));

@@ -133,18 +133,10 @@ struct Top {
 }
 
 pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
-    if !data.is_dir() {
-        anyhow::bail!(
-            "data directory {} does not exist: pass --data DIR (or set MDKIT_DATA)",
-            data.display()
-        );
-    }
+    crate::cli::require_data_dir(data)?;
     let settings = settings(&args)?;
     anyhow::ensure!(args.inventory.is_finite(), "--inventory must be a number");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::cli::query_runtime()?;
     let (venue, market, row, top, tick) = runtime.block_on(inputs(data, &args))?;
     let missing = |what: &str, reason: &Option<String>| {
         anyhow::anyhow!(

@@ -44,23 +44,14 @@ pub struct Args {
 }
 
 pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
-    // A mistyped --data would otherwise answer every query with zero rows.
-    if !data.is_dir() {
-        anyhow::bail!(
-            "data directory {} does not exist: pass --data DIR (or set MDKIT_DATA)",
-            data.display()
-        );
-    }
+    crate::cli::require_data_dir(data)?;
     let query = match (&args.query, &args.file) {
         (Some(q), _) => q.clone(),
         (None, Some(file)) => std::fs::read_to_string(file)
             .with_context(|| format!("cannot read query file {}", file.display()))?,
         (None, None) => anyhow::bail!("give a query, or --file with one"),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::cli::query_runtime()?;
     let (schema, batches) = runtime.block_on(query_batches(data, &query))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -292,17 +292,9 @@ pub struct Prepared {
 }
 
 pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
-    if !data.is_dir() {
-        anyhow::bail!(
-            "data directory {} does not exist: pass --data DIR (or set MDKIT_DATA)",
-            data.display()
-        );
-    }
+    crate::cli::require_data_dir(data)?;
     let config = Config::from_args(&args)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::cli::query_runtime()?;
     let (prepared, session) = runtime.block_on(prepare(data, &config))?;
     let points = sweep::points(&config.settings, &config.sweep)?;
     // Every point's settings must resolve before anything is written.
