@@ -47,7 +47,7 @@ start=$(date +%s.%N)
 while kill -0 "$bt_pid" 2>/dev/null; do
   rss=$(awk '/^VmRSS/ {print $2}' "/proc/$bt_pid/status" 2>/dev/null || echo 0)
   now=$(date +%s.%N)
-  [ -n "$rss" ] && awk -v a="$now" -v b="$start" -v r="$rss" 'BEGIN { print a - b, r }' >> "$samples"
+  [ -n "$rss" ] && [ "$rss" != 0 ] && awk -v a="$now" -v b="$start" -v r="$rss" 'BEGIN { print a - b, r }' >> "$samples"
   sleep 0.2
 done
 wait "$bt_pid" || { echo "backtest failed:" >&2; cat "$work/bt.err" >&2; exit 1; }
