@@ -20,4 +20,4 @@ pub use time::{
     Clock, EventTime, LocalClock, RecvTime, Timestamp, VenueClock, NANOS_PER_DAY, NANOS_PER_MILLI,
     NANOS_PER_SEC,
 };
-pub use time_text::{parse_time, TimeTextError};
+pub use time_text::{parse_time, parse_time_or_ago, TimeTextError};

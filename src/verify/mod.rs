@@ -15,7 +15,6 @@ pub mod findings;
 mod locate;
 mod market;
 pub mod report;
-mod when;
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -29,7 +28,6 @@ use crate::model::RecvTime;
 use crate::storage::{list, Selection, StorageError, Table, TimeRange};
 pub use market::MarketReport;
 pub use report::Report;
-pub use when::{parse_time, BadTime};
 
 /// Check that the recorded tables are a consistent book.
 ///
@@ -83,7 +81,7 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     #[error(transparent)]
-    BadTime(#[from] BadTime),
+    BadTime(#[from] crate::model::TimeTextError),
     #[error("--from {from} is not before --to {to}: nothing to check")]
     EmptyRange { from: RecvTime, to: RecvTime },
     #[error("data directory {} does not exist: pass --data DIR (or set MDKIT_DATA)", .0.display())]
@@ -98,7 +96,9 @@ pub enum VerifyError {
 
 impl Config {
     pub fn from_args(args: &Args, now: RecvTime) -> Result<Self, VerifyError> {
-        let time = |t: &Option<String>| t.as_deref().map(|t| parse_time(t, now)).transpose();
+        let time = |t: &Option<String>| {
+            t.as_deref().map(|t| crate::model::parse_time_or_ago(t, now)).transpose()
+        };
         let (from, to) = (time(&args.from)?, time(&args.to)?);
         if let (Some(from), Some(to)) = (from, to) {
             if from >= to {
