@@ -23,7 +23,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::SinkExt as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -31,11 +30,9 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::binance_wire as wire;
-use super::fault::Out;
 use super::hub::Hub;
 use super::server::{accept_until, Conn, Event, Flow, ServerConfig};
 use crate::venue::binance::Kind;
@@ -254,23 +251,8 @@ async fn send(conn: &mut Conn, skip: &mut bool, is_diff: bool, text: String) -> 
         *skip = false;
         return Flow::Continue;
     }
-    for out in conn.inj.emit(frame, text) {
-        match out {
-            Out::Text(text) => {
-                if conn.ws.feed(Message::text(text)).await.is_err() {
-                    return Flow::End;
-                }
-            }
-            Out::Disconnect => {
-                let _ = conn.ws.flush().await;
-                return Flow::End;
-            }
-        }
-    }
-    match conn.ws.flush().await {
-        Ok(()) => Flow::Continue,
-        Err(_) => Flow::End,
-    }
+    let outs = conn.inj.emit(frame, text);
+    conn.deliver(outs).await
 }
 
 /// A combined-stream connection: every step, each subscription's frames.

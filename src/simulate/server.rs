@@ -275,6 +275,11 @@ impl Conn {
         }
         let (frame, seq) = self.inj.next_frame();
         let outs = self.inj.emit(frame, render(seq));
+        self.deliver(outs).await
+    }
+
+    /// Sends what the fault injector made of one frame, in order.
+    pub(super) async fn deliver(&mut self, outs: Vec<Out>) -> Flow {
         if outs.is_empty() {
             return Flow::Continue;
         }
