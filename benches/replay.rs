@@ -26,11 +26,11 @@ use mdkit::backtest::event::{Clock, Event, MarketSpec, Recalibration};
 use mdkit::backtest::replay::{Listings, Source};
 use mdkit::backtest::report::{EquitySample, Fill, Sink, SinkError};
 use mdkit::backtest::settings::Settings;
-use mdkit::model::{BookSide, EventTime, Price, Qty, RecvTime};
+use mdkit::model::{EventTime, Price, Qty, RecvTime};
 use mdkit::simulate::market::{Market, MarketParams, STEP_MS};
+use mdkit::simulate::rows::SimulatedRows;
 use mdkit::storage::{
     BookTopRow, CalibrationRow, DepthRow, Rows, SideFit, TradeRow, Writer, WriterConfig,
-    BOOK_TOP_LEVELS,
 };
 
 /// 2026-11-20T00:00:00Z.
@@ -40,62 +40,15 @@ const STEPS: i64 = 36_000;
 const VENUE: &str = "extended";
 const MARKET: &str = "ETH-USD";
 
-fn top(market: &Market, ts_ns: i64, seq: i64) -> BookTopRow {
-    BookTopRow {
-        ts_event: EventTime::from_nanos(ts_ns),
-        ts_recv: RecvTime::from_nanos(ts_ns + 3 * MS),
-        conn: 1,
-        seq,
-        snapshot: seq == 1,
-        bids: market.book().top(BookSide::Bid, BOOK_TOP_LEVELS),
-        asks: market.book().top(BookSide::Ask, BOOK_TOP_LEVELS),
-    }
-}
-
-fn depth(ts_ns: i64, seq: i64, snapshot: bool, side: BookSide, price: Price, qty: Qty) -> DepthRow {
-    DepthRow {
-        ts_event: EventTime::from_nanos(ts_ns),
-        ts_recv: RecvTime::from_nanos(ts_ns + 3 * MS),
-        conn: 1,
-        seq,
-        snapshot,
-        side,
-        price,
-        qty,
-    }
-}
-
 /// The hour's rows per table, each in receive order.
 fn simulated_hour() -> (Vec<DepthRow>, Vec<BookTopRow>, Vec<TradeRow>) {
     let mut market = Market::new(MarketParams::preset(MARKET), 1);
-    let (mut depths, mut tops, mut trades) = (Vec::new(), Vec::new(), Vec::new());
-    for side in [BookSide::Bid, BookSide::Ask] {
-        for level in market.book().levels(side) {
-            depths.push(depth(START, 1, true, side, level.price, level.qty));
-        }
-    }
-    tops.push(top(&market, START, 1));
+    let mut rows = SimulatedRows::new(3 * MS);
+    rows.snapshot(&market, START);
     for k in 1..=STEPS {
-        let ts_ns = START + k * STEP_MS * MS;
-        let seq = k + 1;
-        let outcome = market.step(ts_ns / MS);
-        trades.extend(outcome.trades.iter().map(|t| TradeRow {
-            ts_event: t.ts_event,
-            ts_recv: RecvTime::from_nanos(ts_ns + 3 * MS),
-            conn: 1,
-            seq,
-            trade_id: t.id,
-            side: t.side,
-            price: t.price,
-            qty: t.qty,
-            kind: t.kind,
-        }));
-        for (side, changes) in [(BookSide::Bid, &outcome.bids), (BookSide::Ask, &outcome.asks)] {
-            depths.extend(changes.iter().map(|c| depth(ts_ns, seq, false, side, c.price, c.size)));
-        }
-        tops.push(top(&market, ts_ns, seq));
+        rows.step(&mut market, START + k * STEP_MS * MS, k + 1);
     }
-    (depths, tops, trades)
+    rows.take()
 }
 
 /// The rows as one event sequence in the replay's order.

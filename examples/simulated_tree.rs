@@ -12,11 +12,9 @@
 
 use std::path::PathBuf;
 
-use mdkit::model::{BookSide, EventTime, RecvTime};
 use mdkit::simulate::market::{Market, MarketParams, STEP_MS};
-use mdkit::storage::{
-    BookTopRow, DepthRow, Rows, Table, TradeRow, Writer, WriterConfig, BOOK_TOP_LEVELS,
-};
+use mdkit::simulate::rows::SimulatedRows;
+use mdkit::storage::{BookTopRow, DepthRow, Rows, Table, TradeRow, Writer, WriterConfig};
 
 /// 2026-11-20T00:00:00Z.
 const START: i64 = 1_795_132_800_000_000_000;
@@ -36,68 +34,19 @@ fn main() -> anyhow::Result<()> {
     let writer = |table| Writer::new(&dir, table, VENUE, &name, WriterConfig::default());
     let (mut depth_w, mut top_w, mut trade_w) =
         (writer(Table::Depth)?, writer(Table::BookTop)?, writer(Table::Trades)?);
-    let recv = |ts_ns: i64| RecvTime::from_nanos(ts_ns + 3 * MS);
-    let top = |market: &Market, ts_ns: i64, seq: i64| BookTopRow {
-        ts_event: EventTime::from_nanos(ts_ns),
-        ts_recv: recv(ts_ns),
-        conn: 1,
-        seq,
-        snapshot: seq == 1,
-        bids: market.book().top(BookSide::Bid, BOOK_TOP_LEVELS),
-        asks: market.book().top(BookSide::Ask, BOOK_TOP_LEVELS),
-    };
-    let (mut depths, mut tops, mut trades) = (Vec::new(), Vec::new(), Vec::new());
-    for side in [BookSide::Bid, BookSide::Ask] {
-        for level in market.book().levels(side) {
-            depths.push(DepthRow {
-                ts_event: EventTime::from_nanos(START),
-                ts_recv: recv(START),
-                conn: 1,
-                seq: 1,
-                snapshot: true,
-                side,
-                price: level.price,
-                qty: level.qty,
-            });
-        }
-    }
-    tops.push(top(&market, START, 1));
+    let mut rows = SimulatedRows::new(3 * MS);
+    rows.snapshot(&market, START);
     let mut counts = (0usize, 0usize, 0usize);
     for k in 1..=steps {
-        let ts_ns = START + k * STEP_MS * MS;
-        let seq = k + 1;
-        let outcome = market.step(ts_ns / MS);
-        trades.extend(outcome.trades.iter().map(|t| TradeRow {
-            ts_event: t.ts_event,
-            ts_recv: recv(ts_ns),
-            conn: 1,
-            seq,
-            trade_id: t.id,
-            side: t.side,
-            price: t.price,
-            qty: t.qty,
-            kind: t.kind,
-        }));
-        for (side, changes) in [(BookSide::Bid, &outcome.bids), (BookSide::Ask, &outcome.asks)] {
-            depths.extend(changes.iter().map(|c| DepthRow {
-                ts_event: EventTime::from_nanos(ts_ns),
-                ts_recv: recv(ts_ns),
-                conn: 1,
-                seq,
-                snapshot: false,
-                side,
-                price: c.price,
-                qty: c.size,
-            }));
-        }
-        tops.push(top(&market, ts_ns, seq));
+        rows.step(&mut market, START + k * STEP_MS * MS, k + 1);
         if k % 10_000 == 0 || k == steps {
+            let (depths, tops, trades) = rows.take();
             counts.0 += depths.len();
             counts.1 += tops.len();
             counts.2 += trades.len();
-            depth_w.write(&DepthRow::to_batch(VENUE, &name, &std::mem::take(&mut depths)))?;
-            top_w.write(&BookTopRow::to_batch(VENUE, &name, &std::mem::take(&mut tops)))?;
-            trade_w.write(&TradeRow::to_batch(VENUE, &name, &std::mem::take(&mut trades)))?;
+            depth_w.write(&DepthRow::to_batch(VENUE, &name, &depths))?;
+            top_w.write(&BookTopRow::to_batch(VENUE, &name, &tops))?;
+            trade_w.write(&TradeRow::to_batch(VENUE, &name, &trades))?;
         }
     }
     depth_w.close()?;

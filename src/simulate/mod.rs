@@ -33,6 +33,7 @@ pub mod fault;
 pub mod hub;
 pub mod log;
 pub mod market;
+pub mod rows;
 pub mod server;
 pub mod wire;
 

@@ -14,8 +14,8 @@ use mdkit::backtest::replay::{Listings, Source};
 use mdkit::backtest::schedule::{Calibrator, Plan};
 use mdkit::backtest::{calibration_settings, event::MarketSpec};
 use mdkit::calibrate::MarketKey;
-use mdkit::model::{BookSide, EventTime, Price, Qty, RecvTime};
-use mdkit::simulate::market::{Market, MarketParams};
+use mdkit::model::{EventTime, Price, Qty, RecvTime};
+use mdkit::simulate::market::MarketParams;
 use mdkit::storage::{BookTopRow, DepthRow, Session, TradeRow};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -29,29 +29,11 @@ const SHORT: [&str; 8] =
     ["--set", "warmup=120", "--set", "every=300", "--set", "window=600", "--set", "gamma=0.001"];
 
 /// `steps` × 100 ms of the simulated ETH-USD market (seed 11) from T0, as a recorder writes
-/// it: [`simulated_tree`]'s frames, trades and depth changes, plus the depth snapshot of the
-/// first frame (every level of the starting book), so the replay can build the full book.
+/// it ([`simulated_tree`]: the first frame's depth snapshot, then frames, trades and depth
+/// changes), so the replay can build the full book.
 fn tree(steps: i64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let params = MarketParams::preset("ETH-USD");
-    let start = Market::new(params.clone(), 11);
-    simulated_tree(dir.path(), params, 11, T0, steps);
-    let mut snapshot = Vec::new();
-    for side in [BookSide::Bid, BookSide::Ask] {
-        for level in start.book().levels(side) {
-            snapshot.push(DepthRow {
-                ts_event: EventTime::from_nanos(T0),
-                ts_recv: RecvTime::from_nanos(T0 + 3_000_000),
-                conn: 1,
-                seq: 1,
-                snapshot: true,
-                side,
-                price: level.price,
-                qty: level.qty,
-            });
-        }
-    }
-    write(dir.path(), "ETH-USD", &snapshot);
+    simulated_tree(dir.path(), MarketParams::preset("ETH-USD"), 11, T0, steps);
     dir
 }
 

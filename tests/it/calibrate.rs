@@ -8,9 +8,9 @@ use mdkit::calibrate::{
 };
 use mdkit::model::{BookSide, EventTime, Level, Price, Qty, RecvTime, TakerSide, TradeKind};
 use mdkit::simulate::market::{Market, MarketParams, STEP_MS};
+use mdkit::simulate::rows::SimulatedRows;
 use mdkit::storage::{
     BookTopRow, CalibrationRow, DepthRow, Rows, Session, Table, TradeRow, Writer, WriterConfig,
-    BOOK_TOP_LEVELS,
 };
 
 use crate::common::{mdkit, stderr, stdout, DAY_20, SEC};
@@ -287,8 +287,9 @@ impl Truth {
 }
 
 /// Steps the simulator's market `steps` times (100 ms each) from `start_ns` and writes what a
-/// recorder would: a book_top frame per step (after the step's trades), its depth changes,
-/// and its trades. Returns (book_top, depth, trades) row counts.
+/// recorder would: the depth snapshot of the first frame, then a book_top frame per step
+/// (after the step's trades), its depth changes, and its trades. Returns (book_top, depth,
+/// trades) row counts.
 pub fn simulated_tree(
     root: &Path,
     params: MarketParams,
@@ -301,62 +302,19 @@ pub fn simulated_tree(
     let writer = |table| Writer::new(root, table, VENUE, &name, WriterConfig::default()).unwrap();
     let (mut tops, mut depths, mut trades) =
         (writer(Table::BookTop), writer(Table::Depth), writer(Table::Trades));
-    let (mut top_rows, mut depth_rows, mut trade_rows) = (Vec::new(), Vec::new(), Vec::new());
+    let mut rows = SimulatedRows::new(3 * MS);
+    rows.snapshot(&market, start_ns);
     let mut counts = (0, 0, 0);
-    let top_row = |book: &mdkit::book::Book, ts_ns: i64, seq: i64| BookTopRow {
-        ts_event: EventTime::from_nanos(ts_ns),
-        ts_recv: RecvTime::from_nanos(ts_ns + 3 * MS),
-        conn: 1,
-        seq,
-        snapshot: seq == 1,
-        bids: book.top(BookSide::Bid, BOOK_TOP_LEVELS),
-        asks: book.top(BookSide::Ask, BOOK_TOP_LEVELS),
-    };
-    top_rows.push(top_row(market.book(), start_ns, 1));
     for k in 1..=steps {
-        let ts_ns = start_ns + k * STEP_MS * MS;
-        let seq = k + 1;
-        let outcome = market.step(ts_ns / MS);
-        for t in &outcome.trades {
-            trade_rows.push(TradeRow {
-                ts_event: t.ts_event,
-                ts_recv: RecvTime::from_nanos(ts_ns + 3 * MS),
-                conn: 1,
-                seq,
-                trade_id: t.id,
-                side: t.side,
-                price: t.price,
-                qty: t.qty,
-                kind: t.kind,
-            });
-        }
-        for (side, changes) in [(BookSide::Bid, &outcome.bids), (BookSide::Ask, &outcome.asks)] {
-            for c in changes.iter() {
-                depth_rows.push(DepthRow {
-                    ts_event: EventTime::from_nanos(ts_ns),
-                    ts_recv: RecvTime::from_nanos(ts_ns + 3 * MS),
-                    conn: 1,
-                    seq,
-                    snapshot: false,
-                    side,
-                    price: c.price,
-                    qty: c.size,
-                });
-            }
-        }
-        top_rows.push(top_row(market.book(), ts_ns, seq));
-        if top_rows.len() >= 20_000 || k == steps {
+        rows.step(&mut market, start_ns + k * STEP_MS * MS, k + 1);
+        if rows.book_top.len() >= 20_000 || k == steps {
+            let (depth_rows, top_rows, trade_rows) = rows.take();
             counts.0 += top_rows.len();
             counts.1 += depth_rows.len();
             counts.2 += trade_rows.len();
-            tops.write(&BookTopRow::to_batch(VENUE, &name, &std::mem::take(&mut top_rows)))
-                .unwrap();
-            depths
-                .write(&DepthRow::to_batch(VENUE, &name, &std::mem::take(&mut depth_rows)))
-                .unwrap();
-            trades
-                .write(&TradeRow::to_batch(VENUE, &name, &std::mem::take(&mut trade_rows)))
-                .unwrap();
+            tops.write(&BookTopRow::to_batch(VENUE, &name, &top_rows)).unwrap();
+            depths.write(&DepthRow::to_batch(VENUE, &name, &depth_rows)).unwrap();
+            trades.write(&TradeRow::to_batch(VENUE, &name, &trade_rows)).unwrap();
         }
     }
     tops.close().unwrap();
