@@ -243,11 +243,19 @@ fn data_after_t_changes_nothing_the_strategy_may_use_before_t() {
 fn the_backtest_before_t_is_the_same_without_the_data_after_t() {
     let (full, cut) = (tree(9_000), tree(6_000));
     let t = T0 + 600 * SEC;
+    assert_same_before(&full, &cut, t, &[]);
+}
+
+/// Backtests `full` and `cut` (the same tree without the data after `t`, ns) from 13:00 to
+/// 13:15 with the `cross` model and [`SHORT`] settings plus `extra`, and checks that the
+/// equity samples and the fills reported before `t` are identical, and the runs differ after.
+fn assert_same_before(full: &tempfile::TempDir, cut: &tempfile::TempDir, t: i64, extra: &[&str]) {
     let outs = tempfile::tempdir().unwrap();
     let mut runs = Vec::new();
-    for (name, data) in [("full", &full), ("cut", &cut)] {
+    for (name, data) in [("full", full), ("cut", cut)] {
         let dir = outs.path().join(name);
-        let mut args = vec![
+        let mut args = extra.to_vec();
+        args.extend([
             "--fill-model",
             "cross",
             "--from",
@@ -256,7 +264,7 @@ fn the_backtest_before_t_is_the_same_without_the_data_after_t() {
             "2026-11-20T13:15Z",
             "--out",
             dir.to_str().unwrap(),
-        ];
+        ]);
         args.extend(SHORT);
         ok(&backtest(data.path(), outs.path(), &args));
         let before = |file: &str, column: &str| -> Vec<RecordBatch> {
@@ -513,48 +521,7 @@ fn on_the_event_clock_data_after_t_changes_nothing_before_t() {
     assert_ne!(a[5], b[5], "the fit after t sees the data after t");
 
     // And through the whole command: equity and fills before t are the same.
-    let outs = tempfile::tempdir().unwrap();
-    let mut runs = Vec::new();
-    for (name, data) in [("full", &full), ("cut", &cut)] {
-        let dir = outs.path().join(name);
-        let mut args = vec![
-            "--clock",
-            "event",
-            "--fill-model",
-            "cross",
-            "--from",
-            "2026-11-20T13:00Z",
-            "--to",
-            "2026-11-20T13:15Z",
-            "--out",
-            dir.to_str().unwrap(),
-        ];
-        args.extend(SHORT);
-        ok(&backtest(data.path(), outs.path(), &args));
-        let before = |file: &str, column: &str| -> Vec<RecordBatch> {
-            read_parquet(&dir.join(file))
-                .iter()
-                .map(|b| {
-                    let ts = b.column_by_name(column).unwrap();
-                    let ts = ts.as_any().downcast_ref::<TimestampNanosecondArray>().unwrap();
-                    let keep: arrow::array::BooleanArray =
-                        ts.values().iter().map(|v| Some(*v < t.as_nanos())).collect();
-                    arrow::compute::filter_record_batch(b, &keep).unwrap()
-                })
-                .filter(|b| b.num_rows() > 0)
-                .collect()
-        };
-        runs.push((
-            before("equity.parquet", "ts"),
-            before("fills.parquet", "ts_report"),
-            std::fs::read(dir.join("fills.parquet")).unwrap(),
-        ));
-    }
-    assert!(rows(&runs[0].0) >= 590, "{} samples before t", rows(&runs[0].0));
-    assert!(rows(&runs[0].1) > 0, "fills before t");
-    assert!(runs[0].0 == runs[1].0, "equity before t depends on data after t");
-    assert!(runs[0].1 == runs[1].1, "fills before t depend on data after t");
-    assert!(runs[0].2 != runs[1].2, "the data after t does change the run after t");
+    assert_same_before(&full, &cut, t.as_nanos(), &["--clock", "event"]);
 }
 
 /// A real accelerated session: `mdkit simulate --speed 60 --duration 20m` recorded by
