@@ -12,6 +12,7 @@
 //! [`v2::parse`] for every frame of a v2 connection. [`seq`] holds the gap rules.
 
 mod endpoints;
+mod fast;
 mod frames;
 pub mod seq;
 pub mod v1;

@@ -5,6 +5,7 @@
 //! prices `{type:"MP", ts, seq, data}`, and the error envelope, which is returned as a value.
 //! Must not check sequence numbers (`seq`) or touch a book (`book`).
 
+use super::fast;
 use super::frames::{
     self, BookUpdate, FundingFrame, PriceFrame, PriceKind, TradesFrame, VenueError,
 };
@@ -33,6 +34,15 @@ const PRICE_TYPES: &[&str] = &["MP", "IP"];
 /// `type` and `data.t` must agree; `data.d` must be `"f"` or `"1"`; DELTA levels need `c`.
 /// An empty DELTA is a valid frame (a heartbeat that consumes a `seq`, rule 5).
 pub fn parse_book(text: &str) -> Result<BookMessage, ParseError> {
+    match fast::book(text) {
+        Some(update) => Ok(Message::Data(update)),
+        None => parse_book_general(text),
+    }
+}
+
+/// [`parse_book`] through the JSON tree: every frame the fast path declines, and every
+/// refusal with the field it names.
+pub(super) fn parse_book_general(text: &str) -> Result<BookMessage, ParseError> {
     parse_frame(text, |root| {
         let envelope = root.str("type")?;
         let kind = match envelope {
