@@ -291,7 +291,7 @@ impl Market {
         if !force && self.recorder.output().rows() < self.config.batch_rows {
             return Ok(());
         }
-        let out = self.recorder.take_output();
+        let out = self.recorder.output();
         let (venue, market) = (&self.venue, &self.market);
         let batches = [
             (!out.depth.is_empty()).then(|| DepthRow::to_batch(venue, market, &out.depth)),
@@ -299,6 +299,7 @@ impl Market {
             (!out.trades.is_empty()).then(|| TradeRow::to_batch(venue, market, &out.trades)),
             (!out.events.is_empty()).then(|| EventRow::to_batch(venue, market, &out.events)),
         ];
+        self.recorder.clear_output();
         for (writer, batch) in self.writers.iter_mut().zip(batches) {
             if let Some(batch) = batch {
                 writer.write(&batch)?;

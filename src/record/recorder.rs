@@ -155,9 +155,13 @@ impl Recorder {
         &self.sink.out
     }
 
-    /// Takes the rows produced so far.
-    pub fn take_output(&mut self) -> Output {
-        std::mem::take(&mut self.sink.out)
+    /// Forgets the rows produced so far (after they were written), keeping the buffers.
+    pub fn clear_output(&mut self) {
+        let out = &mut self.sink.out;
+        out.depth.clear();
+        out.book_top.clear();
+        out.trades.clear();
+        out.events.clear();
     }
 
     /// What must survive a restart, for the state file.
