@@ -256,13 +256,21 @@ impl Writer {
         }
         let batches = std::mem::take(&mut self.pending);
         self.pending_rows = 0;
-        let batch = if batches.len() == 1 {
-            batches.into_iter().next().expect("one batch")
-        } else {
-            concat_batches(&self.table.schema(), &batches).map_err(StorageError::arrow)?
-        };
+        if in_order(self.table, &batches)? {
+            // The usual case (a recorder's batches in receive order): no copy.
+            for batch in &batches {
+                self.route(batch)?;
+            }
+            return Ok(());
+        }
+        let batch = concat_batches(&self.table.schema(), &batches).map_err(StorageError::arrow)?;
         let batch = sort_by_key(self.table, batch)?;
-        let keys = Keys::of(self.table, &batch)?;
+        self.route(&batch)
+    }
+
+    /// Writes a sorted batch into parts, opening and closing parts as its rows require.
+    fn route(&mut self, batch: &RecordBatch) -> Result<(), StorageError> {
+        let keys = Keys::of(self.table, batch)?;
         let mut start = 0;
         while start < batch.num_rows() {
             let part = match &mut self.open {
@@ -405,6 +413,26 @@ fn writer_properties(
             KeyValue::new(META_MDKIT_VERSION.into(), env!("CARGO_PKG_VERSION").to_string()),
             KeyValue::new(META_TABLE.into(), table.name().to_string()),
         ]));
+    // `book_top` has 80 price and size columns. Hashing each value into a dictionary was the
+    // largest single cost of recording; a level's price moves little from frame to frame, so
+    // delta encoding stores it in a few bits, and ZSTD does better on plain sizes than on
+    // dictionary indices. The files come out smaller too (4 % on the shipped sample).
+    if table == Table::BookTop {
+        for field in schema.fields() {
+            let name = field.name();
+            let encoding = if name.contains("_price_") {
+                Encoding::DELTA_BINARY_PACKED
+            } else if name.contains("_qty_") {
+                Encoding::PLAIN
+            } else {
+                continue;
+            };
+            let path = ColumnPath::from(name.as_str());
+            builder = builder
+                .set_column_dictionary_enabled(path.clone(), false)
+                .set_column_encoding(path, encoding);
+        }
+    }
     // Clocks and sequence numbers rise row by row: delta encoding stores them in a few bits,
     // where a dictionary would only grow.
     for column in ["ts_event", "ts_recv", "seq", "trade_id", "window_start", "window_end"] {
@@ -454,6 +482,24 @@ impl Keys {
     }
 }
 
+/// Whether every batch is sorted by (time, seq) and starts at or after the end of the one
+/// before it.
+fn in_order(table: Table, batches: &[RecordBatch]) -> Result<bool, StorageError> {
+    let mut last = (i64::MIN, i64::MIN);
+    for batch in batches {
+        let keys = Keys::of(table, batch)?;
+        let n = batch.num_rows();
+        if n == 0 {
+            continue;
+        }
+        if keys.key(0) < last || !(1..n).all(|i| keys.key(i - 1) <= keys.key(i)) {
+            return Ok(false);
+        }
+        last = keys.key(n - 1);
+    }
+    Ok(true)
+}
+
 /// Sorts a batch by (time, seq), stably; a sorted batch is returned as it is.
 pub(crate) fn sort_by_key(table: Table, batch: RecordBatch) -> Result<RecordBatch, StorageError> {
     let keys = Keys::of(table, &batch)?;
@@ -483,6 +529,15 @@ mod tests {
         assert_eq!(props.statistics_enabled(&price), EnabledStatistics::Page);
         assert_eq!(props.max_row_group_row_count(), Some(100_000));
         assert!(!props.dictionary_enabled(&ColumnPath::from("ts_recv")));
+        assert!(props.dictionary_enabled(&price));
+        let top = writer_properties(Table::BookTop, &config).unwrap();
+        for (column, encoding) in
+            [("bid_price_0", Encoding::DELTA_BINARY_PACKED), ("ask_qty_19", Encoding::PLAIN)]
+        {
+            let column = ColumnPath::from(column);
+            assert!(!top.dictionary_enabled(&column));
+            assert_eq!(top.encoding(&column), Some(encoding));
+        }
     }
 
     #[test]
