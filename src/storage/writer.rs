@@ -407,10 +407,6 @@ fn writer_properties(
         .set_compression(Compression::ZSTD(level))
         .set_max_row_group_row_count(Some(config.row_group_rows))
         .set_statistics_enabled(EnabledStatistics::Page)
-        // Pages end at 1 MB (the default) rather than at 20,000 rows: `book_top`'s 80 columns
-        // otherwise make hundreds of small pages per row group, each its own ZSTD call. The
-        // row group (100,000 rows) stays the unit a time-range scan skips by.
-        .set_data_page_row_count_limit(config.row_group_rows)
         .set_sorting_columns(Some(sorting))
         .set_key_value_metadata(Some(vec![
             KeyValue::new(META_SCHEMA_VERSION.into(), SCHEMA_VERSION.to_string()),
