@@ -37,6 +37,40 @@ pub enum DecimalError {
 /// Accepts an optional sign, digits, and one optional `.` with digits on at least one side
 /// (`"5"`, `"-0.5"`, `"84052.0"`, `".5"`). Exponents, spaces and other characters are refused.
 pub fn parse_raw(text: &str) -> Result<i64, DecimalError> {
+    parse_short(text.as_bytes()).map_or_else(|| parse_general(text), Ok)
+}
+
+/// The venue's usual shape, `digits[.digits]` with at most 10 integer and 8 fraction digits,
+/// where nothing can overflow; `None` for anything else, which [`parse_general`] decides.
+#[inline]
+fn parse_short(bytes: &[u8]) -> Option<i64> {
+    if bytes.is_empty() || bytes.len() > 19 {
+        return None;
+    }
+    let mut acc: i64 = 0;
+    let mut dot = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        let digit = b.wrapping_sub(b'0');
+        if digit < 10 {
+            acc = acc * 10 + i64::from(digit);
+        } else if b == b'.' && dot.is_none() {
+            dot = Some(i);
+        } else {
+            return None;
+        }
+    }
+    let (int_digits, frac_digits) = match dot {
+        Some(at) => (at, bytes.len() - at - 1),
+        None => (bytes.len(), 0),
+    };
+    if int_digits > 10 || frac_digits > SCALE as usize || int_digits + frac_digits == 0 {
+        return None;
+    }
+    Some(acc * 10i64.pow(SCALE - frac_digits as u32))
+}
+
+/// [`parse_raw`] for any text: signs, long fractions with trailing zeros, every refusal.
+fn parse_general(text: &str) -> Result<i64, DecimalError> {
     let bytes = text.as_bytes();
     if bytes.is_empty() {
         return Err(DecimalError::Empty);
@@ -257,6 +291,15 @@ mod tests {
     }
 
     proptest! {
+        /// The short path decides exactly as the general one wherever it decides at all.
+        #[test]
+        fn short_path_agrees_with_general(text in "[0-9.]{0,21}|[-+]?[0-9]{0,12}[.]?[0-9]{0,10}") {
+            if let Some(raw) = parse_short(text.as_bytes()) {
+                prop_assert_eq!(Ok(raw), parse_general(&text));
+            }
+            prop_assert_eq!(parse_raw(&text), parse_general(&text));
+        }
+
         #[test]
         fn text_round_trip_matches_rust_decimal(raw in -999_999_999_999_999_999i64..=999_999_999_999_999_999i64) {
             let price = Price::from_raw(raw);

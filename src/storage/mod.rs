@@ -8,6 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
+mod direct;
+mod encode;
 mod journal;
 mod part;
 mod path;

@@ -25,6 +25,7 @@ use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use super::direct::DirectWriter;
 use super::path::{check_name, part_name, temp_name, Partition};
 use super::schema::{
     schema_difference, Table, META_MDKIT_VERSION, META_SCHEMA_VERSION, META_TABLE, SCHEMA_VERSION,
@@ -71,7 +72,7 @@ struct OpenPart {
     partition: Partition,
     temp_path: PathBuf,
     final_path: PathBuf,
-    writer: ArrowWriter<File>,
+    writer: PartWriter,
     first_time: i64,
     /// First nanosecond of the next UTC day: no row at or after it belongs here.
     date_end: i64,
@@ -327,7 +328,7 @@ impl Writer {
             .find(|(f, t)| !f.exists() && !t.exists())
             .expect("some part number is free");
         let file = File::create_new(&temp_path).map_err(|e| StorageError::io(&temp_path, e))?;
-        let writer = ArrowWriter::try_new(file, self.table.schema(), Some(self.props.clone()))
+        let writer = PartWriter::new(self.table, file, self.props.clone())
             .map_err(|e| StorageError::parquet(&temp_path, e))?;
         Ok(OpenPart {
             partition,
@@ -383,11 +384,48 @@ impl Drop for Writer {
     }
 }
 
+/// The encoder of one part file.
+enum PartWriter {
+    /// `depth` and `book_top`, written on every frame: pages encoded by [`DirectWriter`].
+    Direct(Box<DirectWriter<File>>),
+    /// The other tables, through arrow-rs's general writer.
+    Arrow(Box<ArrowWriter<File>>),
+}
+
+impl PartWriter {
+    fn new(table: Table, file: File, props: WriterProperties) -> parquet::errors::Result<Self> {
+        Ok(match table {
+            Table::Depth | Table::BookTop => {
+                PartWriter::Direct(Box::new(DirectWriter::try_new(file, table.schema(), props)?))
+            }
+            _ => PartWriter::Arrow(Box::new(ArrowWriter::try_new(
+                file,
+                table.schema(),
+                Some(props),
+            )?)),
+        })
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> parquet::errors::Result<()> {
+        match self {
+            PartWriter::Direct(w) => w.write(batch),
+            PartWriter::Arrow(w) => w.write(batch),
+        }
+    }
+
+    fn into_inner(self) -> parquet::errors::Result<File> {
+        match self {
+            PartWriter::Direct(w) => w.into_inner(),
+            PartWriter::Arrow(w) => w.into_inner(),
+        }
+    }
+}
+
 fn duration_nanos(d: Duration) -> i64 {
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }
 
-fn writer_properties(
+pub(crate) fn writer_properties(
     table: Table,
     config: &WriterConfig,
 ) -> Result<WriterProperties, StorageError> {

@@ -79,3 +79,99 @@ fn duckdb_and_pyarrow_read_the_tree_as_the_readme_says() {
     let all: Vec<TradeRow> = eth.iter().chain(&btc).copied().collect();
     assert_eq!(arrow["sum_price"].as_str(), Some(price_sum(&all).as_str()));
 }
+
+/// `depth` and `book_top` go through mdkit's own page encoder: DuckDB and pyarrow must read
+/// every value, every null and the page statistics DuckDB filters with.
+#[test]
+fn duckdb_and_pyarrow_read_depth_and_book_top() {
+    use mdkit::model::{BookSide, EventTime, Level, Price, Qty, RecvTime};
+    use mdkit::storage::{BookTopRow, DepthRow};
+
+    if !python_has_modules() {
+        let _ = std::io::stderr().write_all(
+            b"skipped: python3 with duckdb and pyarrow not found (pip install duckdb pyarrow)\n",
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = WriterConfig { coalesce_rows: 1, row_group_rows: 64, ..WriterConfig::default() };
+    let level =
+        |price: i64, qty: i64| Level { price: Price::from_raw(price), qty: Qty::from_raw(qty) };
+    let depth: Vec<DepthRow> = (0..1000i64)
+        .map(|i| DepthRow {
+            ts_event: EventTime::from_nanos(DAY_20 + i / 5 * SEC),
+            ts_recv: RecvTime::from_nanos(DAY_20 + i / 5 * SEC + 7),
+            conn: if i < 500 { 1 } else { 2 },
+            seq: i / 5 + 1,
+            snapshot: i < 10,
+            side: if i % 3 == 0 { BookSide::Ask } else { BookSide::Bid },
+            price: Price::from_raw(6_000_000_000_000 + (i % 37) * 1_000_000),
+            qty: Qty::from_raw(if i % 11 == 0 { 0 } else { 1_000 * (i % 97) + 1 }),
+        })
+        .collect();
+    let top: Vec<BookTopRow> = (0..300i64)
+        .map(|i| BookTopRow {
+            ts_event: EventTime::from_nanos(DAY_20 + i * SEC),
+            ts_recv: RecvTime::from_nanos(DAY_20 + i * SEC + 7),
+            conn: 1,
+            seq: i + 1,
+            snapshot: i == 0,
+            // Some frames have a thin book: the missing levels are nulls.
+            bids: (0..(i % 23)).map(|k| level(6_000_000_000_000 - k * 1_000_000, 5 + i)).collect(),
+            asks: (0..(i % 21)).map(|k| level(6_000_100_000_000 + k * 1_000_000, 7 + k)).collect(),
+        })
+        .collect();
+    for (table, batch) in [
+        (Table::Depth, DepthRow::to_batch("extended", "ETH-USD", &depth)),
+        (Table::BookTop, BookTopRow::to_batch("extended", "ETH-USD", &top)),
+    ] {
+        let mut writer =
+            Writer::new(dir.path(), table, "extended", "ETH-USD", config.clone()).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+    }
+
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/read_book.py");
+    let out = Command::new("python3").arg(&script).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    let decimal = |raw: i64| format!("{}.{:08}", raw / 100_000_000, raw % 100_000_000);
+    let price_sum: i64 = depth.iter().map(|r| r.price.raw()).sum();
+    let qty_sum: i64 = depth.iter().map(|r| r.qty.raw()).sum();
+    let seq_sum: i64 = depth.iter().map(|r| r.seq).sum();
+    let asks = depth.iter().filter(|r| r.side == BookSide::Ask).count();
+    let duck = &seen["duckdb"];
+    let expected = serde_json::json!([
+        "1000",
+        seq_sum.to_string(),
+        decimal(price_sum),
+        decimal(qty_sum),
+        "10",
+        asks.to_string(),
+        "extended",
+        "ETH-USD",
+        "1500"
+    ]);
+    assert_eq!(duck["depth"], expected);
+    assert_eq!(duck["depth_seq_100_119"], 100, "a filter over the page statistics");
+
+    let bid0: Vec<i64> = top.iter().filter_map(|r| r.bids.first()).map(|l| l.price.raw()).collect();
+    let ask19: Vec<i64> = top.iter().filter_map(|r| r.asks.get(19)).map(|l| l.qty.raw()).collect();
+    let bid5 = top.iter().filter(|r| r.bids.len() > 5).count();
+    let expected = serde_json::json!([
+        "300",
+        decimal(bid0.iter().sum()),
+        ask19.len().to_string(),
+        decimal(ask19.iter().sum()),
+        bid5.to_string()
+    ]);
+    assert_eq!(duck["book_top"], expected);
+
+    let arrow = &seen["pyarrow"];
+    assert_eq!(arrow["depth_rows"], 1000);
+    assert_eq!(arrow["depth_price_sum"].as_str(), Some(decimal(price_sum).as_str()));
+    assert_eq!(arrow["top_rows"], 300);
+    assert_eq!(arrow["top_ask_qty_19_nulls"], 300 - ask19.len());
+    assert_eq!(arrow["top_bid_price_0_sum"].as_str(), Some(decimal(bid0.iter().sum()).as_str()));
+}
