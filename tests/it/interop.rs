@@ -19,6 +19,17 @@ fn python_has_modules() -> bool {
 }
 
 /// The exact sum of prices, as decimal text with 8 places.
+/// Whether the Python readers are missing (then the test says it skipped).
+fn python_missing() -> bool {
+    let missing = !python_has_modules();
+    if missing {
+        let _ = std::io::stderr().write_all(
+            b"skipped: python3 with duckdb and pyarrow not found (pip install duckdb pyarrow)\n",
+        );
+    }
+    missing
+}
+
 fn price_sum(rows: &[TradeRow]) -> String {
     let raw: i128 = rows.iter().map(|r| i128::from(r.price.raw())).sum();
     format!("{}.{:08}", raw / 100_000_000, raw % 100_000_000)
@@ -26,10 +37,7 @@ fn price_sum(rows: &[TradeRow]) -> String {
 
 #[test]
 fn duckdb_and_pyarrow_read_the_tree_as_the_readme_says() {
-    if !python_has_modules() {
-        let _ = std::io::stderr().write_all(
-            b"skipped: python3 with duckdb and pyarrow not found (pip install duckdb pyarrow)\n",
-        );
+    if python_missing() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -87,10 +95,7 @@ fn duckdb_and_pyarrow_read_depth_and_book_top() {
     use mdkit::model::{BookSide, EventTime, Level, Price, Qty, RecvTime};
     use mdkit::storage::{BookTopRow, DepthRow};
 
-    if !python_has_modules() {
-        let _ = std::io::stderr().write_all(
-            b"skipped: python3 with duckdb and pyarrow not found (pip install duckdb pyarrow)\n",
-        );
+    if python_missing() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
