@@ -78,11 +78,11 @@ streams every column of every row back in order.
 *record* (\`benches/record.rs\`) is the recorder's hot path fed from memory: journal append,
 parse, sequence check, book, \`depth\` and \`book_top\` rows, Parquet, final checkpoint; one
 Extended v1 SNAPSHOT, then DELTAs of 10 level changes each, 200,000 frames per iteration.
-The frames arrive owned, as they leave the socket. A profile of it (perf) puts about half of
-the time in Parquet encoding and ZSTD (per frame one \`book_top\` row of 80 decimal columns
-and ten \`depth\` rows, 185 values), 15 % in parsing (the byte-level fast path for frames in
-the venue's shape), 7 % in the journal (mostly the write system call), the rest in the book,
-row building, allocation and closing parts.
+The frames arrive owned, as they leave the socket. Per frame the tables get one \`book_top\`
+row of 80 decimal columns and ten \`depth\` rows, 185 values; mdkit encodes the pages of those
+two tables itself (\`src/storage/direct.rs\`), and a profile of it (perf) puts about a quarter
+of the time there and in ZSTD(3), about a fifth in parsing (the byte-level fast path for
+frames in the venue's shape), the rest in the journal, the book, row building and allocation.
 *verify* (\`benches/verify.rs\`): *replay* is the depth replay pass over batches in memory,
 *tree* is \`verify\` end to end over Parquet parts (decoding included), 1 M depth rows.
 *replay* (\`benches/replay.rs\`): one simulated hour of ETH-USD (1.83 M events: depth rows,
