@@ -28,8 +28,8 @@ pub use state::{State, StateError, STATE_VERSION};
 
 use crate::model::RecvTime;
 use crate::storage::{
-    publish, sweep_temp_files, temp_name, BookTopRow, DepthRow, Entry, EventRow, Journal,
-    JournalError, Record, Rows, Staged, StorageError, Table, TradeRow, Writer, WriterConfig,
+    publish, sweep_temp_files, temp_name, Entry, EventRow, Journal, JournalError, Record, Rows,
+    Staged, StorageError, Table, TradeRow, Writer, WriterConfig,
 };
 
 /// Settings of one recorded market.
@@ -97,7 +97,8 @@ pub struct Market {
     config: MarketConfig,
     journal: Option<Journal>,
     recorder: Recorder,
-    writers: Vec<Writer>,
+    /// One per table, in [`TABLES`] order.
+    writers: [Writer; 4],
     state: State,
     parts_published: u64,
 }
@@ -179,10 +180,9 @@ impl Market {
             ..State::default()
         });
         let writer_config = WriterConfig { defer_publish: true, ..config.writer.clone() };
-        let writers = TABLES
-            .iter()
-            .map(|t| Writer::new(root, *t, venue, market, writer_config.clone()))
-            .collect::<Result<Vec<_>, _>>()?;
+        let [depth, book_top, trades, events] =
+            TABLES.map(|t| Writer::new(root, t, venue, market, writer_config.clone()));
+        let writers = [depth?, book_top?, trades?, events?];
         let recorder = Recorder::restore(venue, config.levels, &state.recorder).map_err(|e| {
             RecordError::Config {
                 venue: venue.into(),
@@ -293,19 +293,15 @@ impl Market {
         }
         let out = self.recorder.output();
         let (venue, market) = (&self.venue, &self.market);
-        let batches = [
-            (!out.depth.is_empty()).then(|| DepthRow::to_batch(venue, market, &out.depth)),
-            (!out.book_top.is_empty()).then(|| BookTopRow::to_batch(venue, market, &out.book_top)),
-            (!out.trades.is_empty()).then(|| TradeRow::to_batch(venue, market, &out.trades)),
-            (!out.events.is_empty()).then(|| EventRow::to_batch(venue, market, &out.events)),
-        ];
+        // `depth` and `book_top` rows go to their writers as they are; the others as batches.
+        let [depth, book_top, trades, events] = &mut self.writers;
+        let written = depth
+            .write_rows(&out.depth)
+            .and_then(|()| book_top.write_rows(&out.book_top))
+            .and_then(|()| write_batch::<TradeRow>(trades, venue, market, &out.trades))
+            .and_then(|()| write_batch::<EventRow>(events, venue, market, &out.events));
         self.recorder.clear_output();
-        for (writer, batch) in self.writers.iter_mut().zip(batches) {
-            if let Some(batch) = batch {
-                writer.write(&batch)?;
-            }
-        }
-        Ok(())
+        Ok(written?)
     }
 
     /// Publishes every row handled so far (see the module docs for the order of steps).
@@ -353,4 +349,17 @@ impl Market {
     pub fn close(mut self) -> Result<Published, RecordError> {
         self.checkpoint()
     }
+}
+
+/// Hands `rows`, if any, to `writer` as one batch.
+fn write_batch<R: Rows>(
+    writer: &mut Writer,
+    venue: &str,
+    market: &str,
+    rows: &[R],
+) -> Result<(), StorageError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    writer.write(&R::to_batch(venue, market, rows))
 }

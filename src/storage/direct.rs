@@ -5,8 +5,10 @@
 //! need: gathering values through index lists, casting `Decimal128` to `i64` in a new array,
 //! comparing page statistics through the column's logical type, hashing every string into
 //! a dictionary. Writing those two tables was about two thirds of the recorder's time. This
-//! writer reads the Arrow arrays once, keeps each column's page as plain `i64`s, booleans or
-//! dictionary keys, and encodes a page when it is full ([`encode`]). Everything else of the
+//! writer reads each column once — from an Arrow batch, or straight from the table's rows
+//! ([`DirectSource`]), which spares the recorder building a batch at all — keeps each
+//! column's page as plain `i64`s, booleans or dictionary keys, and encodes a page when it is
+//! full ([`encode`]). Everything else of the
 //! file — page headers, footer, column and offset indexes, the embedded Arrow schema — goes
 //! through the `parquet` crate, so the files are the ones [`ArrowWriter`] would write with the
 //! same [`WriterProperties`]: the same schema, encodings, ZSTD level, page and row-group
@@ -23,12 +25,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, BooleanArray, StringArray};
-use arrow::buffer::NullBuffer;
-use arrow::datatypes::{
-    DataType, Decimal128Type, Int64Type, SchemaRef, TimeUnit, TimestampNanosecondType, UInt32Type,
-};
-use arrow::record_batch::RecordBatch;
+use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use bytes::Bytes;
 use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
 use parquet::basic::{BoundaryOrder, Compression, Encoding, Type as Physical};
@@ -45,11 +42,14 @@ use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedW
 use parquet::schema::types::ColumnDescPtr;
 
 use super::encode;
+pub use input::{ColumnIn, DirectSource};
 use values::{Bounds, Dictionary};
 
+mod input;
 mod values;
 
-/// Writes one Parquet file from record batches of a flat schema of supported columns.
+/// Writes one Parquet file from record batches (or other [`DirectSource`]s) of a flat schema
+/// of supported columns.
 pub struct DirectWriter<W: Write + Send> {
     file: SerializedFileWriter<W>,
     columns: Vec<Column>,
@@ -119,22 +119,22 @@ impl<W: Write + Send> DirectWriter<W> {
         Ok(Self { file, columns, codec, page_rows, group_rows, rows_in_page: 0, rows_in_group: 0 })
     }
 
-    /// Appends a batch (of the schema the writer was made for).
-    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        if batch.num_columns() != self.columns.len() {
+    /// Appends a batch, or other rows, of the schema the writer was made for.
+    pub fn write<S: DirectSource + ?Sized>(&mut self, rows: &S) -> Result<()> {
+        if rows.num_columns() != self.columns.len() {
             return Err(ParquetError::General(format!(
-                "batch has {} columns, the file {}",
-                batch.num_columns(),
+                "rows have {} columns, the file {}",
+                rows.num_columns(),
                 self.columns.len()
             )));
         }
         let mut start = 0;
-        while start < batch.num_rows() {
+        while start < rows.num_rows() {
             let room =
                 (self.page_rows - self.rows_in_page).min(self.group_rows - self.rows_in_group);
-            let len = room.min(batch.num_rows() - start);
-            for (column, array) in self.columns.iter_mut().zip(batch.columns()) {
-                column.push(array.as_ref(), start, len)?;
+            let len = room.min(rows.num_rows() - start);
+            for (index, column) in self.columns.iter_mut().enumerate() {
+                rows.push_column(index, start, len, ColumnIn(column))?;
             }
             start += len;
             self.rows_in_page += len;
@@ -309,153 +309,6 @@ impl Column {
             scratch: Vec::new(),
             levels: Vec::new(),
         }
-    }
-
-    /// Appends rows `start..start + len` of `array`.
-    fn push(&mut self, array: &dyn Array, start: usize, len: usize) -> Result<()> {
-        let nulls = array.logical_nulls();
-        let nulls = nulls.as_ref().filter(|n| n.slice(start, len).null_count() > 0);
-        if nulls.is_some() && !self.nullable {
-            return Err(ParquetError::General(format!(
-                "column {}: null in a required column",
-                self.descr.path()
-            )));
-        }
-        match array.data_type() {
-            DataType::Int64 => self.push_ints(
-                &array.as_primitive::<Int64Type>().values()[start..start + len],
-                nulls,
-                start,
-            ),
-            DataType::Timestamp(..) => {
-                let values = array.as_primitive::<TimestampNanosecondType>().values();
-                self.push_ints(&values[start..start + len], nulls, start)
-            }
-            DataType::Decimal128(..) => {
-                let values = &array.as_primitive::<Decimal128Type>().values()[start..start + len];
-                self.push_iter(values.iter().map(|v| *v as i64), nulls, start)
-            }
-            DataType::UInt32 => {
-                let values = &array.as_primitive::<UInt32Type>().values()[start..start + len];
-                self.push_iter(values.iter().map(|v| i64::from(*v)), nulls, start)
-            }
-            DataType::Boolean => self.push_bools(array.as_boolean(), nulls, start, len),
-            DataType::Utf8 => self.push_strs(array.as_string::<i32>(), nulls, start, len),
-            other => {
-                return Err(ParquetError::General(format!(
-                    "column {}: unexpected {other}",
-                    self.descr.path()
-                )))
-            }
-        }
-        Ok(())
-    }
-
-    fn push_ints(&mut self, values: &[i64], nulls: Option<&NullBuffer>, start: usize) {
-        self.push_iter(values.iter().copied(), nulls, start);
-    }
-
-    fn push_iter(
-        &mut self,
-        values: impl Iterator<Item = i64>,
-        nulls: Option<&NullBuffer>,
-        start: usize,
-    ) {
-        if nulls.is_none() && self.plan != Plan::Dictionary {
-            // The common case: a run of present values, copied as they are.
-            let before = self.ints.len();
-            self.ints.extend(values);
-            if let Some((min, max)) = min_max(&self.ints[before..]) {
-                self.bounds = Some(match self.bounds {
-                    Some((a, b)) => (a.min(min), b.max(max)),
-                    None => (min, max),
-                });
-            }
-            self.rows += self.ints.len() - before;
-            if self.nulls > 0 {
-                self.defs.resize(self.rows, 1);
-            }
-            return;
-        }
-        let (mut min, mut max) = self.bounds.unwrap_or((i64::MAX, i64::MIN));
-        let mut any = self.bounds.is_some();
-        for (i, value) in values.enumerate() {
-            if !self.present(nulls, start + i) {
-                continue;
-            }
-            any = true;
-            min = min.min(value);
-            max = max.max(value);
-            if self.plan == Plan::Dictionary {
-                let key = self.dictionary.int_key(value);
-                self.keys.push(key);
-            } else {
-                self.ints.push(value);
-            }
-        }
-        if any {
-            self.bounds = Some((min, max));
-        }
-    }
-
-    fn push_bools(
-        &mut self,
-        array: &BooleanArray,
-        nulls: Option<&NullBuffer>,
-        start: usize,
-        len: usize,
-    ) {
-        for i in start..start + len {
-            if self.present(nulls, i) {
-                let value = array.value(i);
-                self.bools.push(value);
-            }
-        }
-    }
-
-    fn push_strs(
-        &mut self,
-        array: &StringArray,
-        nulls: Option<&NullBuffer>,
-        start: usize,
-        len: usize,
-    ) {
-        let mut last = u32::MAX;
-        for i in start..start + len {
-            if !self.present(nulls, i) {
-                continue;
-            }
-            let value = array.value(i).as_bytes();
-            self.value_bytes += value.len() as i64;
-            let key = self.dictionary.str_key(value);
-            self.keys.push(key);
-            if key != last {
-                last = key;
-                if self.used.len() <= key as usize {
-                    self.used.resize(key as usize + 1, false);
-                }
-                self.used[key as usize] = true;
-            }
-        }
-    }
-
-    /// Counts row `i` and its definition level; whether it holds a value.
-    #[inline]
-    fn present(&mut self, nulls: Option<&NullBuffer>, i: usize) -> bool {
-        let valid = nulls.is_none_or(|n| n.is_valid(i));
-        if !valid {
-            if self.nulls == 0 {
-                // The page's first null: the rows before it were all present.
-                self.defs.clear();
-                self.defs.resize(self.rows, 1);
-            }
-            self.nulls += 1;
-        }
-        if self.nulls > 0 {
-            self.defs.push(u32::from(valid));
-        }
-        self.rows += 1;
-        valid
     }
 
     fn page_bounds(&mut self) -> Option<Bounds> {

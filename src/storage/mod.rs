@@ -26,7 +26,9 @@ pub use path::{
     check_name, find_parts, sweep_temp_files, temp_name, BadName, PartFilter, PartPath, Partition,
 };
 pub use reader::{list, Listing, Scan, Selection, TimeRange, BATCH_ROWS};
-pub use rows::{BookTopRow, CalibrationRow, DepthRow, EventRow, Rows, SideFit, TradeRow};
+pub use rows::{
+    BookTopRow, CalibrationRow, DepthRow, DirectRows, EventRow, Rows, SideFit, TradeRow,
+};
 pub use schema::{
     decimal_type, schema_difference, timestamp_type, type_label, Table, BOOK_TOP_LEVELS,
     DECIMAL_PRECISION, META_MDKIT_VERSION, META_SCHEMA_VERSION, META_TABLE, SCHEMA_VERSION,

@@ -17,6 +17,10 @@ use crate::model::{
     BookSide, EventKind, EventTime, Level, Price, Qty, RecvTime, TakerSide, TradeKind, SCALE,
 };
 
+pub use direct::{DirectRows, RowColumns};
+
+mod direct;
+
 /// One row of `depth`: a level's new absolute size after a frame (0 = removed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DepthRow {

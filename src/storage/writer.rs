@@ -25,8 +25,9 @@ use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
-use super::direct::DirectWriter;
+use super::direct::{DirectSource, DirectWriter};
 use super::path::{check_name, part_name, temp_name, Partition};
+use super::rows::{DirectRows, RowColumns};
 use super::schema::{
     schema_difference, Table, META_MDKIT_VERSION, META_SCHEMA_VERSION, META_TABLE, SCHEMA_VERSION,
 };
@@ -180,6 +181,27 @@ impl Writer {
         Ok(())
     }
 
+    /// Queues rows of a table the recorder writes on every frame (`depth`, `book_top`). Rows in
+    /// order after those already routed go straight into the open part, read as they are
+    /// with no Arrow batch in between; anything else takes [`Writer::write`]'s path.
+    pub fn write_rows<R: DirectRows>(&mut self, rows: &[R]) -> Result<(), StorageError> {
+        if R::TABLE != self.table {
+            let detail = format!("{} rows given to its writer", R::TABLE);
+            return Err(StorageError::Schema { table: self.table, detail });
+        }
+        let Some(first) = rows.first() else {
+            return Ok(());
+        };
+        let continues = self.open.as_ref().is_none_or(|p| first.sort_key().0 >= p.last_key);
+        let sorted = rows.windows(2).all(|w| w[0].sort_key().0 <= w[1].sort_key().0);
+        if !(self.pending.is_empty() && continues && sorted && writes_direct(self.table)) {
+            return self.write(&R::to_batch(&self.venue, &self.market, rows));
+        }
+        // The names are borrowed by the rows while `route` may open parts (named by them too).
+        let (venue, market) = (self.venue.clone(), self.market.clone());
+        self.route(&RowRoute(RowColumns { venue: &venue, market: &market, rows }))
+    }
+
     /// Closes the open part if its first row is older than the age limit at `now` (the
     /// table's clock). A recorder calls this on a timer so a quiet market still commits.
     pub fn tick(&mut self, now: RecvTime) -> Result<(), StorageError> {
@@ -260,22 +282,22 @@ impl Writer {
         if in_order(self.table, &batches)? {
             // The usual case (a recorder's batches in receive order): no copy.
             for batch in &batches {
-                self.route(batch)?;
+                self.route(&BatchRoute::of(self.table, batch)?)?;
             }
             return Ok(());
         }
         let batch = concat_batches(&self.table.schema(), &batches).map_err(StorageError::arrow)?;
         let batch = sort_by_key(self.table, batch)?;
-        self.route(&batch)
+        self.route(&BatchRoute::of(self.table, &batch)?)
     }
 
-    /// Writes a sorted batch into parts, opening and closing parts as its rows require.
-    fn route(&mut self, batch: &RecordBatch) -> Result<(), StorageError> {
-        let keys = Keys::of(self.table, batch)?;
+    /// Writes sorted rows into parts, opening and closing parts as the rows require.
+    fn route(&mut self, rows: &impl Route) -> Result<(), StorageError> {
+        let n = rows.len();
         let mut start = 0;
-        while start < batch.num_rows() {
+        while start < n {
             let part = match &mut self.open {
-                Some(part) if keys.key(start) >= part.last_key => part,
+                Some(part) if rows.key(start) >= part.last_key => part,
                 Some(_) => {
                     // Older than what the part holds (the clock stepped back): a new part
                     // keeps every part sorted.
@@ -283,26 +305,35 @@ impl Writer {
                     continue;
                 }
                 None => {
-                    let part = self.open_part(keys.time[start], keys.conn(start))?;
+                    let part = self.open_part(rows.key(start).0, rows.conn(start))?;
                     self.open.insert(part)
                 }
             };
             let age_end = part.first_time.saturating_add(duration_nanos(self.config.part_max_age));
             let time_end = age_end.min(part.date_end);
-            let by_time = start + keys.time[start..].partition_point(|t| *t < time_end);
+            // The first row at or after `time_end` (times are sorted).
+            let (mut by_time, mut hi) = (start, n);
+            while by_time < hi {
+                let mid = by_time + (hi - by_time) / 2;
+                if rows.key(mid).0 < time_end {
+                    by_time = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
             let room = usize::try_from(self.config.part_max_rows - part.rows).unwrap_or(usize::MAX);
-            let end = by_time.min(start.saturating_add(room)).min(batch.num_rows());
+            let end = by_time.min(start.saturating_add(room)).min(n);
             if end == start {
                 self.close_part()?;
                 continue;
             }
-            let slice = batch.slice(start, end - start);
-            part.writer.write(&slice).map_err(|e| StorageError::parquet(&part.temp_path, e))?;
+            rows.write(&mut part.writer, start, end)
+                .map_err(|e| StorageError::parquet(&part.temp_path, e))?;
             part.rows += (end - start) as u64;
-            part.last_key = keys.key(end - 1);
+            part.last_key = rows.key(end - 1);
             let full = part.rows >= self.config.part_max_rows;
             start = end;
-            if full || start < batch.num_rows() {
+            if full || start < n {
                 self.close_part()?;
             }
         }
@@ -394,15 +425,10 @@ enum PartWriter {
 
 impl PartWriter {
     fn new(table: Table, file: File, props: WriterProperties) -> parquet::errors::Result<Self> {
-        Ok(match table {
-            Table::Depth | Table::BookTop => {
-                PartWriter::Direct(Box::new(DirectWriter::try_new(file, table.schema(), props)?))
-            }
-            _ => PartWriter::Arrow(Box::new(ArrowWriter::try_new(
-                file,
-                table.schema(),
-                Some(props),
-            )?)),
+        Ok(if writes_direct(table) {
+            PartWriter::Direct(Box::new(DirectWriter::try_new(file, table.schema(), props)?))
+        } else {
+            PartWriter::Arrow(Box::new(ArrowWriter::try_new(file, table.schema(), Some(props))?))
         })
     }
 
@@ -410,6 +436,16 @@ impl PartWriter {
         match self {
             PartWriter::Direct(w) => w.write(batch),
             PartWriter::Arrow(w) => w.write(batch),
+        }
+    }
+
+    /// Rows that are not an Arrow batch: only a direct part reads them.
+    fn write_direct(&mut self, rows: &impl DirectSource) -> parquet::errors::Result<()> {
+        match self {
+            PartWriter::Direct(w) => w.write(rows),
+            PartWriter::Arrow(_) => Err(parquet::errors::ParquetError::General(
+                "rows without a batch for a table written through arrow-rs".into(),
+            )),
         }
     }
 
@@ -482,6 +518,85 @@ pub(crate) fn writer_properties(
         }
     }
     Ok(builder.build())
+}
+
+/// Whether a table's parts are encoded by the [`DirectWriter`]: the two a recorder writes on
+/// every frame.
+fn writes_direct(table: Table) -> bool {
+    matches!(table, Table::Depth | Table::BookTop)
+}
+
+/// Sorted rows as [`Writer::route`] splits them into parts.
+trait Route {
+    fn len(&self) -> usize;
+    /// (time, seq) of row `i`.
+    fn key(&self, i: usize) -> (i64, i64);
+    fn conn(&self, i: usize) -> u32;
+    /// Writes rows `start..end` into a part.
+    fn write(&self, part: &mut PartWriter, start: usize, end: usize)
+        -> parquet::errors::Result<()>;
+}
+
+/// A sorted batch and its key columns.
+struct BatchRoute<'a> {
+    batch: &'a RecordBatch,
+    keys: Keys,
+}
+
+impl<'a> BatchRoute<'a> {
+    fn of(table: Table, batch: &'a RecordBatch) -> Result<Self, StorageError> {
+        Ok(Self { batch, keys: Keys::of(table, batch)? })
+    }
+}
+
+impl Route for BatchRoute<'_> {
+    fn len(&self) -> usize {
+        self.batch.num_rows()
+    }
+
+    fn key(&self, i: usize) -> (i64, i64) {
+        self.keys.key(i)
+    }
+
+    fn conn(&self, i: usize) -> u32 {
+        self.keys.conn(i)
+    }
+
+    fn write(
+        &self,
+        part: &mut PartWriter,
+        start: usize,
+        end: usize,
+    ) -> parquet::errors::Result<()> {
+        part.write(&self.batch.slice(start, end - start))
+    }
+}
+
+/// Sorted rows of a direct table.
+struct RowRoute<'a, R>(RowColumns<'a, R>);
+
+impl<R: DirectRows> Route for RowRoute<'_, R> {
+    fn len(&self) -> usize {
+        self.0.rows.len()
+    }
+
+    fn key(&self, i: usize) -> (i64, i64) {
+        self.0.rows[i].sort_key().0
+    }
+
+    fn conn(&self, i: usize) -> u32 {
+        self.0.rows[i].sort_key().1
+    }
+
+    fn write(
+        &self,
+        part: &mut PartWriter,
+        start: usize,
+        end: usize,
+    ) -> parquet::errors::Result<()> {
+        let rows = &self.0.rows[start..end];
+        part.write_direct(&RowColumns { venue: self.0.venue, market: self.0.market, rows })
+    }
 }
 
 /// The sort key columns of a batch.
