@@ -50,7 +50,9 @@ impl ColumnIn<'_> {
     /// Values of a nullable `Int64`, timestamp, decimal or `UInt32` column.
     pub fn opt_ints(self, values: impl Iterator<Item = Option<i64>> + Clone) -> Result<()> {
         self.expect(&[Kind::Int64, Kind::UInt32])?;
-        self.refuse_nulls(values.clone().any(|v| v.is_none()))?;
+        if !self.0.nullable {
+            self.refuse_nulls(values.clone().any(|v| v.is_none()))?;
+        }
         self.0.push_opts(values);
         Ok(())
     }
