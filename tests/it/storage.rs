@@ -73,12 +73,25 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     #[test]
-    fn depth_rows_round_trip_in_order_across_rotations(frames in frames(), coalesce in 1usize..12, snap in 1usize..6) {
+    fn depth_rows_round_trip_in_order_across_rotations(
+        frames in frames(),
+        coalesce in 1usize..12,
+        snap in 1usize..6,
+        // Handed over as rows (`write_rows`, as a recorder does) or as batches, `group`
+        // frames at a time: a group whose clock steps back is out of order in itself.
+        by_rows in any::<bool>(),
+        group in 1usize..6,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let mut writer = Writer::new(dir.path(), Table::Depth, "extended", "BTC-USD", small_config(coalesce)).unwrap();
         let frames = depth_rows(&frames, snap);
-        for frame in &frames {
-            writer.write(&DepthRow::to_batch("extended", "BTC-USD", frame)).unwrap();
+        for frames in frames.chunks(group) {
+            let rows = frames.concat();
+            if by_rows {
+                writer.write_rows(&rows).unwrap();
+            } else {
+                writer.write(&DepthRow::to_batch("extended", "BTC-USD", &rows)).unwrap();
+            }
         }
         let parts = writer.close().unwrap();
         let written: Vec<DepthRow> = frames.concat();
@@ -206,6 +219,18 @@ fn a_row_of_another_market_is_refused_and_nothing_is_written() {
         .err()
         .unwrap();
     assert!(err.to_string().contains("cannot name a partition"), "{err}");
+}
+
+#[test]
+fn rows_of_another_table_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = small_config(1);
+    let mut writer =
+        Writer::new(dir.path(), Table::BookTop, "extended", "ETH-USD", config).unwrap();
+    let rows = depth_rows(&[(1, 2)], 1).concat();
+    let err = writer.write_rows(&rows).expect_err("depth rows refused by a book_top writer");
+    assert!(err.to_string().contains("depth rows"), "{err}");
+    assert!(writer.close().unwrap().is_empty(), "nothing written");
 }
 
 #[test]
