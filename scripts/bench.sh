@@ -80,9 +80,12 @@ parse, sequence check, book, \`depth\` and \`book_top\` rows, Parquet, final che
 Extended v1 SNAPSHOT, then DELTAs of 10 level changes each, 200,000 frames per iteration.
 The frames arrive owned, as they leave the socket. Per frame the tables get one \`book_top\`
 row of 80 decimal columns and ten \`depth\` rows, 185 values; mdkit encodes the pages of those
-two tables itself (\`src/storage/direct.rs\`), and a profile of it (perf) puts about a quarter
-of the time there and in ZSTD(3), about a fifth in parsing (the byte-level fast path for
-frames in the venue's shape), the rest in the journal, the book, row building and allocation.
+two tables itself, straight from the rows with no Arrow batch in between
+(\`src/storage/direct.rs\`). A profile of it (perf) puts about a fifth of the time in parsing
+(the byte-level fast path for frames in the venue's shape), a fifth in encoding and ZSTD(3),
+the rest in the journal (with the kernel's page cache), the book, row building and allocation.
+The bench writes to a temporary directory and fsyncs like the recorder, so a busy disk or a
+busy neighbour on a shared machine moves it more than the pure-CPU benches.
 *verify* (\`benches/verify.rs\`): *replay* is the depth replay pass over batches in memory,
 *tree* is \`verify\` end to end over Parquet parts (decoding included), 1 M depth rows.
 *replay* (\`benches/replay.rs\`): one simulated hour of ETH-USD (1.83 M events: depth rows,
