@@ -97,8 +97,6 @@ pub struct Journal {
     bytes: u64,
     next_jseq: u64,
     unsynced: bool,
-    /// The record being appended, reused so appending allocates nothing.
-    scratch: Vec<u8>,
 }
 
 impl Journal {
@@ -196,7 +194,6 @@ impl Journal {
             bytes,
             next_jseq,
             unsynced: false,
-            scratch: Vec::new(),
         })
     }
 
@@ -218,7 +215,6 @@ impl Journal {
             bytes: MAGIC.len() as u64,
             next_jseq: first,
             unsynced: false,
-            scratch: Vec::new(),
         })
     }
 
@@ -230,16 +226,20 @@ impl Journal {
     /// Appends a record (buffered; [`Journal::flush`] hands it to the OS) and returns it.
     pub fn append(&mut self, ts_recv: RecvTime, entry: Entry) -> Result<Record, JournalError> {
         let record = Record { jseq: self.next_jseq, ts_recv, entry };
-        let out = &mut self.scratch;
-        out.clear();
-        out.resize(HEADER, 0);
-        encode(&record, out);
-        let body_len = out.len() - HEADER;
-        let crc = crc32(&out[HEADER..]);
-        out[..4].copy_from_slice(&(body_len as u32).to_le_bytes());
-        out[4..HEADER].copy_from_slice(&crc.to_le_bytes());
-        self.out.write_all(out).map_err(io_err(&self.path))?;
-        self.bytes += out.len() as u64;
+        // Header, fixed fields and payload go to the buffer as they are: the payload (a whole
+        // frame) is copied once, not first into a record of its own.
+        let (fixed, payload) = body_parts(&record);
+        let body_len = BODY_FIXED + payload.len();
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&fixed);
+        crc.update(payload);
+        let mut header = [0u8; HEADER];
+        header[..4].copy_from_slice(&(body_len as u32).to_le_bytes());
+        header[4..].copy_from_slice(&crc.finalize().to_le_bytes());
+        for part in [&header[..], &fixed[..], payload] {
+            self.out.write_all(part).map_err(io_err(&self.path))?;
+        }
+        self.bytes += (HEADER + body_len) as u64;
         self.next_jseq += 1;
         self.unsynced = true;
         if self.bytes >= SEGMENT_BYTES {
@@ -393,7 +393,8 @@ const KIND_DISCONNECT: u8 = 3;
 const KIND_RESTART: u8 = 4;
 
 /// Appends the body of `record` to `body`.
-fn encode(record: &Record, body: &mut Vec<u8>) {
+/// A record's body: its fixed fields, and its payload (frame text, URL or detail).
+fn body_parts(record: &Record) -> ([u8; BODY_FIXED], &[u8]) {
     let (conn, kind, extra, text): (u32, u8, u8, &str) = match &record.entry {
         Entry::Connect { conn, stream, url } => (*conn, KIND_CONNECT, stream_code(*stream), url),
         Entry::Frame { conn, text } => (*conn, KIND_FRAME, 0, text),
@@ -402,13 +403,13 @@ fn encode(record: &Record, body: &mut Vec<u8>) {
         }
         Entry::Restart => (0, KIND_RESTART, 0, ""),
     };
-    body.reserve(BODY_FIXED + text.len());
-    body.extend_from_slice(&record.jseq.to_le_bytes());
-    body.extend_from_slice(&record.ts_recv.as_nanos().to_le_bytes());
-    body.extend_from_slice(&conn.to_le_bytes());
-    body.push(kind);
-    body.push(extra);
-    body.extend_from_slice(text.as_bytes());
+    let mut fixed = [0u8; BODY_FIXED];
+    fixed[..8].copy_from_slice(&record.jseq.to_le_bytes());
+    fixed[8..16].copy_from_slice(&record.ts_recv.as_nanos().to_le_bytes());
+    fixed[16..20].copy_from_slice(&conn.to_le_bytes());
+    fixed[20] = kind;
+    fixed[21] = extra;
+    (fixed, text.as_bytes())
 }
 
 fn decode(body: &[u8]) -> Result<Record, String> {
