@@ -30,7 +30,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 cores=$(nproc)
 mem=$(free -g | awk '/^Mem:/ {print $2 " GiB"}')
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git diff --quiet 2>/dev/null && echo "" || echo " (uncommitted changes)")
+dirty=$(git diff --quiet -- . ":!BENCHMARKS.md" 2>/dev/null && echo "" || echo " (uncommitted changes)")
 rustc_v=$(rustc --version)
 
 # criterion prints "<group>/<bench>  time: [...]" then "thrpt: [low mid high]".
