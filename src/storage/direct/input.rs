@@ -42,14 +42,14 @@ pub struct ColumnIn<'a>(pub(super) &'a mut Column);
 impl ColumnIn<'_> {
     /// Values of an `Int64`, timestamp, decimal or `UInt32` column, all present.
     pub fn ints(self, values: impl Iterator<Item = i64>) -> Result<()> {
-        self.expect(&[Kind::Int64, Kind::UInt32])?;
+        self.check_kind(&[Kind::Int64, Kind::UInt32])?;
         self.0.push_iter(values, None, 0);
         Ok(())
     }
 
     /// Values of a nullable `Int64`, timestamp, decimal or `UInt32` column.
     pub fn opt_ints(self, values: impl Iterator<Item = Option<i64>> + Clone) -> Result<()> {
-        self.expect(&[Kind::Int64, Kind::UInt32])?;
+        self.check_kind(&[Kind::Int64, Kind::UInt32])?;
         if !self.0.nullable {
             self.refuse_nulls(values.clone().any(|v| v.is_none()))?;
         }
@@ -59,7 +59,7 @@ impl ColumnIn<'_> {
 
     /// Values of a `Boolean` column, all present.
     pub fn bools(self, values: impl Iterator<Item = bool>) -> Result<()> {
-        self.expect(&[Kind::Bool])?;
+        self.check_kind(&[Kind::Bool])?;
         for value in values {
             self.0.count(true);
             self.0.bools.push(value);
@@ -69,7 +69,7 @@ impl ColumnIn<'_> {
 
     /// Values of a `Utf8` column, all present.
     pub fn strs<'s>(self, values: impl Iterator<Item = &'s str>) -> Result<()> {
-        self.expect(&[Kind::Str])?;
+        self.check_kind(&[Kind::Str])?;
         for value in values {
             self.0.count(true);
             self.0.push_str(value.as_bytes());
@@ -79,7 +79,7 @@ impl ColumnIn<'_> {
 
     /// `value`, `n` times, in a `Utf8` column (a partition column: one venue, one market).
     pub fn repeat_str(self, value: &str, n: usize) -> Result<()> {
-        self.expect(&[Kind::Str])?;
+        self.check_kind(&[Kind::Str])?;
         if n == 0 {
             return Ok(());
         }
@@ -95,7 +95,7 @@ impl ColumnIn<'_> {
         Ok(())
     }
 
-    fn expect(&self, kinds: &[Kind]) -> Result<()> {
+    fn check_kind(&self, kinds: &[Kind]) -> Result<()> {
         if kinds.contains(&self.0.kind) {
             return Ok(());
         }
