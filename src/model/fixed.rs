@@ -40,10 +40,15 @@ pub fn parse_raw(text: &str) -> Result<i64, DecimalError> {
     parse_short(text.as_bytes()).map_or_else(|| parse_general(text), Ok)
 }
 
-/// The venue's usual shape, `digits[.digits]` with at most 10 integer and 8 fraction digits,
-/// where nothing can overflow; `None` for anything else, which [`parse_general`] decides.
+/// The venue's usual shape, `[-]digits[.digits]` with at most 10 integer and 8 fraction
+/// digits (a delta's size change is often negative), where nothing can overflow; `None` for
+/// anything else, which [`parse_general`] decides.
 #[inline]
 fn parse_short(bytes: &[u8]) -> Option<i64> {
+    let (negative, bytes) = match bytes.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, bytes),
+    };
     if bytes.is_empty() || bytes.len() > 19 {
         return None;
     }
@@ -52,7 +57,9 @@ fn parse_short(bytes: &[u8]) -> Option<i64> {
     for (i, &b) in bytes.iter().enumerate() {
         let digit = b.wrapping_sub(b'0');
         if digit < 10 {
-            acc = acc * 10 + i64::from(digit);
+            // Up to 19 digits can wrap here; any text that long has more than the 18 digits
+            // accepted below, so a wrapped value is never returned.
+            acc = acc.wrapping_mul(10).wrapping_add(i64::from(digit));
         } else if b == b'.' && dot.is_none() {
             dot = Some(i);
         } else {
@@ -66,7 +73,8 @@ fn parse_short(bytes: &[u8]) -> Option<i64> {
     if int_digits > 10 || frac_digits > SCALE as usize || int_digits + frac_digits == 0 {
         return None;
     }
-    Some(acc * 10i64.pow(SCALE - frac_digits as u32))
+    let value = acc * 10i64.pow(SCALE - frac_digits as u32);
+    Some(if negative { -value } else { value })
 }
 
 /// [`parse_raw`] for any text: signs, long fractions with trailing zeros, every refusal.
@@ -288,6 +296,15 @@ mod tests {
         assert!(Qty::from_decimal(d).is_err());
         let d = Decimal::from_str("2.50").unwrap();
         assert_eq!(Qty::from_decimal(d).unwrap(), Qty::parse("2.5").unwrap());
+    }
+
+    #[test]
+    fn the_short_path_takes_a_delta_s_negative_change() {
+        assert_eq!(parse_short(b"-0.001"), Some(-100_000));
+        assert_eq!(parse_short(b"-3000.25"), Some(-300_025_000_000));
+        for refused in [&b"-"[..], b"--1", b"-+1", b"+1", b"-1-", b"-."] {
+            assert_eq!(parse_short(refused), None, "{}", String::from_utf8_lossy(refused));
+        }
     }
 
     proptest! {
