@@ -17,7 +17,7 @@ use mdkit::calibrate::{window, windows, DepthGrid, MarketKey, Settings, Window, 
 use mdkit::model::{BookSide, EventTime, RecvTime};
 use mdkit::simulate::market::{Market, MarketParams, STEP_MS};
 use mdkit::storage::{
-    BookTopRow, Rows, Session, Table, TradeRow, Writer, WriterConfig, BOOK_TOP_LEVELS,
+    BookTopRow, Rows, Session, Table, TopLevels, TradeRow, Writer, WriterConfig, BOOK_TOP_LEVELS,
 };
 
 /// 2026-11-20T00:00:00Z.
@@ -33,8 +33,8 @@ fn top_row(book: &Book, ts_ns: i64, seq: i64) -> BookTopRow {
         conn: 1,
         seq,
         snapshot: seq == 1,
-        bids: book.top(BookSide::Bid, BOOK_TOP_LEVELS),
-        asks: book.top(BookSide::Ask, BOOK_TOP_LEVELS),
+        bids: TopLevels::of(book, BookSide::Bid, BOOK_TOP_LEVELS),
+        asks: TopLevels::of(book, BookSide::Ask, BOOK_TOP_LEVELS),
     }
 }
 

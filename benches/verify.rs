@@ -15,8 +15,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mdkit::book::Book;
 use mdkit::model::{BookFrame, BookSide, EventTime, FrameKind, Level, Price, Qty, RecvTime};
 use mdkit::storage::{
-    BookTopRow, DepthRow, Rows, StorageError, Table, TimeRange, Writer, WriterConfig, BATCH_ROWS,
-    BOOK_TOP_LEVELS,
+    BookTopRow, DepthRow, Rows, StorageError, Table, TimeRange, TopLevels, Writer, WriterConfig,
+    BATCH_ROWS, BOOK_TOP_LEVELS,
 };
 use mdkit::verify::checks::cursor::{Batches, PartTicker};
 use mdkit::verify::checks::{pass, PassConfig, PassInput};
@@ -104,8 +104,8 @@ fn recording(n: usize) -> (Vec<DepthRow>, Vec<BookTopRow>) {
             conn: 1,
             seq,
             snapshot,
-            bids: book.top(BookSide::Bid, BOOK_TOP_LEVELS),
-            asks: book.top(BookSide::Ask, BOOK_TOP_LEVELS),
+            bids: TopLevels::of(&book, BookSide::Bid, BOOK_TOP_LEVELS),
+            asks: TopLevels::of(&book, BookSide::Ask, BOOK_TOP_LEVELS),
         });
     }
     (depth, tops)

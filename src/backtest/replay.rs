@@ -352,8 +352,8 @@ mod tests {
             conn,
             seq,
             snapshot: false,
-            bids: vec![Level::new(Price::from_raw(100), Qty::from_raw(1))],
-            asks: vec![Level::new(Price::from_raw(101), Qty::from_raw(1))],
+            bids: vec![Level::new(Price::from_raw(100), Qty::from_raw(1))].into(),
+            asks: vec![Level::new(Price::from_raw(101), Qty::from_raw(1))].into(),
         }
     }
 

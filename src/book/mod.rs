@@ -109,15 +109,20 @@ impl Book {
 
     /// The best `n` levels of one side, best first.
     pub fn top(&self, side: BookSide, n: usize) -> Vec<Level> {
-        // Not through `levels`: the recorder calls this twice per frame, and the boxed
-        // iterator and a growing vector showed in its profile.
-        let level = |(p, q): (&Price, &Qty)| Level::new(*p, *q);
         let mut out = Vec::with_capacity(n.min(self.side_map(side).len()));
+        self.extend_top(side, n, &mut out);
+        out
+    }
+
+    /// Appends the best `n` levels of one side to `out`, best first.
+    pub fn extend_top(&self, side: BookSide, n: usize, out: &mut impl Extend<Level>) {
+        // Not through `levels`: the recorder calls this twice per frame, and the boxed
+        // iterator showed in its profile.
+        let level = |(p, q): (&Price, &Qty)| Level::new(*p, *q);
         match side {
             BookSide::Bid => out.extend(self.bids.iter().rev().take(n).map(level)),
             BookSide::Ask => out.extend(self.asks.iter().take(n).map(level)),
         }
-        out
     }
 
     /// (best bid + best ask) / 2, exactly; `None` while a side is empty.

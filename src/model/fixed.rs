@@ -45,37 +45,60 @@ pub fn parse_raw(text: &str) -> Result<i64, DecimalError> {
 /// anything else, which [`parse_general`] decides.
 #[inline]
 fn parse_short(bytes: &[u8]) -> Option<i64> {
-    let (negative, bytes) = match bytes.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, bytes),
-    };
-    if bytes.is_empty() || bytes.len() > 19 {
-        return None;
-    }
+    let (raw, len) = short_prefix(bytes)?;
+    (len == bytes.len()).then_some(raw)
+}
+
+/// A decimal in [`parse_short`]'s shape that is followed by a `"` in `bytes`, as a JSON
+/// string's content is: its raw value and its length (the quote's index). `None` when the
+/// text before the first quote is not in that shape, or there is no quote; that is not a
+/// refusal, [`parse_raw`] decides such text.
+///
+/// One pass over the bytes, for parsers that would otherwise find the closing quote first
+/// and then read the digits again.
+#[inline]
+pub fn parse_short_quoted(bytes: &[u8]) -> Option<(i64, usize)> {
+    let (raw, len) = short_prefix(bytes)?;
+    (bytes.get(len) == Some(&b'"')).then_some((raw, len))
+}
+
+/// The longest prefix of `bytes` of the form `[-][digits][.][digits]` (one dot), if it is in
+/// [`parse_short`]'s shape: its raw value and its length.
+#[inline]
+fn short_prefix(bytes: &[u8]) -> Option<(i64, usize)> {
+    let negative = bytes.first() == Some(&b'-');
+    let start = usize::from(negative);
     let mut acc: i64 = 0;
     let mut dot = None;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut end = start;
+    while let Some(&b) = bytes.get(end) {
         let digit = b.wrapping_sub(b'0');
         if digit < 10 {
-            // Up to 19 digits can wrap here; any text that long has more than the 18 digits
-            // accepted below, so a wrapped value is never returned.
+            // Digits past 18 can wrap here; text that long is refused below, so a wrapped
+            // value is never returned.
             acc = acc.wrapping_mul(10).wrapping_add(i64::from(digit));
         } else if b == b'.' && dot.is_none() {
-            dot = Some(i);
+            dot = Some(end - start);
         } else {
-            return None;
+            break;
         }
+        end += 1;
     }
+    let len = end - start;
     let (int_digits, frac_digits) = match dot {
-        Some(at) => (at, bytes.len() - at - 1),
-        None => (bytes.len(), 0),
+        Some(at) => (at, len - at - 1),
+        None => (len, 0),
     };
     if int_digits > 10 || frac_digits > SCALE as usize || int_digits + frac_digits == 0 {
         return None;
     }
-    let value = acc * 10i64.pow(SCALE - frac_digits as u32);
-    Some(if negative { -value } else { value })
+    let value = acc * POW10[SCALE as usize - frac_digits];
+    Some((if negative { -value } else { value }, end))
 }
+
+/// 10^0 ..= 10^8.
+const POW10: [i64; SCALE as usize + 1] =
+    [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
 
 /// [`parse_raw`] for any text: signs, long fractions with trailing zeros, every refusal.
 fn parse_general(text: &str) -> Result<i64, DecimalError> {
@@ -302,9 +325,21 @@ mod tests {
     fn the_short_path_takes_a_delta_s_negative_change() {
         assert_eq!(parse_short(b"-0.001"), Some(-100_000));
         assert_eq!(parse_short(b"-3000.25"), Some(-300_025_000_000));
-        for refused in [&b"-"[..], b"--1", b"-+1", b"+1", b"-1-", b"-."] {
+        for refused in [&b"-"[..], b"--1", b"-+1", b"+1", b"-1-", b"-.", b"1.2.3", b"1\"2"] {
             assert_eq!(parse_short(refused), None, "{}", String::from_utf8_lossy(refused));
         }
+    }
+
+    #[test]
+    fn the_quoted_short_path_stops_at_the_quote() {
+        assert_eq!(parse_short_quoted(b"2999.91\",\"q\""), Some((299_991_000_000, 7)));
+        assert_eq!(parse_short_quoted(b"-0.001\""), Some((-100_000, 6)));
+        for declined in [&b"2999.91"[..], b"1e5\"", b"\"", b"-\"", b"1.2.3\"", b"+1\"", b" 1\""] {
+            assert_eq!(parse_short_quoted(declined), None, "{}", String::from_utf8_lossy(declined));
+        }
+        // Long enough to wrap the accumulator: declined, never a wrong value.
+        assert_eq!(parse_short_quoted(b"99999999999999999999\""), None);
+        assert_eq!(parse_short_quoted(b"12345678901.5\""), None);
     }
 
     proptest! {
@@ -315,6 +350,13 @@ mod tests {
                 prop_assert_eq!(Ok(raw), parse_general(&text));
             }
             prop_assert_eq!(parse_raw(&text), parse_general(&text));
+            let quoted = format!("{text}\"");
+            let short = parse_short_quoted(quoted.as_bytes());
+            prop_assert_eq!(short.map(|(raw, _)| raw), parse_short(text.as_bytes()));
+            if let Some((raw, len)) = short {
+                prop_assert_eq!(len, text.len());
+                prop_assert_eq!(Ok(raw), parse_general(&text));
+            }
         }
 
         #[test]

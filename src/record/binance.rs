@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, VecDeque};
 use super::recorder::{levels, RecentIds, Saved, SavedConn, Sink, Verdict};
 use crate::book::Book;
 use crate::model::{BookSide, EventKind, EventTime, Level, Price, Qty, RecvTime};
-use crate::storage::{BookTopRow, Cause, DepthRow, Entry, Record, Stream, TradeRow};
+use crate::storage::{BookTopRow, Cause, DepthRow, Entry, Record, Stream, TopLevels, TradeRow};
 use crate::venue::binance::{
     self, DepthSync, DepthUpdate, DiffStep, Kind, Message, Snapshot, SnapshotStep, Splice, Sync,
 };
@@ -381,8 +381,8 @@ fn push_top(
         conn,
         seq,
         snapshot,
-        bids: book.top(BookSide::Bid, sink.levels),
-        asks: book.top(BookSide::Ask, sink.levels),
+        bids: TopLevels::of(book, BookSide::Bid, sink.levels),
+        asks: TopLevels::of(book, BookSide::Ask, sink.levels),
     });
     sink.counters.last_book_seq = seq as u64;
     sink.counters.lag_ns = ts_recv.as_nanos() - ts_event.as_nanos();

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use super::recorder::{levels, RecentIds, Saved, SavedConn, Sink, Verdict};
 use crate::book::Book;
 use crate::model::{BookSide, EventKind, FrameKind, Price, Qty, RecvTime};
-use crate::storage::{BookTopRow, Cause, DepthRow, Entry, Record, Stream, TradeRow};
+use crate::storage::{BookTopRow, Cause, DepthRow, Entry, Record, Stream, TopLevels, TradeRow};
 use crate::venue::extended::seq::{replay_overlap, BookSequencer, TradesSequencer};
 use crate::venue::extended::v1::{self, Message};
 
@@ -182,8 +182,8 @@ impl Rules {
             conn,
             seq: seq_no,
             snapshot,
-            bids: book.top(BookSide::Bid, sink.levels),
-            asks: book.top(BookSide::Ask, sink.levels),
+            bids: TopLevels::of(book, BookSide::Bid, sink.levels),
+            asks: TopLevels::of(book, BookSide::Ask, sink.levels),
         });
         sink.counters.last_book_seq = frame.seq;
         sink.counters.lag_ns = ts.as_nanos() - ts_event.as_nanos();

@@ -7,7 +7,7 @@
 
 use super::market::Market;
 use crate::model::{BookSide, EventTime, RecvTime};
-use crate::storage::{BookTopRow, DepthRow, TradeRow, BOOK_TOP_LEVELS};
+use crate::storage::{BookTopRow, DepthRow, TopLevels, TradeRow, BOOK_TOP_LEVELS};
 
 /// Rows of `depth`, `book_top` and `trades`, in receive order per table, not yet written.
 #[derive(Debug, Clone, Default)]
@@ -75,8 +75,8 @@ impl SimulatedRows {
             conn: 1,
             seq,
             snapshot: seq == 1,
-            bids: market.book().top(BookSide::Bid, BOOK_TOP_LEVELS),
-            asks: market.book().top(BookSide::Ask, BOOK_TOP_LEVELS),
+            bids: TopLevels::of(market.book(), BookSide::Bid, BOOK_TOP_LEVELS),
+            asks: TopLevels::of(market.book(), BookSide::Ask, BOOK_TOP_LEVELS),
         });
     }
 

@@ -58,6 +58,9 @@ pub struct DirectWriter<W: Write + Send> {
     group_rows: usize,
     rows_in_page: usize,
     rows_in_group: usize,
+    /// Lent to the source for each run of rows ([`DirectSource::push_column`]), kept so a
+    /// source that needs one does not allocate it on every write.
+    scratch: Vec<i64>,
 }
 
 impl<W: Write + Send> DirectWriter<W> {
@@ -116,7 +119,16 @@ impl<W: Write + Send> DirectWriter<W> {
         let group_rows = props.max_row_group_row_count().unwrap_or(usize::MAX).max(1);
         let file =
             SerializedFileWriter::new(sink, parquet_schema.root_schema_ptr(), Arc::new(props))?;
-        Ok(Self { file, columns, codec, page_rows, group_rows, rows_in_page: 0, rows_in_group: 0 })
+        Ok(Self {
+            file,
+            columns,
+            codec,
+            page_rows,
+            group_rows,
+            rows_in_page: 0,
+            rows_in_group: 0,
+            scratch: Vec::new(),
+        })
     }
 
     /// Appends a batch, or other rows, of the schema the writer was made for.
@@ -134,7 +146,7 @@ impl<W: Write + Send> DirectWriter<W> {
                 (self.page_rows - self.rows_in_page).min(self.group_rows - self.rows_in_group);
             let len = room.min(rows.num_rows() - start);
             for (index, column) in self.columns.iter_mut().enumerate() {
-                rows.push_column(index, start, len, ColumnIn(column))?;
+                rows.push_column(index, start, len, &mut self.scratch, ColumnIn(column))?;
             }
             start += len;
             self.rows_in_page += len;

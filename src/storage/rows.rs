@@ -18,8 +18,10 @@ use crate::model::{
 };
 
 pub use direct::{DirectRows, RowColumns};
+pub use top::TopLevels;
 
 mod direct;
+mod top;
 
 /// One row of `depth`: a level's new absolute size after a frame (0 = removed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,9 +44,9 @@ pub struct BookTopRow {
     pub conn: u32,
     pub seq: i64,
     pub snapshot: bool,
-    /// Best first; at most [`BOOK_TOP_LEVELS`] are stored.
-    pub bids: Vec<Level>,
-    pub asks: Vec<Level>,
+    /// Best first; at most [`BOOK_TOP_LEVELS`] are kept.
+    pub bids: TopLevels,
+    pub asks: TopLevels,
 }
 
 /// One row of `trades`.
@@ -349,8 +351,8 @@ impl Rows for BookTopRow {
                     conn,
                     seq,
                     snapshot: snapshot.value(i),
-                    bids: Vec::new(),
-                    asks: Vec::new(),
+                    bids: TopLevels::new(),
+                    asks: TopLevels::new(),
                 };
                 for (side, price_name, qty_name, (price, qty)) in &level_columns {
                     let p = c.opt_decimal(price_name, price, i)?;

@@ -32,8 +32,8 @@ pub fn frame(ts: i64, seq: i64, bid: &str, ask: &str) -> BookTopRow {
         conn: 1,
         seq,
         snapshot: seq == 1,
-        bids: vec![Level::new(p(bid), Qty::from_raw(100_000_000))],
-        asks: vec![Level::new(p(ask), Qty::from_raw(100_000_000))],
+        bids: vec![Level::new(p(bid), Qty::from_raw(100_000_000))].into(),
+        asks: vec![Level::new(p(ask), Qty::from_raw(100_000_000))].into(),
     }
 }
 

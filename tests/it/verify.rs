@@ -13,8 +13,8 @@ use mdkit::model::{
     TradeKind,
 };
 use mdkit::storage::{
-    list, BookTopRow, DepthRow, EventRow, Rows, Selection, Table, TradeRow, Writer, WriterConfig,
-    BOOK_TOP_LEVELS,
+    list, BookTopRow, DepthRow, EventRow, Rows, Selection, Table, TopLevels, TradeRow, Writer,
+    WriterConfig, BOOK_TOP_LEVELS,
 };
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
@@ -134,8 +134,8 @@ fn book_conn(
             conn,
             seq,
             snapshot,
-            bids: book.top(BookSide::Bid, BOOK_TOP_LEVELS),
-            asks: book.top(BookSide::Ask, BOOK_TOP_LEVELS),
+            bids: TopLevels::of(&book, BookSide::Bid, BOOK_TOP_LEVELS),
+            asks: TopLevels::of(&book, BookSide::Ask, BOOK_TOP_LEVELS),
         });
         if seq % 3 == 0 {
             *trade_seq += 1;

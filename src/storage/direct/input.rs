@@ -17,7 +17,18 @@ pub trait DirectSource {
     fn num_rows(&self) -> usize;
     fn num_columns(&self) -> usize;
     /// Appends rows `start..start + len` of column `index` to `out`.
-    fn push_column(&self, index: usize, start: usize, len: usize, out: ColumnIn<'_>) -> Result<()>;
+    ///
+    /// The writer asks for every column of a run of rows in schema order, then for the next
+    /// run. `scratch` is the source's to use across the columns of a run (say, to turn rows
+    /// into columns once): the writer hands the same buffer to every call and never reads it.
+    fn push_column(
+        &self,
+        index: usize,
+        start: usize,
+        len: usize,
+        scratch: &mut Vec<i64>,
+        out: ColumnIn<'_>,
+    ) -> Result<()>;
 }
 
 impl DirectSource for RecordBatch {
@@ -29,7 +40,14 @@ impl DirectSource for RecordBatch {
         RecordBatch::num_columns(self)
     }
 
-    fn push_column(&self, index: usize, start: usize, len: usize, out: ColumnIn<'_>) -> Result<()> {
+    fn push_column(
+        &self,
+        index: usize,
+        start: usize,
+        len: usize,
+        _: &mut Vec<i64>,
+        out: ColumnIn<'_>,
+    ) -> Result<()> {
         out.0.push(self.column(index).as_ref(), start, len)
     }
 }

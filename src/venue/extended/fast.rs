@@ -10,7 +10,9 @@
 //! property tests below hold the two equal). Must not know sequence rules or books.
 
 use super::frames::{frame_kind_wire, BookUpdate, Depth};
-use crate::model::{BookFrame, EventTime, FrameKind, Level, Price, Qty};
+use crate::model::{
+    parse_raw, parse_short_quoted, BookFrame, EventTime, FrameKind, Level, Price, Qty,
+};
 
 /// The frame as a [`BookUpdate`], or `None` when it is outside the fast path's shape.
 pub(super) fn book(text: &str) -> Option<BookUpdate> {
@@ -106,11 +108,13 @@ fn levels(c: &mut Cursor<'_>, kind: FrameKind) -> Option<(Vec<Level>, Vec<Qty>)>
         let (mut price, mut q, mut new_size) = (None, None, None);
         c.object(|c, key| {
             match key {
-                "p" if price.is_none() => price = Some(Price::parse(c.string()?).ok()?),
-                "q" if q.is_none() => q = Some(Qty::parse(c.string()?).ok()?),
+                "p" if price.is_none() => price = Some(Price::from_raw(c.decimal()?)),
+                "q" if q.is_none() => q = Some(Qty::from_raw(c.decimal()?)),
+                "c" if new_size.is_none() && delta => new_size = Some(Qty::from_raw(c.decimal()?)),
+                // A SNAPSHOT's `c` is read past, whatever it says.
                 "c" if new_size.is_none() => {
-                    let text = c.string()?;
-                    new_size = Some(if delta { Some(Qty::parse(text).ok()?) } else { None });
+                    c.string()?;
+                    new_size = Some(Qty::ZERO);
                 }
                 _ => return None,
             }
@@ -119,7 +123,7 @@ fn levels(c: &mut Cursor<'_>, kind: FrameKind) -> Option<(Vec<Level>, Vec<Qty>)>
         let (price, q) = (price?, q?);
         let qty = if delta {
             changes.push(q);
-            new_size.flatten()?
+            new_size?
         } else {
             q
         };
@@ -177,6 +181,18 @@ impl<'a> Cursor<'a> {
         self.at += 1;
         // Both ends sit next to an ASCII quote, so they are character boundaries.
         self.text.get(start..self.at - 1)
+    }
+
+    /// A decimal in a string, as [`parse_raw`] reads the string's content.
+    fn decimal(&mut self) -> Option<i64> {
+        if self.peek()? == b'"' {
+            let content = self.text.as_bytes().get(self.at + 1..)?;
+            if let Some((raw, len)) = parse_short_quoted(content) {
+                self.at += len + 2;
+                return Some(raw);
+            }
+        }
+        parse_raw(self.string()?).ok()
     }
 
     /// A non-negative integer literal (no sign, fraction, exponent or leading zero).
