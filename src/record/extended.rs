@@ -20,6 +20,7 @@ use crate::model::{BookSide, EventKind, FrameKind, Price, Qty, RecvTime};
 use crate::storage::{BookTopRow, Cause, DepthRow, Entry, Record, Stream, TopLevels, TradeRow};
 use crate::venue::extended::seq::{replay_overlap, BookSequencer, TradesSequencer};
 use crate::venue::extended::v1::{self, Message};
+use crate::venue::extended::BookUpdate;
 
 #[derive(Debug, Clone)]
 enum Conn {
@@ -43,6 +44,8 @@ pub(super) struct Rules {
     max_conn: u32,
     /// A book connection has held a book before: the next first SNAPSHOT is a rebuild.
     had_book: bool,
+    /// The last book frame's update, read into again by the next (its vectors are reused).
+    spare: Option<BookUpdate>,
 }
 
 impl Rules {
@@ -116,7 +119,7 @@ impl Rules {
         let Some(Conn::Book { seq, book }) = self.conns.get_mut(&conn) else {
             return Verdict::Continue;
         };
-        let update = match v1::parse_book(text) {
+        let update = match v1::parse_book_reusing(text, self.spare.take()) {
             Ok(Message::Data(update)) => update,
             Ok(Message::VenueError(error)) => {
                 let detail = format!("venue error {}: {}", error.code, error.message);
@@ -194,6 +197,7 @@ impl Rules {
             }
             self.had_book = true;
         }
+        self.spare = Some(update);
         Verdict::Continue
     }
 

@@ -15,9 +15,35 @@ use crate::model::{
 };
 
 /// The frame as a [`BookUpdate`], or `None` when it is outside the fast path's shape.
+#[cfg(test)]
 pub(super) fn book(text: &str) -> Option<BookUpdate> {
+    let mut update = blank();
+    book_into(text, &mut update).map(|()| update)
+}
+
+/// An update with nothing in it, for [`book_into`] to fill.
+pub(super) fn blank() -> BookUpdate {
+    BookUpdate {
+        frame: BookFrame {
+            market: String::new(),
+            kind: FrameKind::Snapshot,
+            seq: 0,
+            ts_event: EventTime::from_nanos(0),
+            bids: Vec::new(),
+            asks: Vec::new(),
+        },
+        depth: Depth::Full,
+        bid_changes: Vec::new(),
+        ask_changes: Vec::new(),
+    }
+}
+
+/// Reads the frame into `out`, whose vectors and market name are reused (a recorder reads
+/// every frame into the one update, so the hot path allocates nothing). `None` when the
+/// frame is outside the fast path's shape; `out` then holds no meaning.
+pub(super) fn book_into(text: &str, out: &mut BookUpdate) -> Option<()> {
     let mut c = Cursor { text, at: 0 };
-    let (mut kind, mut ts, mut seq, mut data) = (None, None, None, None);
+    let (mut kind, mut ts, mut seq, mut data) = (None, None, None, false);
     c.object(|c, key| {
         match key {
             "type" if kind.is_none() => {
@@ -30,41 +56,26 @@ pub(super) fn book(text: &str) -> Option<BookUpdate> {
             "ts" if ts.is_none() => ts = Some(c.integer()?),
             "seq" if seq.is_none() => seq = Some(c.integer()?),
             // The levels' meaning depends on the type, so it must come first (it does).
-            "data" if data.is_none() => data = Some(payload(c, kind?)?),
+            "data" if !data => {
+                payload(c, kind?, out)?;
+                data = true;
+            }
             _ => return None,
         }
         Some(())
     })?;
-    if c.peek().is_some() {
+    if c.peek().is_some() || !data {
         return None;
     }
-    let (kind, payload) = (kind?, data?);
-    let ts_event = EventTime::from_millis(i64::try_from(ts?).ok()?)?;
-    Some(BookUpdate {
-        frame: BookFrame {
-            market: payload.market.to_owned(),
-            kind,
-            seq: seq?,
-            ts_event,
-            bids: payload.bids.0,
-            asks: payload.asks.0,
-        },
-        depth: payload.depth,
-        bid_changes: payload.bids.1,
-        ask_changes: payload.asks.1,
-    })
+    out.frame.kind = kind?;
+    out.frame.seq = seq?;
+    out.frame.ts_event = EventTime::from_millis(i64::try_from(ts?).ok()?)?;
+    Some(())
 }
 
-struct Payload<'a> {
-    market: &'a str,
-    depth: Depth,
-    bids: (Vec<Level>, Vec<Qty>),
-    asks: (Vec<Level>, Vec<Qty>),
-}
-
-/// `data {t, m, b, a, d}` of a frame whose envelope said `kind`.
-fn payload<'a>(c: &mut Cursor<'a>, kind: FrameKind) -> Option<Payload<'a>> {
-    let (mut t, mut market, mut depth, mut bids, mut asks) = (false, None, None, None, None);
+/// `data {t, m, b, a, d}` of a frame whose envelope said `kind`, into `out`.
+fn payload(c: &mut Cursor<'_>, kind: FrameKind, out: &mut BookUpdate) -> Option<()> {
+    let (mut t, mut market, mut depth, mut bids, mut asks) = (false, false, None, false, false);
     c.object(|c, key| {
         match key {
             "t" if !t => {
@@ -73,7 +84,11 @@ fn payload<'a>(c: &mut Cursor<'a>, kind: FrameKind) -> Option<Payload<'a>> {
                     return None;
                 }
             }
-            "m" if market.is_none() => market = Some(c.string()?),
+            "m" if !market => {
+                out.frame.market.clear();
+                out.frame.market.push_str(c.string()?);
+                market = true;
+            }
             "d" if depth.is_none() => {
                 depth = Some(match c.string()? {
                     "f" => Depth::Full,
@@ -81,46 +96,43 @@ fn payload<'a>(c: &mut Cursor<'a>, kind: FrameKind) -> Option<Payload<'a>> {
                     _ => return None,
                 })
             }
-            "b" if bids.is_none() => bids = Some(levels(c, kind)?),
-            "a" if asks.is_none() => asks = Some(levels(c, kind)?),
+            "b" if !bids => {
+                levels(c, kind, &mut out.frame.bids, &mut out.bid_changes)?;
+                bids = true;
+            }
+            "a" if !asks => {
+                levels(c, kind, &mut out.frame.asks, &mut out.ask_changes)?;
+                asks = true;
+            }
             _ => return None,
         }
         Some(())
     })?;
-    if !t {
-        return None;
-    }
-    Some(Payload { market: market?, depth: depth?, bids: bids?, asks: asks? })
+    out.depth = depth?;
+    (t && market && bids && asks).then_some(())
 }
 
-/// One side's `[{p, q, c}]`: the levels with their new absolute sizes, and on a DELTA the
-/// signed changes `q` (VENUES.md §1.3 rule 1; a SNAPSHOT's `c` is ignored).
-fn levels(c: &mut Cursor<'_>, kind: FrameKind) -> Option<(Vec<Level>, Vec<Qty>)> {
+/// One side's `[{p, q, c}]` into `levels` (the new absolute sizes) and, on a DELTA, `changes`
+/// (the signed changes `q`; VENUES.md §1.3 rule 1; a SNAPSHOT's `c` is ignored).
+fn levels(
+    c: &mut Cursor<'_>,
+    kind: FrameKind,
+    levels: &mut Vec<Level>,
+    changes: &mut Vec<Qty>,
+) -> Option<()> {
     let delta = kind == FrameKind::Delta;
-    let mut levels = Vec::with_capacity(8);
-    let mut changes = Vec::with_capacity(if delta { 8 } else { 0 });
+    levels.clear();
+    changes.clear();
     c.expect(b'[')?;
     if c.peek() == Some(b']') {
         c.at += 1;
-        return Some((levels, changes));
+        return Some(());
     }
     loop {
-        let (mut price, mut q, mut new_size) = (None, None, None);
-        c.object(|c, key| {
-            match key {
-                "p" if price.is_none() => price = Some(Price::from_raw(c.decimal()?)),
-                "q" if q.is_none() => q = Some(Qty::from_raw(c.decimal()?)),
-                "c" if new_size.is_none() && delta => new_size = Some(Qty::from_raw(c.decimal()?)),
-                // A SNAPSHOT's `c` is read past, whatever it says.
-                "c" if new_size.is_none() => {
-                    c.string()?;
-                    new_size = Some(Qty::ZERO);
-                }
-                _ => return None,
-            }
-            Some(())
-        })?;
-        let (price, q) = (price?, q?);
+        let (price, q, new_size) = match c.level_as_sent(delta) {
+            Some(level) => level,
+            None => c.level(delta)?,
+        };
         let qty = if delta {
             changes.push(q);
             new_size?
@@ -133,7 +145,7 @@ fn levels(c: &mut Cursor<'_>, kind: FrameKind) -> Option<(Vec<Level>, Vec<Qty>)>
         levels.push(Level::new(price, qty));
         match c.next()? {
             b',' => continue,
-            b']' => return Some((levels, changes)),
+            b']' => return Some(()),
             _ => return None,
         }
     }
@@ -183,14 +195,80 @@ impl<'a> Cursor<'a> {
         self.text.get(start..self.at - 1)
     }
 
+    /// A level object `{p, q, c}` with its keys in any order: price, `q`, and on a DELTA the
+    /// new size `c` (`None` when absent; a SNAPSHOT's `c` is read past).
+    fn level(&mut self, delta: bool) -> Option<(Price, Qty, Option<Qty>)> {
+        let (mut price, mut q, mut c, mut seen_c) = (None, None, None, false);
+        self.object(|cur, key| {
+            match key {
+                "p" if price.is_none() => price = Some(Price::from_raw(cur.decimal()?)),
+                "q" if q.is_none() => q = Some(Qty::from_raw(cur.decimal()?)),
+                "c" if !seen_c && delta => c = Some(Qty::from_raw(cur.decimal()?)),
+                "c" if !seen_c => {
+                    cur.string()?;
+                }
+                _ => return None,
+            }
+            seen_c |= key == "c";
+            Some(())
+        })?;
+        Some((price?, q?, c))
+    }
+
+    /// [`Cursor::level`] for the spelling the venue sends, `{"p":"…","q":"…","c":"…"}` with
+    /// no whitespace and short decimals, matched byte for byte; `None` (and the cursor
+    /// unmoved) for any other spelling.
+    #[inline]
+    fn level_as_sent(&mut self, delta: bool) -> Option<(Price, Qty, Option<Qty>)> {
+        let start = self.at;
+        let found = self.level_bytes(delta);
+        if found.is_none() {
+            self.at = start;
+        }
+        found
+    }
+
+    #[inline]
+    fn level_bytes(&mut self, delta: bool) -> Option<(Price, Qty, Option<Qty>)> {
+        self.peek()?;
+        self.literal(b"{\"p\":\"")?;
+        let price = self.short_decimal()?;
+        self.literal(b",\"q\":\"")?;
+        let q = self.short_decimal()?;
+        if self.literal(b"}").is_some() {
+            return Some((Price::from_raw(price), Qty::from_raw(q), None));
+        }
+        self.literal(b",\"c\":\"")?;
+        let c = self.short_decimal()?;
+        self.literal(b"}")?;
+        let c = delta.then_some(Qty::from_raw(c));
+        Some((Price::from_raw(price), Qty::from_raw(q), c))
+    }
+
+    /// Consumes `bytes` if the text continues with them exactly.
+    #[inline]
+    fn literal(&mut self, bytes: &[u8]) -> Option<()> {
+        let rest = self.text.as_bytes().get(self.at..)?;
+        rest.starts_with(bytes).then(|| self.at += bytes.len())
+    }
+
+    /// The rest of a string that holds a short decimal ([`parse_short_quoted`]), its
+    /// opening quote already consumed.
+    #[inline]
+    fn short_decimal(&mut self) -> Option<i64> {
+        let (raw, len) = parse_short_quoted(self.text.as_bytes().get(self.at..)?)?;
+        self.at += len + 1;
+        Some(raw)
+    }
+
     /// A decimal in a string, as [`parse_raw`] reads the string's content.
     fn decimal(&mut self) -> Option<i64> {
         if self.peek()? == b'"' {
-            let content = self.text.as_bytes().get(self.at + 1..)?;
-            if let Some((raw, len)) = parse_short_quoted(content) {
-                self.at += len + 2;
+            self.at += 1;
+            if let Some(raw) = self.short_decimal() {
                 return Some(raw);
             }
+            self.at -= 1;
         }
         parse_raw(self.string()?).ok()
     }

@@ -34,8 +34,18 @@ const PRICE_TYPES: &[&str] = &["MP", "IP"];
 /// `type` and `data.t` must agree; `data.d` must be `"f"` or `"1"`; DELTA levels need `c`.
 /// An empty DELTA is a valid frame (a heartbeat that consumes a `seq`, rule 5).
 pub fn parse_book(text: &str) -> Result<BookMessage, ParseError> {
-    match fast::book(text) {
-        Some(update) => Ok(Message::Data(update)),
+    parse_book_reusing(text, None)
+}
+
+/// [`parse_book`], reading into `spare` (an update the caller is done with) so its vectors
+/// are reused: the recorder hands back each frame's update for the next one.
+pub fn parse_book_reusing(
+    text: &str,
+    spare: Option<BookUpdate>,
+) -> Result<BookMessage, ParseError> {
+    let mut update = spare.unwrap_or_else(fast::blank);
+    match fast::book_into(text, &mut update) {
+        Some(()) => Ok(Message::Data(update)),
         None => parse_book_general(text),
     }
 }

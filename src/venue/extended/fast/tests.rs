@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::book;
-use crate::venue::extended::v1::{parse_book_general, Message};
+use crate::venue::extended::v1::{parse_book, parse_book_general, parse_book_reusing, Message};
 
 /// The fast path's answer, checked against the general parser's.
 fn agrees(text: &str) -> bool {
@@ -165,6 +165,22 @@ proptest! {
         text in frame(0),
     ) {
         prop_assert_eq!(agrees(&text), parse_book_general(&text).is_ok(), "{}", text);
+    }
+
+    /// A recorder reads every frame into the last one's update: nothing of an earlier frame
+    /// may show in a later one.
+    #[test]
+    fn a_reused_update_reads_each_frame_as_a_fresh_one(
+        texts in prop::collection::vec(prop_oneof![frame(0), frame(3)], 1..8),
+    ) {
+        let mut spare = None;
+        for text in &texts {
+            let got = parse_book_reusing(text, spare.take());
+            prop_assert_eq!(&got, &parse_book(text), "{}", text);
+            if let Ok(Message::Data(update)) = got {
+                spare = Some(update);
+            }
+        }
     }
 
     #[test]
