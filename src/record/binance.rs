@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, VecDeque};
 use super::recorder::{levels, RecentIds, Saved, SavedConn, Sink, Verdict};
 use crate::book::Book;
 use crate::model::{BookSide, EventKind, EventTime, Level, Price, Qty, RecvTime};
-use crate::storage::{BookTopRow, Cause, DepthRow, Entry, Record, Stream, TopLevels, TradeRow};
+use crate::storage::{Cause, DepthRow, Entry, Record, Stream, TradeRow};
 use crate::venue::binance::{
     self, DepthSync, DepthUpdate, DiffStep, Kind, Message, Snapshot, SnapshotStep, Splice, Sync,
 };
@@ -218,7 +218,7 @@ impl Rules {
                 qty: l.qty,
             }));
         }
-        push_top(sink, book, ts_event, ts, conn, seq, true);
+        sink.book_top(book, ts_event, ts, conn, seq, true);
         if std::mem::replace(&mut self.had_book, true) {
             let detail = format!(
                 "book rebuilt from REST snapshot lastUpdateId {} after a break",
@@ -245,7 +245,7 @@ impl Rules {
                 qty: l.qty,
             }));
         }
-        push_top(sink, book, diff.ts_event, ts, conn, seq, false);
+        sink.book_top(book, diff.ts_event, ts, conn, seq, false);
     }
 
     fn trade(&mut self, sink: &mut Sink, ts: RecvTime, conn: u32, trade: crate::model::Trade) {
@@ -364,28 +364,6 @@ fn set_levels(book: &mut Book, diff: &DepthUpdate) {
     for level in &diff.asks {
         book.set(BookSide::Ask, level.price, level.qty);
     }
-}
-
-fn push_top(
-    sink: &mut Sink,
-    book: &Book,
-    ts_event: EventTime,
-    ts_recv: RecvTime,
-    conn: u32,
-    seq: i64,
-    snapshot: bool,
-) {
-    sink.out.book_top.push(BookTopRow {
-        ts_event,
-        ts_recv,
-        conn,
-        seq,
-        snapshot,
-        bids: TopLevels::of(book, BookSide::Bid, sink.levels),
-        asks: TopLevels::of(book, BookSide::Ask, sink.levels),
-    });
-    sink.counters.last_book_seq = seq as u64;
-    sink.counters.lag_ns = ts_recv.as_nanos() - ts_event.as_nanos();
 }
 
 fn too_old(sink: &mut Sink, ts: RecvTime, conn: u32, last_update_id: u64, first_id: u64) {

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use super::recorder::{levels, RecentIds, Saved, SavedConn, Sink, Verdict};
 use crate::book::Book;
 use crate::model::{BookSide, EventKind, FrameKind, Price, Qty, RecvTime};
-use crate::storage::{BookTopRow, Cause, DepthRow, Entry, Record, Stream, TopLevels, TradeRow};
+use crate::storage::{Cause, DepthRow, Entry, Record, Stream, TradeRow};
 use crate::venue::extended::seq::{replay_overlap, BookSequencer, TradesSequencer};
 use crate::venue::extended::v1::{self, Message};
 use crate::venue::extended::BookUpdate;
@@ -179,17 +179,7 @@ impl Rules {
                 qty: l.qty,
             }));
         }
-        sink.out.book_top.push(BookTopRow {
-            ts_event,
-            ts_recv: ts,
-            conn,
-            seq: seq_no,
-            snapshot,
-            bids: TopLevels::of(book, BookSide::Bid, sink.levels),
-            asks: TopLevels::of(book, BookSide::Ask, sink.levels),
-        });
-        sink.counters.last_book_seq = frame.seq;
-        sink.counters.lag_ns = ts.as_nanos() - ts_event.as_nanos();
+        sink.book_top(book, ts_event, ts, conn, seq_no, snapshot);
         if snapshot && frame.seq == 1 {
             if self.had_book {
                 let detail = "book rebuilt from the first SNAPSHOT of a new connection".to_owned();

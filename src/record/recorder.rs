@@ -11,8 +11,8 @@ use std::collections::{HashSet, VecDeque};
 
 use super::{binance, extended};
 use crate::book::Book;
-use crate::model::{BookSide, EventKind, RecvTime};
-use crate::storage::{BookTopRow, DepthRow, EventRow, Record, Stream, TradeRow};
+use crate::model::{BookSide, EventKind, EventTime, RecvTime};
+use crate::storage::{BookTopRow, DepthRow, EventRow, Record, Stream, TopLevels, TradeRow};
 use crate::venue::binance::Kind;
 
 /// Trade ids remembered for deduplication: far more than the 50 a reconnect replays.
@@ -76,6 +76,28 @@ impl Sink {
         detail: Option<String>,
     ) {
         self.out.events.push(EventRow { ts_recv, conn, kind, seq, expected_seq, detail });
+    }
+
+    /// The `book_top` row of a frame just applied to `book`, and the counters it moves.
+    pub(super) fn book_top(
+        &mut self,
+        book: &Book,
+        ts_event: EventTime,
+        ts_recv: RecvTime,
+        conn: u32,
+        seq: i64,
+        snapshot: bool,
+    ) {
+        let (bids, asks) = (TopLevels::new(), TopLevels::new());
+        self.out.book_top.push(BookTopRow { ts_event, ts_recv, conn, seq, snapshot, bids, asks });
+        // Filled where it lies: a row is some 700 bytes, and building the sides first and
+        // moving them in copied each twice.
+        if let Some(row) = self.out.book_top.last_mut() {
+            book.extend_top(BookSide::Bid, self.levels, &mut row.bids);
+            book.extend_top(BookSide::Ask, self.levels, &mut row.asks);
+        }
+        self.counters.last_book_seq = seq as u64;
+        self.counters.lag_ns = ts_recv.as_nanos() - ts_event.as_nanos();
     }
 }
 
