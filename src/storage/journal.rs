@@ -83,6 +83,8 @@ pub enum JournalError {
     Io { path: PathBuf, source: io::Error },
     #[error("journal {} is corrupt at byte {offset}: {reason}; move the file aside to continue (it is not the last segment, so this is not a torn write)", path.display())]
     Corrupt { path: PathBuf, offset: u64, reason: String },
+    #[error("journal {}: a record of {bytes} bytes is over the {max}-byte limit a reader accepts; it was not written", path.display())]
+    TooLarge { path: PathBuf, bytes: usize, max: usize },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> JournalError + '_ {
@@ -230,6 +232,11 @@ impl Journal {
         // frame) is copied once, not first into a record of its own.
         let (fixed, payload) = body_parts(&record);
         let body_len = BODY_FIXED + payload.len();
+        if body_len > MAX_BODY {
+            // Written, it would read back as a torn tail and hide every record after it.
+            let path = self.path.clone();
+            return Err(JournalError::TooLarge { path, bytes: body_len, max: MAX_BODY });
+        }
         let mut crc = crc32fast::Hasher::new();
         crc.update(&fixed);
         crc.update(payload);
@@ -499,6 +506,24 @@ mod tests {
             });
             assert_eq!(crc32(&text[..len]), bytewise, "{len} bytes");
         }
+    }
+
+    #[test]
+    fn a_record_over_the_read_limit_is_refused_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (mut j, _) = Journal::open(dir.path(), 0).unwrap();
+            j.append(t(0), frame(1, "before")).unwrap();
+            let huge = "x".repeat(MAX_BODY);
+            let err = j.append(t(1), frame(1, &huge)).unwrap_err();
+            assert!(matches!(err, JournalError::TooLarge { max: MAX_BODY, .. }), "{err}");
+            j.append(t(2), frame(1, "after")).unwrap();
+            j.sync().unwrap();
+        }
+        let (j, back) = Journal::open(dir.path(), 0).unwrap();
+        assert_eq!(j.next_jseq(), 2);
+        let texts: Vec<_> = back.iter().map(|r| (r.jseq, r.entry.clone())).collect();
+        assert_eq!(texts, vec![(0, frame(1, "before")), (1, frame(1, "after"))]);
     }
 
     #[test]
