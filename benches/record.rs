@@ -16,6 +16,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use mdkit::model::RecvTime;
 use mdkit::record::{Market, MarketConfig};
 use mdkit::storage::{Entry, Stream};
+use mdkit::venue::Venue;
 
 const FRAMES: usize = 200_000;
 const START_MS: i64 = 1_795_132_800_000;
@@ -81,7 +82,7 @@ fn record(c: &mut Criterion) {
                 let t0 = RecvTime::from_nanos(START_MS * 1_000_000);
                 let config = MarketConfig::default();
                 let (mut market, _) =
-                    Market::open(dir.path(), "extended", "ETH-USD", config, t0).expect("open");
+                    Market::open(dir.path(), Venue::Extended, "ETH-USD", config, t0).expect("open");
                 let url = "ws://bench/orderbooks/ETH-USD".to_owned();
                 let connect = Entry::Connect { conn: 1, stream: Stream::Book, url };
                 market.handle(t0, connect).expect("connect");

@@ -133,10 +133,10 @@ struct Top {
 }
 
 pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
-    crate::cli::require_data_dir(data)?;
+    crate::process::require_data_dir(data)?;
     let settings = settings(&args)?;
     anyhow::ensure!(args.inventory.is_finite(), "--inventory must be a number");
-    let runtime = crate::cli::query_runtime()?;
+    let runtime = crate::process::query_runtime()?;
     let (venue, market, row, top, tick) = runtime.block_on(inputs(data, &args))?;
     let missing = |what: &str, reason: &Option<String>| {
         anyhow::anyhow!(

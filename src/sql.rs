@@ -44,14 +44,14 @@ pub struct Args {
 }
 
 pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
-    crate::cli::require_data_dir(data)?;
+    crate::process::require_data_dir(data)?;
     let query = match (&args.query, &args.file) {
         (Some(q), _) => q.clone(),
         (None, Some(file)) => std::fs::read_to_string(file)
             .with_context(|| format!("cannot read query file {}", file.display()))?,
         (None, None) => anyhow::bail!("give a query, or --file with one"),
     };
-    let runtime = crate::cli::query_runtime()?;
+    let runtime = crate::process::query_runtime()?;
     let (schema, batches) = runtime.block_on(query_batches(data, &query))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -292,9 +292,9 @@ pub struct Prepared {
 }
 
 pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
-    crate::cli::require_data_dir(data)?;
+    crate::process::require_data_dir(data)?;
     let config = Config::from_args(&args)?;
-    let runtime = crate::cli::query_runtime()?;
+    let runtime = crate::process::query_runtime()?;
     let (prepared, session) = runtime.block_on(prepare(data, &config))?;
     let points = sweep::points(&config.settings, &config.sweep)?;
     // Every point's settings must resolve before anything is written.

@@ -155,9 +155,9 @@ impl Config {
 }
 
 pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
-    crate::cli::require_data_dir(data)?;
+    crate::process::require_data_dir(data)?;
     let config = Config::from_args(&args)?;
-    let runtime = crate::cli::query_runtime()?;
+    let runtime = crate::process::query_runtime()?;
     let results = runtime.block_on(calibrate(data, &config))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -1,17 +1,21 @@
 //! One market stream's connections: the supervisor loop (connect, read until the stream
-//! ends, back off, connect again) and the connection task itself.
+//! ends, back off, connect again) and the connection task itself, which carries out the
+//! venue's link plan ([`LinkSpec`]) and names no venue.
 //!
-//! A connection task reads frames, stamps each with `ts_recv` the moment it is read, and
-//! sends it to the writer thread; pings are answered by the WebSocket layer as frames are
-//! read. It ends when the venue closes, the socket fails, the writer thread says the stream
-//! broke, the watchdog finds a book stream silent for `stale_after` (VENUES.md §1.2), or the
-//! recorder stops. It must not parse frames: the writer thread does, after journaling them.
+//! A connection task sends the plan's subscribe messages, then reads frames, stamps each with
+//! `ts_recv` the moment it is read, and sends it to the writer thread; WebSocket pings are
+//! answered as frames are read, and the plan's application pings go out on their timer. If
+//! the plan has a REST snapshot, it is fetched once the frame that triggers it arrived and
+//! its body is sent on as a frame of the connection. A connection ends when the venue closes,
+//! the socket fails, the writer thread says the stream broke, the watchdog finds a watched
+//! stream silent for its `stale_after`, or the recorder stops. It must not parse frames: the
+//! writer thread does, after journaling them.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
+use futures_util::{SinkExt as _, StreamExt as _};
 use rand::Rng as _;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{timeout, Instant};
@@ -24,29 +28,23 @@ use super::http;
 use super::station::Inbound;
 use super::Backoff;
 use crate::model::RecvTime;
-use crate::storage::{Cause, Entry, Stream};
-use crate::venue::extended::{MAX_MESSAGE_BYTES, USER_AGENT as MDKIT_AGENT};
+use crate::storage::{Cause, Entry};
+use crate::venue::{LinkSpec, USER_AGENT as MDKIT_AGENT};
 
 /// How long the TCP connect and WebSocket handshake may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one REST snapshot request may take, answer included.
 const REST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What a supervisor needs: where to connect, where to send frames, when to stop.
+/// What a supervisor needs: the venue's plan for this connection, where to send frames,
+/// when to stop.
 pub struct Link {
     pub market: usize,
-    pub stream: Stream,
-    pub url: String,
+    pub spec: LinkSpec,
     pub next_conn: Arc<AtomicU32>,
     pub tx: mpsc::Sender<Inbound>,
     pub stop: watch::Receiver<bool>,
-    /// The watchdog's limit; `None` for a stream that may be quiet (trades).
-    pub stale_after: Option<Duration>,
     pub backoff: Backoff,
-    /// Binance: the REST depth snapshot URL, fetched once per connection after its first
-    /// diff-depth frame arrived (VENUES.md §3.3); the body is sent on as a frame of the
-    /// connection. `None` for venues whose stream carries its own snapshots (Extended).
-    pub rest: Option<String>,
 }
 
 type Fetch =
@@ -65,11 +63,6 @@ enum Rest {
 fn fetch(url: &str) -> Fetch {
     let url = url.to_owned();
     Box::pin(async move { http::get(&url, MDKIT_AGENT, REST_TIMEOUT).await })
-}
-
-/// A diff-depth frame of a combined stream, told by its stream name (no JSON parse).
-fn is_depth(text: &str) -> bool {
-    text.get(..text.len().min(80)).is_some_and(|head| head.contains("@depth"))
 }
 
 /// The writer thread is gone (it stopped on an error it reports itself).
@@ -94,7 +87,7 @@ pub async fn supervise(mut link: Link) {
         }
         let delay = backoff_delay(link.backoff, attempt);
         attempt = attempt.saturating_add(1);
-        tracing::debug!(url = %link.url, delay_ms = delay.as_millis() as u64, "reconnecting");
+        tracing::debug!(url = %link.spec.url, delay_ms = delay.as_millis() as u64, "reconnecting");
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             _ = link.stop.changed() => return,
@@ -119,47 +112,63 @@ async fn send(link: &Link, ts_recv: RecvTime, entry: Entry) -> Result<(), Writer
 /// One connection, from handshake to its `Disconnect` record. A failed handshake records
 /// nothing (no frame was read) and is only logged.
 async fn run_connection(link: &mut Link, conn: u32) -> Result<(), WriterGone> {
-    let mut request = match link.url.as_str().into_client_request() {
+    let spec = link.spec.clone();
+    let mut request = match spec.url.as_str().into_client_request() {
         Ok(request) => request,
         Err(e) => {
-            tracing::error!(url = %link.url, "bad stream URL: {e}");
+            tracing::error!(url = %spec.url, "bad stream URL: {e}");
             return Ok(());
         }
     };
     request.headers_mut().insert(USER_AGENT, HeaderValue::from_static(MDKIT_AGENT));
     let config = WebSocketConfig::default()
-        .max_message_size(Some(MAX_MESSAGE_BYTES))
-        .max_frame_size(Some(MAX_MESSAGE_BYTES));
+        .max_message_size(Some(spec.max_message_bytes))
+        .max_frame_size(Some(spec.max_message_bytes));
     let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
     let mut ws = tokio::select! {
         result = timeout(CONNECT_TIMEOUT, connect) => match result {
             Ok(Ok((ws, _))) => ws,
             Ok(Err(e)) => {
-                tracing::warn!(url = %link.url, "cannot connect: {e}");
+                tracing::warn!(url = %spec.url, "cannot connect: {e}");
                 return Ok(());
             }
             Err(_) => {
-                tracing::warn!(url = %link.url, "cannot connect: no handshake within {CONNECT_TIMEOUT:?}");
+                tracing::warn!(url = %spec.url, "cannot connect: no handshake within {CONNECT_TIMEOUT:?}");
                 return Ok(());
             }
         },
         _ = link.stop.changed() => return Ok(()),
     };
     let (kill_tx, mut kill_rx) = oneshot::channel::<String>();
-    let connect = Entry::Connect { conn, stream: link.stream, url: link.url.clone() };
+    let connect = Entry::Connect { conn, stream: spec.stream, url: spec.url.clone() };
     link.tx
         .send(Inbound::Opened { market: link.market, conn, kill: kill_tx })
         .await
         .map_err(|_| WriterGone)?;
     send(link, RecvTime::now(), connect).await?;
-    tracing::info!(url = %link.url, conn, "connected");
+    tracing::info!(url = %spec.url, conn, "connected");
+    let mut sent = Ok(());
+    for message in &spec.subscribe {
+        sent = ws.send(Message::text(message.clone())).await;
+        if sent.is_err() {
+            break;
+        }
+    }
+    let mut ping = spec.ping.as_ref().map(|p| {
+        let mut every = tokio::time::interval_at(Instant::now() + p.every, p.every);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        (every, p.text.clone())
+    });
 
     let mut last_frame = Instant::now();
     let mut rest = Rest::Idle;
     let mut rest_attempt: u32 = 0;
     let (cause, detail) = loop {
+        if let Err(e) = &sent {
+            break (Cause::Closed, format!("cannot send to the venue: {e}"));
+        }
         let watchdog = async {
-            match link.stale_after {
+            match spec.stale_after {
                 Some(limit) => tokio::time::sleep_until(last_frame + limit).await,
                 None => std::future::pending().await,
             }
@@ -179,10 +188,10 @@ async fn run_connection(link: &mut Link, conn: u32) -> Result<(), WriterGone> {
                 Some(Ok(Message::Text(text))) => {
                     let ts_recv = RecvTime::now();
                     last_frame = Instant::now();
-                    if let (Rest::Idle, Some(url)) = (&rest, &link.rest) {
-                        if is_depth(text.as_str()) {
-                            tracing::debug!(%url, conn, "first diff: requesting the REST snapshot");
-                            rest = Rest::Fetching(fetch(url));
+                    if let (Rest::Idle, Some(plan)) = (&rest, &spec.rest) {
+                        if plan.triggered_by(text.as_str()) {
+                            tracing::debug!(url = %plan.url, conn, "requesting the REST snapshot");
+                            rest = Rest::Fetching(fetch(&plan.url));
                         }
                     }
                     send(link, ts_recv, Entry::Frame { conn, text: text.as_str().to_owned() }).await?;
@@ -206,8 +215,8 @@ async fn run_connection(link: &mut Link, conn: u32) -> Result<(), WriterGone> {
                 let _ = ws.close(None).await;
                 break (Cause::Closed, format!("closed by the recorder: {reason}"));
             }
-            answer = snapshot => match (answer, &link.rest) {
-                (None, Some(url)) => rest = Rest::Fetching(fetch(url)),
+            answer = snapshot => match (answer, &spec.rest) {
+                (None, Some(plan)) => rest = Rest::Fetching(fetch(&plan.url)),
                 (None, None) => rest = Rest::Done,
                 (Some(Ok(body)), _) => {
                     rest = Rest::Done;
@@ -222,9 +231,20 @@ async fn run_connection(link: &mut Link, conn: u32) -> Result<(), WriterGone> {
                     rest = Rest::Retry(Instant::now() + delay);
                 }
             },
+            Some(text) = async {
+                match &mut ping {
+                    Some((every, text)) => {
+                        every.tick().await;
+                        Some(text.clone())
+                    }
+                    None => std::future::pending().await,
+                }
+            } => {
+                sent = ws.send(Message::text(text)).await;
+            }
             () = watchdog => {
                 let _ = ws.close(None).await;
-                let limit = link.stale_after.unwrap_or_default();
+                let limit = spec.stale_after.unwrap_or_default();
                 break (Cause::Stale, format!("no frame for {limit:?}"));
             }
             _ = link.stop.changed() => {
@@ -233,7 +253,7 @@ async fn run_connection(link: &mut Link, conn: u32) -> Result<(), WriterGone> {
             }
         }
     };
-    tracing::info!(url = %link.url, conn, "{detail}");
+    tracing::info!(url = %spec.url, conn, "{detail}");
     send(link, RecvTime::now(), Entry::Disconnect { conn, cause, detail }).await
 }
 

@@ -31,9 +31,8 @@ use self::connection::{supervise, Link};
 use self::station::{Inbound, Station};
 use crate::model::{parse_duration, RecvTime};
 use crate::record::{Market, MarketConfig};
-use crate::storage::{check_name, Stream, WriterConfig, BOOK_TOP_LEVELS};
-use crate::venue::binance::Kind;
-use crate::venue::extended::{Depth, Endpoints, STALE_AFTER};
+use crate::storage::{check_name, WriterConfig, BOOK_TOP_LEVELS};
+use crate::venue::{Endpoints, LinkSpec, Venue, Wanted};
 
 const LONG_ABOUT: &str = "\
 Record a venue's public L2 order book and trades into the depth, book_top, trades and events \
@@ -48,17 +47,8 @@ connections, publishes everything and exits 0.
 
 A sequence break, a venue error, an unreadable frame or a book stream silent for --stale-after \
 writes an events row, drops that connection's book and reconnects; the book is rebuilt from the \
-next snapshot. Trades are deduplicated by trade id across reconnects and restarts.
-
-Binance (--venue binance-spot, binance-usdm, binance-coinm): one combined-stream connection per \
-market (<symbol>@depth@100ms and <symbol>@trade, at --url + /stream?streams=…); after the first \
-diff arrives the REST depth snapshot (--rest-url, limit 1000) is fetched and journaled as a frame \
-of that connection, and the diffs received meanwhile are spliced onto it (U/u, pu rules). A broken \
-update-id chain writes a seq_gap row and reconnects, which fetches a fresh snapshot. A refused \
-snapshot request (e.g. HTTP 429/418 rate limits) is logged with its status and body and retried \
-with backoff, never sooner than the venue's Retry-After. Symbols are stored upper case \
-(btcusdt → BTCUSDT), as `mdkit import` stores them. Binance ends every connection after 24 h: \
-that is a reconnect with a fresh snapshot.
+next snapshot. Trades are deduplicated by trade id across reconnects and restarts. How each \
+venue is connected to (URLs, subscriptions, REST snapshots) is its link plan: docs/VENUES.md.
 
 Settings can also come from a JSON file (--config, default ./config.json when it exists) with \
 the original recorder's names: markets, data_directory, collect_orderbook, collect_trades, \
@@ -67,8 +57,8 @@ max_depth_levels, and url, rest_url. Flags override the file.
 Local run against the simulator:
   mdkit simulate --speed 10 &            # prints: listening on ws://127.0.0.1:PORT
   mdkit collect ETH-USD --url ws://127.0.0.1:PORT
-  mdkit simulate --venue binance-usdm --market BTCUSDT --speed 10 &
-  mdkit collect BTCUSDT --venue binance-usdm --url ws://127.0.0.1:PORT   # REST on the same port";
+  mdkit simulate --venue VENUE --market MARKET --speed 10 &    # any --venue below
+  mdkit collect MARKET --venue VENUE --url ws://127.0.0.1:PORT   # REST, if any, on the same port";
 
 /// Record a venue's L2 book and trades into the tables (long-running; Ctrl+C to stop).
 #[derive(Debug, Clone, clap::Args)]
@@ -78,19 +68,15 @@ pub struct Args {
     #[arg(value_name = "MARKET")]
     pub markets: Vec<String>,
     /// Venue to record from
-    #[arg(long, default_value = "extended", value_parser = ["extended", "binance-spot", "binance-usdm", "binance-coinm"])]
-    pub venue: String,
-    /// The venue's stream base URL (config: url). Extended: v1 mainnet by default; a bare
-    /// ws://HOST:PORT (as `mdkit simulate` prints) gets the v1 path appended. Binance: the
-    /// combined-stream host, default wss://stream.binance.com:9443 (spot),
-    /// wss://fstream.binance.com (USD-M), wss://dstream.binance.com (COIN-M);
-    /// /stream?streams=… is appended.
+    #[arg(long, value_enum, default_value_t = Venue::Extended)]
+    pub venue: Venue,
+    /// The venue's stream base URL (config: url); default: the venue's production endpoint.
+    /// A bare ws://HOST:PORT, as `mdkit simulate` prints, reaches the local simulator (the
+    /// venue's path is appended); docs/VENUES.md lists each venue's URLs.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
-    /// Binance: the REST depth snapshot endpoint (config: rest_url), default
-    /// https://api.binance.com/api/v3/depth, https://fapi.binance.com/fapi/v1/depth or
-    /// https://dapi.binance.com/dapi/v1/depth; with a ws:// --url (the local simulator) the
-    /// same host and port over http://.
+    /// The REST snapshot endpoint, for venues whose book starts from one (config: rest_url);
+    /// default: the venue's, or with a ws:// --url the same host and port over http://.
     #[arg(long, value_name = "URL")]
     pub rest_url: Option<String>,
     /// Book levels per side in book_top (1-20; config: max_depth_levels)
@@ -148,76 +134,15 @@ struct FileConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub data: PathBuf,
-    pub venue: String,
-    pub endpoints: Endpoints,
+    pub venue: Venue,
     pub markets: Vec<String>,
-    pub streams: Vec<Stream>,
+    /// Per market (in `markets` order): the connections the venue's link plan asks for.
+    pub links: Vec<Vec<LinkSpec>>,
     pub market: MarketConfig,
-    pub stale_after: Duration,
     pub commit_every: Duration,
     pub sync_every: Duration,
     pub backoff: Backoff,
     pub duration: Option<Duration>,
-    /// Set for the Binance venues: where their streams and snapshots are.
-    pub binance: Option<Binance>,
-}
-
-/// A Binance market's endpoints (VENUES.md §3.1) and which of its streams to record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Binance {
-    pub kind: Kind,
-    /// Combined-stream base, e.g. `wss://fstream.binance.com`.
-    pub ws_base: String,
-    /// REST depth endpoint without the query.
-    pub rest_url: String,
-    pub depth: bool,
-    pub trades: bool,
-}
-
-impl Binance {
-    /// Snapshot depth asked for: the most USD-M and COIN-M serve (spot serves up to 5000).
-    pub const SNAPSHOT_LIMIT: u32 = 1000;
-
-    fn new(kind: Kind, url: Option<&str>, rest_url: Option<&str>) -> anyhow::Result<Self> {
-        let ws_base = url.unwrap_or(kind.ws_base()).trim_end_matches('/').to_owned();
-        anyhow::ensure!(
-            ws_base.starts_with("ws://") || ws_base.starts_with("wss://"),
-            "bad --url {ws_base:?}: a Binance stream base is ws://HOST[:PORT] or wss://HOST[:PORT]"
-        );
-        let rest_url = match (rest_url, ws_base.strip_prefix("ws://")) {
-            (Some(rest), _) => rest.to_owned(),
-            // A local venue (plain ws://) serves REST on the same host and port.
-            (None, Some(local)) => {
-                let host = local.split('/').next().unwrap_or(local);
-                let path = kind.depth_url().splitn(4, '/').nth(3).unwrap_or("");
-                format!("http://{host}/{path}")
-            }
-            (None, None) => kind.depth_url().to_owned(),
-        };
-        anyhow::ensure!(
-            rest_url.starts_with("http://") || rest_url.starts_with("https://"),
-            "bad --rest-url {rest_url:?}: use http:// or https://"
-        );
-        Ok(Self { kind, ws_base, rest_url, depth: true, trades: true })
-    }
-
-    /// The combined-stream URL of `market` (stream names are lower case).
-    pub fn stream_url(&self, market: &str) -> String {
-        let symbol = market.to_ascii_lowercase();
-        let mut streams = Vec::new();
-        if self.depth {
-            streams.push(Kind::depth_stream(&symbol));
-        }
-        if self.trades {
-            streams.push(format!("{symbol}@trade"));
-        }
-        format!("{}/stream?streams={}", self.ws_base, streams.join("/"))
-    }
-
-    /// The REST depth snapshot URL of `market`.
-    pub fn snapshot_url(&self, market: &str) -> String {
-        format!("{}?symbol={market}&limit={}", self.rest_url, Self::SNAPSHOT_LIMIT)
-    }
 }
 
 /// Reconnect delays: `min · 2^attempt`, capped at `max`, with jitter; `attempt` returns to
@@ -233,16 +158,14 @@ impl Config {
     /// Merges flags over the config file; `data` is the `--data` flag if given.
     pub fn new(data: Option<&Path>, args: Args) -> anyhow::Result<Self> {
         let file = read_file_config(args.config.as_deref())?;
-        let kind = Kind::of_venue(&args.venue);
+        let venue = args.venue;
         let mut markets = if args.markets.is_empty() {
             file.markets.clone().unwrap_or_default()
         } else {
             args.markets.clone()
         };
-        if kind.is_some() {
-            // Binance symbols are upper case in frames and tables (as `import` stores them).
-            markets.iter_mut().for_each(|m| m.make_ascii_uppercase());
-        }
+        // Spelled as the venue's frames and the tables spell them (as `import` stores them).
+        markets.iter_mut().for_each(|m| *m = venue.market_name(m));
         anyhow::ensure!(
             !markets.is_empty(),
             "name at least one market to record, e.g. `mdkit collect ETH-USD` (or \"markets\" in config.json)"
@@ -258,27 +181,17 @@ impl Config {
             .map(Path::to_path_buf)
             .or(file.data_directory.clone())
             .unwrap_or_else(|| PathBuf::from("./data"));
-        let url = args.url.clone().or(file.url.clone());
-        let endpoints = match (&url, kind) {
-            (None, _) | (Some(_), Some(_)) => Endpoints::mainnet(),
-            (Some(url), None) => {
-                Endpoints::new(&with_v1_path(url)).with_context(|| format!("bad --url {url:?}"))?
-            }
+        let endpoints = Endpoints {
+            url: args.url.clone().or(file.url.clone()),
+            rest_url: args.rest_url.clone().or(file.rest_url.clone()),
         };
-        let rest_url = args.rest_url.clone().or(file.rest_url.clone());
+        let wanted = Wanted {
+            book: !args.no_orderbook && file.collect_orderbook != Some(false),
+            trades: !args.no_trades && file.collect_trades != Some(false),
+            stale_after: args.stale_after,
+        };
         anyhow::ensure!(
-            kind.is_some() || rest_url.is_none(),
-            "--rest-url is for the Binance venues; Extended's streams carry their own snapshots"
-        );
-        let mut streams = Vec::new();
-        if !args.no_orderbook && file.collect_orderbook != Some(false) {
-            streams.push(Stream::Book);
-        }
-        if !args.no_trades && file.collect_trades != Some(false) {
-            streams.push(Stream::Trades);
-        }
-        anyhow::ensure!(
-            !streams.is_empty(),
+            wanted.book || wanted.trades,
             "both the order book and trades are switched off: nothing to record"
         );
         let levels = args.levels.or(file.max_depth_levels).unwrap_or(BOOK_TOP_LEVELS);
@@ -292,31 +205,21 @@ impl Config {
             args.backoff_min <= args.backoff_max,
             "--backoff-min must not exceed --backoff-max"
         );
-        let _ = STALE_AFTER; // the default above is VENUES.md's 90 s.
-        let binance = match kind {
-            Some(kind) => {
-                let mut b = Binance::new(kind, url.as_deref(), rest_url.as_deref())?;
-                b.depth = streams.contains(&Stream::Book);
-                b.trades = streams.contains(&Stream::Trades);
-                // One combined connection per market carries both (VENUES.md §3.1).
-                streams = vec![Stream::Combined];
-                Some(b)
-            }
-            None => None,
-        };
+        let links = markets
+            .iter()
+            .map(|m| venue.plan(m, &endpoints, wanted))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             data,
-            venue: args.venue,
-            endpoints,
+            venue,
             markets,
-            streams,
+            links,
             market: MarketConfig {
                 levels,
                 writer: WriterConfig::default(),
                 batch_rows: 4096,
                 keep_journal: !args.discard_journal,
             },
-            stale_after: args.stale_after,
             commit_every: args.commit_every,
             sync_every: args.sync_every,
             backoff: Backoff {
@@ -325,29 +228,7 @@ impl Config {
                 stable_after: args.stable_after,
             },
             duration: args.duration,
-            binance,
         })
-    }
-
-    fn url(&self, market: &str, stream: Stream) -> anyhow::Result<String> {
-        Ok(match stream {
-            Stream::Book => self.endpoints.orderbooks(Some(market), Depth::Full)?,
-            Stream::Trades => self.endpoints.public_trades(Some(market))?,
-            Stream::Combined => match &self.binance {
-                Some(binance) => binance.stream_url(market),
-                None => anyhow::bail!("Extended has no combined stream"),
-            },
-        })
-    }
-}
-
-/// `ws://127.0.0.1:PORT` (what `mdkit simulate` prints) → the same host with the v1 path.
-fn with_v1_path(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    if rest.trim_end_matches('/').contains('/') {
-        url.to_owned()
-    } else {
-        format!("{}/stream.extended.exchange/v1", url.trim_end_matches('/'))
     }
 }
 
@@ -373,7 +254,7 @@ pub fn run(data: Option<&Path>, args: Args) -> anyhow::Result<()> {
     let mut markets = Vec::new();
     for name in &config.markets {
         let (market, opened) =
-            Market::open(&config.data, &config.venue, name, config.market.clone(), now)
+            Market::open(&config.data, config.venue, name, config.market.clone(), now)
                 .with_context(|| format!("cannot open {}/{name} for recording", config.venue))?;
         if opened.replayed > 0 || opened.finished > 0 || opened.swept > 0 {
             tracing::info!(
@@ -395,7 +276,7 @@ pub fn run(data: Option<&Path>, args: Args) -> anyhow::Result<()> {
 }
 
 async fn record(config: Config, markets: Vec<Market>) -> anyhow::Result<()> {
-    let interrupted = crate::cli::interrupted();
+    let interrupted = crate::process::interrupted();
     let (tx, rx) = mpsc::channel::<Inbound>(8192);
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
@@ -408,19 +289,15 @@ async fn record(config: Config, markets: Vec<Market>) -> anyhow::Result<()> {
         .context("cannot start the writer thread")?;
 
     let mut tasks = JoinSet::new();
-    for (index, market) in config.markets.iter().enumerate() {
-        for &stream in &config.streams {
+    for (index, specs) in config.links.iter().enumerate() {
+        for spec in specs {
             let link = Link {
                 market: index,
-                stream,
-                url: config.url(market, stream)?,
+                spec: spec.clone(),
                 next_conn: next_conns[index].clone(),
                 tx: tx.clone(),
                 stop: stop_rx.clone(),
-                stale_after: matches!(stream, Stream::Book | Stream::Combined)
-                    .then_some(config.stale_after),
                 backoff: config.backoff,
-                rest: config.binance.as_ref().filter(|b| b.depth).map(|b| b.snapshot_url(market)),
             };
             tasks.spawn(supervise(link));
         }
@@ -474,6 +351,7 @@ async fn record(config: Config, markets: Vec<Market>) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::Stream;
     use clap::Parser as _;
 
     #[derive(clap::Parser)]
@@ -500,7 +378,8 @@ mod tests {
         let config = Config::new(None, args(&["--config", path])).unwrap();
         assert_eq!(config.markets, ["BTC-USD", "SOL-USD"]);
         assert_eq!(config.data, PathBuf::from("/srv/md"));
-        assert_eq!(config.streams, [Stream::Book]);
+        let streams: Vec<Stream> = config.links[0].iter().map(|l| l.stream).collect();
+        assert_eq!(streams, [Stream::Book]);
         assert_eq!(config.market.levels, 10);
         let config = Config::new(
             Some(Path::new("here")),
@@ -513,37 +392,24 @@ mod tests {
         );
         assert_eq!(config.data, PathBuf::from("here"));
         assert_eq!(
-            config.url("ETH-USD", Stream::Book).unwrap(),
+            config.links[0][0].url,
             "ws://127.0.0.1:9/stream.extended.exchange/v1/orderbooks/ETH-USD"
         );
     }
 
     #[test]
-    fn binance_urls_default_to_the_venue_and_a_local_ws_url_serves_rest_too() {
-        let config = Config::new(None, args(&["btcusdt", "--venue", "binance-usdm"])).unwrap();
+    fn the_venue_plans_the_links_and_spells_the_markets() {
+        // A venue whose one connection carries every stream and whose book starts from REST.
+        let venue = Venue::ALL.into_iter().find(|v| v.combined()).unwrap();
+        let config = Config::new(None, args(&["btcusdt", "--venue", venue.name()])).unwrap();
         assert_eq!(config.markets, ["BTCUSDT"]);
-        assert_eq!(config.streams, [Stream::Combined]);
-        assert_eq!(
-            config.url("BTCUSDT", Stream::Combined).unwrap(),
-            "wss://fstream.binance.com/stream?streams=btcusdt@depth@100ms/btcusdt@trade"
-        );
-        let b = config.binance.as_ref().unwrap();
-        assert_eq!(
-            b.snapshot_url("BTCUSDT"),
-            "https://fapi.binance.com/fapi/v1/depth?symbol=BTCUSDT&limit=1000"
-        );
-        let local = args(&["ETHUSDT", "--venue", "binance-spot", "--url", "ws://127.0.0.1:9/"]);
-        let b = Config::new(None, local).unwrap().binance.unwrap();
-        assert_eq!(b.rest_url, "http://127.0.0.1:9/api/v3/depth");
-        let line = ["X", "--venue", "binance-coinm", "--rest-url", "http://h/d", "--no-trades"];
-        let config = Config::new(None, args(&line)).unwrap();
-        assert_eq!(config.binance.as_ref().unwrap().rest_url, "http://h/d");
-        assert_eq!(
-            config.url("X", Stream::Combined).unwrap(),
-            "wss://dstream.binance.com/stream?streams=x@depth@100ms"
-        );
+        assert_eq!(config.links[0].len(), 1);
+        assert_eq!(config.links[0][0].stream, Stream::Combined);
+        assert!(config.links[0][0].rest.is_some());
         let err = Config::new(None, args(&["ETH-USD", "--rest-url", "http://h/d"])).unwrap_err();
-        assert!(err.to_string().contains("--rest-url is for the Binance venues"), "{err}");
+        assert!(err.to_string().contains("--rest-url is not used by extended"), "{err}");
+        let err = Wrap::try_parse_from(["collect", "X", "--venue", "nasdaq"]).err().unwrap();
+        assert!(err.to_string().contains(venue.name()), "{err}");
     }
 
     #[test]

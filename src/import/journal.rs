@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use super::{added, prepare, rows_of, Config, Imported};
 use crate::record::Market;
 use crate::storage::{check_name, Entry, Journal};
+use crate::venue::Venue;
 
 /// The journal directories `path` names: itself if it holds segments, or every
 /// `_journal/<venue>/<MARKET>` below a data root.
@@ -56,11 +57,15 @@ pub fn import(root: &Path, paths: &[PathBuf], config: &Config) -> anyhow::Result
     let mut out = Vec::new();
     for path in paths {
         for (venue, market, dir) in journal_dirs(path)? {
-            let venue = config.venue.clone().unwrap_or(venue);
+            let venue = match config.venue {
+                Some(venue) => venue,
+                None => venue.parse::<Venue>().map_err(|e| {
+                    anyhow::anyhow!("{}: {e}; pass --venue to name it", dir.display())
+                })?,
+            };
             let market = config.market.clone().unwrap_or(market);
-            check_name("venue", &venue)?;
             check_name("market", &market)?;
-            let one = replay(root, &venue, &market, &dir, config)
+            let one = replay(root, venue, &market, &dir, config)
                 .with_context(|| format!("cannot import the journal {}", dir.display()))?;
             out.extend(one);
         }
@@ -70,7 +75,7 @@ pub fn import(root: &Path, paths: &[PathBuf], config: &Config) -> anyhow::Result
 
 fn replay(
     root: &Path,
-    venue: &str,
+    venue: Venue,
     market_name: &str,
     dir: &Path,
     config: &Config,
@@ -80,12 +85,12 @@ fn replay(
         eprintln!("{}: the journal holds no record; nothing to import", dir.display());
         return Ok(None);
     };
-    prepare(root, venue, market_name, first.ts_recv, config)?;
+    prepare(root, venue.name(), market_name, first.ts_recv, config)?;
     let mut market =
         Market::without_journal(root, venue, market_name, config.market_config.clone())?;
     let before = rows_of(&market);
     let mut imported = Imported {
-        venue: venue.to_owned(),
+        venue: venue.name().to_owned(),
         market: market_name.to_owned(),
         files: vec![dir.to_path_buf()],
         first: Some(first.ts_recv),

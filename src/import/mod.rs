@@ -28,6 +28,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::model::RecvTime;
 use crate::record::{Market, MarketConfig};
 use crate::storage::{check_name, list, Selection, Table, TimeRange};
+use crate::venue::Venue;
 
 const LONG_ABOUT: &str = "\
 Import raw captures into the depth, book_top, trades and events tables, through the same \
@@ -61,9 +62,9 @@ pub struct Args {
     /// What the files are
     #[arg(long, value_enum)]
     pub format: Format,
-    /// Venue name for the tables (default: inferred)
-    #[arg(long)]
-    pub venue: Option<String>,
+    /// Venue for the tables (default: inferred from the frames or the journal's folder)
+    #[arg(long, value_enum)]
+    pub venue: Option<Venue>,
     /// Market name for the tables (default: the stream's symbol, or the journal's folder)
     #[arg(long)]
     pub market: Option<String>,
@@ -105,7 +106,7 @@ pub struct Imported {
 /// Settings shared by both formats.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub venue: Option<String>,
+    pub venue: Option<Venue>,
     pub market: Option<String>,
     pub replace: bool,
     pub market_config: MarketConfig,
@@ -124,7 +125,7 @@ impl Config {
             check_name("market", market)?;
         }
         Ok(Self {
-            venue: args.venue.clone(),
+            venue: args.venue,
             market: args.market.clone(),
             replace: args.replace,
             market_config: MarketConfig { levels: args.levels, ..MarketConfig::default() },
@@ -178,10 +179,10 @@ pub fn import_raw(
 ) -> anyhow::Result<Vec<Imported>> {
     // (venue, market) → the files, with their first receive time and how the venue was found.
     type Files = Vec<(RecvTime, PathBuf, &'static str)>;
-    let mut groups: BTreeMap<(String, String), Files> = BTreeMap::new();
+    let mut groups: BTreeMap<(Venue, String), Files> = BTreeMap::new();
     for path in files {
         let sniffed = raw::sniff(path)?;
-        let venue = config.venue.clone().unwrap_or_else(|| sniffed.kind.venue().to_owned());
+        let venue = config.venue.unwrap_or(Venue::from(sniffed.kind));
         let how = if config.venue.is_some() { "" } else { sniffed.how };
         let market = config.market.clone().unwrap_or(sniffed.market);
         check_name("market", &market)?;
@@ -191,10 +192,10 @@ pub fn import_raw(
     for ((venue, market), mut files) in groups {
         files.sort();
         let first = files[0].0;
-        prepare(root, &venue, &market, first, config)?;
+        prepare(root, venue.name(), &market, first, config)?;
         let paths: Vec<PathBuf> = files.iter().map(|f| f.1.clone()).collect();
         let inferred = (!files[0].2.is_empty()).then(|| files[0].2.to_owned());
-        let imported = record_raw(root, &venue, &market, &paths, config)
+        let imported = record_raw(root, venue, &market, &paths, config)
             .with_context(|| format!("cannot import {venue}/{market}"))?;
         out.push(Imported { inferred, ..imported });
     }
@@ -273,23 +274,26 @@ fn added(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> BTree
 
 fn record_raw(
     root: &Path,
-    venue: &str,
+    venue: Venue,
     market_name: &str,
     files: &[PathBuf],
     config: &Config,
 ) -> anyhow::Result<Imported> {
     use crate::storage::{Cause, Entry, Record, Stream};
+    let combined: Vec<&str> =
+        Venue::ALL.into_iter().filter(|v| v.combined()).map(Venue::name).collect();
+    anyhow::ensure!(
+        venue.combined(),
+        "{venue} is not a venue whose captures are combined streams (hftbacktest-raw holds Binance captures: use --venue {})",
+        combined.join(", ")
+    );
     let mut market =
         Market::without_journal(root, venue, market_name, config.market_config.clone())?;
-    anyhow::ensure!(
-        market.combined(),
-        "{venue} is not a venue whose captures are combined streams (hftbacktest-raw holds Binance captures: use --venue binance-spot, binance-usdm or binance-coinm)"
-    );
     let before = rows_of(&market);
     let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     let bar = progress(config, total);
     let mut imported = Imported {
-        venue: venue.to_owned(),
+        venue: venue.name().to_owned(),
         market: market_name.to_owned(),
         files: files.to_vec(),
         ..Imported::default()

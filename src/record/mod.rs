@@ -15,15 +15,13 @@
 //! Must not open sockets or read the wall clock except for the state file's `saved_at`:
 //! receive times come from the callers.
 
-mod binance;
-mod extended;
 mod recorder;
 mod state;
 
 use std::path::{Path, PathBuf};
 
-pub use binance::{SavedBook, SavedSync};
-pub use recorder::{Counters, Output, Recorder, Saved, SavedConn, UnknownVenue, Verdict};
+pub use crate::venue::{Counters, Output, Saved, SavedConn, Verdict};
+pub use recorder::Recorder;
 pub use state::{State, StateError, STATE_VERSION};
 
 use crate::model::RecvTime;
@@ -31,6 +29,7 @@ use crate::storage::{
     publish, sweep_temp_files, temp_name, Entry, EventRow, Journal, JournalError, Record, Rows,
     Staged, StorageError, Table, TradeRow, Writer, WriterConfig,
 };
+use crate::venue::Venue;
 
 /// Settings of one recorded market.
 #[derive(Debug, Clone)]
@@ -92,7 +91,7 @@ const TABLES: [Table; 4] = [Table::Depth, Table::BookTop, Table::Trades, Table::
 /// One market being recorded: its journal, recorder, table writers and state.
 pub struct Market {
     root: PathBuf,
-    venue: String,
+    venue: Venue,
     market: String,
     config: MarketConfig,
     journal: Option<Journal>,
@@ -108,7 +107,7 @@ impl Market {
     /// whatever stopped the last run (see the module docs). `now` stamps the `Restart`.
     pub fn open(
         root: &Path,
-        venue: &str,
+        venue: Venue,
         market: &str,
         config: MarketConfig,
         now: RecvTime,
@@ -140,7 +139,7 @@ impl Market {
                 sweep_temp_files(&dir).map_err(|e| StorageError::Io { path: dir, source: e })?;
             opened.swept += swept.len();
         }
-        let dir = Journal::dir(root, venue, market);
+        let dir = Journal::dir(root, venue.name(), market);
         let (journal, tail) = Journal::open(&dir, this.state.journal_pos)?;
         this.journal = Some(journal);
         opened.replayed = tail.len();
@@ -156,13 +155,14 @@ impl Market {
     /// from the saved state if there is one.
     pub fn without_journal(
         root: &Path,
-        venue: &str,
+        venue: Venue,
         market: &str,
         config: MarketConfig,
     ) -> Result<Self, RecordError> {
+        let venue_name = venue.name();
         if config.levels == 0 || config.levels > crate::storage::BOOK_TOP_LEVELS {
             return Err(RecordError::Config {
-                venue: venue.into(),
+                venue: venue_name.into(),
                 market: market.into(),
                 reason: format!(
                     "book_top levels must be 1 to {}, not {}",
@@ -171,28 +171,22 @@ impl Market {
                 ),
             });
         }
-        let state_path = State::path(root, venue, market);
+        let state_path = State::path(root, venue_name, market);
         let state = State::load(&state_path)?.unwrap_or_else(|| State {
             version: STATE_VERSION,
-            venue: venue.to_owned(),
+            venue: venue_name.to_owned(),
             market: market.to_owned(),
             next_conn: 1,
             ..State::default()
         });
         let writer_config = WriterConfig { defer_publish: true, ..config.writer.clone() };
         let [depth, book_top, trades, events] =
-            TABLES.map(|t| Writer::new(root, t, venue, market, writer_config.clone()));
+            TABLES.map(|t| Writer::new(root, t, venue_name, market, writer_config.clone()));
         let writers = [depth?, book_top?, trades?, events?];
-        let recorder = Recorder::restore(venue, config.levels, &state.recorder).map_err(|e| {
-            RecordError::Config {
-                venue: venue.into(),
-                market: market.into(),
-                reason: e.to_string(),
-            }
-        })?;
+        let recorder = Recorder::restore(venue, config.levels, &state.recorder);
         Ok(Self {
             root: root.to_path_buf(),
-            venue: venue.to_owned(),
+            venue,
             market: market.to_owned(),
             config,
             journal: None,
@@ -203,8 +197,8 @@ impl Market {
         })
     }
 
-    pub fn venue(&self) -> &str {
-        &self.venue
+    pub fn venue(&self) -> Venue {
+        self.venue
     }
 
     pub fn market(&self) -> &str {
@@ -228,11 +222,6 @@ impl Market {
     /// Rows committed per table over every checkpoint (the state file's counts).
     pub fn committed_rows(&self) -> &std::collections::BTreeMap<String, u64> {
         &self.state.rows
-    }
-
-    /// Whether this venue carries all of a market's streams on one connection (Binance).
-    pub fn combined(&self) -> bool {
-        self.recorder.combined()
     }
 
     /// Sets the journal position the state file records (an import that rebuilt the tables
@@ -292,7 +281,7 @@ impl Market {
             return Ok(());
         }
         let out = self.recorder.output();
-        let (venue, market) = (&self.venue, &self.market);
+        let (venue, market) = (self.venue.name(), self.market.as_str());
         // `depth` and `book_top` rows go to their writers as they are; the others as batches.
         let [depth, book_top, trades, events] = &mut self.writers;
         let written = depth
@@ -331,7 +320,7 @@ impl Market {
         self.state.recorder = self.recorder.save();
         // An import saves its state too: the row counts `verify` checks, the trade ids a
         // later import of the next file continues from, and the connection numbers used.
-        self.state.save(&State::path(&self.root, &self.venue, &self.market))?;
+        self.state.save(&State::path(&self.root, self.venue.name(), &self.market))?;
         publish(&staged)?;
         if let Some(journal) = &mut self.journal {
             journal.rotate()?;

@@ -12,7 +12,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::recorder::Saved;
+use crate::venue::Saved;
 
 /// The state file's layout version.
 pub const STATE_VERSION: u32 = 1;

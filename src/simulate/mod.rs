@@ -54,6 +54,7 @@ use self::log::Log;
 use self::market::{MarketParams, STEP_MS};
 use self::server::{serve, ServerConfig};
 use crate::model::{parse_duration, DecimalError, EventTime, Price, Qty};
+use crate::venue::Venue;
 
 const FAULT_HELP: &str = "\
 Inject a fault: KIND[=ARGS][@[STREAM:]CONN], repeatable. CONN is the 1-based number of the \
@@ -127,8 +128,8 @@ pub struct Args {
     pub ping_interval: Duration,
     /// Protocol to speak. binance-*: the combined stream at /stream?streams=… and the REST
     /// depth snapshot (/api/v3/depth, /fapi/v1/depth, /dapi/v1/depth) on the same port.
-    #[arg(long, default_value = "extended", value_parser = ["extended", "binance-spot", "binance-usdm", "binance-coinm"])]
-    pub venue: String,
+    #[arg(long, value_enum, default_value_t = Venue::Extended)]
+    pub venue: Venue,
     /// Binance venue: steps broadcast after a REST snapshot is taken before it is answered,
     /// so diffs newer than the snapshot reach the client first (as on the real venue).
     #[arg(long, default_value_t = 3)]
@@ -166,8 +167,8 @@ pub struct Config {
     pub log_dir: Option<PathBuf>,
     pub backlog: usize,
     pub server: ServerConfig,
-    /// `None`: Extended; otherwise the Binance market spoken.
-    pub binance: Option<crate::venue::binance::Kind>,
+    /// The protocol spoken.
+    pub venue: Venue,
     pub rest_lag: u64,
 }
 
@@ -281,7 +282,7 @@ impl Config {
                 ping_every: args.ping_interval,
                 ..ServerConfig::default()
             },
-            binance: crate::venue::binance::Kind::of_venue(&args.venue),
+            venue: args.venue,
             rest_lag: args.rest_lag,
         })
     }
@@ -328,7 +329,7 @@ async fn run_config(config: Config) -> anyhow::Result<()> {
     let (ended_tx, ended_rx) = tokio::sync::oneshot::channel::<()>();
     let pace = Pace { speed: config.speed, steps: config.live_steps };
     let driver = async {
-        let result = drive(&hub, pace, log.as_mut(), crate::cli::interrupted()).await;
+        let result = drive(&hub, pace, log.as_mut(), crate::process::interrupted()).await;
         let _ = ended_tx.send(());
         result
     };
@@ -336,7 +337,7 @@ async fn run_config(config: Config) -> anyhow::Result<()> {
         let _ = ended_rx.await;
     };
     let server = async {
-        match config.binance {
+        match config.venue.binance() {
             None => serve(listener, hub.clone(), config.server.clone(), ended).await,
             Some(kind) => {
                 let server = config.server.clone();

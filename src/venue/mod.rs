@@ -1,13 +1,189 @@
-//! Venue wire protocols: text in, typed model values (or typed errors) out, plus each venue's
-//! gap rule as a small pure state machine.
+//! Venues: [`Venue`] is the one list of the venues mdkit records, and each venue is one
+//! folder (`src/venue/<venue>/`) holding everything about it — wire text in and typed frames
+//! (or typed errors) out, its sequence rule, its recorder rules ([`rules::Rules`]) and its
+//! link plan ([`link::LinkSpec`]). Adding a venue is its folder, one [`Venue`] variant and its
+//! tests (docs/VENUES.md "Adding a venue").
 //!
 //! Nothing here does I/O, spawns tasks or sleeps: sockets, reconnects and backoff live once,
-//! in `collect`, for every venue (STYLE.md "Layout and boundaries"). Dependencies point one
-//! way: `venue → model`. [`json`] and [`ParseError`] are shared by every venue's parser.
+//! in `collect`, which carries out a link plan for every venue. Dependencies point one way
+//! (docs/ARCHITECTURE.md "Layering"): `venue → storage → book → model`. [`json`] and
+//! [`ParseError`] are shared by every venue's parser.
 
 pub mod binance;
 mod error;
 pub mod extended;
 mod json;
+pub mod link;
+pub mod rules;
+
+use std::fmt;
+use std::str::FromStr;
 
 pub use error::ParseError;
+pub use link::{Endpoints, LinkSpec, PlanError, Wanted};
+pub use rules::{Counters, Output, Rules, Saved, SavedConn, Sink, Verdict};
+
+/// The `User-Agent` every connection sends (Extended refuses connections without one).
+pub const USER_AGENT: &str = extended::USER_AGENT;
+/// The default largest WebSocket message: far above any venue frame mdkit reads today.
+pub const MAX_MESSAGE_BYTES: usize = extended::MAX_MESSAGE_BYTES;
+
+/// A venue mdkit records: the name is the `venue=` partition in the tables, the journal and
+/// state folders, and the `--venue` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Venue {
+    /// Extended (Starknet perpetuals), v1 streams.
+    Extended,
+    /// Extended over its v2 JSON-RPC stream (beta): one connection per market; the same
+    /// tables, journal and state as `extended`.
+    ExtendedV2,
+    /// Binance spot.
+    BinanceSpot,
+    /// Binance USD-M futures.
+    BinanceUsdm,
+    /// Binance COIN-M futures.
+    BinanceCoinm,
+}
+
+impl Venue {
+    pub const ALL: [Venue; 5] = [
+        Venue::Extended,
+        Venue::ExtendedV2,
+        Venue::BinanceSpot,
+        Venue::BinanceUsdm,
+        Venue::BinanceCoinm,
+    ];
+
+    /// The name in the tables, the journal and state folders (`venue=`), and the `--venue`
+    /// value except for a second transport of a venue (`extended-v2` records as `extended`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Venue::Extended | Venue::ExtendedV2 => "extended",
+            Venue::BinanceSpot => binance::Kind::Spot.venue(),
+            Venue::BinanceUsdm => binance::Kind::UsdM.venue(),
+            Venue::BinanceCoinm => binance::Kind::CoinM.venue(),
+        }
+    }
+
+    /// The `--venue` values, in order.
+    pub fn known() -> Vec<String> {
+        use clap::ValueEnum as _;
+        Venue::ALL
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_owned()))
+            .collect()
+    }
+
+    /// The Binance market this venue is, if it is one.
+    pub const fn binance(self) -> Option<binance::Kind> {
+        match self {
+            Venue::Extended | Venue::ExtendedV2 => None,
+            Venue::BinanceSpot => Some(binance::Kind::Spot),
+            Venue::BinanceUsdm => Some(binance::Kind::UsdM),
+            Venue::BinanceCoinm => Some(binance::Kind::CoinM),
+        }
+    }
+
+    /// A market's name as the venue's frames and the tables spell it (Binance symbols are
+    /// upper case: btcusdt → BTCUSDT).
+    pub fn market_name(self, market: &str) -> String {
+        match self {
+            Venue::Extended | Venue::ExtendedV2 => market.to_owned(),
+            Venue::BinanceSpot | Venue::BinanceUsdm | Venue::BinanceCoinm => {
+                market.to_ascii_uppercase()
+            }
+        }
+    }
+
+    /// Whether one connection carries all of a market's streams (so a capture of it is one
+    /// combined stream, as `import --format hftbacktest-raw` reads).
+    pub const fn combined(self) -> bool {
+        self.binance().is_some()
+    }
+
+    /// The connections to keep open for `market`.
+    pub fn plan(
+        self,
+        market: &str,
+        endpoints: &Endpoints,
+        wanted: Wanted,
+    ) -> Result<Vec<LinkSpec>, PlanError> {
+        match (self, self.binance()) {
+            (Venue::ExtendedV2, _) => extended::link::plan_v2(market, endpoints, wanted),
+            (_, None) => extended::link::plan(market, endpoints, wanted),
+            (_, Some(kind)) => binance::link::plan(kind, market, endpoints, wanted),
+        }
+    }
+
+    /// The recorder rules of one market of this venue, in the state `saved` describes.
+    pub fn rules(self, saved: &Saved) -> Box<dyn Rules> {
+        match self.binance() {
+            None => Box::new(extended::recorder::Rules::restore(saved)),
+            Some(kind) => Box::new(binance::recorder::Rules::restore(kind, saved)),
+        }
+    }
+}
+
+impl From<binance::Kind> for Venue {
+    fn from(kind: binance::Kind) -> Self {
+        match kind {
+            binance::Kind::Spot => Venue::BinanceSpot,
+            binance::Kind::UsdM => Venue::BinanceUsdm,
+            binance::Kind::CoinM => Venue::BinanceCoinm,
+        }
+    }
+}
+
+impl fmt::Display for Venue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A venue name mdkit has no folder for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown venue {name:?} (known: {})", Venue::known().join(", "))]
+pub struct UnknownVenue {
+    pub name: String,
+}
+
+impl FromStr for Venue {
+    type Err = UnknownVenue;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        // A table name first, so `extended` is the v1 venue whose rules read both transports.
+        Venue::ALL
+            .into_iter()
+            .find(|v| v.name() == name)
+            .or_else(|| <Venue as clap::ValueEnum>::from_str(name, false).ok())
+            .ok_or_else(|| UnknownVenue { name: name.to_owned() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ValueEnum as _;
+
+    #[test]
+    fn names_round_trip_and_are_the_command_line_values() {
+        for venue in Venue::ALL {
+            let flag = venue.to_possible_value().unwrap().get_name().to_owned();
+            assert_eq!(flag.parse::<Venue>(), Ok(venue));
+            if venue != Venue::ExtendedV2 {
+                assert_eq!(flag, venue.name());
+            }
+        }
+        // Both Extended transports write one venue's tables, read back by the v1 rules.
+        assert_eq!(Venue::ExtendedV2.name(), "extended");
+        assert_eq!("extended".parse::<Venue>(), Ok(Venue::Extended));
+        assert_eq!(Venue::value_variants().len(), Venue::ALL.len());
+        let err = "kraken".parse::<Venue>().unwrap_err().to_string();
+        assert!(err.contains("known: extended, extended-v2, binance-spot"), "{err}");
+        assert_eq!(Venue::BinanceUsdm.market_name("btcusdt"), "BTCUSDT");
+        assert_eq!(Venue::Extended.market_name("ETH-USD"), "ETH-USD");
+        for kind in binance::Kind::ALL {
+            assert_eq!(Venue::from(kind).binance(), Some(kind));
+        }
+    }
+}

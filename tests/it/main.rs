@@ -7,6 +7,7 @@ mod calibrate;
 mod collect;
 mod common;
 mod extended;
+mod extended_v2;
 mod import;
 mod interop;
 mod live;

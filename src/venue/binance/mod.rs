@@ -4,12 +4,16 @@
 //!
 //! All three markets share one wire format and differ in the chain rule (spot `U == prev
 //! u + 1`, futures `pu == prev u`) and in optional fields. Must not open sockets, keep time
-//! or apply frames to a book.
+//! or reconnect: `collect` carries out
+//! the [`link`] plan, and the [`recorder`] rules apply frames to a book.
 
 pub mod frames;
+pub mod link;
+pub mod recorder;
 pub mod seq;
 
 pub use frames::{parse, BookTicker, DepthUpdate, Message, Snapshot};
+pub use recorder::{SavedBook, SavedSync};
 pub use seq::{Chain, ChainBreak, DepthSync, DiffStep, SnapshotStep, Splice, Sync};
 
 /// One of Binance's three markets.

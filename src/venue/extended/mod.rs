@@ -3,9 +3,9 @@
 //!
 //! Owns: turning one text frame into typed values ([`BookUpdate`], [`TradesFrame`],
 //! [`PriceFrame`], [`FundingFrame`], [`VenueError`]) or a [`ParseError`] that names what is
-//! wrong, building URLs and v2 requests, and deciding when a connection's sequence broke.
-//! Must not: open sockets, keep time, apply frames to a book, or decide how to reconnect —
-//! those belong to `collect` and `book`.
+//! wrong, building URLs and v2 requests, deciding when a connection's sequence broke, the
+//! [`link`] plan `collect` carries out, and the [`recorder`] rules that turn journaled frames
+//! into rows. Must not: open sockets, keep time, or reconnect — `collect` does that.
 //!
 //! Entry points: [`v1::parse_book`], [`v1::parse_trades`], [`v1::parse_prices`],
 //! [`v1::parse_funding`] (one per v1 stream, VENUES.md §1.2: the URL is the subscription) and
@@ -14,6 +14,8 @@
 mod endpoints;
 mod fast;
 mod frames;
+pub mod link;
+pub mod recorder;
 pub mod seq;
 pub mod v1;
 pub mod v2;

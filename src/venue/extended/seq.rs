@@ -280,6 +280,43 @@ impl RpcSequencer {
     pub fn is_broken(&self) -> bool {
         self.seq.expected().is_none()
     }
+
+    /// The last `seq` accepted, while the sequence holds.
+    pub fn last(&self) -> Option<u64> {
+        match self.seq.state {
+            Counter::Live { last } => Some(last),
+            Counter::Fresh | Counter::Broken { .. } => None,
+        }
+    }
+
+    /// The topics acked so far, each with whether its first frame already arrived (`true`:
+    /// live) or is awaited, sorted; unsubscribed topics are left out. For a saved state.
+    pub fn topics(&self) -> Vec<(String, bool)> {
+        let mut topics: Vec<(String, bool)> = self
+            .topics
+            .iter()
+            .filter(|(_, t)| **t != Topic::Unsubscribed)
+            .map(|(name, t)| (name.clone(), *t == Topic::Live))
+            .collect();
+        topics.sort();
+        topics
+    }
+
+    /// A connection whose data frames up to `last` were accepted, with the topics
+    /// [`RpcSequencer::topics`] returned (a recorder resuming from its saved state).
+    pub fn resume(last: Option<u64>, topics: &[(String, bool)]) -> Self {
+        let mut seq = Sequence::new(0);
+        if let Some(last) = last {
+            seq.state = Counter::Live { last };
+        }
+        let topics = topics
+            .iter()
+            .map(|(name, live)| {
+                (name.clone(), if *live { Topic::Live } else { Topic::AwaitingFirst })
+            })
+            .collect();
+        Self { seq, topics }
+    }
 }
 
 /// A v1 trades `seq` that was not the previous + 1 (VENUES.md §1.4): log it as an event,
@@ -514,6 +551,29 @@ mod tests {
             seq.check(0, "trades.BTC-USD", None),
             brk(0, 0, BreakReason::DataBeforeAck { topic: "trades.BTC-USD".into() })
         );
+    }
+
+    #[test]
+    fn v2_resumes_where_it_stood() {
+        let mut seq = RpcSequencer::new();
+        seq.subscribed("orderbooks.BTC-USD");
+        seq.subscribed("trades.BTC-USD");
+        seq.subscribed("prices.mark.BTC-USD");
+        seq.unsubscribed("prices.mark.BTC-USD");
+        seq.check(0, "orderbooks.BTC-USD", Some(FrameKind::Snapshot)).unwrap();
+        seq.check(1, "orderbooks.BTC-USD", Some(FrameKind::Delta)).unwrap();
+        let topics = seq.topics();
+        assert_eq!(
+            topics,
+            [("orderbooks.BTC-USD".to_owned(), true), ("trades.BTC-USD".to_owned(), false)]
+        );
+        let mut resumed = RpcSequencer::resume(seq.last(), &topics);
+        assert_eq!((resumed.last(), resumed.expected()), (Some(1), Some(2)));
+        resumed.check(2, "orderbooks.BTC-USD", Some(FrameKind::Delta)).unwrap();
+        // The trades topic still awaits its first frame; it is no book, so any frame opens it.
+        resumed.check(3, "trades.BTC-USD", None).unwrap();
+        let fresh = RpcSequencer::resume(None, &[]);
+        assert_eq!(fresh.expected(), Some(0));
     }
 
     #[test]

@@ -22,13 +22,13 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::recorder::{levels, RecentIds, Saved, SavedConn, Sink, Verdict};
 use crate::book::Book;
 use crate::model::{BookSide, EventKind, EventTime, Level, Price, Qty, RecvTime};
 use crate::storage::{Cause, DepthRow, Entry, Record, Stream, TradeRow};
 use crate::venue::binance::{
     self, DepthSync, DepthUpdate, DiffStep, Kind, Message, Snapshot, SnapshotStep, Splice, Sync,
 };
+use crate::venue::rules::{self, levels, RecentIds, Saved, SavedConn, Sink, Verdict};
 
 #[derive(Debug, Clone)]
 enum Conn {
@@ -44,7 +44,7 @@ enum Conn {
 
 /// The Binance rules' own state; rows and counters go to the recorder's [`Sink`].
 #[derive(Debug, Clone)]
-pub(super) struct Rules {
+pub struct Rules {
     kind: Kind,
     conns: BTreeMap<u32, Conn>,
     trade_ids: RecentIds,
@@ -53,16 +53,20 @@ pub(super) struct Rules {
     had_book: bool,
 }
 
-impl Rules {
-    pub(super) fn max_conn(&self) -> u32 {
+impl rules::Rules for Rules {
+    fn max_conn(&self) -> u32 {
         self.max_conn
     }
 
-    pub(super) fn open_conns(&self) -> Vec<u32> {
+    fn open_conns(&self) -> Vec<u32> {
         self.conns.iter().filter(|(_, c)| !matches!(c, Conn::Ended)).map(|(n, _)| *n).collect()
     }
 
-    pub(super) fn apply(&mut self, record: &Record, sink: &mut Sink) -> Verdict {
+    fn save(&self) -> Saved {
+        self.saved()
+    }
+
+    fn apply(&mut self, record: &Record, sink: &mut Sink) -> Verdict {
         let ts = record.ts_recv;
         match &record.entry {
             Entry::Connect { conn, url, .. } => {
@@ -100,7 +104,7 @@ impl Rules {
                 Verdict::Continue
             }
             Entry::Restart => {
-                for conn in self.open_conns() {
+                for conn in rules::Rules::open_conns(self) {
                     if let Some(Conn::Open { sync, .. }) = self.conns.get(&conn) {
                         unsynced_at_end(sink, ts, conn, sync);
                     }
@@ -112,7 +116,9 @@ impl Rules {
             }
         }
     }
+}
 
+impl Rules {
     fn frame(&mut self, sink: &mut Sink, ts: RecvTime, conn: u32, text: &str) -> Verdict {
         let message = match binance::parse(text) {
             Ok(message) => message,
@@ -292,7 +298,8 @@ impl Rules {
         Verdict::Close { conn, reason: detail }
     }
 
-    pub(super) fn save(&self) -> Saved {
+    /// What must survive a restart, for the state file.
+    fn saved(&self) -> Saved {
         let conns = self
             .conns
             .iter()
@@ -304,17 +311,9 @@ impl Rules {
                     bids: levels(book, BookSide::Bid),
                     asks: levels(book, BookSide::Ask),
                     replayed: false,
-                    sync: Some(SavedSync::of(sync.state())),
+                    sync: serde_json::to_value(SavedSync::of(sync.state())).ok(),
                 },
-                Conn::Ended => SavedConn {
-                    conn,
-                    stream: None,
-                    last_seq: None,
-                    bids: Vec::new(),
-                    asks: Vec::new(),
-                    replayed: false,
-                    sync: None,
-                },
+                Conn::Ended => SavedConn::ended(conn),
             })
             .collect();
         Saved {
@@ -325,27 +324,29 @@ impl Rules {
         }
     }
 
-    pub(super) fn restore(kind: Kind, saved: &Saved) -> Self {
+    /// The rules of a `kind` market in the state [`rules::Rules::save`] returned.
+    pub fn restore(kind: Kind, saved: &Saved) -> Self {
         let mut rules = Self {
             kind,
             conns: BTreeMap::new(),
-            trade_ids: RecentIds::default(),
+            trade_ids: RecentIds::restore(&saved.trade_ids),
             last_trade_id: saved.trade_ids.iter().copied().max(),
             max_conn: saved.max_conn,
             had_book: saved.had_book,
         };
-        for id in &saved.trade_ids {
-            rules.trade_ids.insert(*id);
-        }
         for c in &saved.conns {
-            let state = match (&c.stream, &c.sync) {
+            // A splice that does not read back (a hand-edited state file) ends the
+            // connection: the journal tail after it is then not spliced, which is said.
+            let sync = c.sync.clone().and_then(|v| match serde_json::from_value::<SavedSync>(v) {
+                Ok(sync) => Some(sync),
+                Err(e) => {
+                    tracing::warn!(conn = c.conn, "state file: unreadable Binance splice: {e}");
+                    None
+                }
+            });
+            let state = match (&c.stream, sync) {
                 (Some(_), Some(sync)) => {
-                    let mut book = Book::new();
-                    for (side, list) in [(BookSide::Bid, &c.bids), (BookSide::Ask, &c.asks)] {
-                        for [price, qty] in list {
-                            book.set(side, Price::from_raw(*price), Qty::from_raw(*qty));
-                        }
-                    }
+                    let book = c.book();
                     let sync = DepthSync::resume(kind.chain(), sync.to_sync());
                     Conn::Open { sync, book, frames: c.last_seq.unwrap_or(0) }
                 }

@@ -14,13 +14,15 @@
 
 use std::collections::BTreeMap;
 
-use super::recorder::{levels, RecentIds, Saved, SavedConn, Sink, Verdict};
 use crate::book::Book;
-use crate::model::{BookSide, EventKind, FrameKind, Price, Qty, RecvTime};
+use crate::model::{BookFrame, BookSide, EventKind, FrameKind, RecvTime};
 use crate::storage::{Cause, DepthRow, Entry, Record, Stream, TradeRow};
-use crate::venue::extended::seq::{replay_overlap, BookSequencer, TradesSequencer};
-use crate::venue::extended::v1::{self, Message};
-use crate::venue::extended::BookUpdate;
+
+use super::seq::{replay_overlap, BookSequencer, RpcSequencer, TradesSequencer};
+use super::v1::{self, Message};
+use super::v2::{self, Payload, RpcMessage};
+use super::{BookUpdate, TradesFrame};
+use crate::venue::rules::{self, levels, RecentIds, Saved, SavedConn, Sink, Verdict};
 
 #[derive(Debug, Clone)]
 enum Conn {
@@ -32,13 +34,35 @@ enum Conn {
         seq: TradesSequencer,
         replayed: bool,
     },
+    /// A v2 JSON-RPC connection (docs/VENUES.md §2) carrying the market's book and trades.
+    Rpc(Box<Rpc>),
     /// Ended by a break: its later frames and its disconnect are ignored.
     Ended,
 }
 
+/// A v2 connection's state: one sequence for every topic, the book, and how many book frames
+/// were written (the `seq` of `depth` and `book_top` rows counts them from 1, as the
+/// connection-global `seq` also numbers trades frames).
+#[derive(Debug, Clone, Default)]
+struct Rpc {
+    seq: RpcSequencer,
+    book: Book,
+    book_frames: u64,
+    /// The first trades frame (the venue's replay of recent trades) has arrived.
+    replayed: bool,
+}
+
+/// A v2 connection's own fields in the state file.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct SavedRpc {
+    book_frames: u64,
+    /// Acked topics, each with whether its first frame arrived.
+    topics: Vec<(String, bool)>,
+}
+
 /// The Extended rules' own state; rows and counters go to the recorder's [`Sink`].
 #[derive(Debug, Clone, Default)]
-pub(super) struct Rules {
+pub struct Rules {
     conns: BTreeMap<u32, Conn>,
     trade_ids: RecentIds,
     max_conn: u32,
@@ -48,19 +72,20 @@ pub(super) struct Rules {
     spare: Option<BookUpdate>,
 }
 
-impl Rules {
-    /// The highest connection number seen.
-    pub(super) fn max_conn(&self) -> u32 {
+impl rules::Rules for Rules {
+    fn max_conn(&self) -> u32 {
         self.max_conn
     }
 
-    /// Connections open and not ended, with their streams.
-    pub(super) fn open_conns(&self) -> Vec<u32> {
+    fn open_conns(&self) -> Vec<u32> {
         self.conns.iter().filter(|(_, c)| !matches!(c, Conn::Ended)).map(|(n, _)| *n).collect()
     }
 
-    /// Applies one journal record.
-    pub(super) fn apply(&mut self, record: &Record, sink: &mut Sink) -> Verdict {
+    fn save(&self) -> Saved {
+        self.saved()
+    }
+
+    fn apply(&mut self, record: &Record, sink: &mut Sink) -> Verdict {
         let ts = record.ts_recv;
         match &record.entry {
             Entry::Connect { conn, stream, url } => {
@@ -69,8 +94,8 @@ impl Rules {
                 let state = match stream {
                     Stream::Book => Conn::Book { seq: BookSequencer::new(), book: Book::new() },
                     Stream::Trades => Conn::Trades { seq: TradesSequencer::new(), replayed: false },
-                    // Extended has no combined stream: nothing read on one is used.
-                    Stream::Combined => Conn::Ended,
+                    // One connection for every stream: the v2 JSON-RPC transport.
+                    Stream::Combined => Conn::Rpc(Box::default()),
                 };
                 self.conns.insert(*conn, state);
                 sink.event(ts, *conn, EventKind::Connect, None, None, Some(url.clone()));
@@ -81,11 +106,14 @@ impl Rules {
                 match self.conns.get(conn) {
                     Some(Conn::Book { .. }) => self.book_frame(sink, ts, *conn, text),
                     Some(Conn::Trades { .. }) => self.trades_frame(sink, ts, *conn, text),
+                    Some(Conn::Rpc(_)) => self.rpc_frame(sink, ts, *conn, text),
                     Some(Conn::Ended) | None => Verdict::Continue,
                 }
             }
             Entry::Disconnect { conn, cause, detail } => {
-                if let Some(Conn::Book { .. } | Conn::Trades { .. }) = self.conns.get(conn) {
+                if let Some(Conn::Book { .. } | Conn::Trades { .. } | Conn::Rpc(_)) =
+                    self.conns.get(conn)
+                {
                     let kind = match cause {
                         Cause::Stale => {
                             sink.counters.gaps += 1;
@@ -99,7 +127,7 @@ impl Rules {
                 Verdict::Continue
             }
             Entry::Restart => {
-                for conn in self.open_conns() {
+                for conn in rules::Rules::open_conns(self) {
                     sink.event(
                         ts,
                         conn,
@@ -114,7 +142,9 @@ impl Rules {
             }
         }
     }
+}
 
+impl Rules {
     fn book_frame(&mut self, sink: &mut Sink, ts: RecvTime, conn: u32, text: &str) -> Verdict {
         let Some(Conn::Book { seq, book }) = self.conns.get_mut(&conn) else {
             return Verdict::Continue;
@@ -153,42 +183,24 @@ impl Rules {
                 brk.to_string(),
             );
         }
-        if let Err(error) = book.apply(frame) {
-            let detail = format!("seq {}: {error}", frame.seq);
-            return self.end(
-                sink,
-                ts,
-                conn,
-                EventKind::Malformed,
-                Some(frame.seq as i64),
-                None,
-                detail,
-            );
+        if let Err(detail) = write_book(sink, book, frame, ts, conn, frame.seq as i64) {
+            let seq = Some(frame.seq as i64);
+            return self.end(sink, ts, conn, EventKind::Malformed, seq, None, detail);
         }
-        let snapshot = frame.kind == FrameKind::Snapshot;
-        let (seq_no, ts_event) = (frame.seq as i64, frame.ts_event);
-        for (side, levels) in [(BookSide::Bid, &frame.bids), (BookSide::Ask, &frame.asks)] {
-            sink.out.depth.extend(levels.iter().map(|l| DepthRow {
-                ts_event,
-                ts_recv: ts,
-                conn,
-                seq: seq_no,
-                snapshot,
-                side,
-                price: l.price,
-                qty: l.qty,
-            }));
-        }
-        sink.book_top(book, ts_event, ts, conn, seq_no, snapshot);
-        if snapshot && frame.seq == 1 {
-            if self.had_book {
-                let detail = "book rebuilt from the first SNAPSHOT of a new connection".to_owned();
-                sink.event(ts, conn, EventKind::Resnapshot, Some(1), None, Some(detail));
-            }
-            self.had_book = true;
+        if frame.kind == FrameKind::Snapshot && frame.seq == 1 {
+            self.opened_book(sink, ts, conn);
         }
         self.spare = Some(update);
         Verdict::Continue
+    }
+
+    /// A connection's first SNAPSHOT was written: after an earlier book, that is a rebuild.
+    fn opened_book(&mut self, sink: &mut Sink, ts: RecvTime, conn: u32) {
+        if self.had_book {
+            let detail = "book rebuilt from the first SNAPSHOT of a new connection".to_owned();
+            sink.event(ts, conn, EventKind::Resnapshot, Some(1), None, Some(detail));
+        }
+        self.had_book = true;
     }
 
     fn trades_frame(&mut self, sink: &mut Sink, ts: RecvTime, conn: u32, text: &str) -> Verdict {
@@ -214,6 +226,20 @@ impl Rules {
             let (got, want) = (Some(gap.received as i64), Some(gap.expected as i64));
             sink.event(ts, conn, EventKind::TradeGap, got, want, Some(detail));
         }
+        self.write_trades(sink, ts, conn, &frame, first);
+        Verdict::Continue
+    }
+
+    /// Writes a trades frame's trades not recorded yet; the first frame of a connection is
+    /// the venue's replay, and one that shares no id with what was recorded is a possible gap.
+    fn write_trades(
+        &mut self,
+        sink: &mut Sink,
+        ts: RecvTime,
+        conn: u32,
+        frame: &TradesFrame,
+        first: bool,
+    ) {
         if first {
             let ids: Vec<i64> = frame.trades.iter().map(|t| t.id).collect();
             let overlap = replay_overlap(self.trade_ids.set(), &ids);
@@ -249,6 +275,57 @@ impl Rules {
                 kind: trade.kind,
             });
         }
+    }
+
+    /// One frame of a v2 connection: a response, or a book or trades data frame. A break of
+    /// the connection-global sequence, a frame that cannot be read or a venue error ends the
+    /// connection, as on v1 (docs/VENUES.md §2).
+    fn rpc_frame(&mut self, sink: &mut Sink, ts: RecvTime, conn: u32, text: &str) -> Verdict {
+        let Some(Conn::Rpc(rpc)) = self.conns.get_mut(&conn) else {
+            return Verdict::Continue;
+        };
+        let message = match v2::parse(text) {
+            Ok(message) => message,
+            Err(error) => {
+                let brk = rpc.seq.protocol_error(None, error);
+                let expected = Some(brk.expected as i64);
+                let detail = brk.to_string();
+                return self.end(sink, ts, conn, EventKind::Malformed, None, expected, detail);
+            }
+        };
+        if let RpcMessage::Failure { code, message, .. } = &message {
+            let detail = format!("venue error {code}: {message}");
+            return self.end(sink, ts, conn, EventKind::VenueError, None, None, detail);
+        }
+        if let Err(brk) = rpc.seq.observe(&message) {
+            let received = brk.received.map(|s| s as i64);
+            let expected = Some(brk.expected as i64);
+            let detail = brk.to_string();
+            return self.end(sink, ts, conn, EventKind::SeqGap, received, expected, detail);
+        }
+        let RpcMessage::Data(data) = message else {
+            return Verdict::Continue;
+        };
+        match data.payload {
+            Payload::Book(update) => {
+                let frame = &update.frame;
+                rpc.book_frames += 1;
+                let seq_no = rpc.book_frames as i64;
+                if let Err(detail) = write_book(sink, &mut rpc.book, frame, ts, conn, seq_no) {
+                    let seq = Some(data.seq as i64);
+                    return self.end(sink, ts, conn, EventKind::Malformed, seq, None, detail);
+                }
+                if seq_no == 1 {
+                    self.opened_book(sink, ts, conn);
+                }
+            }
+            Payload::Trades(frame) => {
+                let first = !std::mem::replace(&mut rpc.replayed, true);
+                self.write_trades(sink, ts, conn, &frame, first);
+            }
+            // Not subscribed to by collect; a journal that has them keeps them.
+            Payload::Price(_) | Payload::Funding(_) | Payload::Candle { .. } => {}
+        }
         Verdict::Continue
     }
 
@@ -271,7 +348,7 @@ impl Rules {
     }
 
     /// What must survive a restart, for the state file.
-    pub(super) fn save(&self) -> Saved {
+    fn saved(&self) -> Saved {
         let conns = self
             .conns
             .iter()
@@ -294,15 +371,20 @@ impl Rules {
                     replayed: *replayed,
                     sync: None,
                 },
-                Conn::Ended => SavedConn {
+                Conn::Rpc(rpc) => SavedConn {
                     conn,
-                    stream: None,
-                    last_seq: None,
-                    bids: Vec::new(),
-                    asks: Vec::new(),
-                    replayed: false,
-                    sync: None,
+                    stream: Some(Stream::Combined),
+                    last_seq: rpc.seq.last(),
+                    bids: levels(&rpc.book, BookSide::Bid),
+                    asks: levels(&rpc.book, BookSide::Ask),
+                    replayed: rpc.replayed,
+                    sync: serde_json::to_value(SavedRpc {
+                        book_frames: rpc.book_frames,
+                        topics: rpc.seq.topics(),
+                    })
+                    .ok(),
                 },
+                Conn::Ended => SavedConn::ended(conn),
             })
             .collect();
         Saved {
@@ -313,32 +395,74 @@ impl Rules {
         }
     }
 
-    /// A recorder in the state [`Recorder::save`] returned.
-    pub(super) fn restore(saved: &Saved) -> Self {
-        let mut recorder =
-            Self { max_conn: saved.max_conn, had_book: saved.had_book, ..Self::default() };
-        for id in &saved.trade_ids {
-            recorder.trade_ids.insert(*id);
-        }
+    /// The rules in the state [`rules::Rules::save`] returned.
+    pub fn restore(saved: &Saved) -> Self {
+        let mut recorder = Self {
+            max_conn: saved.max_conn,
+            had_book: saved.had_book,
+            trade_ids: RecentIds::restore(&saved.trade_ids),
+            ..Self::default()
+        };
         for c in &saved.conns {
             let state = match c.stream {
                 Some(Stream::Book) => {
-                    let mut book = Book::new();
-                    for (side, list) in [(BookSide::Bid, &c.bids), (BookSide::Ask, &c.asks)] {
-                        for [price, qty] in list {
-                            book.set(side, Price::from_raw(*price), Qty::from_raw(*qty));
-                        }
-                    }
+                    let book = c.book();
                     let seq = c.last_seq.map_or_else(BookSequencer::new, BookSequencer::resume);
                     Conn::Book { seq, book }
                 }
                 Some(Stream::Trades) => {
                     Conn::Trades { seq: TradesSequencer::resume(c.last_seq), replayed: c.replayed }
                 }
-                Some(Stream::Combined) | None => Conn::Ended,
+                Some(Stream::Combined) => {
+                    let own = c.sync.clone().map(serde_json::from_value::<SavedRpc>);
+                    match own {
+                        Some(Ok(own)) => Conn::Rpc(Box::new(Rpc {
+                            seq: RpcSequencer::resume(c.last_seq, &own.topics),
+                            book: c.book(),
+                            book_frames: own.book_frames,
+                            replayed: c.replayed,
+                        })),
+                        // A state file that lost the connection's own fields (hand-edited):
+                        // the journal tail of that connection is not used, which is said.
+                        _ => {
+                            tracing::warn!(conn = c.conn, "state file: unreadable v2 connection");
+                            Conn::Ended
+                        }
+                    }
+                }
+                None => Conn::Ended,
             };
             recorder.conns.insert(c.conn, state);
         }
         recorder
     }
+}
+
+/// Applies a book frame and writes its `depth` rows and `book_top` row under `seq`; the
+/// error says why the frame could not be applied.
+fn write_book(
+    sink: &mut Sink,
+    book: &mut Book,
+    frame: &BookFrame,
+    ts: RecvTime,
+    conn: u32,
+    seq: i64,
+) -> Result<(), String> {
+    book.apply(frame).map_err(|error| format!("seq {}: {error}", frame.seq))?;
+    let snapshot = frame.kind == FrameKind::Snapshot;
+    let ts_event = frame.ts_event;
+    for (side, levels) in [(BookSide::Bid, &frame.bids), (BookSide::Ask, &frame.asks)] {
+        sink.out.depth.extend(levels.iter().map(|l| DepthRow {
+            ts_event,
+            ts_recv: ts,
+            conn,
+            seq,
+            snapshot,
+            side,
+            price: l.price,
+            qty: l.qty,
+        }));
+    }
+    sink.book_top(book, ts_event, ts, conn, seq, snapshot);
+    Ok(())
 }

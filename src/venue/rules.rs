@@ -1,0 +1,222 @@
+//! The recorder's vocabulary that every venue's rules speak: journal records in, table rows
+//! out through one [`Sink`], a [`Verdict`] back to the connection loop, and a [`Saved`] state
+//! for the state file. A venue implements [`Rules`] in its own folder
+//! (`src/venue/<venue>/recorder.rs`); `record::Recorder` holds one behind this trait and never
+//! names a venue (docs/ARCHITECTURE.md "Layering").
+//!
+//! Deterministic and pure: the same records in the same order give the same rows, whether
+//! they come live from a socket, from the journal after a crash, or from `import`. Must not
+//! do I/O or read clocks: times come from the records.
+
+use std::collections::{HashSet, VecDeque};
+
+use crate::book::Book;
+use crate::model::{BookSide, EventKind, EventTime, Price, Qty, RecvTime};
+use crate::storage::{BookTopRow, DepthRow, EventRow, Record, Stream, TopLevels, TradeRow};
+
+/// Trade ids remembered for deduplication: far more than the 50 a reconnect replays.
+pub const REMEMBERED_TRADES: usize = 10_000;
+
+/// A venue's recorder rules for one market (docs/VENUES.md "Adding a venue").
+pub trait Rules: std::fmt::Debug + Send {
+    /// Applies one journal record, writing rows and counts to `sink`.
+    fn apply(&mut self, record: &Record, sink: &mut Sink) -> Verdict;
+    /// What must survive a restart, for the state file.
+    fn save(&self) -> Saved;
+    /// The highest connection number seen.
+    fn max_conn(&self) -> u32;
+    /// Connections open and not ended.
+    fn open_conns(&self) -> Vec<u32>;
+}
+
+/// What the connection task must do after a record was handled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Continue,
+    /// Close connection `conn`: its stream can no longer be trusted (`reason` for logs).
+    Close {
+        conn: u32,
+        reason: String,
+    },
+}
+
+/// Rows produced and not yet handed to the writers.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    pub depth: Vec<DepthRow>,
+    pub book_top: Vec<BookTopRow>,
+    pub trades: Vec<TradeRow>,
+    pub events: Vec<EventRow>,
+}
+
+impl Output {
+    pub fn rows(&self) -> usize {
+        self.depth.len() + self.book_top.len() + self.trades.len() + self.events.len()
+    }
+
+    /// Forgets the rows (after they were written), keeping the buffers.
+    pub fn clear(&mut self) {
+        self.depth.clear();
+        self.book_top.clear();
+        self.trades.clear();
+        self.events.clear();
+    }
+}
+
+/// Running counts for a status line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub frames: u64,
+    pub connects: u64,
+    /// Breaks, stale streams and possible trade gaps.
+    pub gaps: u64,
+    pub last_book_seq: u64,
+    /// `ts_recv − ts_event` of the last book frame, ns.
+    pub lag_ns: i64,
+}
+
+/// Where every venue's rules put their rows and counts.
+#[derive(Debug, Clone)]
+pub struct Sink {
+    /// Levels per side in `book_top`.
+    pub levels: usize,
+    pub counters: Counters,
+    pub out: Output,
+}
+
+impl Sink {
+    pub fn new(levels: usize) -> Self {
+        Self { levels, counters: Counters::default(), out: Output::default() }
+    }
+
+    pub fn event(
+        &mut self,
+        ts_recv: RecvTime,
+        conn: u32,
+        kind: EventKind,
+        seq: Option<i64>,
+        expected_seq: Option<i64>,
+        detail: Option<String>,
+    ) {
+        self.out.events.push(EventRow { ts_recv, conn, kind, seq, expected_seq, detail });
+    }
+
+    /// The `book_top` row of a frame just applied to `book`, and the counters it moves.
+    pub fn book_top(
+        &mut self,
+        book: &Book,
+        ts_event: EventTime,
+        ts_recv: RecvTime,
+        conn: u32,
+        seq: i64,
+        snapshot: bool,
+    ) {
+        let (bids, asks) = (TopLevels::new(), TopLevels::new());
+        self.out.book_top.push(BookTopRow { ts_event, ts_recv, conn, seq, snapshot, bids, asks });
+        // Filled where it lies: a row is some 700 bytes, and building the sides first and
+        // moving them in copied each twice.
+        if let Some(row) = self.out.book_top.last_mut() {
+            book.extend_top(BookSide::Bid, self.levels, &mut row.bids);
+            book.extend_top(BookSide::Ask, self.levels, &mut row.asks);
+        }
+        self.counters.last_book_seq = seq as u64;
+        self.counters.lag_ns = ts_recv.as_nanos() - ts_event.as_nanos();
+    }
+}
+
+/// The recorder's state in the state file: open connections with their books (raw 1e-8
+/// units) and the trade ids remembered for deduplication, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Saved {
+    pub conns: Vec<SavedConn>,
+    pub trade_ids: Vec<i64>,
+    pub max_conn: u32,
+    pub had_book: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SavedConn {
+    pub conn: u32,
+    /// `None`: the connection was ended by a break.
+    pub stream: Option<Stream>,
+    pub last_seq: Option<u64>,
+    pub bids: Vec<[i64; 2]>,
+    pub asks: Vec<[i64; 2]>,
+    pub replayed: bool,
+    /// A venue's own state of this connection, opaque to the recorder (Binance: where its
+    /// splice stood). Absent for venues that need none, so their state files are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<serde_json::Value>,
+}
+
+impl SavedConn {
+    /// A connection ended by a break, or one with nothing but its number.
+    pub fn ended(conn: u32) -> Self {
+        Self {
+            conn,
+            stream: None,
+            last_seq: None,
+            bids: Vec::new(),
+            asks: Vec::new(),
+            replayed: false,
+            sync: None,
+        }
+    }
+
+    /// The book this connection held at the checkpoint.
+    pub fn book(&self) -> Book {
+        let mut book = Book::new();
+        for (side, list) in [(BookSide::Bid, &self.bids), (BookSide::Ask, &self.asks)] {
+            for [price, qty] in list {
+                book.set(side, Price::from_raw(*price), Qty::from_raw(*qty));
+            }
+        }
+        book
+    }
+}
+
+/// A book's levels in raw 1e-8 units, best first, for the state file.
+pub fn levels(book: &Book, side: BookSide) -> Vec<[i64; 2]> {
+    book.levels(side).map(|l| [l.price.raw(), l.qty.raw()]).collect()
+}
+
+/// The last [`REMEMBERED_TRADES`] trade ids, in arrival order, with a set for lookups.
+#[derive(Debug, Clone, Default)]
+pub struct RecentIds {
+    order: VecDeque<i64>,
+    set: HashSet<i64>,
+}
+
+impl RecentIds {
+    /// The ids a state file remembered, oldest first.
+    pub fn restore(ids: &[i64]) -> Self {
+        let mut recent = Self::default();
+        for id in ids {
+            recent.insert(*id);
+        }
+        recent
+    }
+
+    /// Remembers `id`; false if it was already known.
+    pub fn insert(&mut self, id: i64) -> bool {
+        if !self.set.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > REMEMBERED_TRADES {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
+
+    pub fn set(&self) -> &HashSet<i64> {
+        &self.set
+    }
+
+    /// The ids remembered, oldest first.
+    pub fn ids(&self) -> impl Iterator<Item = &i64> {
+        self.order.iter()
+    }
+}
