@@ -11,6 +11,7 @@ mod extended_v2;
 mod import;
 mod interop;
 mod live;
+mod prev_release;
 mod schemas;
 mod simulate;
 mod spread;

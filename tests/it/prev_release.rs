@@ -1,0 +1,94 @@
+//! Recordings written by the previous release still read, verify, calibrate and backtest
+//! identically: the tree in `tests/fixtures/prev-release/` was written by mdkit at 6506275
+//! (see its README) together with what that release printed; the current build must print
+//! the same, byte for byte, on a copy of it.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::{mdkit, stderr, stdout};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/prev-release")
+}
+
+fn expected(name: &str) -> String {
+    let path = fixture().join("expected").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A writable copy of the old tree.
+fn copy() -> (tempfile::TempDir, PathBuf) {
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).unwrap();
+                // The checkout may be read-only (CI copies shared/ without write bits).
+                let mut perms = std::fs::metadata(&target).unwrap().permissions();
+                #[allow(clippy::permissions_set_readonly_false)]
+                perms.set_readonly(false);
+                std::fs::set_permissions(&target, perms).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    copy_dir(&fixture().join("tree"), &data);
+    (dir, data)
+}
+
+#[test]
+fn an_old_tree_verifies_and_sums_as_it_did() {
+    let (_dir, data) = copy();
+    let out = mdkit(&data, &["verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    // The first line names the data folder, which differs between the runs.
+    let body = |text: &str| text.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&stdout(&out)), body(&expected("verify.txt")));
+
+    let query = expected("query.sql");
+    let out = mdkit(&data, &["sql", "--format", "csv", query.trim()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), expected("sql.csv"));
+}
+
+#[test]
+fn an_old_tree_calibrates_and_backtests_as_it_did() {
+    let (dir, data) = copy();
+    for market in ["ETH-USD", "BTCUSDT"] {
+        let args = ["calibrate", "--market", market, "--every", "1m", "--window", "1m"];
+        let out = mdkit(&data, &args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let printed = format!("{}{}", stdout(&out), stderr(&out));
+        assert_eq!(printed, expected(&format!("calibrate-{market}.txt")), "{market}");
+    }
+    let out_dir = dir.path().join("bt");
+    let args = [
+        "backtest",
+        "--venue",
+        "extended",
+        "--market",
+        "ETH-USD",
+        "--clock",
+        "event",
+        "--set",
+        "warmup=60s",
+        "--set",
+        "window=60s",
+        "--set",
+        "every=30s",
+        "--set",
+        "gamma=0.001",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ];
+    let out = mdkit(&data, &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = std::fs::read_to_string(out_dir.join("summary.json")).unwrap();
+    assert_eq!(summary, expected("backtest-ETH-USD.json"));
+    assert!(summary.contains("\"fills_bid\": 2"), "the old tree still fills: {summary}");
+}
