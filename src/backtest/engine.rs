@@ -31,15 +31,15 @@
 
 use std::collections::VecDeque;
 
-use crate::backtest::avellaneda::Avellaneda;
 use crate::backtest::event::{Event, MarketSpec, Recalibration};
 use crate::backtest::exchange::{Exchange, Outcome};
-use crate::backtest::imbalance::Imbalance;
 use crate::backtest::metrics::Metrics;
 use crate::backtest::report::{
     Diagnostics, EquitySample, Fill, Sink, SinkError, Summary, PROGRESS_EVERY,
 };
 use crate::backtest::settings::{Config, Latency, Settings, SettingsError, StrategyKind};
+use crate::backtest::strategy::avellaneda::Avellaneda;
+use crate::backtest::strategy::imbalance::Imbalance;
 use crate::backtest::strategy::{
     Action, OrderState, Orders, OwnOrder, Report, ReportKind, Strategy, View,
 };

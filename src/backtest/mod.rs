@@ -7,13 +7,11 @@
 //! validated [`Config`] and [`run`]; [`sweep`] runs a grid of settings in parallel. It must
 //! not be imported by other subcommands.
 
-pub mod avellaneda;
 pub mod book;
 pub mod diagnose;
 pub mod engine;
 pub mod event;
 pub mod exchange;
-pub mod imbalance;
 pub mod metrics;
 pub mod queue;
 pub mod report;

@@ -7,6 +7,9 @@
 //! cannot look ahead. Order ids are assigned when an action is written, so a strategy can
 //! track an order before the exchange has seen it.
 
+pub mod avellaneda;
+pub mod imbalance;
+
 use crate::backtest::event::Recalibration;
 use crate::backtest::report::Liquidity;
 use crate::backtest::settings::Config;
