@@ -137,7 +137,7 @@ pub struct Args {
     pub seed: Option<u64>,
     /// Strategy: as (Avellaneda-Stoikov market maker) or imbalance (L2 order-book imbalance)
     /// [default: as]
-    #[arg(long, value_name = "NAME", value_parser = ["as", "imbalance"])]
+    #[arg(long, value_name = "NAME", value_parser = strategy_names())]
     pub strategy: Option<String>,
     /// Price increment [default: inferred, see below]
     #[arg(long, value_name = "PRICE", value_parser = Price::parse)]
@@ -154,6 +154,11 @@ pub struct Args {
     /// Runs at once in a sweep [default: available cores, at least 2]
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+}
+
+/// `--strategy`'s values: the registered strategies' names.
+fn strategy_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(strategy::ALL.iter().map(|k| k.name()))
 }
 
 /// Validated flags.

@@ -9,13 +9,134 @@
 //! The size is `order_size`, cut so a fill cannot pass `max_inventory`. A fill report that
 //! leaves part of an order open cancels the rest (the side is cooling down). An unchanged
 //! quote is still sent as a refresh, which keeps its queue place and its validity.
+//!
+//! Its settings ([`AvellanedaSettings`]) are the quote's: T, γ and its mode, the max shift,
+//! the spread bounds and the σ clamps, with MODEL.md's names, aliases and defaults (those of
+//! [`QuoteSettings`], shared with `mdkit spread`). q_max in lots and the maker fee are the
+//! engine's settings; the quote reads them from there.
 
+use crate::backtest::settings::{number, seconds, Base, Config, SettingsError};
 use crate::backtest::strategy::{
-    OrderKind, OrderState, Orders, Report, ReportKind, Strategy, View,
+    OrderKind, OrderState, Orders, Registered, Report, ReportKind, Strategy, View,
 };
-use crate::model::quote::{quote, QuoteInputs, QuoteSettings};
+use crate::model::quote::{quote, GammaMode, QuoteInputs, QuoteSettings};
 use crate::model::{BookSide, Price, Qty};
 use crate::storage::BookTopRow;
+
+/// The AS quote's own settings, as given (MODEL.md "Quotes").
+#[derive(Debug, Clone, PartialEq)]
+pub struct AvellanedaSettings {
+    pub inventory_horizon_seconds: f64,
+    pub risk_aversion_gamma: f64,
+    pub gamma_mode: GammaMode,
+    pub max_shift_ticks: f64,
+    pub min_spread_bps: f64,
+    pub max_spread_bps: f64,
+    pub min_volatility: f64,
+    pub max_volatility: f64,
+}
+
+impl Default for AvellanedaSettings {
+    fn default() -> Self {
+        let q = QuoteSettings::default();
+        Self {
+            inventory_horizon_seconds: q.inventory_horizon_seconds,
+            risk_aversion_gamma: q.risk_aversion_gamma,
+            gamma_mode: q.gamma_mode,
+            max_shift_ticks: q.max_shift_ticks,
+            min_spread_bps: q.min_spread_bps,
+            max_spread_bps: q.max_spread_bps,
+            min_volatility: q.min_volatility,
+            max_volatility: q.max_volatility,
+        }
+    }
+}
+
+impl Registered for Avellaneda {
+    const NAMES: &'static [&'static str] = &["as", "avellaneda"];
+    const USES_FIT: bool = true;
+    const KEYS: &'static [(&'static str, &'static str)] = &[
+        ("inventory_horizon_seconds", ""),
+        ("risk_aversion_gamma", "inventory_horizon_seconds"),
+        ("gamma_mode", "risk_aversion_gamma"),
+        ("max_shift_ticks", "gamma_mode"),
+        ("min_spread_bps", "recalibration_interval_seconds"),
+        ("max_spread_bps", "min_spread_bps"),
+        ("min_volatility", "max_spread_bps"),
+        ("max_volatility", "min_volatility"),
+    ];
+    const ALIASES: &'static [(&'static str, &'static str)] = &[
+        ("gamma", "risk_aversion_gamma"),
+        ("horizon", "inventory_horizon_seconds"),
+        ("max_shift", "max_shift_ticks"),
+        ("min_spread", "min_spread_bps"),
+        ("max_spread", "max_spread_bps"),
+    ];
+    type Settings = AvellanedaSettings;
+    /// The whole quote setting, with the engine's q_max in lots and maker fee.
+    type Config = QuoteSettings;
+
+    fn set(
+        s: &mut AvellanedaSettings,
+        key: &'static str,
+        value: &str,
+    ) -> Result<(), SettingsError> {
+        match key {
+            "inventory_horizon_seconds" => s.inventory_horizon_seconds = seconds(key, value)?,
+            "risk_aversion_gamma" => s.risk_aversion_gamma = number(key, value)?,
+            "gamma_mode" => {
+                s.gamma_mode =
+                    value.trim().parse::<GammaMode>().map_err(|_| SettingsError::BadValue {
+                        key,
+                        value: value.to_owned(),
+                        expected: "constant, inventory_scaled or max_shift",
+                    })?
+            }
+            "max_shift_ticks" => s.max_shift_ticks = number(key, value)?,
+            "min_spread_bps" => s.min_spread_bps = number(key, value)?,
+            "max_spread_bps" => s.max_spread_bps = number(key, value)?,
+            "min_volatility" => s.min_volatility = number(key, value)?,
+            "max_volatility" => s.max_volatility = number(key, value)?,
+            _ => return Err(SettingsError::UnknownKey { key: key.to_owned() }),
+        }
+        Ok(())
+    }
+
+    fn text(s: &AvellanedaSettings, key: &str) -> Option<String> {
+        Some(match key {
+            "inventory_horizon_seconds" => s.inventory_horizon_seconds.to_string(),
+            "risk_aversion_gamma" => s.risk_aversion_gamma.to_string(),
+            "gamma_mode" => s.gamma_mode.to_string(),
+            "max_shift_ticks" => s.max_shift_ticks.to_string(),
+            "min_spread_bps" => s.min_spread_bps.to_string(),
+            "max_spread_bps" => s.max_spread_bps.to_string(),
+            "min_volatility" => s.min_volatility.to_string(),
+            "max_volatility" => s.max_volatility.to_string(),
+            _ => return None,
+        })
+    }
+
+    fn resolve(s: &AvellanedaSettings, base: &Base<'_>) -> Result<QuoteSettings, SettingsError> {
+        let quote = QuoteSettings {
+            inventory_horizon_seconds: s.inventory_horizon_seconds,
+            risk_aversion_gamma: s.risk_aversion_gamma,
+            gamma_mode: s.gamma_mode,
+            max_shift_ticks: s.max_shift_ticks,
+            max_inventory_lots: base.max_inventory_lots,
+            maker_fee_bps: base.settings.maker_fee_bps,
+            min_spread_bps: s.min_spread_bps,
+            max_spread_bps: s.max_spread_bps,
+            min_volatility: s.min_volatility,
+            max_volatility: s.max_volatility,
+        };
+        quote.validate().map_err(|e| SettingsError::Invalid(e.to_string()))?;
+        Ok(quote)
+    }
+
+    fn new(config: &Config) -> Self {
+        Avellaneda::new(config)
+    }
+}
 
 /// The AS strategy's state: the settings and when each side last filled.
 #[derive(Debug, Clone)]
@@ -36,9 +157,9 @@ fn index(side: BookSide) -> usize {
 }
 
 impl Avellaneda {
-    pub fn new(config: &crate::backtest::settings::Config) -> Self {
+    pub fn new(config: &Config) -> Self {
         Self {
-            settings: config.quote.clone(),
+            settings: config.strategies.avellaneda.clone(),
             order_size: config.order_size.raw(),
             max_inventory: config.max_inventory.raw(),
             cooldown_ns: config.fill_cooldown_ns,
