@@ -7,7 +7,6 @@
 //! validated [`Config`] and [`run`]; [`sweep`] runs a grid of settings in parallel. It must
 //! not be imported by other subcommands.
 
-pub mod book;
 pub mod diagnose;
 pub mod engine;
 pub mod event;
