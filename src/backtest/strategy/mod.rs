@@ -9,7 +9,7 @@
 //!
 //! A strategy is one file in this folder: its code, and its own settings (names, aliases,
 //! defaults, validation) through [`Registered`]. It is chosen by name once it is listed in
-//! the [`registry!`] at the end of this file, the one place a new strategy is added.
+//! the `registry!` at the end of this file, the one place a new strategy is added.
 
 pub mod avellaneda;
 pub mod imbalance;
