@@ -6,7 +6,7 @@ use crate::model::NANOS_PER_SEC;
 
 use super::event::Recalibration;
 use super::report::{Diagnostics, Summary};
-use super::settings::{FillModel, Settings, StrategyKind};
+use super::settings::{FillModel, Settings};
 
 /// Whether a fit can quote both sides (σ and κ on each).
 fn both_sides(r: &Recalibration) -> bool {
@@ -50,7 +50,7 @@ pub fn notes(
                 secs(warmup),
                 secs((range * 10.0).round() / 10.0),
             ));
-        } else if settings.strategy == StrategyKind::As && d.frames_with_fit == 0 {
+        } else if settings.strategy.uses_fit() && d.frames_with_fit == 0 {
             let window = settings.calibration_window_seconds;
             let every = settings.recalibration_interval_seconds;
             match recalibrations.iter().find(|r| both_sides(r)) {

@@ -31,15 +31,13 @@
 
 use std::collections::VecDeque;
 
-use crate::backtest::avellaneda::Avellaneda;
 use crate::backtest::event::{Event, MarketSpec, Recalibration};
 use crate::backtest::exchange::{Exchange, Outcome};
-use crate::backtest::imbalance::Imbalance;
 use crate::backtest::metrics::Metrics;
 use crate::backtest::report::{
     Diagnostics, EquitySample, Fill, Sink, SinkError, Summary, PROGRESS_EVERY,
 };
-use crate::backtest::settings::{Config, Latency, Settings, SettingsError, StrategyKind};
+use crate::backtest::settings::{Config, Latency, Settings, SettingsError};
 use crate::backtest::strategy::{
     Action, OrderState, Orders, OwnOrder, Report, ReportKind, Strategy, View,
 };
@@ -72,26 +70,15 @@ pub fn run<E>(
     sink: &mut dyn Sink,
 ) -> Result<Summary, EngineError<E>> {
     let config = settings.resolve(spec)?;
-    let mut summary = match config.strategy {
-        StrategyKind::As => {
-            let mut s = Avellaneda::new(&config);
-            run_with(events, &config, recalibrations, &mut s, sink)?
-        }
-        StrategyKind::Imbalance => {
-            let mut s = Imbalance::new(&config);
-            run_with(events, &config, recalibrations, &mut s, sink)?
-        }
-    };
-    summary.strategy = match config.strategy {
-        StrategyKind::As => "as".to_owned(),
-        StrategyKind::Imbalance => "imbalance".to_owned(),
-    };
+    let mut strategy = crate::backtest::strategy::build(&config);
+    let mut summary = run_with(events, &config, recalibrations, &mut *strategy, sink)?;
+    summary.strategy = config.strategy.name().to_owned();
     summary.settings = settings.entries().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     Ok(summary)
 }
 
 /// [`run`] with a given strategy and resolved config (for custom strategies and tests).
-pub fn run_with<E, S: Strategy>(
+pub fn run_with<E, S: Strategy + ?Sized>(
     events: impl Iterator<Item = Result<Event, E>>,
     config: &Config,
     recalibrations: &[Recalibration],
@@ -109,7 +96,7 @@ pub fn run_with<E, S: Strategy>(
     engine.finish().map_err(EngineError::Sink)
 }
 
-struct Engine<'a, S> {
+struct Engine<'a, S: ?Sized> {
     config: &'a Config,
     recals: &'a [Recalibration],
     /// Index + 1 of the latest recalibration in force (0 = none yet).
@@ -211,7 +198,7 @@ impl Seen {
     }
 }
 
-impl<'a, S: Strategy> Engine<'a, S> {
+impl<'a, S: Strategy + ?Sized> Engine<'a, S> {
     fn new(
         config: &'a Config,
         recals: &'a [Recalibration],
@@ -598,6 +585,10 @@ impl<'a, S: Strategy> Engine<'a, S> {
         Ok(s)
     }
 }
+
+// The scenarios run the registered strategies directly.
+#[cfg(test)]
+use crate::backtest::strategy::{avellaneda::Avellaneda, imbalance::Imbalance};
 
 #[cfg(test)]
 mod tests;

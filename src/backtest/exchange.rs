@@ -19,11 +19,11 @@
 //! - Fees: maker fee on resting fills, taker fee on marketable ones, each rounded up
 //!   ([`Money::fee`]).
 
-use crate::backtest::book::Book;
 use crate::backtest::queue::Queue;
 use crate::backtest::report::Liquidity;
 use crate::backtest::settings::{Config, FillModel, QueueModel};
 use crate::backtest::strategy::{Action, OrderId, OrderKind, RejectReason, ReportKind};
+use crate::book::Ladder;
 use crate::model::money::{FeeRate, Money};
 use crate::model::{BookSide, Price, Qty, TakerSide};
 use crate::storage::{BookTopRow, DepthRow, TradeRow};
@@ -110,7 +110,7 @@ pub struct Exchange {
     max_inventory: i64,
     cash_limit: Option<Money>,
     validity_ns: i64,
-    book: Book,
+    book: Ladder,
     /// `(ts_recv, conn, seq)` of the depth frame being applied, to see where a snapshot starts.
     frame: Option<(i64, u32, i64)>,
     orders: Vec<Resting>,
@@ -137,7 +137,7 @@ impl Exchange {
             max_inventory: config.max_inventory.raw(),
             cash_limit: config.cash_limit,
             validity_ns: config.quote_validity_ns,
-            book: Book::new(),
+            book: Ladder::with_capacity(1024),
             frame: None,
             orders: Vec::with_capacity(8),
             account: Account::default(),
@@ -145,7 +145,7 @@ impl Exchange {
         }
     }
 
-    pub fn book(&self) -> &Book {
+    pub fn book(&self) -> &Ladder {
         &self.book
     }
 
@@ -282,7 +282,7 @@ impl Exchange {
     }
 
     fn place_post_only(&mut self, now: i64, id: OrderId, side: BookSide, price: Price, qty: i64) {
-        if let Some((best, _)) = self.book.best(side.opposite()) {
+        if let Some((best, _)) = self.book.best_level(side.opposite()) {
             if crosses(side, price, best) {
                 return self.emit(id, side, ReportKind::Rejected(RejectReason::WouldCross));
             }
@@ -290,7 +290,7 @@ impl Exchange {
         if let Some(reason) = self.limit(side, price, qty, self.maker_fee, None) {
             return self.emit(id, side, ReportKind::Rejected(reason));
         }
-        let queue = Queue::join(self.book.size(side, price));
+        let queue = Queue::join(self.book.size_at(side, price));
         let expires = self.expiry(now);
         self.orders.push(Resting { id, side, price, leaves: qty, arrived: now, expires, queue });
         self.emit(id, side, ReportKind::Accepted);
@@ -312,7 +312,7 @@ impl Exchange {
             return;
         }
         let crossing =
-            self.book.best(o.side.opposite()).is_some_and(|(b, _)| crosses(o.side, price, b));
+            self.book.best_level(o.side.opposite()).is_some_and(|(b, _)| crosses(o.side, price, b));
         let reason = if qty <= 0 || price.raw() <= 0 {
             Some(RejectReason::Invalid)
         } else if crossing {
@@ -324,7 +324,7 @@ impl Exchange {
             self.orders.remove(i);
             return self.emit(id, o.side, ReportKind::Rejected(reason));
         }
-        let queue = Queue::join(self.book.size(o.side, price));
+        let queue = Queue::join(self.book.size_at(o.side, price));
         self.orders[i] = Resting { price, leaves: qty, arrived: now, expires, queue, ..o };
         self.emit(id, o.side, ReportKind::Accepted);
     }
@@ -384,7 +384,7 @@ impl Exchange {
                 self.book.clear();
             }
         }
-        let prev = self.book.set(row.side, row.price, row.qty);
+        let prev = self.book.set_level(row.side, row.price, row.qty);
         if self.fill_model == FillModel::Queue {
             for o in &mut self.orders {
                 if o.side == row.side && o.price == row.price {
@@ -408,7 +408,7 @@ impl Exchange {
                     continue;
                 }
             } else if self.fill_model == FillModel::Queue {
-                let size = self.book.size(o.side, o.price).raw();
+                let size = self.book.size_at(o.side, o.price).raw();
                 self.orders[i].queue.ahead = o.queue.ahead.min(size);
             }
             i += 1;

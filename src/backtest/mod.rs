@@ -7,13 +7,10 @@
 //! validated [`Config`] and [`run`]; [`sweep`] runs a grid of settings in parallel. It must
 //! not be imported by other subcommands.
 
-pub mod avellaneda;
-pub mod book;
 pub mod diagnose;
 pub mod engine;
 pub mod event;
 pub mod exchange;
-pub mod imbalance;
 pub mod metrics;
 pub mod queue;
 pub mod report;
@@ -139,7 +136,7 @@ pub struct Args {
     pub seed: Option<u64>,
     /// Strategy: as (Avellaneda-Stoikov market maker) or imbalance (L2 order-book imbalance)
     /// [default: as]
-    #[arg(long, value_name = "NAME", value_parser = ["as", "imbalance"])]
+    #[arg(long, value_name = "NAME", value_parser = strategy_names())]
     pub strategy: Option<String>,
     /// Price increment [default: inferred, see below]
     #[arg(long, value_name = "PRICE", value_parser = Price::parse)]
@@ -156,6 +153,11 @@ pub struct Args {
     /// Runs at once in a sweep [default: available cores, at least 2]
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+}
+
+/// `--strategy`'s values: the registered strategies' names.
+fn strategy_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(strategy::ALL.iter().map(|k| k.name()))
 }
 
 /// Validated flags.

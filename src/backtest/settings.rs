@@ -2,22 +2,29 @@
 //! from flags and `--sweep KEY=V1,V2`, and the validated integer form the engine runs on
 //! ([`Config`], from [`Settings::resolve`] with the market's increments).
 //!
-//! Names are MODEL.md's, plus short aliases (`gamma`, `horizon`, `cooldown`, …; see
-//! [`ALIASES`]). A `config.json` is shared with the recorder, so keys this module does not know
+//! This module holds the engine's settings (sizes, fees, latency, fill and queue models,
+//! warm-up, recalibration windows, …); each strategy's own settings live in its file under
+//! [`crate::backtest::strategy`] and reach [`Settings`] through the registry there. [`keys`]
+//! merges both into MODEL.md's order.
+//!
+//! Names are MODEL.md's, plus short aliases (`cooldown`, `warmup`, …; see [`ALIASES`], and
+//! each strategy's own, such as `gamma` and `horizon`). A `config.json` is shared with the recorder, so keys this module does not know
 //! are ignored there; [`Settings::set`] refuses them, since a flag or a sweep key with a typo
 //! must not silently do nothing.
 
 use std::path::Path;
+use std::sync::LazyLock;
 
 use crate::backtest::event::MarketSpec;
+use crate::backtest::strategy::{self, StrategyConfigs, StrategyKind, StrategySettings};
 use crate::model::money::{FeeRate, Money};
-use crate::model::quote::{GammaMode, QuoteSettings};
+use crate::model::quote::QuoteSettings;
 use crate::model::{parse_duration, parse_raw, Price, Qty, NANOS_PER_SEC};
 
 /// A setting that cannot be applied.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SettingsError {
-    #[error("unknown backtest setting {key:?} (known: {})", KEYS.join(", "))]
+    #[error("unknown backtest setting {key:?} (known: {})", keys().join(", "))]
     UnknownKey { key: String },
     #[error("setting {key}: {value:?} is not {expected}")]
     BadValue { key: &'static str, value: String, expected: &'static str },
@@ -61,55 +68,17 @@ pub enum Latency {
     Feed,
 }
 
-/// Which strategy trades.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StrategyKind {
-    /// The Avellaneda–Stoikov market maker (MODEL.md "Quotes").
-    #[default]
-    As,
-    /// The top-of-book volume imbalance taker (see [`ImbalanceSettings`]).
-    Imbalance,
-}
-
-/// The L2 imbalance strategy: with no position, it buys `order_size` at market when the
-/// summed size of the best `levels` bids is more than `buy_ratio` times that of the asks, and
-/// sells when it is less than `sell_ratio` times; it closes at market when mid has moved
-/// `profit_target_bps` for it or `stop_loss_bps` against it since the entry fill, or after
-/// `time_stop_seconds`. The defaults (10 / 20 bps, 300 s) are a few spreads of a liquid perp,
-/// well inside one calibration window; the ratios are the issue's.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ImbalanceSettings {
-    pub levels: usize,
-    pub buy_ratio: f64,
-    pub sell_ratio: f64,
-    pub profit_target_bps: f64,
-    pub stop_loss_bps: f64,
-    pub time_stop_seconds: f64,
-}
-
-impl Default for ImbalanceSettings {
-    fn default() -> Self {
-        Self {
-            levels: 5,
-            buy_ratio: 3.0,
-            sell_ratio: 0.33,
-            profit_target_bps: 10.0,
-            stop_loss_bps: 20.0,
-            time_stop_seconds: 300.0,
-        }
-    }
-}
-
 /// Every setting of a backtest, as given (MODEL.md's table and defaults).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    /// The quote settings shared with `spread` (T, γ, γ mode, max shift, q_max in lots,
-    /// maker fee, spread bounds, σ clamps).
-    pub quote: QuoteSettings,
+    /// q_max in lots (units of `order_size`), used when `max_inventory` is not given.
+    pub max_inventory_lots: f64,
+    /// Charged on our resting orders' fills; the AS quote also keeps its spread above twice it.
+    pub maker_fee_bps: f64,
     pub taker_fee_bps: f64,
     /// Quote size; `None` = the market's lot × 10.
     pub order_size: Option<Qty>,
-    /// q_max in base units; `None` = `quote.max_inventory_lots` × `order_size`.
+    /// q_max in base units; `None` = `max_inventory_lots` × `order_size`.
     pub max_inventory: Option<Qty>,
     /// How far cash may go below zero (credit for buying); `None` = unlimited.
     pub cash_limit: Option<Money>,
@@ -128,14 +97,19 @@ pub struct Settings {
     /// Recorded in the summary; the engine itself draws no random numbers (the queue models
     /// use their expected value), so results depend on it only through the inputs.
     pub seed: u64,
+    /// The strategy that trades.
     pub strategy: StrategyKind,
-    pub imbalance: ImbalanceSettings,
+    /// Every registered strategy's own settings (all kept, so a sweep over `strategy` can
+    /// compare them on the same values).
+    pub strategies: StrategySettings,
 }
 
 impl Default for Settings {
     fn default() -> Self {
+        let quote = QuoteSettings::default();
         Self {
-            quote: QuoteSettings::default(),
+            max_inventory_lots: quote.max_inventory_lots,
+            maker_fee_bps: quote.maker_fee_bps,
             taker_fee_bps: 4.5,
             order_size: None,
             max_inventory: None,
@@ -152,18 +126,14 @@ impl Default for Settings {
             queue_model: QueueModel::RiskAverse,
             partial_fills: false,
             seed: 0,
-            strategy: StrategyKind::As,
-            imbalance: ImbalanceSettings::default(),
+            strategy: StrategyKind::default(),
+            strategies: StrategySettings::default(),
         }
     }
 }
 
-/// Every key [`Settings::set`] accepts, in MODEL.md's order.
-pub const KEYS: &[&str] = &[
-    "inventory_horizon_seconds",
-    "risk_aversion_gamma",
-    "gamma_mode",
-    "max_shift_ticks",
+/// The engine's keys, in MODEL.md's order; [`keys`] places the strategies' keys among them.
+pub const ENGINE_KEYS: &[&str] = &[
     "order_size",
     "max_inventory",
     "max_inventory_lots",
@@ -175,10 +145,6 @@ pub const KEYS: &[&str] = &[
     "warmup_period_seconds",
     "calibration_window_seconds",
     "recalibration_interval_seconds",
-    "min_spread_bps",
-    "max_spread_bps",
-    "min_volatility",
-    "max_volatility",
     "entry_latency",
     "response_latency",
     "fill_model",
@@ -187,19 +153,33 @@ pub const KEYS: &[&str] = &[
     "cash_limit",
     "seed",
     "strategy",
-    "imbalance_levels",
-    "imbalance_buy_ratio",
-    "imbalance_sell_ratio",
-    "profit_target_bps",
-    "stop_loss_bps",
-    "time_stop_seconds",
 ];
 
-/// Short names accepted by [`Settings::set`] (flags and `--sweep`), and the key each means.
+/// Every key [`Settings::set`] accepts, in MODEL.md's order: [`ENGINE_KEYS`] with each
+/// registered strategy's keys inserted after the key each names as its predecessor.
+pub fn keys() -> &'static [&'static str] {
+    static KEYS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+        let mut keys = ENGINE_KEYS.to_vec();
+        for table in strategy::KEY_TABLES {
+            for &(key, after) in *table {
+                let at = if after.is_empty() {
+                    0
+                } else {
+                    let i = keys.iter().position(|k| *k == after);
+                    i.unwrap_or_else(|| panic!("strategy key {key} follows unknown key {after}"))
+                        + 1
+                };
+                keys.insert(at, key);
+            }
+        }
+        keys
+    });
+    &KEYS
+}
+
+/// The engine's short names accepted by [`Settings::set`] (flags and `--sweep`), and the key
+/// each means; the strategies' own are in their files.
 pub const ALIASES: &[(&str, &str)] = &[
-    ("gamma", "risk_aversion_gamma"),
-    ("horizon", "inventory_horizon_seconds"),
-    ("max_shift", "max_shift_ticks"),
     ("maker_fee", "maker_fee_bps"),
     ("taker_fee", "taker_fee_bps"),
     ("cooldown", "fill_cooldown_seconds"),
@@ -210,31 +190,29 @@ pub const ALIASES: &[(&str, &str)] = &[
     ("window", "calibration_window_seconds"),
     ("recalibration_interval", "recalibration_interval_seconds"),
     ("every", "recalibration_interval_seconds"),
-    ("min_spread", "min_spread_bps"),
-    ("max_spread", "max_spread_bps"),
     ("partial", "partial_fills"),
-    ("profit_target", "profit_target_bps"),
-    ("stop_loss", "stop_loss_bps"),
-    ("time_stop", "time_stop_seconds"),
 ];
 
 /// The canonical key for a name or alias (`-` and `_` are interchangeable, as in flags).
 pub fn canonical_key(name: &str) -> Option<&'static str> {
     let name = name.trim().replace('-', "_");
-    KEYS.iter()
-        .copied()
-        .find(|k| *k == name)
-        .or_else(|| ALIASES.iter().find(|(a, _)| *a == name).map(|(_, k)| *k))
+    keys().iter().copied().find(|k| *k == name).or_else(|| {
+        ALIASES
+            .iter()
+            .chain(strategy::ALIAS_TABLES.iter().flat_map(|t| t.iter()))
+            .find(|(a, _)| *a == name)
+            .map(|(_, k)| *k)
+    })
 }
 
-fn number(key: &'static str, value: &str) -> Result<f64, SettingsError> {
+pub fn number(key: &'static str, value: &str) -> Result<f64, SettingsError> {
     value.trim().parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
         SettingsError::BadValue { key, value: value.to_owned(), expected: "a number" }
     })
 }
 
 /// Seconds as a number (`60`, `0.5`) or a duration (`1m`, `250ms`).
-fn seconds(key: &'static str, value: &str) -> Result<f64, SettingsError> {
+pub fn seconds(key: &'static str, value: &str) -> Result<f64, SettingsError> {
     if let Ok(v) = number(key, value) {
         return Ok(v);
     }
@@ -316,24 +294,11 @@ impl Settings {
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), SettingsError> {
         let key =
             canonical_key(key).ok_or_else(|| SettingsError::UnknownKey { key: key.to_owned() })?;
-        let q = &mut self.quote;
-        let im = &mut self.imbalance;
         match key {
-            "inventory_horizon_seconds" => q.inventory_horizon_seconds = seconds(key, value)?,
-            "risk_aversion_gamma" => q.risk_aversion_gamma = number(key, value)?,
-            "gamma_mode" => {
-                q.gamma_mode =
-                    value.trim().parse::<GammaMode>().map_err(|_| SettingsError::BadValue {
-                        key,
-                        value: value.to_owned(),
-                        expected: "constant, inventory_scaled or max_shift",
-                    })?
-            }
-            "max_shift_ticks" => q.max_shift_ticks = number(key, value)?,
             "order_size" => self.order_size = Some(qty(key, value)?),
             "max_inventory" => self.max_inventory = Some(qty(key, value)?),
-            "max_inventory_lots" => q.max_inventory_lots = number(key, value)?,
-            "maker_fee_bps" => q.maker_fee_bps = number(key, value)?,
+            "max_inventory_lots" => self.max_inventory_lots = number(key, value)?,
+            "maker_fee_bps" => self.maker_fee_bps = number(key, value)?,
             "taker_fee_bps" => self.taker_fee_bps = number(key, value)?,
             "fill_cooldown_seconds" => self.fill_cooldown_seconds = seconds(key, value)?,
             "quote_validity_seconds" => self.quote_validity_seconds = seconds(key, value)?,
@@ -343,10 +308,6 @@ impl Settings {
             "recalibration_interval_seconds" => {
                 self.recalibration_interval_seconds = seconds(key, value)?
             }
-            "min_spread_bps" => q.min_spread_bps = number(key, value)?,
-            "max_spread_bps" => q.max_spread_bps = number(key, value)?,
-            "min_volatility" => q.min_volatility = number(key, value)?,
-            "max_volatility" => q.max_volatility = number(key, value)?,
             "entry_latency" => self.entry_latency = latency(key, value)?,
             "response_latency" => self.response_latency = latency(key, value)?,
             "fill_model" => {
@@ -389,33 +350,15 @@ impl Settings {
                 })?
             }
             "strategy" => {
-                self.strategy = match value.trim() {
-                    "as" | "avellaneda" => StrategyKind::As,
-                    "imbalance" => StrategyKind::Imbalance,
-                    _ => {
-                        return Err(SettingsError::BadValue {
-                            key,
-                            value: value.to_owned(),
-                            expected: "as or imbalance",
-                        })
-                    }
-                }
-            }
-            "imbalance_levels" => {
-                im.levels = value.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                self.strategy = StrategyKind::from_name(value.trim()).ok_or_else(|| {
                     SettingsError::BadValue {
                         key,
                         value: value.to_owned(),
-                        expected: "a positive integer",
+                        expected: strategy::names_text(),
                     }
                 })?
             }
-            "imbalance_buy_ratio" => im.buy_ratio = number(key, value)?,
-            "imbalance_sell_ratio" => im.sell_ratio = number(key, value)?,
-            "profit_target_bps" => im.profit_target_bps = number(key, value)?,
-            "stop_loss_bps" => im.stop_loss_bps = number(key, value)?,
-            "time_stop_seconds" => im.time_stop_seconds = seconds(key, value)?,
-            _ => return Err(SettingsError::UnknownKey { key: key.to_owned() }),
+            _ => return self.strategies.set(key, value),
         }
         Ok(())
     }
@@ -428,7 +371,7 @@ impl Settings {
         let object = value
             .as_object()
             .ok_or_else(|| SettingsError::Invalid("config must be a JSON object".into()))?;
-        for key in KEYS {
+        for key in keys() {
             let Some(v) = object.get(*key) else { continue };
             let text = match v {
                 serde_json::Value::String(s) => s.clone(),
@@ -452,23 +395,17 @@ impl Settings {
         Ok(s)
     }
 
-    /// Every setting as `(key, text)` in [`KEYS`] order: for the summary and sweep labels.
+    /// Every setting as `(key, text)` in [`keys`] order: for the summary and sweep labels.
     /// Each text is accepted back by [`Settings::set`].
     pub fn entries(&self) -> Vec<(&'static str, String)> {
-        let q = &self.quote;
-        let im = &self.imbalance;
         let opt = |v: Option<Qty>| v.map_or_else(|| "default".to_owned(), |q| q.to_string());
-        let mut out = Vec::with_capacity(KEYS.len());
-        for key in KEYS {
+        let mut out = Vec::with_capacity(keys().len());
+        for key in keys() {
             let text = match *key {
-                "inventory_horizon_seconds" => q.inventory_horizon_seconds.to_string(),
-                "risk_aversion_gamma" => q.risk_aversion_gamma.to_string(),
-                "gamma_mode" => q.gamma_mode.to_string(),
-                "max_shift_ticks" => q.max_shift_ticks.to_string(),
                 "order_size" => opt(self.order_size),
                 "max_inventory" => opt(self.max_inventory),
-                "max_inventory_lots" => q.max_inventory_lots.to_string(),
-                "maker_fee_bps" => q.maker_fee_bps.to_string(),
+                "max_inventory_lots" => self.max_inventory_lots.to_string(),
+                "maker_fee_bps" => self.maker_fee_bps.to_string(),
                 "taker_fee_bps" => self.taker_fee_bps.to_string(),
                 "fill_cooldown_seconds" => self.fill_cooldown_seconds.to_string(),
                 "quote_validity_seconds" => self.quote_validity_seconds.to_string(),
@@ -476,10 +413,6 @@ impl Settings {
                 "warmup_period_seconds" => self.warmup_period_seconds.to_string(),
                 "calibration_window_seconds" => self.calibration_window_seconds.to_string(),
                 "recalibration_interval_seconds" => self.recalibration_interval_seconds.to_string(),
-                "min_spread_bps" => q.min_spread_bps.to_string(),
-                "max_spread_bps" => q.max_spread_bps.to_string(),
-                "min_volatility" => q.min_volatility.to_string(),
-                "max_volatility" => q.max_volatility.to_string(),
                 "entry_latency" => latency_text(self.entry_latency),
                 "response_latency" => latency_text(self.response_latency),
                 "fill_model" => match self.fill_model {
@@ -492,24 +425,19 @@ impl Settings {
                     self.cash_limit.map_or_else(|| "none".to_owned(), |m| m.to_string())
                 }
                 "seed" => self.seed.to_string(),
-                "strategy" => match self.strategy {
-                    StrategyKind::As => "as".to_owned(),
-                    StrategyKind::Imbalance => "imbalance".to_owned(),
+                "strategy" => self.strategy.name().to_owned(),
+                other => match self.strategies.text(other) {
+                    Some(text) => text,
+                    None => continue,
                 },
-                "imbalance_levels" => im.levels.to_string(),
-                "imbalance_buy_ratio" => im.buy_ratio.to_string(),
-                "imbalance_sell_ratio" => im.sell_ratio.to_string(),
-                "profit_target_bps" => im.profit_target_bps.to_string(),
-                "stop_loss_bps" => im.stop_loss_bps.to_string(),
-                "time_stop_seconds" => im.time_stop_seconds.to_string(),
-                _ => continue,
             };
             out.push((*key, text));
         }
         out
     }
 
-    /// Checks every setting and turns it into the engine's integer form for one market.
+    /// Checks every setting and turns it into the engine's integer form for one market. Every
+    /// registered strategy's settings are checked, not only the chosen one's.
     pub fn resolve(&self, spec: MarketSpec) -> Result<Config, SettingsError> {
         let invalid = |m: String| Err(SettingsError::Invalid(m));
         if spec.tick.raw() <= 0 || spec.lot.raw() <= 0 {
@@ -525,29 +453,17 @@ impl Settings {
                     SettingsError::Invalid(format!("lot {} is too large", spec.lot))
                 })?),
             };
-        let mut quote = self.quote.clone();
-        let max_inventory = match self.max_inventory {
-            Some(m) => {
-                quote.max_inventory_lots = m.raw() as f64 / order_size.raw() as f64;
-                m
-            }
+        let (max_inventory, max_inventory_lots) = match self.max_inventory {
+            Some(m) => (m, m.raw() as f64 / order_size.raw() as f64),
             None => {
-                let raw = quote.max_inventory_lots * order_size.raw() as f64;
+                let raw = self.max_inventory_lots * order_size.raw() as f64;
                 if !((1.0..9e17).contains(&raw)) {
                     return invalid("max_inventory_lots × order_size is out of range".into());
                 }
-                Qty::from_raw(raw.round() as i64)
+                (Qty::from_raw(raw.round() as i64), self.max_inventory_lots)
             }
         };
-        quote.validate().map_err(|e| SettingsError::Invalid(e.to_string()))?;
-        let ns = |name: &str, secs: f64| -> Result<i64, SettingsError> {
-            let v = (secs * NANOS_PER_SEC as f64).round();
-            if v.is_finite() && (0.0..9e18).contains(&v) {
-                Ok(v as i64)
-            } else {
-                Err(SettingsError::Invalid(format!("{name} must be between 0 and 9e9 seconds")))
-            }
-        };
+        let strategies = self.strategies.resolve(&Base { settings: self, max_inventory_lots })?;
         let fee = |name: &str, bps: f64| {
             FeeRate::from_bps(bps)
                 .ok_or_else(|| SettingsError::Invalid(format!("{name} is out of range")))
@@ -559,22 +475,12 @@ impl Settings {
                 }
             }
         }
-        let im = self.imbalance;
-        if !(im.buy_ratio > 0.0 && im.sell_ratio > 0.0 && im.sell_ratio < im.buy_ratio) {
-            return invalid(
-                "imbalance ratios: need 0 < imbalance_sell_ratio < imbalance_buy_ratio".into(),
-            );
-        }
-        if !(im.profit_target_bps > 0.0 && im.stop_loss_bps > 0.0) {
-            return invalid("profit_target_bps and stop_loss_bps must be positive".into());
-        }
         Ok(Config {
             tick: spec.tick,
             lot: spec.lot,
-            quote,
             order_size,
             max_inventory,
-            maker_fee: fee("maker_fee_bps", self.quote.maker_fee_bps)?,
+            maker_fee: fee("maker_fee_bps", self.maker_fee_bps)?,
             taker_fee: fee("taker_fee_bps", self.taker_fee_bps)?,
             cash_limit: self.cash_limit,
             fill_cooldown_ns: ns("fill_cooldown_seconds", self.fill_cooldown_seconds)?,
@@ -587,9 +493,26 @@ impl Settings {
             queue_model: self.queue_model,
             partial_fills: self.partial_fills,
             strategy: self.strategy,
-            imbalance: im,
-            time_stop_ns: ns("time_stop_seconds", im.time_stop_seconds)?,
+            strategies,
         })
+    }
+}
+
+/// What a strategy's settings are resolved against: the engine's settings as given, and
+/// q_max in lots as the engine resolved it (`max_inventory` / `order_size` when given).
+#[derive(Debug, Clone, Copy)]
+pub struct Base<'a> {
+    pub settings: &'a Settings,
+    pub max_inventory_lots: f64,
+}
+
+/// Seconds as whole nanoseconds, refused outside 0..9e9 s with the setting named.
+pub fn ns(name: &str, secs: f64) -> Result<i64, SettingsError> {
+    let v = (secs * NANOS_PER_SEC as f64).round();
+    if v.is_finite() && (0.0..9e18).contains(&v) {
+        Ok(v as i64)
+    } else {
+        Err(SettingsError::Invalid(format!("{name} must be between 0 and 9e9 seconds")))
     }
 }
 
@@ -598,8 +521,6 @@ impl Settings {
 pub struct Config {
     pub tick: Price,
     pub lot: Qty,
-    /// With `max_inventory_lots` = `max_inventory` / `order_size`.
-    pub quote: QuoteSettings,
     pub order_size: Qty,
     pub max_inventory: Qty,
     pub maker_fee: FeeRate,
@@ -615,8 +536,8 @@ pub struct Config {
     pub queue_model: QueueModel,
     pub partial_fills: bool,
     pub strategy: StrategyKind,
-    pub imbalance: ImbalanceSettings,
-    pub time_stop_ns: i64,
+    /// Every registered strategy's settings, validated.
+    pub strategies: StrategyConfigs,
 }
 
 #[cfg(test)]
@@ -639,8 +560,8 @@ mod tests {
         assert_eq!(c.warmup_ns, 900 * NANOS_PER_SEC);
         assert_eq!(c.entry_latency, Latency::Constant(10_000_000));
         assert_eq!((c.fill_model, c.queue_model), (FillModel::Queue, QueueModel::RiskAverse));
-        assert_eq!(c.quote.inventory_horizon_seconds, 1800.0);
-        assert_eq!(c.quote.risk_aversion_gamma, 0.1);
+        assert_eq!(c.strategies.avellaneda.inventory_horizon_seconds, 1800.0);
+        assert_eq!(c.strategies.avellaneda.risk_aversion_gamma, 0.1);
     }
 
     #[test]
@@ -653,7 +574,7 @@ mod tests {
         s.set("cooldown", "1m").unwrap();
         s.set("max_inventory", "0.05").unwrap();
         s.set("strategy", "imbalance").unwrap();
-        assert_eq!(s.quote.risk_aversion_gamma, 0.05);
+        assert_eq!(s.strategies.avellaneda.risk_aversion_gamma, 0.05);
         assert_eq!(s.queue_model, QueueModel::ProbPower(3.0));
         assert_eq!(s.fill_cooldown_seconds, 60.0);
         let mut back = Settings::default();
@@ -664,7 +585,7 @@ mod tests {
         }
         assert_eq!(back, s);
         let c = s.resolve(spec()).unwrap();
-        assert_eq!(c.quote.max_inventory_lots, 5.0);
+        assert_eq!(c.strategies.avellaneda.max_inventory_lots, 5.0);
     }
 
     #[test]
@@ -689,11 +610,80 @@ mod tests {
                 "order_size": "0.5", "entry_latency": "5ms", "maker_fee_bps": 0}"#,
         )
         .unwrap();
-        assert_eq!(s.quote.risk_aversion_gamma, 0.3);
+        assert_eq!(s.strategies.avellaneda.risk_aversion_gamma, 0.3);
         assert!(s.partial_fills);
         assert_eq!(s.order_size, Some(Qty::parse("0.5").unwrap()));
         assert_eq!(s.entry_latency, Latency::Constant(5_000_000));
-        assert_eq!(s.quote.maker_fee_bps, 0.0);
+        assert_eq!(s.maker_fee_bps, 0.0);
         assert!(s.apply_json(r#"{"order_size": -1}"#).is_err());
+    }
+
+    #[test]
+    fn keys_merge_the_strategies_into_model_md_order() {
+        let want = [
+            "inventory_horizon_seconds",
+            "risk_aversion_gamma",
+            "gamma_mode",
+            "max_shift_ticks",
+            "order_size",
+            "max_inventory",
+            "max_inventory_lots",
+            "maker_fee_bps",
+            "taker_fee_bps",
+            "fill_cooldown_seconds",
+            "quote_validity_seconds",
+            "gap_threshold_seconds",
+            "warmup_period_seconds",
+            "calibration_window_seconds",
+            "recalibration_interval_seconds",
+            "min_spread_bps",
+            "max_spread_bps",
+            "min_volatility",
+            "max_volatility",
+            "entry_latency",
+            "response_latency",
+            "fill_model",
+            "queue_model",
+            "partial_fills",
+            "cash_limit",
+            "seed",
+            "strategy",
+            "imbalance_levels",
+            "imbalance_buy_ratio",
+            "imbalance_sell_ratio",
+            "profit_target_bps",
+            "stop_loss_bps",
+            "time_stop_seconds",
+        ];
+        assert_eq!(keys(), want);
+        let aliases = [
+            ("gamma", "risk_aversion_gamma"),
+            ("horizon", "inventory_horizon_seconds"),
+            ("max_shift", "max_shift_ticks"),
+            ("maker_fee", "maker_fee_bps"),
+            ("taker_fee", "taker_fee_bps"),
+            ("cooldown", "fill_cooldown_seconds"),
+            ("validity", "quote_validity_seconds"),
+            ("gap_threshold", "gap_threshold_seconds"),
+            ("warmup", "warmup_period_seconds"),
+            ("calibration_window", "calibration_window_seconds"),
+            ("window", "calibration_window_seconds"),
+            ("recalibration_interval", "recalibration_interval_seconds"),
+            ("every", "recalibration_interval_seconds"),
+            ("min_spread", "min_spread_bps"),
+            ("max_spread", "max_spread_bps"),
+            ("partial", "partial_fills"),
+            ("profit_target", "profit_target_bps"),
+            ("stop_loss", "stop_loss_bps"),
+            ("time_stop", "time_stop_seconds"),
+        ];
+        for (alias, key) in aliases {
+            assert_eq!(canonical_key(alias), Some(key), "{alias}");
+        }
+        let err = Settings::default().set("strategy", "x").unwrap_err();
+        assert_eq!(err.to_string(), "setting strategy: \"x\" is not as or imbalance");
+        let mut s = Settings::default();
+        s.set("strategy", "avellaneda").unwrap();
+        assert_eq!(s.strategy, StrategyKind::As);
     }
 }

@@ -6,6 +6,16 @@
 //!
 //! Levels are keyed by [`Price`] value, never by text: `"84050.000000"` and `"84050"` are one
 //! level (VENUES.md §1.3 rule 2). A level holds its absolute size; setting 0 removes it.
+//!
+//! The family: [`Book`] (a `BTreeMap` per side, the reference, applies whole frames) and
+//! [`Ladder`] (sorted vectors of raw levels, for the replays of `verify` and `backtest`).
+//! Property tests hold the two to the same rules.
+
+pub mod ladder;
+#[cfg(test)]
+mod proptests;
+
+pub use ladder::{Ladder, RawLevel};
 
 use std::collections::BTreeMap;
 

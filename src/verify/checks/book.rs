@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 
 use super::cursor::{fmt_ts, DepthLevel, FrameHead, Top};
-use super::ladder::Ladder;
 use super::latency::Histogram;
-use crate::model::{Price, Qty};
+use crate::book::Ladder;
+use crate::model::{BookSide, Price, Qty};
 use crate::storage::{Table, BOOK_TOP_LEVELS};
 use crate::verify::findings::{Findings, Key, Kind};
 
@@ -134,6 +134,15 @@ fn level_text(level: Option<(i64, i64)>) -> String {
     match level {
         Some((p, q)) => format!("{} × {}", Price::from_raw(p), Qty::from_raw(q)),
         None => "none".into(),
+    }
+}
+
+/// The book's side of a decoded row's `bid` flag.
+fn side_of(bid: bool) -> BookSide {
+    if bid {
+        BookSide::Bid
+    } else {
+        BookSide::Ask
     }
 }
 
@@ -342,7 +351,7 @@ fn apply(
     if head.snapshot {
         work.spare.clear();
         for r in rows.iter().filter(|r| r.side_ok) {
-            work.spare.push_unsorted(r.bid, r.price, r.qty);
+            work.spare.push_unsorted(side_of(r.bid), r.price, r.qty);
         }
         let repeated = work.spare.finish_unsorted();
         if repeated > 0 {
@@ -356,7 +365,7 @@ fn apply(
     } else {
         if c.known {
             for r in rows.iter().filter(|r| r.side_ok && r.qty >= 0) {
-                c.ladder.set(r.bid, r.price, r.qty);
+                c.ladder.set(side_of(r.bid), r.price, r.qty);
             }
         }
         let repeated = repeated_levels(rows, &mut work.levels);
@@ -366,12 +375,18 @@ fn apply(
     }
     if c.known {
         if c.ladder.is_crossed() {
-            crossed(head, c.ladder.best(true), c.ladder.best(false), "replayed book", f);
+            crossed(
+                head,
+                c.ladder.best(BookSide::Bid),
+                c.ladder.best(BookSide::Ask),
+                "replayed book",
+                f,
+            );
         }
         compare_top(&c.ladder, &head.top, head, f);
         work.top = Some(MarketTop {
-            bid: c.ladder.best(true).map(|l| l.0),
-            ask: c.ladder.best(false).map(|l| l.0),
+            bid: c.ladder.best(BookSide::Bid).map(|l| l.0),
+            ask: c.ladder.best(BookSide::Ask).map(|l| l.0),
             ts_recv: head.ts_recv,
             conn,
             seq,
@@ -487,11 +502,11 @@ fn drift(book: &Ladder, snapshot: &Ladder, head: &FrameHead, f: &mut Findings) {
         return;
     }
     let mut listed = Vec::new();
-    let n = book.differences(snapshot, |bid, price, was, now| {
+    let n = book.differences(snapshot, |side, price, was, now| {
         if listed.len() < 4 {
             listed.push(format!(
                 "{} {}: book {} → snapshot {} ({}{})",
-                side_name(bid),
+                side.as_str(),
                 Price::from_raw(price),
                 Qty::from_raw(was),
                 Qty::from_raw(now),
@@ -518,15 +533,15 @@ fn drift(book: &Ladder, snapshot: &Ladder, head: &FrameHead, f: &mut Findings) {
 
 /// `book_top` must hold exactly the replayed top levels.
 fn compare_top(book: &Ladder, top: &Top, head: &FrameHead, f: &mut Findings) {
-    let same = book.top_equals(true, &top.bids[..top.n_bids], BOOK_TOP_LEVELS)
-        && book.top_equals(false, &top.asks[..top.n_asks], BOOK_TOP_LEVELS);
+    let same = book.top_equals(BookSide::Bid, &top.bids[..top.n_bids], BOOK_TOP_LEVELS)
+        && book.top_equals(BookSide::Ask, &top.asks[..top.n_asks], BOOK_TOP_LEVELS);
     if same && !top.holes {
         return;
     }
     let mut first: Option<(bool, usize)> = None;
     'sides: for bid in [true, false] {
         for i in 0..BOOK_TOP_LEVELS {
-            if book.level(bid, i) != top.level(bid, i) {
+            if book.level(side_of(bid), i) != top.level(bid, i) {
                 first = Some((bid, i));
                 break 'sides;
             }
@@ -543,7 +558,7 @@ fn compare_top(book: &Ladder, top: &Top, head: &FrameHead, f: &mut Findings) {
                 head.conn,
                 head.seq,
                 side_name(bid),
-                level_text(book.level(bid, i)),
+                level_text(book.level(side_of(bid), i)),
                 level_text(top.level(bid, i))
             ),
             None => format!("conn {} seq {}: book_top has a null level above a non-null one", head.conn, head.seq),
@@ -578,12 +593,12 @@ mod tests {
             book.clear();
         }
         for &(bid, p, q) in levels {
-            book.set(bid, p, q);
+            book.set(side_of(bid), p, q);
         }
         let mut top = EMPTY_TOP;
         for bid in [true, false] {
             for i in 0..BOOK_TOP_LEVELS {
-                if let Some(l) = book.level(bid, i) {
+                if let Some(l) = book.level(side_of(bid), i) {
                     if bid {
                         top.bids[i] = l;
                         top.n_bids += 1;

@@ -10,7 +10,7 @@ use arrow::array::{
 };
 use indicatif::ProgressBar;
 
-use super::ladder::RawLevel;
+use crate::book::RawLevel;
 use crate::storage::{StorageError, Table, BOOK_TOP_LEVELS};
 use crate::verify::findings::{Findings, Key, Kind};
 

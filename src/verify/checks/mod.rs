@@ -8,7 +8,6 @@
 pub mod book;
 pub mod cursor;
 pub mod files;
-pub mod ladder;
 pub mod latency;
 pub mod sequence;
 pub mod trades;
