@@ -17,6 +17,8 @@
 //! - [`record`]: journal → a venue's recorder rules → Parquet parts at checkpoints, for one
 //!   market; the one code path `collect` (live) and `import` (old journals) share. Names no
 //!   venue.
+//! - [`estimate`]: σ, A and κ of one window by the SQL in `sql/`, shared by `calibrate` and
+//!   `backtest`'s recalibration.
 //! - [`process`]: what every command's process shares (runtime, signals, the data root).
 //! - Commands, one module each behind `run(args)`: [`collect`] (carries out the venue's link
 //!   plan: connections, supervisor, writer thread), [`import`], [`simulate`] (a local venue
@@ -31,6 +33,7 @@ pub mod book;
 pub mod calibrate;
 pub mod cli;
 pub mod collect;
+pub mod estimate;
 pub mod import;
 pub mod model;
 pub mod process;

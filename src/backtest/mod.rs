@@ -37,7 +37,7 @@ use self::replay::{receive_span, Listings, Source};
 use self::report::Summary;
 use self::schedule::{Calibrator, Plan};
 use self::settings::{Latency, Settings};
-use crate::calibrate::{self, DepthGrid, MarketKey, LOOKBACK_NS};
+use crate::estimate::{self as calibrate, DepthGrid, MarketKey, LOOKBACK_NS};
 use crate::model::{parse_duration, parse_time, Price, Qty, RecvTime, NANOS_PER_SEC};
 use crate::storage::{list, Selection, Session, Table};
 

@@ -1,5 +1,5 @@
 //! The recalibration schedule: every calibration the strategy may use during a replay,
-//! computed up front with calibrate's own code ([`crate::calibrate::window`] and the SQL in
+//! computed up front with calibrate's own code ([`crate::estimate::window`] and the SQL in
 //! `sql/`), each from past data only.
 //!
 //! A fit is made at each strategy time `t = from + k·interval` (k ≥ 0, t < to) over the
@@ -28,7 +28,7 @@ use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{col, lit};
 use datafusion::prelude::SessionContext;
 
-use crate::calibrate::{self, CalibrateError, MarketKey, Window};
+use crate::estimate::{self as calibrate, CalibrateError, MarketKey, Window};
 use crate::model::{EventTime, RecvTime};
 
 use super::event::{Clock, Recalibration};

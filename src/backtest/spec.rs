@@ -1,7 +1,7 @@
 //! The market's increments ([`MarketSpec`]) for a backtest, from the configuration when it
 //! names them, else inferred from the whole recording of the market.
 //!
-//! - tick: [`crate::calibrate::infer_market_tick`] (`sql/tick.sql`: the greatest common
+//! - tick: [`crate::estimate::infer_market_tick`] (`sql/tick.sql`: the greatest common
 //!   divisor of the distinct best bid and ask prices), the rule `mdkit calibrate` uses.
 //! - lot (minimum order size): the greatest common divisor of the raw fixed-point values of
 //!   the distinct trade quantities. Every trade is a whole number of lots, so the true lot
@@ -18,7 +18,7 @@ use arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::prelude::SessionContext;
 
-use crate::calibrate::{estimate::run_query, infer_market_tick, CalibrateError, MarketKey, Window};
+use crate::estimate::{infer_market_tick, run_query, CalibrateError, MarketKey, Window};
 use crate::model::{EventTime, Price, Qty, SCALE};
 
 use super::event::MarketSpec;

@@ -1,12 +1,11 @@
 //! `mdkit calibrate`: σ, A and κ per side (MODEL.md) by the SQL in `sql/`, per window, printed
 //! and written to the `calibration` table for the backtester.
 //!
-//! [`estimate`] is the library part (one window on any registered table set: the backtester
-//! reuses it); [`report`] prints the rows. This module owns the flags, the validated
+//! [`crate::estimate`] is the library part (one window on any registered table set: the
+//! backtester uses it too); [`report`] prints the rows. This module owns the flags, the validated
 //! [`Config`], the choice of markets, range, tick and windows, and [`run`]. It must not be
 //! imported by other subcommands.
 
-pub mod estimate;
 mod report;
 
 use std::io::{IsTerminal, Write};
@@ -18,17 +17,13 @@ use arrow::array::{Array, StringArray, TimestampNanosecondArray};
 use datafusion::prelude::SessionContext;
 use indicatif::{ProgressBar, ProgressStyle};
 
-pub use self::estimate::{
-    fit, infer_market_tick, intensity, volatility, window, CalibrateError, DepthGrid, Fit,
-    IntensityPoint, MarketKey, Settings, Volatility, Window,
-};
 pub use self::report::Format;
+pub use crate::estimate::{
+    fit, infer_market_tick, intensity, volatility, window, CalibrateError, DepthGrid, Fit,
+    IntensityPoint, MarketKey, Settings, Volatility, Window, LOOKBACK_NS,
+};
 use crate::model::{parse_duration, parse_time, EventTime, Price};
 use crate::storage::{CalibrationRow, Rows, Session, Table, Writer, WriterConfig};
-
-/// How far before a window a book frame may still give the mid at its start, at least: a gap
-/// longer than MODEL.md's `gap_threshold_seconds` (1800) is no book at all.
-pub const LOOKBACK_NS: i64 = 1800 * 1_000_000_000;
 
 const AFTER_HELP: &str = "\
 Without --every, one window covers the whole range (default: all book_top data of the market).
@@ -322,7 +317,7 @@ async fn frame_range(
     ctx: &SessionContext,
     key: &MarketKey,
 ) -> anyhow::Result<(EventTime, EventTime)> {
-    let batches = estimate::run_query(
+    let batches = crate::estimate::run_query(
         ctx,
         "range",
         "SELECT min(ts_event) AS first, max(ts_event) AS last FROM book_top \

@@ -10,6 +10,7 @@ mod extended;
 mod extended_v2;
 mod import;
 mod interop;
+mod layering;
 mod live;
 mod prev_release;
 mod schemas;

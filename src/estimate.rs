@@ -1,7 +1,8 @@
 //! The calibration of one window, by the SQL in `sql/`: σ (`volatility.sql`), λ(δ) per side
 //! (`intensity.sql`) and the fit of A and κ (`fit.sql`), assembled into a [`CalibrationRow`].
 //!
-//! This is the library face of `calibrate`: [`window`] runs on any [`SessionContext`] that has
+//! It lives below the commands so that `calibrate` and `backtest` share it without one
+//! command importing the other (docs/ARCHITECTURE.md "Layering"): [`window`] runs on any [`SessionContext`] that has
 //! `book_top` and `trades` registered with mdkit's SQL schema (a data tree opened by
 //! [`crate::storage::Session`], or in-memory tables), so the backtester can recalibrate with
 //! exactly this code. It never prints, writes files or reads flags. The SQL files are embedded,
@@ -22,15 +23,19 @@ use crate::model::{quote::infer_tick, BookSide, EventTime, Price, NANOS_PER_SEC,
 use crate::storage::{CalibrationRow, SideFit};
 
 /// `sql/volatility.sql`.
-pub const VOLATILITY_SQL: &str = include_str!("../../sql/volatility.sql");
+pub const VOLATILITY_SQL: &str = include_str!("../sql/volatility.sql");
 /// `sql/intensity.sql`.
-pub const INTENSITY_SQL: &str = include_str!("../../sql/intensity.sql");
+pub const INTENSITY_SQL: &str = include_str!("../sql/intensity.sql");
 /// `sql/fit.sql`.
-pub const FIT_SQL: &str = include_str!("../../sql/fit.sql");
+pub const FIT_SQL: &str = include_str!("../sql/fit.sql");
 /// `sql/tick.sql`.
-pub const TICK_SQL: &str = include_str!("../../sql/tick.sql");
+pub const TICK_SQL: &str = include_str!("../sql/tick.sql");
 
 /// Fewer fit points than this give a null side (MODEL.md step 5).
+/// How far before a window a book frame may still give the mid at its start, at least: a gap
+/// longer than MODEL.md's `gap_threshold_seconds` (1800) is no book at all.
+pub const LOOKBACK_NS: i64 = 1800 * 1_000_000_000;
+
 pub const MIN_FIT_POINTS: i64 = 3;
 
 /// What can stop a calibration query (bad data gives null results with a reason instead).
