@@ -12,7 +12,7 @@ use std::collections::{HashSet, VecDeque};
 
 use crate::book::Book;
 use crate::model::{BookSide, EventKind, EventTime, Price, Qty, RecvTime};
-use crate::storage::{BookTopRow, DepthRow, EventRow, Record, Stream, TopLevels, TradeRow};
+use crate::storage::{BookTopRow, Cause, DepthRow, EventRow, Record, Stream, TopLevels, TradeRow};
 
 /// Trade ids remembered for deduplication: far more than the 50 a reconnect replays.
 pub const REMEMBERED_TRADES: usize = 10_000;
@@ -99,6 +99,31 @@ impl Sink {
         detail: Option<String>,
     ) {
         self.out.events.push(EventRow { ts_recv, conn, kind, seq, expected_seq, detail });
+    }
+
+    /// A connection opened (its `Connect` record): counted, and its `connect` row.
+    pub fn connected(&mut self, ts_recv: RecvTime, conn: u32, url: &str) {
+        self.counters.connects += 1;
+        self.event(ts_recv, conn, EventKind::Connect, None, None, Some(url.to_owned()));
+    }
+
+    /// A live connection ended (its `Disconnect` record): a `stale` row (counted as a gap)
+    /// when the watchdog ended it, else a `disconnect` row.
+    pub fn disconnected(&mut self, ts_recv: RecvTime, conn: u32, cause: Cause, detail: &str) {
+        let kind = match cause {
+            Cause::Stale => {
+                self.counters.gaps += 1;
+                EventKind::Stale
+            }
+            Cause::Closed | Cause::Shutdown => EventKind::Disconnect,
+        };
+        self.event(ts_recv, conn, kind, None, None, Some(detail.to_owned()));
+    }
+
+    /// A connection the journal left open when the recorder restarted.
+    pub fn restarted(&mut self, ts_recv: RecvTime, conn: u32) {
+        let detail = Some("recorder restarted".to_owned());
+        self.event(ts_recv, conn, EventKind::Disconnect, None, None, detail);
     }
 
     /// The `book_top` row of a frame just applied to `book`, and the counters it moves.

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::book::Book;
 use crate::model::{BookSide, EventKind, EventTime, Level, Price, Qty, RecvTime};
-use crate::storage::{Cause, DepthRow, Entry, Record, Stream, TradeRow};
+use crate::storage::{DepthRow, Entry, Record, Stream, TradeRow};
 use crate::venue::binance::{
     self, DepthSync, DepthUpdate, DiffStep, Kind, Message, Snapshot, SnapshotStep, Splice, Sync,
 };
@@ -71,14 +71,13 @@ impl rules::Rules for Rules {
         match &record.entry {
             Entry::Connect { conn, url, .. } => {
                 self.max_conn = self.max_conn.max(*conn);
-                sink.counters.connects += 1;
                 let state = Conn::Open {
                     sync: DepthSync::new(self.kind.chain()),
                     book: Book::new(),
                     frames: 0,
                 };
                 self.conns.insert(*conn, state);
-                sink.event(ts, *conn, EventKind::Connect, None, None, Some(url.clone()));
+                sink.connected(ts, *conn, url);
                 Verdict::Continue
             }
             Entry::Frame { conn, text } => {
@@ -91,14 +90,7 @@ impl rules::Rules for Rules {
             Entry::Disconnect { conn, cause, detail } => {
                 if let Some(Conn::Open { sync, .. }) = self.conns.get(conn) {
                     unsynced_at_end(sink, ts, *conn, sync);
-                    let kind = match cause {
-                        Cause::Stale => {
-                            sink.counters.gaps += 1;
-                            EventKind::Stale
-                        }
-                        Cause::Closed | Cause::Shutdown => EventKind::Disconnect,
-                    };
-                    sink.event(ts, *conn, kind, None, None, Some(detail.clone()));
+                    sink.disconnected(ts, *conn, *cause, detail);
                 }
                 self.conns.remove(conn);
                 Verdict::Continue
@@ -108,8 +100,7 @@ impl rules::Rules for Rules {
                     if let Some(Conn::Open { sync, .. }) = self.conns.get(&conn) {
                         unsynced_at_end(sink, ts, conn, sync);
                     }
-                    let detail = Some("recorder restarted".to_owned());
-                    sink.event(ts, conn, EventKind::Disconnect, None, None, detail);
+                    sink.restarted(ts, conn);
                 }
                 self.conns.clear();
                 Verdict::Continue

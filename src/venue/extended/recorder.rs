@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use crate::book::Book;
 use crate::model::{BookFrame, BookSide, EventKind, FrameKind, RecvTime};
-use crate::storage::{Cause, DepthRow, Entry, Record, Stream, TradeRow};
+use crate::storage::{DepthRow, Entry, Record, Stream, TradeRow};
 
 use super::seq::{replay_overlap, BookSequencer, RpcSequencer, TradesSequencer};
 use super::v1::{self, Message};
@@ -90,7 +90,6 @@ impl rules::Rules for Rules {
         match &record.entry {
             Entry::Connect { conn, stream, url } => {
                 self.max_conn = self.max_conn.max(*conn);
-                sink.counters.connects += 1;
                 let state = match stream {
                     Stream::Book => Conn::Book { seq: BookSequencer::new(), book: Book::new() },
                     Stream::Trades => Conn::Trades { seq: TradesSequencer::new(), replayed: false },
@@ -98,7 +97,7 @@ impl rules::Rules for Rules {
                     Stream::Combined => Conn::Rpc(Box::default()),
                 };
                 self.conns.insert(*conn, state);
-                sink.event(ts, *conn, EventKind::Connect, None, None, Some(url.clone()));
+                sink.connected(ts, *conn, url);
                 Verdict::Continue
             }
             Entry::Frame { conn, text } => {
@@ -114,28 +113,14 @@ impl rules::Rules for Rules {
                 if let Some(Conn::Book { .. } | Conn::Trades { .. } | Conn::Rpc(_)) =
                     self.conns.get(conn)
                 {
-                    let kind = match cause {
-                        Cause::Stale => {
-                            sink.counters.gaps += 1;
-                            EventKind::Stale
-                        }
-                        Cause::Closed | Cause::Shutdown => EventKind::Disconnect,
-                    };
-                    sink.event(ts, *conn, kind, None, None, Some(detail.clone()));
+                    sink.disconnected(ts, *conn, *cause, detail);
                 }
                 self.conns.remove(conn);
                 Verdict::Continue
             }
             Entry::Restart => {
                 for conn in rules::Rules::open_conns(self) {
-                    sink.event(
-                        ts,
-                        conn,
-                        EventKind::Disconnect,
-                        None,
-                        None,
-                        Some("recorder restarted".into()),
-                    );
+                    sink.restarted(ts, conn);
                 }
                 self.conns.clear();
                 Verdict::Continue
