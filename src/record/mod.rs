@@ -26,8 +26,8 @@ pub use state::{State, StateError, STATE_VERSION};
 
 use crate::model::RecvTime;
 use crate::storage::{
-    publish, sweep_temp_files, temp_name, Entry, EventRow, Journal, JournalError, Record, Rows,
-    Staged, StorageError, Table, TradeRow, Writer, WriterConfig,
+    publish, sweep_temp_files, temp_name, Entry, Journal, JournalError, Record, Staged,
+    StorageError, Table, Writer, WriterConfig,
 };
 use crate::venue::Venue;
 
@@ -281,14 +281,12 @@ impl Market {
             return Ok(());
         }
         let out = self.recorder.output();
-        let (venue, market) = (self.venue.name(), self.market.as_str());
-        // `depth` and `book_top` rows go to their writers as they are; the others as batches.
         let [depth, book_top, trades, events] = &mut self.writers;
         let written = depth
             .write_rows(&out.depth)
             .and_then(|()| book_top.write_rows(&out.book_top))
-            .and_then(|()| write_batch::<TradeRow>(trades, venue, market, &out.trades))
-            .and_then(|()| write_batch::<EventRow>(events, venue, market, &out.events));
+            .and_then(|()| trades.write_rows(&out.trades))
+            .and_then(|()| events.write_rows(&out.events));
         self.recorder.clear_output();
         Ok(written?)
     }
@@ -338,17 +336,4 @@ impl Market {
     pub fn close(mut self) -> Result<Published, RecordError> {
         self.checkpoint()
     }
-}
-
-/// Hands `rows`, if any, to `writer` as one batch.
-fn write_batch<R: Rows>(
-    writer: &mut Writer,
-    venue: &str,
-    market: &str,
-    rows: &[R],
-) -> Result<(), StorageError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    writer.write(&R::to_batch(venue, market, rows))
 }

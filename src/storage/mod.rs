@@ -8,8 +8,6 @@
 
 use std::path::{Path, PathBuf};
 
-mod direct;
-mod encode;
 mod journal;
 mod part;
 mod path;
@@ -27,7 +25,7 @@ pub use path::{
 };
 pub use reader::{list, Listing, Scan, Selection, TimeRange, BATCH_ROWS};
 pub use rows::{
-    BookTopRow, CalibrationRow, DepthRow, DirectRows, EventRow, Rows, SideFit, TopLevels, TradeRow,
+    BookTopRow, CalibrationRow, DepthRow, EventRow, Rows, SideFit, TopLevels, TradeRow,
 };
 pub use schema::{
     decimal_type, schema_difference, timestamp_type, type_label, Table, BOOK_TOP_LEVELS,

@@ -17,10 +17,8 @@ use crate::model::{
     BookSide, EventKind, EventTime, Level, Price, Qty, RecvTime, TakerSide, TradeKind, SCALE,
 };
 
-pub use direct::{DirectRows, RowColumns};
 pub use top::TopLevels;
 
-mod direct;
 mod top;
 
 /// One row of `depth`: a level's new absolute size after a frame (0 = removed).

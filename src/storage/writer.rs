@@ -25,9 +25,8 @@ use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
-use super::direct::{DirectSource, DirectWriter};
 use super::path::{check_name, part_name, temp_name, Partition};
-use super::rows::{DirectRows, RowColumns};
+use super::rows::Rows;
 use super::schema::{
     schema_difference, Table, META_MDKIT_VERSION, META_SCHEMA_VERSION, META_TABLE, SCHEMA_VERSION,
 };
@@ -45,8 +44,8 @@ pub struct WriterConfig {
     pub part_max_age: Duration,
     /// ZSTD level (default 3).
     pub zstd_level: i32,
-    /// Incoming batches are gathered to at least this many rows before they are encoded
-    /// (default 8,192), so that a recorder sending one small batch per frame stays fast.
+    /// Incoming batches are gathered to at least this many rows before they are sorted and
+    /// handed to the Parquet writer (default 8,192).
     pub coalesce_rows: usize,
     /// Closed parts wait, fsynced under their temporary names, until the owner takes them
     /// with [`Writer::seal`] and publishes them with [`publish`] (default false: a closed
@@ -73,7 +72,7 @@ struct OpenPart {
     partition: Partition,
     temp_path: PathBuf,
     final_path: PathBuf,
-    writer: PartWriter,
+    writer: ArrowWriter<File>,
     first_time: i64,
     /// First nanosecond of the next UTC day: no row at or after it belongs here.
     date_end: i64,
@@ -173,33 +172,30 @@ impl Writer {
             return Ok(());
         }
         self.check_partition_columns(batch)?;
-        self.pending_rows += batch.num_rows();
-        self.pending.push(batch.clone());
-        if self.pending_rows >= self.config.coalesce_rows {
-            self.drain()?;
-        }
-        Ok(())
+        self.queue(batch.clone())
     }
 
-    /// Queues rows of a table the recorder writes on every frame (`depth`, `book_top`). Rows in
-    /// order after those already routed go straight into the open part, read as they are
-    /// with no Arrow batch in between; anything else takes [`Writer::write`]'s path.
-    pub fn write_rows<R: DirectRows>(&mut self, rows: &[R]) -> Result<(), StorageError> {
+    /// Queues typed rows of this table (the recorder's rows, after every frame): they become
+    /// one Arrow batch of this writer's venue and market and take [`Writer::write`]'s path.
+    pub fn write_rows<R: Rows>(&mut self, rows: &[R]) -> Result<(), StorageError> {
         if R::TABLE != self.table {
             let detail = format!("{} rows given to its writer", R::TABLE);
             return Err(StorageError::Schema { table: self.table, detail });
         }
-        let Some(first) = rows.first() else {
+        if rows.is_empty() {
             return Ok(());
-        };
-        let continues = self.open.as_ref().is_none_or(|p| first.sort_key().0 >= p.last_key);
-        let sorted = rows.windows(2).all(|w| w[0].sort_key().0 <= w[1].sort_key().0);
-        if !(self.pending.is_empty() && continues && sorted && writes_direct(self.table)) {
-            return self.write(&R::to_batch(&self.venue, &self.market, rows));
         }
-        // The names are borrowed by the rows while `route` may open parts (named by them too).
-        let (venue, market) = (self.venue.clone(), self.market.clone());
-        self.route(&RowRoute(RowColumns { venue: &venue, market: &market, rows }))
+        // Built from the writer's own names and the table's schema: nothing to check.
+        self.queue(R::to_batch(&self.venue, &self.market, rows))
+    }
+
+    fn queue(&mut self, batch: RecordBatch) -> Result<(), StorageError> {
+        self.pending_rows += batch.num_rows();
+        self.pending.push(batch);
+        if self.pending_rows >= self.config.coalesce_rows {
+            self.drain()?;
+        }
+        Ok(())
     }
 
     /// Closes the open part if its first row is older than the age limit at `now` (the
@@ -282,22 +278,23 @@ impl Writer {
         if in_order(self.table, &batches)? {
             // The usual case (a recorder's batches in receive order): no copy.
             for batch in &batches {
-                self.route(&BatchRoute::of(self.table, batch)?)?;
+                self.route(batch)?;
             }
             return Ok(());
         }
         let batch = concat_batches(&self.table.schema(), &batches).map_err(StorageError::arrow)?;
         let batch = sort_by_key(self.table, batch)?;
-        self.route(&BatchRoute::of(self.table, &batch)?)
+        self.route(&batch)
     }
 
-    /// Writes sorted rows into parts, opening and closing parts as the rows require.
-    fn route(&mut self, rows: &impl Route) -> Result<(), StorageError> {
-        let n = rows.len();
+    /// Writes a sorted batch into parts, opening and closing parts as its rows require.
+    fn route(&mut self, batch: &RecordBatch) -> Result<(), StorageError> {
+        let keys = Keys::of(self.table, batch)?;
+        let n = batch.num_rows();
         let mut start = 0;
         while start < n {
             let part = match &mut self.open {
-                Some(part) if rows.key(start) >= part.last_key => part,
+                Some(part) if keys.key(start) >= part.last_key => part,
                 Some(_) => {
                     // Older than what the part holds (the clock stepped back): a new part
                     // keeps every part sorted.
@@ -305,7 +302,7 @@ impl Writer {
                     continue;
                 }
                 None => {
-                    let part = self.open_part(rows.key(start).0, rows.conn(start))?;
+                    let part = self.open_part(keys.key(start).0, keys.conn(start))?;
                     self.open.insert(part)
                 }
             };
@@ -315,7 +312,7 @@ impl Writer {
             let (mut by_time, mut hi) = (start, n);
             while by_time < hi {
                 let mid = by_time + (hi - by_time) / 2;
-                if rows.key(mid).0 < time_end {
+                if keys.key(mid).0 < time_end {
                     by_time = mid + 1;
                 } else {
                     hi = mid;
@@ -327,10 +324,11 @@ impl Writer {
                 self.close_part()?;
                 continue;
             }
-            rows.write(&mut part.writer, start, end)
+            part.writer
+                .write(&batch.slice(start, end - start))
                 .map_err(|e| StorageError::parquet(&part.temp_path, e))?;
             part.rows += (end - start) as u64;
-            part.last_key = rows.key(end - 1);
+            part.last_key = keys.key(end - 1);
             let full = part.rows >= self.config.part_max_rows;
             start = end;
             if full || start < n {
@@ -359,7 +357,7 @@ impl Writer {
             .find(|(f, t)| !f.exists() && !t.exists())
             .expect("some part number is free");
         let file = File::create_new(&temp_path).map_err(|e| StorageError::io(&temp_path, e))?;
-        let writer = PartWriter::new(self.table, file, self.props.clone())
+        let writer = ArrowWriter::try_new(file, self.table.schema(), Some(self.props.clone()))
             .map_err(|e| StorageError::parquet(&temp_path, e))?;
         Ok(OpenPart {
             partition,
@@ -411,48 +409,6 @@ impl Drop for Writer {
         }
         if self.pending_rows > 0 {
             tracing::warn!(rows = self.pending_rows, table = %self.table, "writer dropped with queued rows");
-        }
-    }
-}
-
-/// The encoder of one part file.
-enum PartWriter {
-    /// `depth` and `book_top`, written on every frame: pages encoded by [`DirectWriter`].
-    Direct(Box<DirectWriter<File>>),
-    /// The other tables, through arrow-rs's general writer.
-    Arrow(Box<ArrowWriter<File>>),
-}
-
-impl PartWriter {
-    fn new(table: Table, file: File, props: WriterProperties) -> parquet::errors::Result<Self> {
-        Ok(if writes_direct(table) {
-            PartWriter::Direct(Box::new(DirectWriter::try_new(file, table.schema(), props)?))
-        } else {
-            PartWriter::Arrow(Box::new(ArrowWriter::try_new(file, table.schema(), Some(props))?))
-        })
-    }
-
-    fn write(&mut self, batch: &RecordBatch) -> parquet::errors::Result<()> {
-        match self {
-            PartWriter::Direct(w) => w.write(batch),
-            PartWriter::Arrow(w) => w.write(batch),
-        }
-    }
-
-    /// Rows that are not an Arrow batch: only a direct part reads them.
-    fn write_direct(&mut self, rows: &impl DirectSource) -> parquet::errors::Result<()> {
-        match self {
-            PartWriter::Direct(w) => w.write(rows),
-            PartWriter::Arrow(_) => Err(parquet::errors::ParquetError::General(
-                "rows without a batch for a table written through arrow-rs".into(),
-            )),
-        }
-    }
-
-    fn into_inner(self) -> parquet::errors::Result<File> {
-        match self {
-            PartWriter::Direct(w) => w.into_inner(),
-            PartWriter::Arrow(w) => w.into_inner(),
         }
     }
 }
@@ -518,85 +474,6 @@ pub(crate) fn writer_properties(
         }
     }
     Ok(builder.build())
-}
-
-/// Whether a table's parts are encoded by the [`DirectWriter`]: the two a recorder writes on
-/// every frame.
-fn writes_direct(table: Table) -> bool {
-    matches!(table, Table::Depth | Table::BookTop)
-}
-
-/// Sorted rows as [`Writer::route`] splits them into parts.
-trait Route {
-    fn len(&self) -> usize;
-    /// (time, seq) of row `i`.
-    fn key(&self, i: usize) -> (i64, i64);
-    fn conn(&self, i: usize) -> u32;
-    /// Writes rows `start..end` into a part.
-    fn write(&self, part: &mut PartWriter, start: usize, end: usize)
-        -> parquet::errors::Result<()>;
-}
-
-/// A sorted batch and its key columns.
-struct BatchRoute<'a> {
-    batch: &'a RecordBatch,
-    keys: Keys,
-}
-
-impl<'a> BatchRoute<'a> {
-    fn of(table: Table, batch: &'a RecordBatch) -> Result<Self, StorageError> {
-        Ok(Self { batch, keys: Keys::of(table, batch)? })
-    }
-}
-
-impl Route for BatchRoute<'_> {
-    fn len(&self) -> usize {
-        self.batch.num_rows()
-    }
-
-    fn key(&self, i: usize) -> (i64, i64) {
-        self.keys.key(i)
-    }
-
-    fn conn(&self, i: usize) -> u32 {
-        self.keys.conn(i)
-    }
-
-    fn write(
-        &self,
-        part: &mut PartWriter,
-        start: usize,
-        end: usize,
-    ) -> parquet::errors::Result<()> {
-        part.write(&self.batch.slice(start, end - start))
-    }
-}
-
-/// Sorted rows of a direct table.
-struct RowRoute<'a, R>(RowColumns<'a, R>);
-
-impl<R: DirectRows> Route for RowRoute<'_, R> {
-    fn len(&self) -> usize {
-        self.0.rows.len()
-    }
-
-    fn key(&self, i: usize) -> (i64, i64) {
-        self.0.rows[i].sort_key().0
-    }
-
-    fn conn(&self, i: usize) -> u32 {
-        self.0.rows[i].sort_key().1
-    }
-
-    fn write(
-        &self,
-        part: &mut PartWriter,
-        start: usize,
-        end: usize,
-    ) -> parquet::errors::Result<()> {
-        let rows = &self.0.rows[start..end];
-        part.write_direct(&RowColumns { venue: self.0.venue, market: self.0.market, rows })
-    }
 }
 
 /// The sort key columns of a batch.

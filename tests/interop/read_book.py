@@ -1,6 +1,6 @@
 """Reads the `depth` and `book_top` tables of an mdkit data tree with DuckDB and pyarrow and
-prints what each saw as one JSON object. Driven by tests/it/interop.rs: these two tables are
-written by mdkit's own page encoder (src/storage/direct.rs), so other readers must agree."""
+prints what each saw as one JSON object. Driven by tests/it/interop.rs: these two tables hold
+the most values, the nulls of missing levels and the page statistics other readers filter with."""
 
 import json
 import sys

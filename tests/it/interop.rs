@@ -88,8 +88,8 @@ fn duckdb_and_pyarrow_read_the_tree_as_the_readme_says() {
     assert_eq!(arrow["sum_price"].as_str(), Some(price_sum(&all).as_str()));
 }
 
-/// `depth` and `book_top` go through mdkit's own page encoder: DuckDB and pyarrow must read
-/// every value, every null and the page statistics DuckDB filters with.
+/// `depth` and `book_top`, written as the recorder writes them (`Writer::write_rows`): DuckDB
+/// and pyarrow must read every value, every null and the page statistics DuckDB filters with.
 #[test]
 fn duckdb_and_pyarrow_read_depth_and_book_top() {
     use mdkit::model::{BookSide, EventTime, Level, Price, Qty, RecvTime};
