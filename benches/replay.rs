@@ -6,7 +6,7 @@
 //! writes: a depth snapshot of the first frame, then per step its depth changes, its
 //! `book_top` frame and its trades (`ts_recv` = `ts_event` + 3 ms). The strategy gets one
 //! recalibration at the start holding the simulator's true σ, A and κ (so it quotes from the
-//! first minute; MODEL.md defaults otherwise, but warm-up 60 s and γ 0.001 so that quotes sit
+//! first minute; docs/MODEL.md defaults otherwise, but warm-up 60 s and γ 0.001 so that quotes sit
 //! near the touch and fill), re-quoting on every book frame, and a sink that only counts.
 //!
 //! - `engine_in_memory`: the engine on the pre-built event sequence (built, and cloned per
@@ -138,7 +138,7 @@ fn replay(c: &mut Criterion) {
     let mut settings = Settings::default();
     settings.set("warmup", "60").unwrap();
     // γ = 0.001 quotes about 30 ticks from mid on this market, so orders fill and the
-    // exchange's fill path is exercised (MODEL.md's 0.1 quotes 45.00 away and never fills).
+    // exchange's fill path is exercised (docs/MODEL.md's 0.1 quotes 45.00 away and never fills).
     settings.set("gamma", "0.001").unwrap();
     let recalibrations = truth();
     let mut sink = Count::default();

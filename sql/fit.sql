@@ -1,4 +1,4 @@
--- fit.sql: A and κ per side from λ(δ) (MODEL.md "A and κ per side", step 5).
+-- fit.sql: A and κ per side from λ(δ) (docs/MODEL.md "A and κ per side", step 5).
 --
 -- Input tables: intensity — the output of intensity.sql (side, k, delta, orders, lambda, …).
 -- Parameters (bound, never pasted):

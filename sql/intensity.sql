@@ -1,4 +1,4 @@
--- intensity.sql: λ(δ) per side of one market over one window (MODEL.md "A and κ per side",
+-- intensity.sql: λ(δ) per side of one market over one window (docs/MODEL.md "A and κ per side",
 -- steps 1–4).
 --
 -- Input tables: book_top (venue, market, ts_event, ts_recv, conn, seq, bid_price_0, ask_price_0),

@@ -1,4 +1,4 @@
--- volatility.sql: σ of one market over one window (MODEL.md "σ (volatility)").
+-- volatility.sql: σ of one market over one window (docs/MODEL.md "σ (volatility)").
 --
 -- Input tables: book_top (venue, market, ts_event, ts_recv, conn, seq, bid_price_0, ask_price_0).
 -- Parameters (bound, never pasted):

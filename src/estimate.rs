@@ -31,9 +31,9 @@ pub const FIT_SQL: &str = include_str!("../sql/fit.sql");
 /// `sql/tick.sql`.
 pub const TICK_SQL: &str = include_str!("../sql/tick.sql");
 
-/// Fewer fit points than this give a null side (MODEL.md step 5).
+/// Fewer fit points than this give a null side (docs/MODEL.md step 5).
 /// How far before a window a book frame may still give the mid at its start, at least: a gap
-/// longer than MODEL.md's `gap_threshold_seconds` (1800) is no book at all.
+/// longer than docs/MODEL.md's `gap_threshold_seconds` (1800) is no book at all.
 pub const LOOKBACK_NS: i64 = 1800 * 1_000_000_000;
 
 pub const MIN_FIT_POINTS: i64 = 3;
@@ -69,7 +69,7 @@ impl Window {
     }
 }
 
-/// The δ grid δₖ = start + k·step, k < levels (MODEL.md step 4).
+/// The δ grid δₖ = start + k·step, k < levels (docs/MODEL.md step 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DepthGrid {
     pub start: Price,
@@ -78,7 +78,7 @@ pub struct DepthGrid {
 }
 
 impl DepthGrid {
-    /// MODEL.md's default grid for a tick: Δ = tick, δ₀ = Δ/2, K = 20.
+    /// docs/MODEL.md's default grid for a tick: Δ = tick, δ₀ = Δ/2, K = 20.
     pub fn for_tick(tick: Price) -> Self {
         Self { start: Price::from_raw(tick.raw() / 2), step: tick, levels: 20 }
     }
@@ -87,7 +87,7 @@ impl DepthGrid {
 /// Validated settings of one window's calibration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
-    /// Δt of the σ grid, ns (MODEL.md default 1 s).
+    /// Δt of the σ grid, ns (docs/MODEL.md default 1 s).
     pub sample_interval_ns: i64,
     pub grid: DepthGrid,
     /// Orders a grid point needs to enter the fit (default 5).
@@ -282,7 +282,7 @@ fn intensity_batch(points: &[IntensityPoint]) -> Result<RecordBatch, arrow::erro
     RecordBatch::try_from_iter(columns)
 }
 
-/// One window's calibration (MODEL.md σ, A and κ per side), ready for the `calibration` table.
+/// One window's calibration (docs/MODEL.md σ, A and κ per side), ready for the `calibration` table.
 /// Data that cannot give a parameter (no frames, a side without trades, too few grid points)
 /// gives a null with the reason, never an error.
 pub async fn window(

@@ -1,6 +1,6 @@
 //! `mdkit spread`: today's Avellaneda–Stoikov bid and ask for one market, from the latest row
 //! of the `calibration` table and the latest `book_top` frame (the original project's
-//! calculate_spread), with MODEL.md's γ modes, spread bounds, fee floor and tick rounding.
+//! calculate_spread), with docs/MODEL.md's γ modes, spread bounds, fee floor and tick rounding.
 //!
 //! The quote math lives in [`crate::model::quote`] (shared with the backtester); this module
 //! only finds the inputs, merges `--config` with the flags, and prints. It must not be imported
@@ -27,7 +27,7 @@ use crate::storage::{CalibrationRow, Rows, Session, Table};
 const TICK_SQL: &str = include_str!("../sql/tick.sql");
 
 const AFTER_HELP: &str = "\
-Settings come from MODEL.md's defaults, then --config FILE (a JSON object with any of
+Settings come from docs/MODEL.md's defaults, then --config FILE (a JSON object with any of
 inventory_horizon_seconds, risk_aversion_gamma, gamma_mode, max_shift_ticks, max_inventory_lots,
 maker_fee_bps, min_spread_bps, max_spread_bps, min_volatility, max_volatility; other keys are
 ignored), then the flags.

@@ -5,7 +5,7 @@
 //! - The strategy sees each event at its `ts_recv` (the replay's order).
 //! - The exchange sees it at its *exchange time*: `ts_event + offset`, where `offset` is
 //!   min(0, smallest `ts_recv − ts_event` seen so far). On a sane clock feed latency is
-//!   positive, the offset is 0 and the exchange sees the event at `ts_event` (MODEL.md). On a
+//!   positive, the offset is 0 and the exchange sees the event at `ts_event` (docs/MODEL.md). On a
 //!   receive clock running behind the venue's (the Binance capture: `ts_event` up to ~1.3 s
 //!   *after* `ts_recv`) the offset shifts venue time back so that no event reaches the
 //!   exchange after the strategy received it; jitter is kept. A receive clock running ahead

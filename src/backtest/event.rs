@@ -100,7 +100,7 @@ impl Event {
 pub struct MarketSpec {
     /// Price increment.
     pub tick: Price,
-    /// Minimum order size (lot); `order_size` defaults to ten of them (MODEL.md).
+    /// Minimum order size (lot); `order_size` defaults to ten of them (docs/MODEL.md).
     pub lot: Qty,
 }
 

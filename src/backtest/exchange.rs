@@ -1,4 +1,4 @@
-//! The simulated exchange (MODEL.md "Simulated exchange"): the recorded book on the exchange
+//! The simulated exchange (docs/MODEL.md "Simulated exchange"): the recorded book on the exchange
 //! timeline, our resting orders with their queue positions, the fill models, fees, limits and
 //! the account. It sees market events and our actions at exchange time only; the engine moves
 //! its answers to the strategy after the response latency.

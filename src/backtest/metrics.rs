@@ -1,4 +1,4 @@
-//! The metrics of MODEL.md "Metrics every backtest reports", accumulated as the run goes so
+//! The metrics of docs/MODEL.md "Metrics every backtest reports", accumulated as the run goes so
 //! nothing grows with its length: counters for fills and volume, the integral of |inventory|
 //! over exchange time, running Sharpe/Sortino/drawdown sums over the per-second equity, and
 //! markouts whose fills wait in a queue only until their horizon has passed (at most a

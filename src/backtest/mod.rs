@@ -1,4 +1,4 @@
-//! `mdkit backtest`: event replay of a market maker over recorded tables (MODEL.md).
+//! `mdkit backtest`: event replay of a market maker over recorded tables (docs/MODEL.md).
 //!
 //! The contract between the halves is [`event`]: [`replay`] turns Parquet parts into
 //! [`event::Event`]s in strategy-clock order, [`schedule`] computes the recalibrations the
@@ -42,9 +42,9 @@ use crate::model::{parse_duration, parse_time, Price, Qty, RecvTime, NANOS_PER_S
 use crate::storage::{list, Selection, Session, Table};
 
 const AFTER_HELP: &str = "\
-Settings: MODEL.md's defaults, then --config FILE (a JSON object; keys other commands use are
+Settings: docs/MODEL.md's defaults, then --config FILE (a JSON object; keys other commands use are
 ignored), then the flags above, then each --set KEY=VALUE, then one value of each --sweep. Keys
-are MODEL.md's names (risk_aversion_gamma, inventory_horizon_seconds, fill_cooldown_seconds,
+are docs/MODEL.md's names (risk_aversion_gamma, inventory_horizon_seconds, fill_cooldown_seconds,
 order_size, max_inventory, maker_fee_bps, ...) or short aliases (gamma, horizon, cooldown,
 warmup, window, every, ...); an unknown key is an error. Durations take units (90s, 15m).
 
@@ -89,7 +89,7 @@ Examples:
 ///
 /// Replays the recorded depth, book_top and trades of one market over a receive-time range,
 /// on two clocks (the simulated exchange at ts_event, the strategy at ts_recv) with order
-/// latency and queue-position fill models, and reports every metric of MODEL.md.
+/// latency and queue-position fill models, and reports every metric of docs/MODEL.md.
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct Args {
@@ -112,7 +112,7 @@ pub struct Args {
     /// End of the replay, exclusive [default: just after the last book frame]
     #[arg(long, value_name = "TIME")]
     pub to: Option<String>,
-    /// JSON settings file (MODEL.md names; no file is read unless given)
+    /// JSON settings file (docs/MODEL.md names; no file is read unless given)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Output folder [default: ./backtest/MARKET-FROM, e.g. backtest/ETH-USD-20261120T130000Z]
@@ -603,7 +603,11 @@ mod tests {
         assert_eq!(config.lot, Some(Qty::parse("0.001").unwrap()), "--lot beats lot_size");
 
         let defaults = Config::from_args(&Args::default()).unwrap();
-        assert_eq!(entry(&defaults.settings, "risk_aversion_gamma"), "0.1", "MODEL.md default");
+        assert_eq!(
+            entry(&defaults.settings, "risk_aversion_gamma"),
+            "0.1",
+            "docs/MODEL.md default"
+        );
         assert_eq!((defaults.tick, defaults.lot), (None, None), "inferred later");
     }
 

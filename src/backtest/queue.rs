@@ -1,4 +1,4 @@
-//! Queue position of a resting order at its price level (MODEL.md `queue` fill model), after
+//! Queue position of a resting order at its price level (docs/MODEL.md `queue` fill model), after
 //! hftbacktest's queue models, in their deterministic expected-value form: no random draws.
 //!
 //! An order joins the back of its level: `ahead` = the visible size when it arrives. Trades

@@ -1,6 +1,6 @@
 //! What a backtest hands out: each [`Fill`], one [`EquitySample`] per second of strategy time
 //! (both streamed through a [`Sink`], so the caller can write Parquet while memory stays
-//! flat), and the final [`Summary`] with every metric of MODEL.md, as JSON and as a table.
+//! flat), and the final [`Summary`] with every metric of docs/MODEL.md, as JSON and as a table.
 //!
 //! Field order of every serialized struct is the declaration order and is part of the output
 //! format (`summary.json` must be byte-identical between runs); money is a decimal string.
@@ -122,7 +122,7 @@ fn text<T: std::fmt::Display, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Er
     s.collect_str(v)
 }
 
-/// The average signed mid move after fills at one horizon (MODEL.md markouts).
+/// The average signed mid move after fills at one horizon (docs/MODEL.md markouts).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Markout {
     pub horizon_seconds: u32,
@@ -155,7 +155,7 @@ pub struct Diagnostics {
     pub trade_distance_ticks_p90: Option<f64>,
 }
 
-/// Every metric of MODEL.md "Metrics every backtest reports", for one run.
+/// Every metric of docs/MODEL.md "Metrics every backtest reports", for one run.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Summary {
     pub strategy: String,

@@ -1,13 +1,13 @@
-//! Every backtest setting of MODEL.md at its default, read from `config.json` and set by name
+//! Every backtest setting of docs/MODEL.md at its default, read from `config.json` and set by name
 //! from flags and `--sweep KEY=V1,V2`, and the validated integer form the engine runs on
 //! ([`Config`], from [`Settings::resolve`] with the market's increments).
 //!
 //! This module holds the engine's settings (sizes, fees, latency, fill and queue models,
 //! warm-up, recalibration windows, …); each strategy's own settings live in its file under
 //! [`crate::backtest::strategy`] and reach [`Settings`] through the registry there. [`keys`]
-//! merges both into MODEL.md's order.
+//! merges both into docs/MODEL.md's order.
 //!
-//! Names are MODEL.md's, plus short aliases (`cooldown`, `warmup`, …; see [`ALIASES`], and
+//! Names are docs/MODEL.md's, plus short aliases (`cooldown`, `warmup`, …; see [`ALIASES`], and
 //! each strategy's own, such as `gamma` and `horizon`). A `config.json` is shared with the recorder, so keys this module does not know
 //! are ignored there; [`Settings::set`] refuses them, since a flag or a sweep key with a typo
 //! must not silently do nothing.
@@ -34,7 +34,7 @@ pub enum SettingsError {
     Config { path: String, message: String },
 }
 
-/// How resting orders fill (MODEL.md "Simulated exchange").
+/// How resting orders fill (docs/MODEL.md "Simulated exchange").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FillModel {
     /// Optimistic: a bid fills when a taker SELL prints at or below it or the best ask drops
@@ -68,7 +68,7 @@ pub enum Latency {
     Feed,
 }
 
-/// Every setting of a backtest, as given (MODEL.md's table and defaults).
+/// Every setting of a backtest, as given (docs/MODEL.md's table and defaults).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// q_max in lots (units of `order_size`), used when `max_inventory` is not given.
@@ -132,7 +132,7 @@ impl Default for Settings {
     }
 }
 
-/// The engine's keys, in MODEL.md's order; [`keys`] places the strategies' keys among them.
+/// The engine's keys, in docs/MODEL.md's order; [`keys`] places the strategies' keys among them.
 pub const ENGINE_KEYS: &[&str] = &[
     "order_size",
     "max_inventory",
@@ -155,7 +155,7 @@ pub const ENGINE_KEYS: &[&str] = &[
     "strategy",
 ];
 
-/// Every key [`Settings::set`] accepts, in MODEL.md's order: [`ENGINE_KEYS`] with each
+/// Every key [`Settings::set`] accepts, in docs/MODEL.md's order: [`ENGINE_KEYS`] with each
 /// registered strategy's keys inserted after the key each names as its predecessor.
 pub fn keys() -> &'static [&'static str] {
     static KEYS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
@@ -289,7 +289,7 @@ pub fn queue_model_text(m: QueueModel) -> String {
 }
 
 impl Settings {
-    /// Sets one setting by MODEL.md name or alias from its text form, as a flag or a sweep
+    /// Sets one setting by docs/MODEL.md name or alias from its text form, as a flag or a sweep
     /// value gives it. Cross-setting checks wait for [`Settings::resolve`].
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), SettingsError> {
         let key =
@@ -363,7 +363,7 @@ impl Settings {
         Ok(())
     }
 
-    /// Applies the keys of a `config.json` object that name backtest settings (by MODEL.md
+    /// Applies the keys of a `config.json` object that name backtest settings (by docs/MODEL.md
     /// name; aliases are for flags only). Other keys belong to other commands and are skipped.
     pub fn apply_json(&mut self, text: &str) -> Result<(), SettingsError> {
         let value: serde_json::Value = serde_json::from_str(text)

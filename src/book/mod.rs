@@ -5,7 +5,7 @@
 //! simulator's frames can be compared with it level for level).
 //!
 //! Levels are keyed by [`Price`] value, never by text: `"84050.000000"` and `"84050"` are one
-//! level (VENUES.md §1.3 rule 2). A level holds its absolute size; setting 0 removes it.
+//! level (docs/VENUES.md §1.3 rule 2). A level holds its absolute size; setting 0 removes it.
 //!
 //! The family: [`Book`] (a `BTreeMap` per side, the reference, applies whole frames) and
 //! [`Ladder`] (sorted vectors of raw levels, for the replays of `verify` and `backtest`).

@@ -1,4 +1,4 @@
-//! `mdkit calibrate`: σ, A and κ per side (MODEL.md) by the SQL in `sql/`, per window, printed
+//! `mdkit calibrate`: σ, A and κ per side (docs/MODEL.md) by the SQL in `sql/`, per window, printed
 //! and written to the `calibration` table for the backtester.
 //!
 //! [`crate::estimate`] is the library part (one window on any registered table set: the
@@ -28,7 +28,7 @@ use crate::storage::{CalibrationRow, Rows, Session, Table, Writer, WriterConfig}
 const AFTER_HELP: &str = "\
 Without --every, one window covers the whole range (default: all book_top data of the market).
 With --every E, windows of length --window end at from+window, from+window+E, ... up to --to;
-one row per window end. A book frame up to 30 minutes (MODEL.md's gap_threshold_seconds) or one
+one row per window end. A book frame up to 30 minutes (docs/MODEL.md's gap_threshold_seconds) or one
 window length, whichever is longer, before a window's start may give the mid at its start.
 Each run appends its rows to the calibration table (readers take the latest row per window
 end); --no-write only prints.

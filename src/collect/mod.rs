@@ -1,6 +1,6 @@
 //! `mdkit collect`: the long-running recorder.
 //!
-//! Data flow (STYLE.md "Concurrency"): one task per WebSocket connection ([`connection`]:
+//! Data flow (docs/ARCHITECTURE.md "Concurrency"): one task per WebSocket connection ([`connection`]:
 //! read a frame, stamp `ts_recv`, send it on) under a supervisor per market and stream that
 //! reconnects with capped exponential backoff and jitter → one **bounded** channel → one
 //! writer thread ([`station`]) that owns every market's journal, recorder and open Parquet
@@ -8,7 +8,7 @@
 //! rules, and tells a connection to close when its stream breaks. Ctrl+C or SIGTERM: the
 //! connections close, the channel drains, every market takes a last checkpoint, exit 0.
 //!
-//! The connection task does not parse frames (STYLE.md puts parsing there): journaling and
+//! The connection task does not parse frames (docs/ARCHITECTURE.md puts parsing there): journaling and
 //! parsing in one thread, in one order, is what makes a replay of the journal write exactly
 //! the rows the live run wrote. This module owns flags, settings and the runtime; it must not
 //! interpret frames.

@@ -1,9 +1,9 @@
-//! Avellaneda–Stoikov quotes with asymmetric spreads (MODEL.md "Quotes"): the pure math that
+//! Avellaneda–Stoikov quotes with asymmetric spreads (docs/MODEL.md "Quotes"): the pure math that
 //! `spread` prints and `backtest` will trade on, so both quote exactly alike.
 //!
 //! Statistics (σ, κ, γ, δ, the reservation price) are `f64`; the final bid and ask are exact
 //! [`Price`]s on the tick grid. No I/O, no knowledge of tables or flags: settings arrive as a
-//! [`QuoteSettings`] (deserializable from `config.json` with MODEL.md's names and defaults).
+//! [`QuoteSettings`] (deserializable from `config.json` with docs/MODEL.md's names and defaults).
 
 use std::fmt;
 use std::str::FromStr;
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Price;
 
-/// How γ is chosen (MODEL.md `gamma_mode`).
+/// How γ is chosen (docs/MODEL.md `gamma_mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GammaMode {
@@ -58,7 +58,7 @@ impl FromStr for GammaMode {
     }
 }
 
-/// The quoting settings of MODEL.md, with its defaults. Keys not listed here are ignored, so
+/// The quoting settings of docs/MODEL.md, with its defaults. Keys not listed here are ignored, so
 /// one `config.json` can hold the recorder's and the backtester's settings too.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -70,7 +70,7 @@ pub struct QuoteSettings {
     pub gamma_mode: GammaMode,
     /// For [`GammaMode::MaxShift`] (default 10).
     pub max_shift_ticks: f64,
-    /// q_max in lots (units of `order_size`): MODEL.md's `max_inventory` / `order_size`,
+    /// q_max in lots (units of `order_size`): docs/MODEL.md's `max_inventory` / `order_size`,
     /// 10 by default since `max_inventory` defaults to 10 × `order_size`.
     pub max_inventory_lots: f64,
     /// Maker fee in basis points of traded value (default 1.5); the spread is at least twice it.
@@ -145,7 +145,7 @@ pub struct Quote {
     pub ask: Option<Price>,
 }
 
-/// γ for the chosen mode (MODEL.md "γ modes"); σ is the clamped σ, q and q_max in lots.
+/// γ for the chosen mode (docs/MODEL.md "γ modes"); σ is the clamped σ, q and q_max in lots.
 pub fn gamma(settings: &QuoteSettings, sigma: f64, inventory_lots: f64, tick: Price) -> f64 {
     let q_max = settings.max_inventory_lots;
     match settings.gamma_mode {
@@ -201,7 +201,7 @@ impl QuoteSettings {
     }
 }
 
-/// The quote of MODEL.md: γ by mode, δ per side, reservation price, spread bounds (widened or
+/// The quote of docs/MODEL.md: γ by mode, δ per side, reservation price, spread bounds (widened or
 /// narrowed about the quote's centre), bid rounded down and ask up to the tick, never crossing
 /// the opposite best (post-only), and no bid at +q_max / no ask at −q_max.
 pub fn quote(settings: &QuoteSettings, inputs: &QuoteInputs) -> Result<Quote, QuoteError> {

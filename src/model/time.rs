@@ -2,7 +2,7 @@
 //!
 //! Every row carries two clocks: the venue's (`ts_event`, when the venue says it generated
 //! the frame) and ours (`ts_recv`, when the frame left the socket). They can disagree by
-//! more than a second in either direction (VENUES.md §0), so mixing them up is a bug the type
+//! more than a second in either direction (docs/VENUES.md §0), so mixing them up is a bug the type
 //! system should catch: [`Timestamp<C>`] is an `i64` of nanoseconds since the Unix epoch,
 //! tagged with a zero-sized clock type. Use the aliases [`EventTime`] and [`RecvTime`].
 

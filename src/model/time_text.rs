@@ -1,5 +1,5 @@
 //! Points in time on the command line (`--from`, `--to`): RFC 3339 and the shorter forms
-//! ARCHITECTURE.md promises (`2026-11-20T13:00Z`, `2026-11-20`), always UTC unless an offset is
+//! docs/ARCHITECTURE.md promises (`2026-11-20T13:00Z`, `2026-11-20`), always UTC unless an offset is
 //! written, and (where a command has a "now") a duration meaning that long ago (`90m`). Pure;
 //! shared by every command that takes a time range.
 

@@ -2,7 +2,7 @@
 //! published at checkpoints. Shared by `collect` (live frames) and `import` (old journals),
 //! so both write the same rows by the same code path.
 //!
-//! A checkpoint (ARCHITECTURE.md "Durability"): fsync the journal; close every table's open
+//! A checkpoint (docs/ARCHITECTURE.md "Durability"): fsync the journal; close every table's open
 //! part (fsynced, still under its temporary name); write the state file — the commit point:
 //! journal position, the parts to publish, the recorder's state; rename the parts into place;
 //! archive (or, with `keep_journal` off, delete) the journal segments the state no longer

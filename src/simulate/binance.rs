@@ -1,6 +1,6 @@
 //! The local Binance venue (`mdkit simulate --venue binance-*`): the same synthetic market as
 //! the Extended venue, spoken as Binance's combined WebSocket stream and REST depth snapshot
-//! (VENUES.md §3), both on one 127.0.0.1 port.
+//! (docs/VENUES.md §3), both on one 127.0.0.1 port.
 //!
 //! * `GET /stream?streams=<sym>@depth[@100ms|@0ms|@500ms]/<sym>@trade/…` upgrades to a
 //!   WebSocket (also under `/public` and `/market`, the USD-M routes). Each step sends one

@@ -1,4 +1,4 @@
-//! Binance's JSON as the local Binance venue spells it (VENUES.md §3): combined-stream diff
+//! Binance's JSON as the local Binance venue spells it (docs/VENUES.md §3): combined-stream diff
 //! depth and trade frames, the REST depth snapshot body, and error bodies, for spot, USD-M
 //! and COIN-M.
 //!
@@ -80,7 +80,7 @@ pub fn diff(
 /// The combined-stream frame of one trade, sent at `ts_ms`.
 pub fn trade(kind: Kind, stream: &str, symbol: &str, ts_ms: i64, trade: &Trade) -> String {
     let t = trade.ts_event.as_nanos() / 1_000_000;
-    // `m`: the buyer is the maker, i.e. the taker sold (VENUES.md §3.4).
+    // `m`: the buyer is the maker, i.e. the taker sold (docs/VENUES.md §3.4).
     let m = trade.side == TakerSide::Sell;
     let (p, q) = (number(trade.price.raw()), number(trade.qty.raw()));
     let id = trade.id;

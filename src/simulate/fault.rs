@@ -22,7 +22,7 @@
 //! | `burst=N:K` | frames N … N+K−1 are held and sent back to back when frame N+K−1 is due |
 //! | `http429=N` | Binance venue only: REST request N of the run (from 1) gets HTTP 429 |
 //!
-//! The refusal of an upgrade without `User-Agent` (HTTP 403) is always on (VENUES.md §1.2).
+//! The refusal of an upgrade without `User-Agent` (HTTP 403) is always on (docs/VENUES.md §1.2).
 
 use std::fmt;
 use std::str::FromStr;
@@ -203,7 +203,7 @@ pub struct Injector {
 }
 
 impl Injector {
-    /// `first_seq` is 1 for a v1 stream and 0 for a v2 connection (VENUES.md §1.3, §2).
+    /// `first_seq` is 1 for a v1 stream and 0 for a v2 connection (docs/VENUES.md §1.3, §2).
     pub fn new(kinds: Vec<FaultKind>, first_seq: u64) -> Self {
         Self {
             kinds,

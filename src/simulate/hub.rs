@@ -19,9 +19,9 @@ use super::market::{Change, Market, MarketParams, STEP_MS};
 use super::wire::{self, Format};
 use crate::model::{BookSide, FrameKind, Level, Trade};
 
-/// Trades kept for the replay on connect (VENUES.md §1.4).
+/// Trades kept for the replay on connect (docs/VENUES.md §1.4).
 pub const REPLAY_TRADES: usize = 50;
-/// Steps between full snapshots: one simulated minute (VENUES.md §1.3).
+/// Steps between full snapshots: one simulated minute (docs/VENUES.md §1.3).
 pub const SNAPSHOT_EVERY: u64 = 60_000 / STEP_MS as u64;
 
 /// One market's share of a step, already spelled.

@@ -1,11 +1,11 @@
 //! The synthetic market: a latent mid, a dense L2 book around it, and aggressive orders whose
-//! arrival rate and reach follow MODEL.md exactly, so that `calibrate` recovers σ, A and κ.
+//! arrival rate and reach follow docs/MODEL.md exactly, so that `calibrate` recovers σ, A and κ.
 //!
 //! Owns one market's state and its random stream. It knows nothing of sockets, JSON or
 //! connections: [`Market::step`] advances simulated time by one 100 ms step and returns what
 //! changed; `hub` publishes it and `wire` spells it.
 //!
-//! The generator, per step of 100 ms (MODEL.md "Units"):
+//! The generator, per step of 100 ms (docs/MODEL.md "Units"):
 //! * the latent mid moves by σ·√0.1·N(0,1) (Box–Muller; the latent mid is an f64 statistic,
 //!   every price in the book is a [`Price`] on the tick grid);
 //! * per side, aggressive orders arrive as Poisson(A·0.1) at distinct random milliseconds
@@ -22,7 +22,7 @@
 //!
 //! Why this makes the parameters recoverable: with a one-tick spread and a dense inner book,
 //! the deepest print of an order reaching δ lies at tick/2 + ⌊(δ − tick/2)/tick⌋·tick from the
-//! published mid, so on MODEL.md's grid δₖ = tick/2 + k·tick the count of orders with deepest
+//! published mid, so on docs/MODEL.md's grid δₖ = tick/2 + k·tick the count of orders with deepest
 //! print ≥ δₖ is exactly the count with reach ≥ δₖ, whose rate is A·e^(−κ·δₖ). Trades sit in
 //! (ts of the last frame, ts of the next frame), so the as-of join finds the mid they used.
 
@@ -33,9 +33,9 @@ use crate::book::Book;
 use crate::model::{BookSide, EventTime, Level, Price, Qty, TakerSide, Trade, TradeKind, UNIT};
 
 /// Simulated time per step, in milliseconds (Extended publishes deltas every 100 ms,
-/// VENUES.md §1.3).
+/// docs/VENUES.md §1.3).
 pub const STEP_MS: i64 = 100;
-/// The first trade id: above 2⁵³, like real Extended ids (VENUES.md §1.4).
+/// The first trade id: above 2⁵³, like real Extended ids (docs/VENUES.md §1.4).
 pub const FIRST_TRADE_ID: i64 = 2_103_821_900_219_158_529;
 
 /// The true parameters of one synthetic market.
@@ -98,7 +98,7 @@ impl MarketParams {
     }
 }
 
-/// One changed level of a DELTA: the signed change and the new absolute size (VENUES.md §1.3).
+/// One changed level of a DELTA: the signed change and the new absolute size (docs/VENUES.md §1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Change {
     pub price: Price,
@@ -188,7 +188,7 @@ impl Market {
             let count = self.poisson(rate * step_secs).min(STEP_MS as u64 - 1);
             let mut taken: Vec<i64> = Vec::new();
             for _ in 0..count {
-                // Distinct milliseconds per side: MODEL.md groups prints by (ts, side) into
+                // Distinct milliseconds per side: docs/MODEL.md groups prints by (ts, side) into
                 // one order, so two orders must not share a millisecond.
                 let offset_ms = loop {
                     let ms = self.rng.random_range(1..STEP_MS);

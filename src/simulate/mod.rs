@@ -2,9 +2,9 @@
 //! true parameters are printed, with fault injection. Tests and newcomers use it instead of
 //! the internet.
 //!
-//! Data flow: [`market`] steps one market (latent mid, book, aggressive orders; MODEL.md) →
+//! Data flow: [`market`] steps one market (latent mid, book, aggressive orders; docs/MODEL.md) →
 //! [`hub`] steps every market on one simulated clock, spells each step once with [`wire`]
-//! (VENUES.md §1, §2), logs it with [`log`], and broadcasts it on a bounded channel →
+//! (docs/VENUES.md §1, §2), logs it with [`log`], and broadcasts it on a bounded channel →
 //! [`server`] runs one task per WebSocket connection, numbering frames (seq) and passing them
 //! through that connection's [`fault`] injector. This module owns the command line, the
 //! validated [`Config`] and [`run`]; it must not be imported by other subcommands.

@@ -1,6 +1,6 @@
 //! The local Extended venue: WebSocket upgrade, routing, and one task per connection.
 //!
-//! Owns the handshake rules (403 without `User-Agent`, VENUES.md §1.2), the paths of §1.1 and
+//! Owns the handshake rules (403 without `User-Agent`, docs/VENUES.md §1.2), the paths of §1.1 and
 //! §2, each connection's seq (v1: per stream from 1; v2: per connection from 0, across topics)
 //! and its fault injector, server pings, and graceful shutdown. [`serve`] takes its listener
 //! and a shutdown future (mini-redis style) and returns only when every connection task has
@@ -40,7 +40,7 @@ const V2_PATH: &str = "/stream.extended.exchange/v2/rpc";
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub faults: FaultPlan,
-    /// Interval of the server's WebSocket pings (Extended: 15 s, VENUES.md §1.2).
+    /// Interval of the server's WebSocket pings (Extended: 15 s, docs/VENUES.md §1.2).
     pub ping_every: Duration,
     /// How long connections get to drain and close after shutdown before they are aborted.
     pub drain_timeout: Duration,
@@ -210,7 +210,7 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>, stop: watch::Receive
         Route::Book { market, .. } | Route::Trades { market }
             if hub.market_index(&market).is_none() =>
         {
-            // VENUES.md §1.5: an unknown market gets the error envelope and no data.
+            // docs/VENUES.md §1.5: an unknown market gets the error envelope and no data.
             if conn.text(wire::error_envelope(1001, "Market not found")).await == Flow::Continue {
                 conn.close(CloseCode::Normal, "market not found").await;
             }
@@ -359,7 +359,7 @@ enum Stream {
     Trades,
 }
 
-/// A v1 stream (VENUES.md §1.3, §1.4): a SNAPSHOT or the trades replay at seq 1, then one
+/// A v1 stream (docs/VENUES.md §1.3, §1.4): a SNAPSHOT or the trades replay at seq 1, then one
 /// frame per step (book: every step, empty deltas included; trades: steps with trades).
 async fn v1(mut conn: Conn, hub: &Hub, market: usize, stream: Stream) {
     let Some((start, mut rx)) = hub.attach(market) else {
@@ -427,7 +427,7 @@ enum Scope {
     Trades,
 }
 
-/// A v2 JSON-RPC connection (VENUES.md §2): one seq for all topics, from 0.
+/// A v2 JSON-RPC connection (docs/VENUES.md §2): one seq for all topics, from 0.
 async fn rpc(mut conn: Conn, hub: &Hub) {
     let Some(mut rx) = hub.subscribe() else {
         conn.close(CloseCode::Away, "simulation ended").await;

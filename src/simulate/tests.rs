@@ -13,7 +13,7 @@ use crate::venue::extended::v1::{self, Message};
 
 /// Decodes a v1 book frame with the real Extended parser (so the simulator and the parser
 /// are held to each other), checking on the way that `q` is the signed change from `book`
-/// to `c` on every DELTA level (VENUES.md §1.3 rule 1).
+/// to `c` on every DELTA level (docs/VENUES.md §1.3 rule 1).
 fn decode(text: &str, book: &Book) -> BookFrame {
     let update = match v1::parse_book(text) {
         Ok(Message::Data(update)) => update,
@@ -80,7 +80,7 @@ fn ols(points: &[(f64, f64)]) -> (f64, f64) {
     (slope, my - slope * mx)
 }
 
-/// Over two simulated hours of ETH-USD with seed 42, MODEL.md's estimators applied to what
+/// Over two simulated hours of ETH-USD with seed 42, docs/MODEL.md's estimators applied to what
 /// the simulator publishes recover its true parameters:
 /// * σ from 1 s log returns of the published mid: 7,200 returns give a relative standard error
 ///   of 1/√(2·7200) ≈ 0.8 %; the tolerance is 5 % (six standard errors);
@@ -113,7 +113,7 @@ fn generator_statistics_match_the_true_parameters() {
             mids.push((bid + ask) as f64 / 2.0 / 1e8);
         }
         let outcome = market.step(k * STEP_MS);
-        // Trades with the same ms and side are one order (MODEL.md step 2).
+        // Trades with the same ms and side are one order (docs/MODEL.md step 2).
         let mut orders: std::collections::BTreeMap<(i64, TakerSide), i64> = Default::default();
         for t in &outcome.trades {
             let d2 = match t.side {

@@ -1,4 +1,4 @@
-//! Extended's JSON, spelled the way the real venue spells it (VENUES.md §1.3, §1.4, §2).
+//! Extended's JSON, spelled the way the real venue spells it (docs/VENUES.md §1.3, §1.4, §2).
 //!
 //! Owns the text of every frame the simulator sends: v1 book and trades frames, the v1 error
 //! envelope, and v2 JSON-RPC acks, errors and data envelopes. Pure functions from values to
@@ -176,7 +176,7 @@ pub fn v1_trades(data: &str, ts_ms: i64, seq: u64) -> String {
     format!(r#"{{"ts":{ts_ms},"seq":{seq},"data":{data}}}"#)
 }
 
-/// The v1 error envelope (VENUES.md §1.5).
+/// The v1 error envelope (docs/VENUES.md §1.5).
 pub fn error_envelope(code: i64, message: &str) -> String {
     format!(r#"{{"status":"ERROR","error":{{"code":{code},"message":{}}}}}"#, quoted(message))
 }

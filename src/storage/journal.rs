@@ -1,6 +1,6 @@
 //! The write-ahead journal: every frame a recorder reads, with its receive time, in the order
 //! the recorder handled it, so a crash loses nothing that reached it and a parser fix can be
-//! re-applied to old captures (ARCHITECTURE.md "Durability").
+//! re-applied to old captures (docs/ARCHITECTURE.md "Durability").
 //!
 //! One journal per venue and market, a directory of segments
 //! `<root>/_journal/<venue>/<market>/<first jseq, 20 digits>.journal`. A segment is a magic

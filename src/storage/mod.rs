@@ -2,7 +2,7 @@
 //! DataFusion session over the tree.
 //!
 //! Layout: `<root>/<table>/venue=<v>/market=<m>/date=<YYYY-MM-DD>/part-<HHMMSS>-<conn>-<n>.parquet`
-//! (ARCHITECTURE.md "Layout on disk"). Parts are ZSTD(3), sorted by (time, seq), and become
+//! (docs/ARCHITECTURE.md "Layout on disk"). Parts are ZSTD(3), sorted by (time, seq), and become
 //! visible only by an atomic rename once closed. This module knows nothing of venues or
 //! connections: it stores and returns rows.
 

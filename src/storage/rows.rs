@@ -72,7 +72,7 @@ pub struct EventRow {
     pub detail: Option<String>,
 }
 
-/// One row of `calibration`: the fit of one window (MODEL.md).
+/// One row of `calibration`: the fit of one window (docs/MODEL.md).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CalibrationRow {
     pub window_start: EventTime,

@@ -2,7 +2,7 @@
 //! the text and the rule, so a journal line can be diagnosed from the message alone.
 //!
 //! A venue's own error envelope is *not* a parse error (it is a [`super::VenueError`] value,
-//! VENUES.md §1.5). Must not carry I/O or connection context; `collect` adds market and conn.
+//! docs/VENUES.md §1.5). Must not carry I/O or connection context; `collect` adds market and conn.
 
 use crate::model::{BookSide, DecimalError, Price, Qty};
 
@@ -22,7 +22,7 @@ pub enum ParseError {
     Decimal { field: String, text: String, source: DecimalError },
 
     /// A DELTA level must carry `c`, the new absolute size; without it the frame cannot be
-    /// applied and the book must be rebuilt (VENUES.md §1.3 rule 1).
+    /// applied and the book must be rebuilt (docs/VENUES.md §1.3 rule 1).
     #[error(
         "DELTA {side} level {price} has no `c` (new absolute size); treat as a sequence break"
     )]
@@ -34,14 +34,14 @@ pub enum ParseError {
     #[error("unknown frame type {text:?} (expected one of: {})", expected.join(", "))]
     UnknownType { text: String, expected: &'static [&'static str] },
 
-    /// `data.d` must be `"f"` (full book) or `"1"` (best bid/ask), VENUES.md §1.3.
+    /// `data.d` must be `"f"` (full book) or `"1"` (best bid/ask), docs/VENUES.md §1.3.
     #[error("unknown book depth `data.d` = {text:?} (expected \"f\" or \"1\")")]
     UnknownDepth { text: String },
 
     #[error("frame type {envelope:?} disagrees with `data.t` = {data:?}")]
     TypeMismatch { envelope: String, data: String },
 
-    /// Trade ids are decoded as integers from the JSON text (VENUES.md §1.4); this one does
+    /// Trade ids are decoded as integers from the JSON text (docs/VENUES.md §1.4); this one does
     /// not fit `0..=i64::MAX`.
     #[error("field `{field}` = {text} is not an id in 0..=9223372036854775807")]
     IdOutOfRange { field: String, text: String },

@@ -4,9 +4,9 @@
 //! Frames are parsed by serde_json into [`Value`], a tree that borrows its strings from the
 //! frame text (objects are short lists of fields, not maps), so the recorder's hot path does
 //! not allocate a string per key and per price. An integer literal that fits `u64` or `i64`
-//! is held as that integer, never as `f64`, so trade ids above 2^53 stay exact (VENUES.md
+//! is held as that integer, never as `f64`, so trade ids above 2^53 stay exact (docs/VENUES.md
 //! §1.4); only literals beyond `u64` fall back to `f64`, and [`Obj::id`] refuses those as out
-//! of range. Prices and sizes are JSON strings parsed as exact decimals (VENUES.md §0). Must
+//! of range. Prices and sizes are JSON strings parsed as exact decimals (docs/VENUES.md §0). Must
 //! not know any frame layout: that is each venue's `frames`, `v1`, `v2` (Extended) and
 //! `binance::frames`.
 
@@ -366,7 +366,7 @@ impl<'v> Obj<'v> {
             .ok_or_else(|| ParseError::TimeOutOfRange { field: self.field(name), millis })
     }
 
-    /// A non-negative integer id, exact (VENUES.md §1.4: ids exceed 2^53).
+    /// A non-negative integer id, exact (docs/VENUES.md §1.4: ids exceed 2^53).
     pub(super) fn id(&self, name: &str) -> Result<i64, ParseError> {
         let value = self.req(name)?;
         let Value::Number(number) = value else {

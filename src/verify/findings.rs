@@ -106,7 +106,7 @@ kinds! {
     // Binance: diffs with no snapshot to splice onto (e.g. a capture file that continues an
     // earlier one) are not in depth; the recorder says so in an `unsynced` row.
     RecordedUnsynced => "recorded_unsynced", Sequence, Note, "book diffs not recorded: no snapshot to splice onto (unsynced event)";
-    // Trades out of seq order are the venue's to send (VENUES.md §1.4: out-of-sequence trades
+    // Trades out of seq order are the venue's to send (docs/VENUES.md §1.4: out-of-sequence trades
     // may be skipped); collect records each jump as a trade_gap row.
     TradeSeqWentBack => "trade_seq_went_back", Sequence, Note, "trades frame received after one with a higher seq";
     DuplicateFrame => "duplicate_frame", Duplicates, Violation, "book frame recorded twice (same conn, seq)";
@@ -115,7 +115,7 @@ kinds! {
     BadSize => "bad_size", Replay, Violation, "negative or zero resting size, or a bad price or side";
     CrossedBook => "crossed_book", Replay, Violation, "crossed or locked book after a frame";
     // A note, not a violation: a minutely SNAPSHOT carries the book as of its own seq, so the
-    // changes of that 100 ms step show up as drift (the simulator does this, and VENUES.md
+    // changes of that 100 ms step show up as drift (the simulator does this, and docs/VENUES.md
     // does not say the venue does otherwise). A lost DELTA is caught as a seq gap.
     SnapshotDrift => "snapshot_drift", Replay, Note, "mid-stream snapshot differs from the book it replaces";
     TopMismatch => "top_mismatch", Replay, Violation, "book_top differs from the book replayed from depth";

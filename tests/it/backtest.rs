@@ -24,7 +24,7 @@ use crate::common::{stderr, stdout, SEC};
 use crate::live::{Collector, Sim};
 
 /// Settings that make a short recording trade: warm up for 2 minutes, refit every 5 from the
-/// last 10, and a small γ (MODEL.md's 0.1 puts quotes γσ²T = 45 away from mid on this market).
+/// last 10, and a small γ (docs/MODEL.md's 0.1 puts quotes γσ²T = 45 away from mid on this market).
 const SHORT: [&str; 8] =
     ["--set", "warmup=120", "--set", "every=300", "--set", "window=600", "--set", "gamma=0.001"];
 
@@ -593,7 +593,7 @@ fn an_accelerated_simulator_recording_backtests_on_the_event_clock() {
 }
 
 /// A run that sends nothing says why, after the summary and in summary.json: on five
-/// minutes, MODEL.md's 900 s warm-up covers everything; with the suggested warm-up, the
+/// minutes, docs/MODEL.md's 900 s warm-up covers everything; with the suggested warm-up, the
 /// default schedule (window 3600 s every 600 s) has no fit before the end.
 #[test]
 fn a_run_without_orders_names_the_reason() {

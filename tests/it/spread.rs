@@ -1,5 +1,5 @@
 //! `mdkit spread`: the quote from the latest calibration row and book frame, checked against
-//! MODEL.md's formulas written out here, for each γ mode and the γ → 0 limit; and bad input.
+//! docs/MODEL.md's formulas written out here, for each γ mode and the γ → 0 limit; and bad input.
 
 use std::path::Path;
 
@@ -64,7 +64,7 @@ fn f(v: &serde_json::Value, name: &str) -> f64 {
     v[name].as_f64().unwrap_or_else(|| panic!("{name} missing: {v}"))
 }
 
-/// MODEL.md, written out: δ = γσ²T + (2/γ)·ln(1 + γ/κ), r = mid − γσ²Tq.
+/// docs/MODEL.md, written out: δ = γσ²T + (2/γ)·ln(1 + γ/κ), r = mid − γσ²Tq.
 fn assert_formulas(v: &serde_json::Value, gamma: f64, q: f64) {
     let (mid, sigma, t) = (3000.0, 0.5, 1800.0);
     let (d_bid, d_ask) = if gamma == 0.0 {

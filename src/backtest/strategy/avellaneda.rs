@@ -1,4 +1,4 @@
-//! The Avellaneda–Stoikov market maker of MODEL.md, as the original recorder project ran it:
+//! The Avellaneda–Stoikov market maker of docs/MODEL.md, as the original recorder project ran it:
 //! on every book frame it computes the quote with [`crate::model::quote::quote`] (the same
 //! code `mdkit spread` prints) from the latest calibration and places, moves or refreshes one
 //! post-only order per side.
@@ -11,7 +11,7 @@
 //! quote is still sent as a refresh, which keeps its queue place and its validity.
 //!
 //! Its settings ([`AvellanedaSettings`]) are the quote's: T, γ and its mode, the max shift,
-//! the spread bounds and the σ clamps, with MODEL.md's names, aliases and defaults (those of
+//! the spread bounds and the σ clamps, with docs/MODEL.md's names, aliases and defaults (those of
 //! [`QuoteSettings`], shared with `mdkit spread`). q_max in lots and the maker fee are the
 //! engine's settings; the quote reads them from there.
 
@@ -23,7 +23,7 @@ use crate::model::quote::{quote, GammaMode, QuoteInputs, QuoteSettings};
 use crate::model::{BookSide, Price, Qty};
 use crate::storage::BookTopRow;
 
-/// The AS quote's own settings, as given (MODEL.md "Quotes").
+/// The AS quote's own settings, as given (docs/MODEL.md "Quotes").
 #[derive(Debug, Clone, PartialEq)]
 pub struct AvellanedaSettings {
     pub inventory_horizon_seconds: f64,

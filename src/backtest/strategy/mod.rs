@@ -206,12 +206,12 @@ pub trait Registered: Strategy + Sized + 'static {
     /// Whether it trades only once a recalibration fits σ and κ (a run that sends no order
     /// then says whether a fit was missing).
     const USES_FIT: bool;
-    /// Its keys, each with the key it follows in MODEL.md's table ("" = the first key): see
+    /// Its keys, each with the key it follows in docs/MODEL.md's table ("" = the first key): see
     /// [`crate::backtest::settings::keys`].
     const KEYS: &'static [(&'static str, &'static str)];
     /// Its short names for flags and `--sweep`, and the key each means.
     const ALIASES: &'static [(&'static str, &'static str)];
-    /// Its settings as given, with MODEL.md's defaults.
+    /// Its settings as given, with docs/MODEL.md's defaults.
     type Settings: std::fmt::Debug + Clone + PartialEq + Default;
     /// Its settings validated, in the units it runs on.
     type Config: std::fmt::Debug + Clone + PartialEq;

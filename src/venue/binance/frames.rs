@@ -1,4 +1,4 @@
-//! Binance text frames → typed values (VENUES.md §3): combined-stream envelopes
+//! Binance text frames → typed values (docs/VENUES.md §3): combined-stream envelopes
 //! `{"stream":"<sym>@<stream>","data":{…}}`, the same payloads on raw streams, the bare REST
 //! depth snapshot body `{"lastUpdateId":…,"bids":…,"asks":…}` (as the hftbacktest collector
 //! writes it into the stream, and as `collect` journals it), subscription replies and error
@@ -189,7 +189,7 @@ fn trade(data: &Obj<'_>) -> Result<Trade, ParseError> {
     Ok(Trade {
         market: data.str("s")?.to_owned(),
         id: data.id("t")?,
-        // `m`: the buyer was the maker, so the taker sold (VENUES.md §3.4).
+        // `m`: the buyer was the maker, so the taker sold (docs/VENUES.md §3.4).
         side: if buyer_is_maker { TakerSide::Sell } else { TakerSide::Buy },
         kind,
         ts_event: data.millis("T")?,

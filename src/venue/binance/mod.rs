@@ -1,4 +1,4 @@
-//! Binance spot, USD-M and COIN-M market data (VENUES.md §3): the venue names mdkit uses,
+//! Binance spot, USD-M and COIN-M market data (docs/VENUES.md §3): the venue names mdkit uses,
 //! their default endpoints, the frames of the combined streams and the REST depth snapshot
 //! ([`frames`]), and the splice-and-chain rule of diff depth ([`seq`]).
 //!
@@ -72,7 +72,7 @@ impl Kind {
     }
 
     /// Guesses the market from a diff-depth frame: futures frames carry `pu`, COIN-M frames
-    /// also `ps` (the pair); spot frames neither (VENUES.md §3.2).
+    /// also `ps` (the pair); spot frames neither (docs/VENUES.md §3.2).
     pub fn infer(pu: bool, pair: bool) -> Kind {
         match (pu, pair) {
             (_, true) => Kind::CoinM,

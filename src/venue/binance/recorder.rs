@@ -1,4 +1,4 @@
-//! The recorder's rules for one Binance market (spot, USD-M or COIN-M; VENUES.md §3): one
+//! The recorder's rules for one Binance market (spot, USD-M or COIN-M; docs/VENUES.md §3): one
 //! combined-stream connection carries the market's diff depth, trades and bookTicker, and
 //! the REST depth snapshots are journaled on it as frames (as the hftbacktest collector
 //! writes them, `../realdata/hftbacktest-binance/README.md`).

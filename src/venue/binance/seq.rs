@@ -1,4 +1,4 @@
-//! Binance's gap rules as a small pure state machine (VENUES.md §3.3, §8): splicing diff
+//! Binance's gap rules as a small pure state machine (docs/VENUES.md §3.3, §8): splicing diff
 //! depth onto a REST snapshot, then checking each diff against the chain.
 //!
 //! A connection starts with no book. Diffs are *buffered* (the bridging diff usually arrives

@@ -1,5 +1,5 @@
 //! Where the Extended streams live: the configurable WebSocket base and the URL of every
-//! public stream under it (VENUES.md §1.1, §2), plus the mandatory `User-Agent`.
+//! public stream under it (docs/VENUES.md §1.1, §2), plus the mandatory `User-Agent`.
 //!
 //! Builds strings only; must not connect, resolve hosts or read configuration files.
 
@@ -7,34 +7,34 @@ use std::time::Duration;
 
 use super::Depth;
 
-/// Mainnet v1 WebSocket base ([EXT-DOCS], [X10-CFG] `MAINNET_CONFIG`; VENUES.md §1.1).
+/// Mainnet v1 WebSocket base ([EXT-DOCS], [X10-CFG] `MAINNET_CONFIG`; docs/VENUES.md §1.1).
 pub const MAINNET_BASE: &str = "wss://api.starknet.extended.exchange/stream.extended.exchange/v1";
 
 /// Testnet (Sepolia) v1 WebSocket base. Sources disagree on the host; this is the official
-/// SDK's ([X10-CFG] `TESTNET_CONFIG`), which VENUES.md §1.1 says to default to.
+/// SDK's ([X10-CFG] `TESTNET_CONFIG`), which docs/VENUES.md §1.1 says to default to.
 pub const TESTNET_BASE: &str =
     "wss://api.starknet.sepolia.extended.exchange/stream.extended.exchange/v1";
 
 /// The `User-Agent` header sent on every REST and WebSocket request.
 ///
 /// Mandatory: Extended refuses the WebSocket upgrade with HTTP 403 when it is missing
-/// (VENUES.md §1.2, [EXT-DOCS] "Mandatory headers"). It is fixed and versioned so the venue
+/// (docs/VENUES.md §1.2, [EXT-DOCS] "Mandatory headers"). It is fixed and versioned so the venue
 /// can tell our traffic apart.
 pub const USER_AGENT: &str = concat!("mdkit/", env!("CARGO_PKG_VERSION"));
 
 /// The venue pings every connection this often (WebSocket control frames, not JSON).
 ///
 /// The client must answer each ping with a pong within [`PONG_DEADLINE`] or be dropped
-/// (VENUES.md §1.2). tokio-tungstenite queues that pong by itself while the stream is being
+/// (docs/VENUES.md §1.2). tokio-tungstenite queues that pong by itself while the stream is being
 /// read, so the connection loop in `collect` answers pings as long as it keeps reading — it
 /// must never stop reading a socket it keeps open. Client pings are answered but optional.
 pub const SERVER_PING_INTERVAL: Duration = Duration::from_secs(15);
 /// How long the venue waits for the pong to its ping.
 pub const PONG_DEADLINE: Duration = Duration::from_secs(10);
-/// A book stream silent this long is dead: close it and reconnect (VENUES.md §1.2, the
+/// A book stream silent this long is dead: close it and reconnect (docs/VENUES.md §1.2, the
 /// default; make it configurable).
 pub const STALE_AFTER: Duration = Duration::from_secs(90);
-/// The largest message to accept: a full BTC-USD snapshot was 374 KB (VENUES.md §1.2).
+/// The largest message to accept: a full BTC-USD snapshot was 374 KB (docs/VENUES.md §1.2).
 pub const MAX_MESSAGE_BYTES: usize = 2 * 1024 * 1024;
 
 /// A base URL or market name that cannot be used to build a stream URL.
@@ -49,7 +49,7 @@ pub enum EndpointError {
 }
 
 /// The v1 WebSocket base and the stream URLs under it. All hosts and paths are configuration
-/// (VENUES.md §0); tests point this at `ws://127.0.0.1:<port>/…`.
+/// (docs/VENUES.md §0); tests point this at `ws://127.0.0.1:<port>/…`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
     base: String,
@@ -86,7 +86,7 @@ impl Endpoints {
     }
 
     /// `/orderbooks/{market}`; [`Depth::Top`] adds `?depth=1` (best bid and ask only,
-    /// every frame a SNAPSHOT, VENUES.md §1.3). `None` streams every market on one socket.
+    /// every frame a SNAPSHOT, docs/VENUES.md §1.3). `None` streams every market on one socket.
     pub fn orderbooks(&self, market: Option<&str>, depth: Depth) -> Result<String, EndpointError> {
         let url = self.stream("orderbooks", market)?;
         Ok(match depth {
@@ -95,28 +95,28 @@ impl Endpoints {
         })
     }
 
-    /// `/publicTrades/{market}` (VENUES.md §1.4).
+    /// `/publicTrades/{market}` (docs/VENUES.md §1.4).
     pub fn public_trades(&self, market: Option<&str>) -> Result<String, EndpointError> {
         self.stream("publicTrades", market)
     }
 
-    /// `/prices/mark/{market}` (VENUES.md §1.5).
+    /// `/prices/mark/{market}` (docs/VENUES.md §1.5).
     pub fn mark_prices(&self, market: Option<&str>) -> Result<String, EndpointError> {
         self.stream("prices/mark", market)
     }
 
-    /// `/prices/index/{market}` (VENUES.md §1.5).
+    /// `/prices/index/{market}` (docs/VENUES.md §1.5).
     pub fn index_prices(&self, market: Option<&str>) -> Result<String, EndpointError> {
         self.stream("prices/index", market)
     }
 
-    /// `/funding/{market}` (VENUES.md §1.1).
+    /// `/funding/{market}` (docs/VENUES.md §1.1).
     pub fn funding(&self, market: Option<&str>) -> Result<String, EndpointError> {
         self.stream("funding", market)
     }
 
     /// The v2 JSON-RPC URL beside this v1 base: a trailing `/v1` becomes `/v2/rpc`
-    /// (`…/stream.extended.exchange/v1` → `…/stream.extended.exchange/v2/rpc`, VENUES.md §2);
+    /// (`…/stream.extended.exchange/v1` → `…/stream.extended.exchange/v2/rpc`, docs/VENUES.md §2);
     /// a base without `/v1` gets `/v2/rpc` appended.
     pub fn rpc(&self) -> String {
         let root = self.base.strip_suffix("/v1").unwrap_or(&self.base);

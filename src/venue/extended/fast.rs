@@ -113,7 +113,7 @@ fn payload(c: &mut Cursor<'_>, kind: FrameKind, out: &mut BookUpdate) -> Option<
 }
 
 /// One side's `[{p, q, c}]` into `levels` (the new absolute sizes) and, on a DELTA, `changes`
-/// (the signed changes `q`; VENUES.md §1.3 rule 1; a SNAPSHOT's `c` is ignored).
+/// (the signed changes `q`; docs/VENUES.md §1.3 rule 1; a SNAPSHOT's `c` is ignored).
 fn levels(
     c: &mut Cursor<'_>,
     kind: FrameKind,

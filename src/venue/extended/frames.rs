@@ -1,7 +1,7 @@
 //! The typed values an Extended frame becomes, and the parsers for the payloads that v1 and
-//! v2 share (VENUES.md §2: v2 `data` is the v1 payload, so §1.3 and §1.4 apply unchanged).
+//! v2 share (docs/VENUES.md §2: v2 `data` is the v1 payload, so §1.3 and §1.4 apply unchanged).
 //!
-//! Owns the book-level rules of VENUES.md §1.3: SNAPSHOT levels take `q` (absolute, `c`
+//! Owns the book-level rules of docs/VENUES.md §1.3: SNAPSHOT levels take `q` (absolute, `c`
 //! ignored), DELTA levels take `c` (new absolute size) and keep the signed `q` for `verify`,
 //! `data.d` is `"f"` or `"1"`. Must not know envelopes (`v1`, `v2`) or sequence rules (`seq`).
 
@@ -13,7 +13,7 @@ use crate::model::{
     BookFrame, BookSide, EventTime, FrameKind, Level, Price, Qty, TakerSide, Trade, TradeKind,
 };
 
-/// Which book a stream carries (`data.d`, VENUES.md §1.3).
+/// Which book a stream carries (`data.d`, docs/VENUES.md §1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Depth {
     /// `"f"`: the full book; SNAPSHOT then DELTAs.
@@ -29,7 +29,7 @@ pub struct BookUpdate {
     pub frame: BookFrame,
     pub depth: Depth,
     /// The signed size change `q` of each DELTA bid, parallel to `frame.bids`; empty on a
-    /// SNAPSHOT. Kept so `verify` can check `before + q == c` (VENUES.md §1.3 rule 1).
+    /// SNAPSHOT. Kept so `verify` can check `before + q == c` (docs/VENUES.md §1.3 rule 1).
     pub bid_changes: Vec<Qty>,
     /// As `bid_changes`, for `frame.asks`.
     pub ask_changes: Vec<Qty>,
@@ -81,7 +81,7 @@ impl BookUpdate {
     }
 }
 
-/// A trades frame: one or more public trades (VENUES.md §1.4). The first frame of a v1
+/// A trades frame: one or more public trades (docs/VENUES.md §1.4). The first frame of a v1
 /// connection is a replay of the market's last 50 trades.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TradesFrame {
@@ -98,7 +98,7 @@ pub enum PriceKind {
     Index,
 }
 
-/// A mark- or index-price frame (v1 `type` `MP`, v2 `PRICES.MP` / `PRICES.IP`, VENUES.md §1.5).
+/// A mark- or index-price frame (v1 `type` `MP`, v2 `PRICES.MP` / `PRICES.IP`, docs/VENUES.md §1.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PriceFrame {
     pub seq: u64,
@@ -125,7 +125,7 @@ pub struct FundingFrame {
 }
 
 /// The venue's error envelope `{"status":"ERROR","error":{"code","message"}}`, e.g. code
-/// 1001 "Market not found" (VENUES.md §1.5). Record it as an event and back off; it is
+/// 1001 "Market not found" (docs/VENUES.md §1.5). Record it as an event and back off; it is
 /// not data and not a parse failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("Extended error {code}: {message}")]
@@ -196,7 +196,7 @@ fn levels(
             // Snapshot `q` is absolute; a `c` on a snapshot (docs example only) is ignored.
             FrameKind::Snapshot => level.qty("q")?,
             // Delta `q` is the signed change; `c` is the new absolute size and is what we
-            // apply (VENUES.md §1.3 rule 1).
+            // apply (docs/VENUES.md §1.3 rule 1).
             FrameKind::Delta => {
                 changes.push(level.qty("q")?);
                 level.opt_qty("c")?.ok_or(ParseError::DeltaWithoutNewSize { side, price })?
@@ -217,7 +217,7 @@ const TRADE_KINDS: &[(&str, TradeKind)] = &[
     ("DELEVERAGE", TradeKind::Deleverage),
 ];
 
-/// A trades payload: the array `data [{i, m, S, tT, T, p, q}]` (VENUES.md §1.4).
+/// A trades payload: the array `data [{i, m, S, tT, T, p, q}]` (docs/VENUES.md §1.4).
 pub(super) fn trades_frame(
     root: &Obj<'_>,
     seq: u64,
@@ -249,7 +249,7 @@ pub(super) fn trades_frame(
     Ok(TradesFrame { seq, ts_event, trades })
 }
 
-/// A price payload `data {m, p, ts}`; `data.ts` 0 means "not given" (VENUES.md §1.5).
+/// A price payload `data {m, p, ts}`; `data.ts` 0 means "not given" (docs/VENUES.md §1.5).
 pub(super) fn price_frame(
     data: &Obj<'_>,
     kind: PriceKind,

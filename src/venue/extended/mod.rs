@@ -1,5 +1,5 @@
 //! Extended (Starknet perpetuals): endpoints, the v1 per-stream frames, the v2 JSON-RPC
-//! multiplexed stream, and the sequence rules of both (VENUES.md §1, §2, §8).
+//! multiplexed stream, and the sequence rules of both (docs/VENUES.md §1, §2, §8).
 //!
 //! Owns: turning one text frame into typed values ([`BookUpdate`], [`TradesFrame`],
 //! [`PriceFrame`], [`FundingFrame`], [`VenueError`]) or a [`ParseError`] that names what is
@@ -8,7 +8,7 @@
 //! into rows. Must not: open sockets, keep time, or reconnect — `collect` does that.
 //!
 //! Entry points: [`v1::parse_book`], [`v1::parse_trades`], [`v1::parse_prices`],
-//! [`v1::parse_funding`] (one per v1 stream, VENUES.md §1.2: the URL is the subscription) and
+//! [`v1::parse_funding`] (one per v1 stream, docs/VENUES.md §1.2: the URL is the subscription) and
 //! [`v2::parse`] for every frame of a v2 connection. [`seq`] holds the gap rules.
 
 mod endpoints;

@@ -2,7 +2,7 @@
 //!
 //! Deterministic: the same records in the same order give the same rows, whether they come
 //! live from a socket, from the journal after a crash, or from `import`. Each book connection
-//! has its own book and sequencer (VENUES.md §1.3): a break — gap, duplicate, a first frame
+//! has its own book and sequencer (docs/VENUES.md §1.3): a break — gap, duplicate, a first frame
 //! that is not a SNAPSHOT, a frame that cannot be read, a venue error — writes one terminal
 //! `events` row, drops that connection's book, and asks for the socket to be closed
 //! ([`Verdict::Close`]); nothing more from that connection is used. Trades (§1.4) are

@@ -1,10 +1,10 @@
 //! Extended's gap rules as small pure state machines: is this frame the one that must come
-//! next on this connection? (VENUES.md §1.3 rule 3–6, §1.4, §2, §8.)
+//! next on this connection? (docs/VENUES.md §1.3 rule 3–6, §1.4, §2, §8.)
 //!
 //! A [`Break`] means the book can no longer be trusted. The caller must then discard the
 //! book (every book of the connection on v2), record a `seq_gap` event with the expected and
 //! received `seq`, close the socket, reconnect with backoff, resubscribe (v2) and rebuild
-//! from the next SNAPSHOT (VENUES.md §1.3 rule 6, §2). There is nothing to stitch with: the
+//! from the next SNAPSHOT (docs/VENUES.md §1.3 rule 6, §2). There is nothing to stitch with: the
 //! REST book has no sequence id. After a break every `check` refuses until [`reset`] is
 //! called for the fresh connection.
 //!
@@ -111,7 +111,7 @@ impl Sequence {
     }
 }
 
-/// The v1 order-book rule (VENUES.md §1.3 rule 3–5): `seq` is 1 on a connection's first
+/// The v1 order-book rule (docs/VENUES.md §1.3 rule 3–5): `seq` is 1 on a connection's first
 /// frame, which must be a SNAPSHOT; every later frame — DELTA, empty DELTA or mid-stream
 /// SNAPSHOT — carries the previous `seq` + 1. Error envelopes carry no `seq` and do not pass
 /// through here.
@@ -192,7 +192,7 @@ enum Topic {
     Unsubscribed,
 }
 
-/// The v2 rule (VENUES.md §2): one `seq` for all topics of a connection, 0 on the first data
+/// The v2 rule (docs/VENUES.md §2): one `seq` for all topics of a connection, 0 on the first data
 /// frame and +1 per data frame; acks carry no `seq`. A topic's data may only follow its
 /// subscribe ack, and the first book frame after each (re)subscribe must be a SNAPSHOT. A
 /// break invalidates every book of the connection.
@@ -319,7 +319,7 @@ impl RpcSequencer {
     }
 }
 
-/// A v1 trades `seq` that was not the previous + 1 (VENUES.md §1.4): log it as an event,
+/// A v1 trades `seq` that was not the previous + 1 (docs/VENUES.md §1.4): log it as an event,
 /// keep the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TradesGap {
@@ -359,7 +359,7 @@ impl TradesSequencer {
     }
 }
 
-/// How a connection's trades replay relates to the trades already recorded (VENUES.md §1.4).
+/// How a connection's trades replay relates to the trades already recorded (docs/VENUES.md §1.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplayOverlap {
     /// Nothing recorded for the market yet: nothing to compare with.

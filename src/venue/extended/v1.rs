@@ -1,4 +1,4 @@
-//! Extended v1 streams: one stream per connection, the URL is the subscription (VENUES.md
+//! Extended v1 streams: one stream per connection, the URL is the subscription (docs/VENUES.md
 //! §1.2), so each stream has its own entry point that classifies any text frame it can carry.
 //!
 //! Owns the v1 envelopes: book `{type, ts, seq, data}`, trades `{ts, seq, data:[…]}`,
@@ -17,7 +17,7 @@ use crate::model::FrameKind;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message<T> {
     Data(T),
-    /// Record as an event and back off (VENUES.md §1.5); not data.
+    /// Record as an event and back off (docs/VENUES.md §1.5); not data.
     VenueError(VenueError),
 }
 
@@ -29,7 +29,7 @@ pub type FundingMessage = Message<FundingFrame>;
 const BOOK_TYPES: &[&str] = &["SNAPSHOT", "DELTA"];
 const PRICE_TYPES: &[&str] = &["MP", "IP"];
 
-/// A frame of `/orderbooks/{market}` (with or without `?depth=1`), VENUES.md §1.3.
+/// A frame of `/orderbooks/{market}` (with or without `?depth=1`), docs/VENUES.md §1.3.
 ///
 /// `type` and `data.t` must agree; `data.d` must be `"f"` or `"1"`; DELTA levels need `c`.
 /// An empty DELTA is a valid frame (a heartbeat that consumes a `seq`, rule 5).
@@ -72,7 +72,7 @@ pub(super) fn parse_book_general(text: &str) -> Result<BookMessage, ParseError> 
 }
 
 /// A frame of `/publicTrades/{market}`: `{ts, seq, data:[{i, m, S, tT, T, p, q}]}`
-/// (VENUES.md §1.4). The first frame of a connection replays the last 50 trades.
+/// (docs/VENUES.md §1.4). The first frame of a connection replays the last 50 trades.
 pub fn parse_trades(text: &str) -> Result<TradesMessage, ParseError> {
     parse_frame(text, |root| {
         let (seq, ts_event) = (root.u64("seq")?, root.millis("ts")?);
@@ -80,7 +80,7 @@ pub fn parse_trades(text: &str) -> Result<TradesMessage, ParseError> {
     })
 }
 
-/// A frame of `/prices/mark/{market}` (`type` `MP`, VENUES.md §1.5) or
+/// A frame of `/prices/mark/{market}` (`type` `MP`, docs/VENUES.md §1.5) or
 /// `/prices/index/{market}` (`IP`, by analogy with v2's `PRICES.IP`; not documented for v1).
 pub fn parse_prices(text: &str) -> Result<PricesMessage, ParseError> {
     parse_frame(text, |root| {
@@ -101,7 +101,7 @@ pub fn parse_prices(text: &str) -> Result<PricesMessage, ParseError> {
 }
 
 /// A frame of `/funding/{market}`: `{ts, seq, data:{m, f, T}}`. The v1 layout is inferred
-/// from the v2 payload (VENUES.md §2: v2 `data` is the v1 payload); `type`, if any, is not
+/// from the v2 payload (docs/VENUES.md §2: v2 `data` is the v1 payload); `type`, if any, is not
 /// checked because no v1 funding frame has been observed.
 pub fn parse_funding(text: &str) -> Result<FundingMessage, ParseError> {
     parse_frame(text, |root| {
@@ -112,7 +112,7 @@ pub fn parse_funding(text: &str) -> Result<FundingMessage, ParseError> {
 }
 
 /// What every v1 stream shares: JSON text, then either the venue's error envelope (a value,
-/// VENUES.md §1.5) or the stream's own frame, read from the root object by `body`.
+/// docs/VENUES.md §1.5) or the stream's own frame, read from the root object by `body`.
 fn parse_frame<T>(
     text: &str,
     body: impl FnOnce(&Obj<'_>) -> Result<T, ParseError>,

@@ -1,4 +1,4 @@
-//! Extended v2 JSON-RPC stream: many topics on one socket (VENUES.md §2). Beta: keep it behind
+//! Extended v2 JSON-RPC stream: many topics on one socket (docs/VENUES.md §2). Beta: keep it behind
 //! a config switch.
 //!
 //! Owns the request builders (`subscribe`, `unsubscribe`, `ping`, `list-subscriptions`) and
@@ -13,7 +13,7 @@ use super::json::{self, Obj, Path};
 use super::ParseError;
 use crate::model::{EventTime, FrameKind};
 
-/// Which book an `orderbooks` subscription asks for (VENUES.md §2 scope table).
+/// Which book an `orderbooks` subscription asks for (docs/VENUES.md §2 scope table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BookView {
     /// `depth "full"`, topic `orderbooks.{m}`.
@@ -78,7 +78,7 @@ impl Subscription {
         }
     }
 
-    /// The topic id the venue names in acks and data frames (VENUES.md §2 scope table).
+    /// The topic id the venue names in acks and data frames (docs/VENUES.md §2 scope table).
     /// `None` for an all-markets subscription, whose topic id is not documented.
     pub fn topic(&self) -> Option<String> {
         let m = self.market()?;
@@ -220,7 +220,7 @@ pub enum RpcMessage {
 }
 
 /// A data frame `{type, data, ts, seq, subscription}`. Acks carry no `seq`; data frames
-/// carry the connection-global one (VENUES.md §2).
+/// carry the connection-global one (docs/VENUES.md §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataFrame {
     pub seq: u64,

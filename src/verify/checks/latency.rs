@@ -1,7 +1,7 @@
 //! Receive latency (`ts_recv − ts_event`) as a log-linear histogram of signed nanoseconds:
 //! exact count, min and max, percentiles to within about 3 %, fixed memory, no allocation
 //! per value. Negative values are clock skew (the venue's clock ahead of ours), kept, never
-//! "corrected" (VENUES.md §0).
+//! "corrected" (docs/VENUES.md §0).
 
 use serde::Serialize;
 
