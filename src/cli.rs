@@ -4,7 +4,15 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::sync::Mutex;
+
 use clap::{Parser, Subcommand};
+use tracing::Level;
+use tracing_subscriber::fmt::format::{self, FormatEvent, FormatFields};
+use tracing_subscriber::fmt::FmtContext;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
 const ABOUT: &str = "Record, verify, calibrate and backtest market making on crypto L2 order books";
@@ -18,7 +26,7 @@ and writes the same hive-partitioned tables under --data:
   <data>/<table>/venue=<venue>/market=<MARKET>/date=<YYYY-MM-DD>/part-*.parquet
 
 Tables: depth, book_top, trades, events, calibration (see schemas/ for every column).
-Set RUST_LOG (e.g. RUST_LOG=mdkit=debug) for more detail on stderr.
+-v/-vv/-vvv or RUST_LOG (e.g. RUST_LOG=debug) for more detail on stderr; -q for errors only.
 Exit codes: 0 ok, 1 problems found (verify), 2 error.";
 
 #[derive(Debug, Parser)]
@@ -28,6 +36,14 @@ pub struct Cli {
     /// [default: ./data; `collect` also reads data_directory from config.json]
     #[arg(long, global = true, value_name = "DIR", env = "MDKIT_DATA")]
     pub data: Option<PathBuf>,
+
+    /// More detail on stderr: -v info, -vv debug, -vvv trace (RUST_LOG, when set, wins)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr: no warnings, no progress
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -83,16 +99,80 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Logs to stderr; `RUST_LOG` sets the filter (default: warnings).
-pub fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+/// Logs to stderr like cargo does: `warning: …`, each distinct warning once. `RUST_LOG`
+/// sets the filter when present (`RUST_LOG=debug`, `RUST_LOG=mdkit=trace`); otherwise `-q`
+/// shows errors only, the default warnings, `-v` info, `-vv` debug and `-vvv` trace of
+/// mdkit's own modules. Colour only when stderr is a terminal.
+pub fn init_tracing(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "warn,mdkit=info",
+        (false, 2) => "warn,mdkit=debug",
+        (false, _) => "info,mdkit=trace",
+    };
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(&spec).unwrap_or_else(|e| {
+            eprintln!("warning: RUST_LOG={spec:?} is not a filter ({e}); using {level:?}");
+            EnvFilter::new(level)
+        }),
+        _ => EnvFilter::new(level),
+    };
+    let ansi = std::io::stderr().is_terminal();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false)
+        .with_ansi(ansi)
         // A closed stderr must not panic the recorder (the default reports it with eprintln!).
         .log_internal_errors(false)
+        .event_format(Plain { ansi, seen: Mutex::new(HashSet::new()) })
         .try_init();
+}
+
+/// `warning: message`, `debug mdkit::storage: message`: one line an event, no timestamps
+/// (the recorder's own status lines carry the time), a repeated warning left out.
+struct Plain {
+    ansi: bool,
+    seen: Mutex<HashSet<String>>,
+}
+
+impl<S, N> FormatEvent<S, N> for Plain
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let meta = event.metadata();
+        let mut line = String::new();
+        ctx.format_fields(format::Writer::new(&mut line), event)?;
+        if *meta.level() == Level::WARN {
+            let first = self.seen.lock().map(|mut seen| seen.insert(line.clone())).unwrap_or(true);
+            if !first {
+                return Ok(());
+            }
+        }
+        let (label, colour) = match *meta.level() {
+            Level::ERROR => ("error", "31"),
+            Level::WARN => ("warning", "33"),
+            Level::INFO => ("info", "32"),
+            Level::DEBUG => ("debug", "34"),
+            Level::TRACE => ("trace", "35"),
+        };
+        if self.ansi {
+            write!(writer, "\x1b[1;{colour}m{label}\x1b[0m")?;
+        } else {
+            write!(writer, "{label}")?;
+        }
+        if *meta.level() >= Level::DEBUG {
+            write!(writer, " {}", meta.target())?;
+        }
+        writeln!(writer, ": {line}")
+    }
 }
 
 /// An error and its causes on one line: `context: cause: root cause`. Causes whose text an

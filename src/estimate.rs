@@ -162,9 +162,19 @@ pub async fn run_query(
     params: Vec<(&str, ScalarValue)>,
 ) -> Result<Vec<RecordBatch>, CalibrateError> {
     let wrap = |e| CalibrateError::Query { query, source: Box::new(e) };
+    let started = std::time::Instant::now();
+    tracing::debug!("{query}: {}", describe(&params));
     let df = ctx.sql(text).await.map_err(wrap)?;
     let df = df.with_param_values(ParamValues::from(params)).map_err(wrap)?;
-    df.collect().await.map_err(wrap)
+    let batches = df.collect().await.map_err(wrap)?;
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    tracing::debug!("{query}: {rows} rows in {:.3} s", started.elapsed().as_secs_f64());
+    Ok(batches)
+}
+
+/// `$name=value, …` for a debug line.
+fn describe(params: &[(&str, ScalarValue)]) -> String {
+    params.iter().map(|(name, value)| format!("${name}={value}")).collect::<Vec<_>>().join(", ")
 }
 
 fn lookback_start(window: Window, settings: &Settings) -> EventTime {

@@ -7,7 +7,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = mdkit::cli::Cli::parse();
-    mdkit::cli::init_tracing();
+    mdkit::cli::init_tracing(cli.verbose, cli.quiet);
     match mdkit::cli::run(cli) {
         Ok(code) => code,
         Err(err) if mdkit::cli::is_broken_pipe(&err) => ExitCode::SUCCESS,

@@ -279,7 +279,7 @@ async fn inputs(
     data: &Path,
     args: &Args,
 ) -> anyhow::Result<(String, String, CalibrationRow, Top, Price)> {
-    let session = Session::open_warning(data)
+    let session = Session::open(data)
         .await
         .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
     let ctx = &session.ctx;

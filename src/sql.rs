@@ -64,7 +64,7 @@ async fn query_batches(
     data: &Path,
     query: &str,
 ) -> anyhow::Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
-    let session = Session::open_warning(data)
+    let session = Session::open(data)
         .await
         .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
     let spinner = ProgressBar::new_spinner().with_message("running query");

@@ -478,12 +478,6 @@ async fn prepare(data: &Path, config: &Config) -> anyhow::Result<(Prepared, Sess
             source.to
         );
     }
-    // Each skipped file once, whichever reader found it.
-    let bad: BTreeSet<String> =
-        session.skipped.iter().chain(listings.bad()).map(ToString::to_string).collect();
-    for line in bad {
-        eprintln!("warning: skipped {line}");
-    }
     let spec = spec::market_spec(&session.ctx, &key, config.tick, config.lot).await?;
     let out = config.out.clone().unwrap_or_else(|| {
         let from = source.from.to_datetime().format("%Y%m%dT%H%M%SZ");

@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{col, lit};
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::estimate::{self as calibrate, CalibrateError, MarketKey, Window};
 use crate::model::{EventTime, RecvTime};
@@ -97,7 +97,9 @@ impl Calibrator {
         settings: calibrate::Settings,
     ) -> Result<Self, ScheduleError> {
         settings.validate().map_err(|e| ScheduleError::Setting(e.to_string()))?;
-        let ctx = SessionContext::new();
+        // The source's runtime carries its object store, which shows only the parts the
+        // storage listing accepted (stray and broken files stay hidden here too).
+        let ctx = SessionContext::new_with_config_rt(SessionConfig::new(), source.runtime_env());
         for (from, to) in [("book_top", RECORDED_TOP), ("trades", RECORDED_TRADES)] {
             let provider = source.table_provider(from).await.map_err(tables)?;
             ctx.register_table(to, provider).map_err(tables)?;

@@ -181,7 +181,7 @@ async fn calibrate(
     data: &Path,
     config: &Config,
 ) -> anyhow::Result<Vec<(MarketKey, Vec<CalibrationRow>)>> {
-    let session = Session::open_warning(data)
+    let session = Session::open(data)
         .await
         .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
     let ctx = &session.ctx;

@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+mod foreign;
 mod journal;
 mod part;
 mod path;
@@ -18,10 +19,11 @@ mod session;
 mod writer;
 
 pub use journal::{Cause, Entry, Journal, JournalError, Record, Stream};
-pub use part::{inspect, BadPart, PartInfo, RowGroupSpan};
+pub use part::{inspect, BadKind, BadPart, PartInfo, RowGroupSpan};
 pub use path::is_temp_name;
 pub use path::{
-    check_name, find_parts, sweep_temp_files, temp_name, BadName, PartFilter, PartPath, Partition,
+    check_name, find_parts, sweep_temp_files, temp_name, BadName, Found, PartFilter, PartPath,
+    Partition,
 };
 pub use reader::{list, Listing, Scan, Selection, TimeRange, BATCH_ROWS};
 pub use rows::{

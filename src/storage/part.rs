@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::file::statistics::Statistics;
 
+use super::foreign::Foreign;
 use super::path::Partition;
 use super::schema::{schema_difference, META_SCHEMA_VERSION, META_TABLE, SCHEMA_VERSION};
 
@@ -19,7 +20,27 @@ use super::schema::{schema_difference, META_SCHEMA_VERSION, META_TABLE, SCHEMA_V
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadPart {
     pub path: PathBuf,
+    pub kind: BadKind,
     pub reason: String,
+}
+
+/// What is wrong with a [`BadPart`], for `verify` to sort it by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BadKind {
+    /// Not named `part-*.parquet`: another tool's file, never read as data.
+    Stray,
+    /// Empty, not Parquet, or unreadable.
+    Unreadable,
+    /// A Parquet file cut short.
+    Truncated,
+    /// Parquet, but not this table's columns (missing, or of a type mdkit cannot read).
+    Schema,
+}
+
+impl BadPart {
+    pub fn new(path: &Path, kind: BadKind, reason: impl Into<String>) -> Self {
+        Self { path: path.to_path_buf(), kind, reason: reason.into() }
+    }
 }
 
 impl fmt::Display for BadPart {
@@ -44,6 +65,8 @@ pub struct PartInfo {
     pub rows: u64,
     pub row_groups: Vec<RowGroupSpan>,
     pub(crate) metadata: ArrowReaderMetadata,
+    /// `Some` when another tool wrote the part: how to turn its batches into the table's.
+    pub(crate) foreign: Option<Foreign>,
 }
 
 impl PartInfo {
@@ -62,33 +85,49 @@ const MAGIC: &[u8; 4] = b"PAR1";
 
 /// Reads and checks a part's footer.
 pub fn inspect(path: &Path, partition: &Partition) -> Result<PartInfo, BadPart> {
-    let bad = |reason: String| BadPart { path: path.to_path_buf(), reason };
-    let mut file = File::open(path).map_err(|e| bad(format!("cannot open: {e}")))?;
-    check_magic(&mut file).map_err(bad)?;
+    let bad = |kind: BadKind, reason: String| BadPart::new(path, kind, reason);
+    let mut file =
+        File::open(path).map_err(|e| bad(BadKind::Unreadable, format!("cannot open: {e}")))?;
+    check_magic(&mut file).map_err(|(kind, reason)| bad(kind, reason))?;
     let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-        .map_err(|e| bad(format!("corrupt Parquet footer: {e}")))?;
+        .map_err(|e| bad(BadKind::Unreadable, format!("corrupt Parquet footer: {e}")))?;
     let table = partition.table;
     let kv = metadata.metadata().file_metadata().key_value_metadata();
     let meta = |key: &str| {
         kv.and_then(|kv| kv.iter().find(|e| e.key == key)).and_then(|e| e.value.clone())
     };
     if let Some(found) = meta(META_TABLE).filter(|t| t != table.name()) {
-        return Err(bad(format!("holds the {found} table, but sits in the {table} tree")));
+        return Err(bad(
+            BadKind::Schema,
+            format!("holds the {found} table, but sits in the {table} tree"),
+        ));
     }
     if let Some(version) = meta(META_SCHEMA_VERSION) {
         match version.parse::<u32>() {
             Ok(v) if v <= SCHEMA_VERSION => {}
             _ => {
-                return Err(bad(format!(
+                return Err(bad(BadKind::Schema, format!(
                     "written with schema version {version}; this mdkit reads up to {SCHEMA_VERSION}: upgrade mdkit"
                 )))
             }
         }
     }
-    if let Some(diff) = schema_difference(&table.schema(), metadata.schema()) {
-        return Err(bad(format!("not a {table} part: {diff}")));
-    }
-    let time_index = table.schema().index_of(table.time_column()).expect("time column exists");
+    let foreign = match schema_difference(&table.schema(), metadata.schema()) {
+        None => None,
+        Some(_) => Some(
+            Foreign::plan(table, metadata.schema())
+                .map_err(|diff| bad(BadKind::Schema, format!("not a {table} part: {diff}")))?,
+        ),
+    };
+    // Statistics are per Parquet leaf column; find the time column by name.
+    let time_index = metadata
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .position(|c| c.path().string() == table.time_column())
+        .ok_or_else(|| bad(BadKind::Schema, format!("not a {table} part: no time column")))?;
     let row_groups = metadata
         .metadata()
         .row_groups()
@@ -107,28 +146,39 @@ pub fn inspect(path: &Path, partition: &Partition) -> Result<PartInfo, BadPart> 
         rows: row_groups.iter().map(|g| g.rows).sum(),
         row_groups,
         metadata,
+        foreign,
     })
 }
 
 /// Tells "not Parquet at all" from "Parquet cut short" before the footer parser does.
-fn check_magic(file: &mut File) -> Result<(), String> {
-    let len = file.metadata().map_err(|e| format!("cannot stat: {e}"))?.len();
+fn check_magic(file: &mut File) -> Result<(), (BadKind, String)> {
+    let unreadable = |e: std::io::Error| (BadKind::Unreadable, format!("cannot read: {e}"));
+    let len = file.metadata().map_err(unreadable)?.len();
     let mut head = [0u8; 4];
     let mut tail = [0u8; 4];
+    if len == 0 {
+        return Err((BadKind::Unreadable, "empty file (0 bytes)".into()));
+    }
     if len >= 4 {
-        file.read_exact(&mut head).map_err(|e| format!("cannot read: {e}"))?;
+        file.read_exact(&mut head).map_err(unreadable)?;
     }
     if len < 4 || &head != MAGIC {
-        return Err(format!("not a Parquet file ({len} bytes, no PAR1 header)"));
+        return Err((
+            BadKind::Unreadable,
+            format!("not a Parquet file ({len} bytes, no PAR1 header)"),
+        ));
     }
     if len < 12 {
-        return Err(format!("truncated Parquet file ({len} bytes, no footer)"));
+        return Err((
+            BadKind::Truncated,
+            format!("truncated Parquet file ({len} bytes, no footer)"),
+        ));
     }
-    file.seek(SeekFrom::End(-4)).map_err(|e| format!("cannot read: {e}"))?;
-    file.read_exact(&mut tail).map_err(|e| format!("cannot read: {e}"))?;
+    file.seek(SeekFrom::End(-4)).map_err(unreadable)?;
+    file.read_exact(&mut tail).map_err(unreadable)?;
     if &tail != MAGIC {
-        return Err(format!("truncated Parquet file ({len} bytes, footer missing): was it copied or written completely?"));
+        return Err((BadKind::Truncated, format!("truncated Parquet file ({len} bytes, footer missing): was it copied or written completely?")));
     }
-    file.seek(SeekFrom::Start(0)).map_err(|e| format!("cannot read: {e}"))?;
+    file.seek(SeekFrom::Start(0)).map_err(unreadable)?;
     Ok(())
 }

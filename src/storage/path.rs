@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
+use super::part::{BadKind, BadPart};
 use super::schema::Table;
 
 /// The partition a part belongs to.
@@ -87,22 +88,38 @@ pub struct PartFilter<'a> {
     pub dates: Option<(NaiveDate, NaiveDate)>,
 }
 
+/// What [`find_parts`] found under a table folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Found {
+    /// Files named like parts, in path order (still to be checked by [`super::inspect`]).
+    pub parts: Vec<PartPath>,
+    /// Every other visible file under the selected folders: never read as data.
+    pub strays: Vec<BadPart>,
+}
+
 /// Lists the committed parts of `table` under `root` whose directories match `filter`, in
-/// path order. Directories that are not `key=value` of the expected key are ignored; a
-/// missing table directory is an empty table.
-pub fn find_parts(root: &Path, table: Table, filter: &PartFilter<'_>) -> io::Result<Vec<PartPath>> {
-    let mut parts = Vec::new();
+/// path order, and names every other file found on the way (a missing table directory is
+/// an empty table). Hidden files (a writer's `.part-*.tmp`) are neither.
+pub fn find_parts(root: &Path, table: Table, filter: &PartFilter<'_>) -> io::Result<Found> {
+    let mut found = Found::default();
     let table_dir = root.join(table.name());
-    for (venue, venue_dir) in hive_dirs(&table_dir, "venue")? {
+    let (venues, other) = hive_dirs(&table_dir, "venue")?;
+    found.strays.extend(other);
+    for (venue, venue_dir) in venues {
         if filter.venue.is_some_and(|v| v != venue) {
             continue;
         }
-        for (market, market_dir) in hive_dirs(&venue_dir, "market")? {
+        let (markets, other) = hive_dirs(&venue_dir, "market")?;
+        found.strays.extend(other);
+        for (market, market_dir) in markets {
             if filter.market.is_some_and(|m| m != market) {
                 continue;
             }
-            for (date_text, date_dir) in hive_dirs(&market_dir, "date")? {
+            let (dates, other) = hive_dirs(&market_dir, "date")?;
+            found.strays.extend(other);
+            for (date_text, date_dir) in dates {
                 let Ok(date) = NaiveDate::parse_from_str(&date_text, "%Y-%m-%d") else {
+                    found.strays.extend(all_files(&date_dir, "date= is not YYYY-MM-DD")?);
                     continue;
                 };
                 if filter.dates.is_some_and(|(from, to)| date < from || date > to) {
@@ -111,17 +128,43 @@ pub fn find_parts(root: &Path, table: Table, filter: &PartFilter<'_>) -> io::Res
                 let partition =
                     Partition { table, venue: venue.clone(), market: market.clone(), date };
                 for name in sorted_names(&date_dir)? {
-                    if is_part_name(&name) {
-                        parts.push(PartPath {
-                            path: date_dir.join(&name),
-                            partition: partition.clone(),
-                        });
+                    let path = date_dir.join(&name);
+                    if name.starts_with('.') {
+                        continue;
+                    }
+                    if path.is_dir() {
+                        found.strays.extend(all_files(&path, "not in a date= folder")?);
+                    } else if is_part_name(&name) {
+                        found.parts.push(PartPath { path, partition: partition.clone() });
+                    } else {
+                        found.strays.push(stray(&path, "not named part-*.parquet"));
                     }
                 }
             }
         }
     }
-    Ok(parts)
+    Ok(found)
+}
+
+fn stray(path: &Path, why: &str) -> BadPart {
+    BadPart::new(path, BadKind::Stray, format!("{why}: not an mdkit part, not read"))
+}
+
+/// Every visible file at or below `dir`, as strays.
+fn all_files(dir: &Path, why: &str) -> io::Result<Vec<BadPart>> {
+    let mut out = Vec::new();
+    for name in sorted_names(dir)? {
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = dir.join(&name);
+        if path.is_dir() {
+            out.extend(all_files(&path, why)?);
+        } else {
+            out.push(stray(&path, why));
+        }
+    }
+    Ok(out)
 }
 
 /// Deletes temporary parts that writers left behind (after a crash) anywhere under `root`,
@@ -150,19 +193,25 @@ pub fn sweep_temp_files(root: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(removed)
 }
 
-/// Sub-directories named `<key>=<value>`, sorted by value.
-fn hive_dirs(dir: &Path, key: &str) -> io::Result<Vec<(String, PathBuf)>> {
+/// Sub-directories named `<key>=<value>`, sorted by value; every other visible file at or
+/// below `dir` is a stray.
+#[allow(clippy::type_complexity)]
+fn hive_dirs(dir: &Path, key: &str) -> io::Result<(Vec<(String, PathBuf)>, Vec<BadPart>)> {
     let prefix = format!("{key}=");
     let mut found = Vec::new();
+    let mut strays = Vec::new();
     for name in sorted_names(dir)? {
-        if let Some(value) = name.strip_prefix(&prefix) {
-            let path = dir.join(&name);
-            if path.is_dir() {
-                found.push((value.to_owned(), path));
-            }
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = dir.join(&name);
+        match (name.strip_prefix(&prefix), path.is_dir()) {
+            (Some(value), true) => found.push((value.to_owned(), path)),
+            (_, true) => strays.extend(all_files(&path, &format!("not in a {key}= folder"))?),
+            (_, false) => strays.push(stray(&path, &format!("not in a {key}= folder"))),
         }
     }
-    Ok(found)
+    Ok((found, strays))
 }
 
 fn sorted_names(dir: &Path) -> io::Result<Vec<String>> {

@@ -7,9 +7,10 @@
 //! its first time, so memory stays one batch per overlapping part, however long the range.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BTreeSet, BinaryHeap, VecDeque};
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use arrow::array::{Array, BooleanArray, Int64Array, RecordBatch, TimestampNanosecondArray};
 use arrow::compute::{filter_record_batch, interleave_record_batch};
@@ -112,10 +113,10 @@ pub fn list(root: &Path, table: Table, selection: &Selection) -> Result<Listing,
         dates: selection.range.dates(),
     };
     let table_dir = root.join(table.name());
-    let paths = find_parts(root, table, &filter).map_err(|e| StorageError::io(&table_dir, e))?;
+    let found = find_parts(root, table, &filter).map_err(|e| StorageError::io(&table_dir, e))?;
     let mut parts = Vec::new();
-    let mut bad = Vec::new();
-    for found in paths {
+    let mut bad = found.strays;
+    for found in found.parts {
         match inspect(&found.path, &found.partition) {
             Ok(part) => {
                 let keep = part
@@ -126,11 +127,19 @@ pub fn list(root: &Path, table: Table, selection: &Selection) -> Result<Listing,
                     parts.push(part);
                 }
             }
-            Err(problem) => {
-                tracing::warn!("skipping {problem}");
-                bad.push(problem);
-            }
+            Err(problem) => bad.push(problem),
         }
+    }
+    bad.sort_by(|a, b| a.path.cmp(&b.path));
+    tracing::debug!(
+        "{table}: {} parts ({} rows) selected under {}, {} files skipped",
+        parts.len(),
+        parts.iter().map(|p| p.rows).sum::<u64>(),
+        table_dir.display(),
+        bad.len()
+    );
+    for problem in &bad {
+        warn_once(problem);
     }
     // Parts that start at the same time (one frame split by the row limit) follow each
     // other in the order they were written: by part number, then by name.
@@ -142,6 +151,16 @@ pub fn list(root: &Path, table: Table, selection: &Selection) -> Result<Listing,
         key(a).cmp(&key(b))
     });
     Ok(Listing { table, range: selection.range, parts, bad })
+}
+
+/// Names a skipped file on stderr (a `warn` event), once per process however many times the
+/// tree is listed: a backtest lists it at every recalibration.
+fn warn_once(problem: &BadPart) {
+    static WARNED: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+    let first = WARNED.lock().map(|mut seen| seen.insert(problem.path.clone())).unwrap_or(true);
+    if first {
+        tracing::warn!("skipped {problem}");
+    }
 }
 
 /// The `<n>` of `part-<HHMMSS>-<conn>-<n>.parquet`.
@@ -214,6 +233,12 @@ impl Scan {
     fn refill(&self, stream: &mut PartStream) -> Result<bool, StorageError> {
         for next in stream.reader.by_ref() {
             let batch = next.map_err(|e| StorageError::read(&stream.part.path, e))?;
+            let batch = match &stream.part.foreign {
+                None => batch,
+                Some(foreign) => foreign
+                    .normalize(self.table, &stream.part.partition, &batch)
+                    .map_err(|e| StorageError::read(&stream.part.path, e))?,
+            };
             let batch = self.filter(batch).map_err(|e| StorageError::read(&stream.part.path, e))?;
             if batch.num_rows() == 0 {
                 continue;

@@ -3,10 +3,12 @@
 //!
 //! The parts also store `venue` and `market` as columns (so a single file read by any tool is
 //! self-describing); DataFusion takes them from the path instead, which lets it skip whole
-//! directories when a query filters on them. Before registering, every part's footer is
-//! checked; a file that fails is reported and hidden from DataFusion, so one corrupt file
-//! never makes the rest of the tree unreadable. A table with no parts is an empty table.
+//! directories when a query filters on them. The tables are registered over the parts the
+//! storage listing accepted and nothing else: a stray or broken file is named once and
+//! hidden from DataFusion, so it is neither counted nor able to stop a query. A table with
+//! no parts is an empty table.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -15,12 +17,16 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use bytes::Bytes;
+use datafusion::catalog::TableProvider;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
-use datafusion::datasource::MemTable;
+use datafusion::datasource::{provider_as_source, MemTable, ViewTable};
 use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::functions::string::expr_fn::lower;
+use datafusion::logical_expr::LogicalPlanBuilder;
+use datafusion::prelude::ident;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures_util::stream::{BoxStream, StreamExt};
 use object_store::local::LocalFileSystem;
@@ -30,8 +36,8 @@ use object_store::{
     PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
 
-use super::part::{inspect, BadPart};
-use super::path::{find_parts, PartFilter};
+use super::part::BadPart;
+use super::reader::{list, Selection};
 use super::schema::Table;
 use super::StorageError;
 
@@ -71,43 +77,39 @@ fn file_schema(table: Table) -> SchemaRef {
 pub struct Session {
     pub ctx: SessionContext,
     pub root: PathBuf,
-    /// Files skipped because they are not readable parts, each with its reason.
+    /// Files skipped because they are not readable parts, each with its reason (each was
+    /// named on stderr once when the tree was listed).
     pub skipped: Vec<BadPart>,
 }
 
 impl Session {
-    /// [`Session::open`] for a command: each skipped file is named on stderr, one line each,
-    /// and the query goes on over the rest.
-    pub async fn open_warning(root: &Path) -> Result<Session, StorageError> {
-        let session = Self::open(root).await?;
-        for bad in &session.skipped {
-            eprintln!("warning: skipped {bad}");
-        }
-        Ok(session)
-    }
-
-    /// Checks every part under `root` and registers the five tables.
+    /// Lists every table under `root` with [`super::list`] (the one listing every reader
+    /// uses) and registers the five tables over exactly the parts it accepted.
     pub async fn open(root: &Path) -> Result<Session, StorageError> {
         let root = std::path::absolute(root).map_err(|e| StorageError::io(root, e))?;
         let config = SessionConfig::new().with_information_schema(true);
         let ctx = SessionContext::new_with_config(config);
         let mut skipped = Vec::new();
+        let mut allowed = HashSet::new();
+        let mut tables = Vec::new();
         for table in Table::ALL {
-            let table_dir = root.join(table.name());
-            let parts = find_parts(&root, table, &PartFilter::default())
-                .map_err(|e| StorageError::io(&table_dir, e))?;
-            let mut good = 0usize;
-            for found in &parts {
-                match inspect(&found.path, &found.partition) {
-                    Ok(_) => good += 1,
-                    Err(problem) => skipped.push(problem),
-                }
+            let listing = list(&root, table, &Selection::default())?;
+            skipped.extend(listing.bad);
+            for part in &listing.parts {
+                let location = StorePath::from_absolute_path(&part.path)
+                    .map_err(|e| StorageError::Config(format!("{}: {e}", part.path.display())))?;
+                allowed.insert(location);
             }
-            let provider: Arc<dyn datafusion::catalog::TableProvider> = if good == 0 {
+            let table_dir = root.join(table.name());
+            tables.push(
+                StorePath::from_absolute_path(&table_dir)
+                    .map_err(|e| StorageError::Config(format!("{}: {e}", table_dir.display())))?,
+            );
+            let provider = if listing.parts.is_empty() {
                 Arc::new(
                     MemTable::try_new(sql_schema(table), vec![vec![]])
                         .map_err(StorageError::datafusion)?,
-                )
+                ) as Arc<dyn TableProvider>
             } else {
                 let url = format!("{}/", table_dir.display());
                 let url = ListingTableUrl::parse(&url).map_err(StorageError::datafusion)?;
@@ -117,39 +119,60 @@ impl Session {
                 let config = ListingTableConfig::new(url)
                     .with_listing_options(options)
                     .with_schema(file_schema(table));
-                Arc::new(ListingTable::try_new(config).map_err(StorageError::datafusion)?)
+                let files: Arc<dyn TableProvider> =
+                    Arc::new(ListingTable::try_new(config).map_err(StorageError::datafusion)?);
+                if listing.parts.iter().any(|p| p.foreign.is_some()) {
+                    normalizing_view(table, files).map_err(StorageError::datafusion)?
+                } else {
+                    files
+                }
             };
             ctx.register_table(table.name(), provider).map_err(StorageError::datafusion)?;
         }
-        if !skipped.is_empty() {
-            let hidden = skipped
-                .iter()
-                .filter_map(|b| StorePath::from_filesystem_path(&b.path).ok())
-                .collect();
-            let store = VettedStore { inner: LocalFileSystem::new(), hidden };
-            ctx.register_object_store(ObjectStoreUrl::local_filesystem().as_ref(), Arc::new(store));
-        }
+        let store = VettedStore { inner: LocalFileSystem::new(), allowed, tables };
+        ctx.register_object_store(ObjectStoreUrl::local_filesystem().as_ref(), Arc::new(store));
         Ok(Session { ctx, root, skipped })
     }
 }
 
-/// The local file system with some files hidden from listings: the parts that failed their
-/// footer check. Everything else is passed through unchanged.
+/// Another tool's parts are cast to the table's types by DataFusion's schema adapter; what
+/// a cast cannot do (`BUY` → `buy`) a view over them does.
+fn normalizing_view(
+    table: Table,
+    files: Arc<dyn TableProvider>,
+) -> datafusion::error::Result<Arc<dyn TableProvider>> {
+    let schema = files.schema();
+    let columns = schema.fields().iter().map(|f| {
+        if f.name() == "side" {
+            lower(ident("side")).alias("side")
+        } else {
+            ident(f.name())
+        }
+    });
+    let plan = LogicalPlanBuilder::scan(table.name(), provider_as_source(files), None)?
+        .project(columns)?
+        .build()?;
+    Ok(Arc::new(ViewTable::new(plan, None)))
+}
+
+/// The local file system, listing under the table folders only the parts the listing
+/// accepted: strays, broken and foreign-schema files stay invisible to DataFusion.
 #[derive(Debug)]
 struct VettedStore {
     inner: LocalFileSystem,
-    hidden: Vec<StorePath>,
+    allowed: HashSet<StorePath>,
+    tables: Vec<StorePath>,
 }
 
 impl VettedStore {
     fn visible(&self, location: &StorePath) -> bool {
-        !self.hidden.iter().any(|h| h == location)
+        self.allowed.contains(location) || !self.tables.iter().any(|t| location.prefix_matches(t))
     }
 }
 
 impl fmt::Display for VettedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "VettedStore({}, {} hidden)", self.inner, self.hidden.len())
+        write!(f, "VettedStore({}, {} parts)", self.inner, self.allowed.len())
     }
 }
 
@@ -199,12 +222,16 @@ impl ObjectStore for VettedStore {
         &self,
         prefix: Option<&StorePath>,
     ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        let hidden = self.hidden.clone();
+        let allowed = self.allowed.clone();
+        let tables = self.tables.clone();
         self.inner
             .list(prefix)
             .filter(move |item| {
                 let keep = match item {
-                    Ok(meta) => !hidden.contains(&meta.location),
+                    Ok(meta) => {
+                        allowed.contains(&meta.location)
+                            || !tables.iter().any(|t| meta.location.prefix_matches(t))
+                    }
                     Err(_) => true,
                 };
                 std::future::ready(keep)

@@ -88,6 +88,7 @@ macro_rules! kinds {
 }
 
 kinds! {
+    StrayFile => "stray_file", Files, Violation, "file in a table folder that is not an mdkit part (not read)";
     UnreadablePart => "unreadable_part", Files, Violation, "unreadable part";
     TruncatedPart => "truncated_part", Files, Violation, "truncated part";
     SchemaMismatch => "schema_mismatch", Files, Violation, "part with another schema";

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 
 use crate::model::RecvTime;
-use crate::storage::{is_temp_name, BadPart, PartInfo, Table};
+use crate::storage::{is_temp_name, BadKind, BadPart, PartInfo, Table};
 use crate::verify::findings::{Findings, Key, Kind};
 
 /// A temporary file younger than this may belong to a writer that is still running.
@@ -20,20 +20,13 @@ pub const OPEN_TEMP_AGE: Duration = Duration::from_secs(10 * 60);
 
 /// Sorts an unreadable part into the finding that says what is wrong with it.
 pub fn bad_part(bad: &BadPart, f: &mut Findings) {
-    let reason = &bad.reason;
-    let kind = if reason.contains("truncated") {
-        Kind::TruncatedPart
-    } else if reason.contains("not a ")
-        && reason.contains(" part")
-        && !reason.contains("not a Parquet file")
-        || reason.contains("holds the ")
-        || reason.contains("schema version")
-    {
-        Kind::SchemaMismatch
-    } else {
-        Kind::UnreadablePart
+    let kind = match bad.kind {
+        BadKind::Stray => Kind::StrayFile,
+        BadKind::Truncated => Kind::TruncatedPart,
+        BadKind::Schema => Kind::SchemaMismatch,
+        BadKind::Unreadable => Kind::UnreadablePart,
     };
-    f.add(kind, || reason.clone(), vec![Key::File(bad.path.clone())]);
+    f.add(kind, || bad.reason.clone(), vec![Key::File(bad.path.clone())]);
 }
 
 /// A part's rows must fall on the UTC date its directory names.
@@ -213,28 +206,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bad_parts_are_sorted_by_reason() {
+    fn bad_parts_are_sorted_by_kind() {
         let cases = [
-            (
-                "truncated Parquet file (100 bytes, footer missing): was it copied?",
-                Kind::TruncatedPart,
-            ),
-            (
-                "not a trades part: column 2 is \"ts_recv\", expected \"ts_event\"",
-                Kind::SchemaMismatch,
-            ),
-            ("holds the depth table, but sits in the trades tree", Kind::SchemaMismatch),
-            (
-                "written with schema version 9; this mdkit reads up to 1: upgrade mdkit",
-                Kind::SchemaMismatch,
-            ),
-            ("not a Parquet file (10 bytes, no PAR1 header)", Kind::UnreadablePart),
-            ("corrupt Parquet footer: eof", Kind::UnreadablePart),
+            (BadKind::Truncated, Kind::TruncatedPart),
+            (BadKind::Schema, Kind::SchemaMismatch),
+            (BadKind::Unreadable, Kind::UnreadablePart),
+            (BadKind::Stray, Kind::StrayFile),
         ];
-        for (reason, kind) in cases {
+        for (bad, kind) in cases {
             let mut f = Findings::new(1);
-            bad_part(&BadPart { path: "x".into(), reason: reason.into() }, &mut f);
-            assert_eq!(f.count(kind), 1, "{reason}");
+            bad_part(&BadPart::new(Path::new("x"), bad, "why"), &mut f);
+            assert_eq!(f.count(kind), 1, "{bad:?}");
         }
     }
 
