@@ -144,9 +144,10 @@ pub fn verify(root: &Path, config: &Config) -> Result<Report, VerifyError> {
     };
     let mut markets: BTreeMap<(String, String), market::MarketTables> = BTreeMap::new();
     let mut tree = findings::Findings::new(config.examples);
-    for table in market::TABLES {
+    // The calibration table is derived, not a recording: only its files are checked.
+    for table in market::TABLES.into_iter().chain([Table::Calibration]) {
         let listing = list(root, table, &selection)?;
-        for part in listing.parts {
+        for part in listing.parts.into_iter().filter(|_| table != Table::Calibration) {
             let key = (part.partition.venue.clone(), part.partition.market.clone());
             markets.entry(key).or_default().parts.entry(table).or_default().push(part);
         }

@@ -12,6 +12,7 @@ mod import;
 mod interop;
 mod layering;
 mod live;
+mod messy;
 mod prev_release;
 mod schemas;
 mod simulate;
