@@ -69,6 +69,37 @@ with R², fit points and order counts, and write one row per window to the calib
     Spread(crate::spread::Args),
     /// Run SQL over the tables (DataFusion)
     Sql(crate::sql::Args),
+    /// Settings files: `mdkit config show` prints the effective settings and their sources
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print every setting a command would use, its value and where it came from
+    #[command(after_help = "\
+The settings file is --config FILE, else $MDKIT_CONFIG, else ./config.json when it exists.
+One file serves every command: unknown keys are refused by all of them.
+
+Examples:
+  mdkit config show
+  mdkit config show spread --config my.json")]
+    Show {
+        /// The command whose settings to show
+        #[arg(value_enum, default_value_t = SettingsOf::Backtest)]
+        command: SettingsOf,
+        /// Settings file (default: $MDKIT_CONFIG, else ./config.json if it exists)
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+/// The commands that read a settings file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SettingsOf {
+    Backtest,
+    Spread,
+    Collect,
 }
 
 impl Cli {
@@ -81,7 +112,20 @@ impl Cli {
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let data_dir = cli.data_dir();
+    let config_flag = match &cli.command {
+        Command::Collect(a) => Some(a.config.as_deref()),
+        Command::Backtest(a) => Some(a.config.as_deref()),
+        Command::Spread(a) => Some(a.config.as_deref()),
+        Command::Config(ConfigCommand::Show { config, .. }) => Some(config.as_deref()),
+        _ => None,
+    };
+    if let Some(flag) = config_flag {
+        check_config(flag)?;
+    }
     match cli.command {
+        Command::Config(ConfigCommand::Show { command, config }) => {
+            show_config(command, config.as_deref()).map(|()| ExitCode::SUCCESS)
+        }
         Command::Sql(args) => crate::sql::run(&data_dir, args).map(|()| ExitCode::SUCCESS),
         Command::Collect(args) => {
             crate::collect::run(cli.data.as_deref(), args).map(|()| ExitCode::SUCCESS)
@@ -97,6 +141,78 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => crate::import::run(&data_dir, args).map(|()| ExitCode::SUCCESS),
         Command::Spread(args) => crate::spread::run(&data_dir, args).map(|()| ExitCode::SUCCESS),
     }
+}
+
+/// Every key some command reads from a settings file.
+fn known_config_keys() -> Vec<String> {
+    let mut keys: Vec<String> =
+        crate::backtest::config_keys().into_iter().map(String::from).collect();
+    keys.extend(crate::spread::config_keys());
+    keys.extend(crate::collect::CONFIG_KEYS.iter().map(|k| (*k).to_owned()));
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// One rule for every command that reads settings: the file `--config`, `MDKIT_CONFIG` or
+/// `./config.json` names must hold only keys some command knows, each of the type every
+/// command that reads it expects.
+fn check_config(flag: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let Some(source) = crate::process::config_source(flag) else { return Ok(()) };
+    let map = crate::process::read_config(&source)?;
+    let known = known_config_keys();
+    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+    for key in map.keys() {
+        if !known.contains(&key.as_str()) {
+            anyhow::bail!(
+                "{}: {}",
+                source.path.display(),
+                crate::process::unknown_setting(key, &known)
+            );
+        }
+    }
+    crate::backtest::check_config(&source.path)?;
+    crate::spread::file_settings(&source.path)?;
+    crate::collect::check_config(&source.path)?;
+    Ok(())
+}
+
+fn show_config(of: SettingsOf, flag: Option<&std::path::Path>) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let source = crate::process::config_source(flag);
+    let path = source.as_ref().map(|s| s.path.as_path());
+    let rows: Vec<(String, String, bool)> = match of {
+        SettingsOf::Backtest => crate::backtest::effective_config(path)?,
+        SettingsOf::Spread => crate::spread::effective_config(path)?,
+        SettingsOf::Collect => {
+            let map = match &source {
+                Some(s) => crate::process::read_config(s)?,
+                None => serde_json::Map::new(),
+            };
+            crate::collect::CONFIG_KEYS
+                .iter()
+                .map(|k| match map.get(*k) {
+                    Some(v) => ((*k).to_owned(), v.to_string(), true),
+                    None => ((*k).to_owned(), "(flag or venue default)".to_owned(), false),
+                })
+                .collect()
+        }
+    };
+    let from = match &source {
+        Some(s) => s.to_string(),
+        None => "no settings file (--config, MDKIT_CONFIG and ./config.json are all absent)".into(),
+    };
+    let width = rows.iter().map(|(k, _, _)| k.len()).max().unwrap_or(0);
+    let vwidth = rows.iter().map(|(_, v, _)| v.len()).max().unwrap_or(0);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    writeln!(out, "settings file: {from}")?;
+    for (key, value, set) in rows {
+        let origin = if set { "file" } else { "default" };
+        writeln!(out, "{key:<width$}  {value:<vwidth$}  {origin}")?;
+    }
+    writeln!(out, "(flags and --set override these for one run)")?;
+    Ok(())
 }
 
 /// Logs to stderr like cargo does: `warning: …`, each distinct warning once. `RUST_LOG`

@@ -56,6 +56,46 @@ pub struct MarketKey {
     pub market: String,
 }
 
+impl MarketKey {
+    /// The keys `--venue` and `--market` select (`None` selects all): a market is a
+    /// (venue, market) pair, so BTCUSDT on two venues is two markets.
+    pub fn choose(known: &[MarketKey], venue: Option<&str>, market: Option<&str>) -> Vec<Self> {
+        known
+            .iter()
+            .filter(|k| venue.is_none_or(|v| v == k.venue))
+            .filter(|k| market.is_none_or(|m| m == k.market))
+            .cloned()
+            .collect()
+    }
+
+    /// The one-line error when nothing is selected: what was asked, where, and what exists.
+    pub fn none_found(
+        what: &str,
+        root: &std::path::Path,
+        known: &[MarketKey],
+        venue: Option<&str>,
+        market: Option<&str>,
+    ) -> String {
+        if venue.is_none() && market.is_none() {
+            return format!("no {what} under {}: record or import some data first", root.display());
+        }
+        let known: Vec<String> = known.iter().map(ToString::to_string).collect();
+        format!(
+            "no {what} for {}/{} under {}; markets with data: {}",
+            venue.unwrap_or("*"),
+            market.unwrap_or("*"),
+            root.display(),
+            if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+        )
+    }
+}
+
+impl std::fmt::Display for MarketKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.venue, self.market)
+    }
+}
+
 /// A window [start, end) on the venue clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {

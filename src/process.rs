@@ -54,3 +54,74 @@ pub fn interrupted() -> impl std::future::Future<Output = ()> {
         }
     }
 }
+
+/// Where a settings file came from: the one rule every command follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigOrigin {
+    /// `--config FILE`.
+    Flag,
+    /// The `MDKIT_CONFIG` environment variable.
+    Env,
+    /// `./config.json` in the working directory.
+    WorkingDir,
+}
+
+/// A settings file found by [`config_source`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigSource {
+    pub path: std::path::PathBuf,
+    pub origin: ConfigOrigin,
+}
+
+impl std::fmt::Display for ConfigSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let how = match self.origin {
+            ConfigOrigin::Flag => "--config",
+            ConfigOrigin::Env => "MDKIT_CONFIG",
+            ConfigOrigin::WorkingDir => "the working directory",
+        };
+        write!(f, "{} (from {how})", self.path.display())
+    }
+}
+
+/// The settings file of a command: `--config FILE`, else `MDKIT_CONFIG`, else
+/// `./config.json` when it exists, else none.
+pub fn config_source(flag: Option<&std::path::Path>) -> Option<ConfigSource> {
+    if let Some(path) = flag {
+        return Some(ConfigSource { path: path.to_path_buf(), origin: ConfigOrigin::Flag });
+    }
+    if let Some(path) = std::env::var_os("MDKIT_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(ConfigSource { path: path.into(), origin: ConfigOrigin::Env });
+    }
+    let local = std::path::PathBuf::from("config.json");
+    local.is_file().then_some(ConfigSource { path: local, origin: ConfigOrigin::WorkingDir })
+}
+
+/// Reads a settings file as a JSON object.
+pub fn read_config(
+    source: &ConfigSource,
+) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    use anyhow::Context as _;
+    let text = std::fs::read_to_string(&source.path)
+        .with_context(|| format!("cannot read the settings file {source}"))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", source.path.display()))?;
+    match value {
+        serde_json::Value::Object(map) => Ok(map),
+        _ => anyhow::bail!("{} must hold one JSON object of settings", source.path.display()),
+    }
+}
+
+/// `unknown setting "gama" — did you mean "gamma"?`: the nearest known name, when one is
+/// close enough to be a typo.
+pub fn unknown_setting(key: &str, known: &[&str]) -> String {
+    let nearest = known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(key, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min();
+    match nearest {
+        Some((_, k)) => format!("unknown setting {key:?} — did you mean {k:?}?"),
+        None => format!("unknown setting {key:?} (see `mdkit config show`)"),
+    }
+}

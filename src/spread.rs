@@ -19,6 +19,7 @@ use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::prelude::SessionContext;
 use serde_json::json;
 
+use crate::estimate::MarketKey;
 use crate::model::quote::{infer_tick, quote, GammaMode, Quote, QuoteInputs, QuoteSettings};
 use crate::model::{EventTime, Price};
 use crate::storage::{CalibrationRow, Rows, Session, Table};
@@ -46,6 +47,9 @@ Examples:
 #[derive(Debug, Clone, clap::Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct Args {
+    /// Venue of the market to quote (needed when the market is recorded on several venues)
+    #[arg(long)]
+    pub venue: Option<String>,
     /// Market to quote (default: the only market in the calibration table)
     #[arg(long)]
     pub market: Option<String>,
@@ -91,19 +95,52 @@ pub struct Args {
 pub enum Format {
     /// One labelled line per value
     Table,
+    /// A header line and one line of values (the JSON object's keys, in name order)
+    Csv,
     /// One JSON object
     Json,
 }
 
-/// The settings after defaults, `--config` and the flags.
+/// The quoting settings of a settings file (other commands' keys are ignored).
+pub fn file_settings(path: &Path) -> anyhow::Result<QuoteSettings> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the settings file {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("bad settings in {}", path.display()))
+}
+
+/// Every key a settings file may hold for `spread`.
+pub fn config_keys() -> Vec<String> {
+    match serde_json::to_value(QuoteSettings::default()) {
+        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Every quoting setting as the settings file `path` (or none) leaves it, with `true` where
+/// the file set it: for `mdkit config show`.
+pub fn effective_config(path: Option<&Path>) -> anyhow::Result<Vec<(String, String, bool)>> {
+    let settings = path.map(file_settings).transpose()?.unwrap_or_default();
+    let file: serde_json::Value = match path {
+        Some(p) => serde_json::from_str(&std::fs::read_to_string(p)?)?,
+        None => json!({}),
+    };
+    let serde_json::Value::Object(values) = serde_json::to_value(&settings)? else {
+        anyhow::bail!("quote settings are not an object")
+    };
+    Ok(values
+        .into_iter()
+        .map(|(k, v)| {
+            let set = file.get(&k).is_some();
+            let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+            (k, text, set)
+        })
+        .collect())
+}
+
+/// The settings after defaults, the settings file and the flags.
 pub fn settings(args: &Args) -> anyhow::Result<QuoteSettings> {
-    let mut s = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read --config {}", path.display()))?;
-            serde_json::from_str(&text)
-                .with_context(|| format!("bad settings in --config {}", path.display()))?
-        }
+    let mut s = match crate::process::config_source(args.config.as_deref()) {
+        Some(source) => file_settings(&source.path)?,
         None => QuoteSettings::default(),
     };
     let set = |field: &mut f64, value: Option<f64>| {
@@ -162,7 +199,7 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {
-        Format::Json => {
+        Format::Json | Format::Csv => {
             let value = json!({
                 "venue": venue,
                 "market": market,
@@ -190,11 +227,39 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
                 "bid": q.bid.map(|p| p.to_string()),
                 "ask": q.ask.map(|p| p.to_string()),
             });
-            writeln!(out, "{value}")?;
+            if args.format == Format::Json {
+                writeln!(out, "{value}")?;
+            } else {
+                write_csv(&mut out, &value)?;
+            }
         }
-        Format::Table => write_table(&mut out, &market, &row, &top, tick, &settings, &inputs, &q)?,
+        Format::Table => write_table(
+            &mut out,
+            &format!("{venue}/{market}"),
+            &row,
+            &top,
+            tick,
+            &settings,
+            &inputs,
+            &q,
+        )?,
     }
     out.flush().context("cannot write the result")?;
+    Ok(())
+}
+
+/// The JSON object as CSV: keys on the first line, values on the second, null as empty.
+fn write_csv(out: &mut impl Write, value: &serde_json::Value) -> anyhow::Result<()> {
+    let Some(object) = value.as_object() else { anyhow::bail!("the result is not an object") };
+    let cell = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let keys: Vec<&str> = object.keys().map(String::as_str).collect();
+    let values: Vec<String> = object.values().map(cell).collect();
+    writeln!(out, "{}", keys.join(","))?;
+    writeln!(out, "{}", values.join(","))?;
     Ok(())
 }
 
@@ -290,24 +355,32 @@ async fn inputs(
     for b in &batches {
         known.extend(texts(b, 0)?.into_iter().zip(texts(b, 1)?));
     }
-    let names = || known.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(", ");
-    let chosen: Vec<&(String, String)> = match &args.market {
-        Some(m) => known.iter().filter(|(_, k)| k == m).collect(),
-        None => known.iter().collect(),
-    };
-    let (venue, market) = match (chosen.as_slice(), &args.market) {
-        ([one], _) => (one.0.clone(), one.1.clone()),
-        ([], Some(m)) => anyhow::bail!(
-            "market {m} has no calibration under {}: run `mdkit calibrate --market {m}` first \
-             (calibrated markets: {})",
-            data.display(),
-            if known.is_empty() { "none".to_owned() } else { names() }
-        ),
-        ([], None) => anyhow::bail!(
+    let known: Vec<MarketKey> =
+        known.into_iter().map(|(venue, market)| MarketKey { venue, market }).collect();
+    let names = || known.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let chosen = MarketKey::choose(&known, args.venue.as_deref(), args.market.as_deref());
+    let (venue, market) = match chosen.as_slice() {
+        [one] => (one.venue.clone(), one.market.clone()),
+        [] if args.venue.is_none() && args.market.is_none() => anyhow::bail!(
             "the calibration table under {} is empty: run `mdkit calibrate` first",
             data.display()
         ),
-        (_, _) => anyhow::bail!("several markets are calibrated ({}): pass --market", names()),
+        [] => anyhow::bail!(
+            "{}: run `mdkit calibrate{}{}` first",
+            MarketKey::none_found(
+                "calibration",
+                data,
+                &known,
+                args.venue.as_deref(),
+                args.market.as_deref()
+            ),
+            args.venue.as_deref().map(|v| format!(" --venue {v}")).unwrap_or_default(),
+            args.market.as_deref().map(|m| format!(" --market {m}")).unwrap_or_default(),
+        ),
+        _ => anyhow::bail!(
+            "several markets are calibrated ({}): choose one with --venue and --market",
+            names()
+        ),
     };
     let row = latest_calibration(ctx, &venue, &market).await?;
     let top_sql = "SELECT ts_event, bid_price_0, ask_price_0 FROM book_top \
@@ -398,6 +471,7 @@ mod tests {
         )
         .unwrap();
         let mut args = Args {
+            venue: None,
             market: None,
             gamma: None,
             gamma_mode: None,

@@ -178,6 +178,41 @@ pub struct Config {
     pub clock: Clock,
 }
 
+/// Every key a settings file may hold for the backtest.
+pub fn config_keys() -> Vec<&'static str> {
+    let mut keys = settings::known_names();
+    keys.extend(["tick_size", "lot_size"]);
+    keys
+}
+
+/// Whether a settings file's backtest keys have values of the right type.
+pub fn check_config(path: &Path) -> anyhow::Result<()> {
+    Settings::from_config_file(path)?;
+    increments_from_config(path)?;
+    Ok(())
+}
+
+/// Every backtest setting as the settings file `path` (or none) leaves it, with `true` where
+/// the file set it: for `mdkit config show`.
+pub fn effective_config(path: Option<&Path>) -> anyhow::Result<Vec<(String, String, bool)>> {
+    let (settings, file) = match path {
+        Some(p) => (
+            Settings::from_config_file(p)?,
+            crate::process::read_config(&crate::process::ConfigSource {
+                path: p.to_path_buf(),
+                origin: crate::process::ConfigOrigin::Flag,
+            })?,
+        ),
+        None => (Settings::default(), serde_json::Map::new()),
+    };
+    let from_file: Vec<&str> = file.keys().filter_map(|k| settings::canonical_key(k)).collect();
+    Ok(settings
+        .entries()
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value, from_file.contains(&key)))
+        .collect())
+}
+
 /// `tick_size` and `lot_size` from a config file, the two keys the settings do not hold.
 fn increments_from_config(path: &Path) -> anyhow::Result<(Option<Price>, Option<Qty>)> {
     let text = std::fs::read_to_string(path)
@@ -211,14 +246,15 @@ impl Config {
         if let (Some(from), Some(to)) = (from, to) {
             anyhow::ensure!(from < to, "empty range: --from {from} is not before --to {to}");
         }
-        let (mut settings, mut tick, mut lot) = match &args.config {
-            Some(path) => {
-                let settings = Settings::from_config_file(path)?;
-                let (tick, lot) = increments_from_config(path)?;
-                (settings, tick, lot)
-            }
-            None => (Settings::default(), None, None),
-        };
+        let (mut settings, mut tick, mut lot) =
+            match crate::process::config_source(args.config.as_deref()) {
+                Some(source) => {
+                    let settings = Settings::from_config_file(&source.path)?;
+                    let (tick, lot) = increments_from_config(&source.path)?;
+                    (settings, tick, lot)
+                }
+                None => (Settings::default(), None, None),
+            };
         // (flag, setting, value), applied in this order.
         let mut flags: Vec<(&str, &str, String)> = Vec::new();
         if let Some(v) = &args.fill_model {
@@ -490,43 +526,22 @@ async fn prepare(data: &Path, config: &Config) -> anyhow::Result<(Prepared, Sess
 fn choose_market(data: &Path, config: &Config) -> anyhow::Result<MarketKey> {
     let all = list(data, Table::BookTop, &Selection::default())
         .with_context(|| format!("cannot list {}", data.display()))?;
-    let known: BTreeSet<MarketKey> = all
+    let known: Vec<MarketKey> = all
         .parts
         .iter()
         .map(|p| MarketKey { venue: p.partition.venue.clone(), market: p.partition.market.clone() })
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
-    let chosen: Vec<&MarketKey> = known
-        .iter()
-        .filter(|k| config.venue.as_ref().is_none_or(|v| *v == k.venue))
-        .filter(|k| config.market.as_ref().is_none_or(|m| *m == k.market))
-        .collect();
-    let names = || {
-        let names: Vec<String> =
-            known.iter().map(|k| format!("{}/{}", k.venue, k.market)).collect();
-        if names.is_empty() {
-            "none".to_owned()
-        } else {
-            names.join(", ")
+    let (venue, market) = (config.venue.as_deref(), config.market.as_deref());
+    match MarketKey::choose(&known, venue, market).as_slice() {
+        [one] => Ok(one.clone()),
+        [] => {
+            anyhow::bail!("{}", MarketKey::none_found("book_top rows", data, &known, venue, market))
         }
-    };
-    match chosen.as_slice() {
-        [one] => Ok((*one).clone()),
-        [] => match (&config.venue, &config.market) {
-            (None, None) => anyhow::bail!(
-                "no book_top rows under {}: record or import some data first",
-                data.display()
-            ),
-            (venue, market) => anyhow::bail!(
-                "no book_top rows for {}/{} under {}; markets with data: {}",
-                venue.as_deref().unwrap_or("*"),
-                market.as_deref().unwrap_or("*"),
-                data.display(),
-                names()
-            ),
-        },
-        _ => anyhow::bail!(
-            "several markets have data ({}): choose one with --market (and --venue)",
-            names()
+        several => anyhow::bail!(
+            "several markets have data ({}): choose one with --venue and --market",
+            several.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
         ),
     }
 }

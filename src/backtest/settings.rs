@@ -24,7 +24,7 @@ use crate::model::{parse_duration, parse_raw, Price, Qty, NANOS_PER_SEC};
 /// A setting that cannot be applied.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SettingsError {
-    #[error("unknown backtest setting {key:?} (known: {})", keys().join(", "))]
+    #[error("{}", crate::process::unknown_setting(key, &known_names()))]
     UnknownKey { key: String },
     #[error("setting {key}: {value:?} is not {expected}")]
     BadValue { key: &'static str, value: String, expected: &'static str },
@@ -194,6 +194,14 @@ pub const ALIASES: &[(&str, &str)] = &[
 ];
 
 /// The canonical key for a name or alias (`-` and `_` are interchangeable, as in flags).
+/// Every name [`Settings::set`] accepts: docs/MODEL.md names and aliases.
+pub fn known_names() -> Vec<&'static str> {
+    let mut names = keys().to_vec();
+    names.extend(ALIASES.iter().map(|(a, _)| *a));
+    names.extend(strategy::ALIAS_TABLES.iter().flat_map(|t| t.iter()).map(|(a, _)| *a));
+    names
+}
+
 pub fn canonical_key(name: &str) -> Option<&'static str> {
     let name = name.trim().replace('-', "_");
     keys().iter().copied().find(|k| *k == name).or_else(|| {
@@ -364,15 +372,16 @@ impl Settings {
     }
 
     /// Applies the keys of a `config.json` object that name backtest settings (by docs/MODEL.md
-    /// name; aliases are for flags only). Other keys belong to other commands and are skipped.
+    /// name or alias). Other keys belong to other commands and are skipped here; a key no
+    /// command knows is refused before any command runs (`cli`).
     pub fn apply_json(&mut self, text: &str) -> Result<(), SettingsError> {
         let value: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| SettingsError::Invalid(format!("not JSON: {e}")))?;
         let object = value
             .as_object()
             .ok_or_else(|| SettingsError::Invalid("config must be a JSON object".into()))?;
-        for key in keys() {
-            let Some(v) = object.get(*key) else { continue };
+        for (name, v) in object {
+            let Some(key) = canonical_key(name) else { continue };
             let text = match v {
                 serde_json::Value::String(s) => s.clone(),
                 serde_json::Value::Number(n) => n.to_string(),

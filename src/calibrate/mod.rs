@@ -51,6 +51,9 @@ Examples:
 #[derive(Debug, Clone, clap::Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct Args {
+    /// Venue of the market(s) to calibrate (default: every venue)
+    #[arg(long)]
+    pub venue: Option<String>,
     /// Market to calibrate (default: every market in book_top)
     #[arg(long)]
     pub market: Option<String>,
@@ -92,6 +95,7 @@ pub struct Args {
 /// Validated flags.
 #[derive(Debug, Clone)]
 pub struct Config {
+    pub venue: Option<String>,
     pub market: Option<String>,
     pub from: Option<EventTime>,
     pub to: Option<EventTime>,
@@ -118,6 +122,7 @@ impl Config {
                 .transpose()
         };
         let config = Self {
+            venue: args.venue.clone(),
             market: args.market.clone(),
             from: time("from", &args.from)?,
             to: time("to", &args.to)?,
@@ -186,29 +191,24 @@ async fn calibrate(
         .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
     let ctx = &session.ctx;
     let all = markets(ctx).await?;
-    let chosen: Vec<MarketKey> = match &config.market {
-        Some(name) => all.iter().filter(|k| &k.market == name).cloned().collect(),
-        None => all.clone(),
-    };
+    let chosen = MarketKey::choose(&all, config.venue.as_deref(), config.market.as_deref());
     if chosen.is_empty() {
-        let known: Vec<&str> = all.iter().map(|k| k.market.as_str()).collect();
-        match &config.market {
-            Some(name) => anyhow::bail!(
-                "market {name} has no book_top rows under {}; markets with data: {}",
-                data.display(),
-                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
-            ),
-            None => anyhow::bail!(
-                "no book_top rows under {}: record or import some data first",
-                data.display()
-            ),
-        }
+        anyhow::bail!(
+            "{}",
+            MarketKey::none_found(
+                "book_top rows",
+                data,
+                &all,
+                config.venue.as_deref(),
+                config.market.as_deref()
+            )
+        );
     }
     let mut results = Vec::new();
     for key in chosen {
         let rows = calibrate_market(ctx, &key, config)
             .await
-            .with_context(|| format!("calibrating {}", key.market))?;
+            .with_context(|| format!("calibrating {key}"))?;
         results.push((key, rows));
     }
     Ok(results)

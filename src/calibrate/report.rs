@@ -114,6 +114,7 @@ fn write_table(
     results: &[(MarketKey, Vec<CalibrationRow>)],
 ) -> anyhow::Result<()> {
     let header = [
+        "venue",
         "market",
         "window_end",
         "sigma",
@@ -134,7 +135,12 @@ fn write_table(
     let mut notes = Vec::new();
     for (key, rows) in results {
         for row in rows {
-            let mut line = vec![key.market.clone(), row.window_end.to_string(), num(row.sigma)];
+            let mut line = vec![
+                key.venue.clone(),
+                key.market.clone(),
+                row.window_end.to_string(),
+                num(row.sigma),
+            ];
             for fit in [&row.bid, &row.ask] {
                 line.extend([
                     num(fit.kappa),
@@ -148,16 +154,13 @@ fn write_table(
             lines.push(line);
             if row.sigma.is_none() {
                 notes.push(format!(
-                    "{} {}: sigma is null: {} grid points with a mid (need 3)",
-                    key.market, row.window_end, row.mid_samples
+                    "{key} {}: sigma is null: {} grid points with a mid (need 3)",
+                    row.window_end, row.mid_samples
                 ));
             }
             for (side, fit) in [("bid", &row.bid), ("ask", &row.ask)] {
                 if let Some(reason) = &fit.reason {
-                    notes.push(format!(
-                        "{} {}: {side} side is null: {reason}",
-                        key.market, row.window_end
-                    ));
+                    notes.push(format!("{key} {}: {side} side is null: {reason}", row.window_end));
                 }
             }
         }

@@ -129,11 +129,11 @@ async fn run_connection(link: &mut Link, conn: u32) -> Result<(), WriterGone> {
         result = timeout(CONNECT_TIMEOUT, connect) => match result {
             Ok(Ok((ws, _))) => ws,
             Ok(Err(e)) => {
-                tracing::warn!(url = %spec.url, "cannot connect: {e}");
+                tracing::warn!(url = %spec.url, conn, "cannot connect: {e}");
                 return Ok(());
             }
             Err(_) => {
-                tracing::warn!(url = %spec.url, "cannot connect: no handshake within {CONNECT_TIMEOUT:?}");
+                tracing::warn!(url = %spec.url, conn, "cannot connect: no handshake within {CONNECT_TIMEOUT:?}");
                 return Ok(());
             }
         },
@@ -253,7 +253,13 @@ async fn run_connection(link: &mut Link, conn: u32) -> Result<(), WriterGone> {
             }
         }
     };
-    tracing::info!(url = %spec.url, conn, "{detail}");
+    // Each failure is its own line (the connection number makes it distinct, so the
+    // once-per-warning rule of the log keeps every one); a clean stop is only info.
+    if cause == Cause::Shutdown {
+        tracing::info!(url = %spec.url, conn, "{detail}");
+    } else {
+        tracing::warn!(url = %spec.url, conn, "connection ended: {detail}");
+    }
     send(link, RecvTime::now(), Entry::Disconnect { conn, cause, detail }).await
 }
 

@@ -233,18 +233,29 @@ impl Config {
 }
 
 fn read_file_config(path: Option<&Path>) -> anyhow::Result<FileConfig> {
-    let (path, required) = match path {
-        Some(path) => (path.to_path_buf(), true),
-        None => (PathBuf::from("config.json"), false),
+    let Some(source) = crate::process::config_source(path) else {
+        return Ok(FileConfig::default());
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
-            return Ok(FileConfig::default())
-        }
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
-    serde_json::from_str(&text).with_context(|| format!("bad settings in {}", path.display()))
+    let text = std::fs::read_to_string(&source.path)
+        .with_context(|| format!("cannot read the settings file {source}"))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("bad settings in {}", source.path.display()))
+}
+
+/// Every key a settings file may hold for the recorder.
+pub const CONFIG_KEYS: &[&str] = &[
+    "markets",
+    "data_directory",
+    "collect_orderbook",
+    "collect_trades",
+    "max_depth_levels",
+    "url",
+    "rest_url",
+];
+
+/// Whether a settings file's recorder keys have values of the right type.
+pub fn check_config(path: &Path) -> anyhow::Result<()> {
+    read_file_config(Some(path)).map(|_| ())
 }
 
 /// Runs the recorder until Ctrl+C, SIGTERM or `--duration`.
@@ -420,6 +431,9 @@ mod tests {
         let err = Config::new(None, args(&["--config", file.to_str().unwrap()])).unwrap_err();
         assert!(format!("{err:#}").contains("config.json"), "{err:#}");
         let missing = Config::new(None, args(&["--config", "/nonexistent/c.json"])).unwrap_err();
-        assert!(format!("{missing:#}").contains("cannot read /nonexistent/c.json"), "{missing:#}");
+        assert!(
+            format!("{missing:#}").contains("cannot read the settings file /nonexistent/c.json"),
+            "{missing:#}"
+        );
     }
 }

@@ -9,6 +9,7 @@
 //! and the error is returned for one clear line on stderr. Must not touch sockets.
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -83,12 +84,30 @@ impl Station {
             return result;
         }
         let mut published = 0;
+        let mut summary = Vec::new();
         for market in self.markets.drain(..) {
             let name = format!("{}/{}", market.venue(), market.market());
+            let counters = market.counters();
+            let reconnects = counters.connects.saturating_sub(market.open_conns().len() as u64);
+            let (rows_before, parts_before) = market.committed();
             let done = market.close().with_context(|| format!("last checkpoint of {name}"))?;
             published += done.parts as u64;
+            summary.push(format!(
+                "  {name}: {} rows in {} parts committed, {} gaps, {reconnects} reconnects, {} frames",
+                rows_before + done.rows,
+                parts_before + done.parts as u64,
+                counters.gaps,
+                counters.frames
+            ));
         }
         self.status.finish(published);
+        // The run's result, as cargo prints its own: always, on stderr (a closed stderr must
+        // not turn a clean stop into a panic).
+        let _ = writeln!(
+            std::io::stderr(),
+            "collect: stopped; this run recorded\n{}",
+            summary.join("\n")
+        );
         Ok(())
     }
 

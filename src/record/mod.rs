@@ -100,6 +100,8 @@ pub struct Market {
     writers: [Writer; 4],
     state: State,
     parts_published: u64,
+    /// Rows the state file counted when this run opened the market.
+    rows_at_open: u64,
 }
 
 impl Market {
@@ -192,6 +194,7 @@ impl Market {
             journal: None,
             recorder,
             writers,
+            rows_at_open: state.rows.values().sum(),
             state,
             parts_published: 0,
         })
@@ -214,9 +217,11 @@ impl Market {
         self.recorder.counters()
     }
 
-    /// Rows committed per table and parts published since this market was opened.
+    /// Rows committed and parts published since this run opened the market (a resumed
+    /// recording's earlier rows are not counted, so both numbers speak of the same run).
     pub fn committed(&self) -> (u64, u64) {
-        (self.state.rows.values().sum(), self.parts_published)
+        let rows: u64 = self.state.rows.values().sum();
+        (rows.saturating_sub(self.rows_at_open), self.parts_published)
     }
 
     /// Rows committed per table over every checkpoint (the state file's counts).

@@ -39,7 +39,7 @@ pub use report::Report;
 /// Examples name the part file and the row (0-based) at fault.
 #[derive(Debug, Clone, clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 clean, 1 violations found, 2 could not run.\n\nExamples:\n  mdkit verify\n  mdkit verify --market ETH-USD --from 2026-11-20 --to 2026-11-21\n  mdkit verify --from 24h --json > verify.json"
+    after_help = "Exit codes: 0 clean, 1 violations found, 2 could not run.\n\nExamples:\n  mdkit verify\n  mdkit verify --market ETH-USD --from 2026-11-20 --to 2026-11-21\n  mdkit verify --from 24h --format json > verify.json\n  mdkit verify --format csv   # one line per kind of finding"
 )]
 pub struct Args {
     /// Market to check (default: every market in the tables)
@@ -60,9 +60,12 @@ pub struct Args {
     /// Examples shown per kind of finding
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub examples: usize,
-    /// Print the report as JSON
-    #[arg(long)]
+    /// Same as --format json (kept for scripts written before --format)
+    #[arg(long, hide = true)]
     pub json: bool,
+    /// table (for people), json (the whole report), or csv (one line per kind of finding)
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 /// Validated settings.
@@ -75,6 +78,14 @@ pub struct Config {
     pub examples: usize,
     /// Show a progress bar over parts on stderr.
     pub progress: bool,
+}
+
+/// How the report is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
 }
 
 /// Why verify could not run (exit 2).
@@ -90,6 +101,8 @@ pub enum VerifyError {
     NothingToVerify { root: PathBuf, filter: String },
     #[error("cannot list {}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
+    #[error("no rows {range} under {}{filter}: nothing was verified (the range holds no recording)", root.display())]
+    NoRowsInRange { root: PathBuf, range: String, filter: String },
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -122,11 +135,16 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let report = verify(data, &config)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &report).context("cannot write the report")?;
-        writeln!(out).context("cannot write the report")?;
-    } else {
-        report::write_human(&mut out, &report).context("cannot write the report")?;
+    let format = if args.json { Format::Json } else { args.format };
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &report).context("cannot write the report")?;
+            writeln!(out).context("cannot write the report")?;
+        }
+        Format::Csv => report::write_csv(&mut out, &report).context("cannot write the report")?,
+        Format::Table => {
+            report::write_human(&mut out, &report).context("cannot write the report")?
+        }
     }
     out.flush().context("cannot write the report")?;
     Ok(if report.violations > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
@@ -174,12 +192,7 @@ pub fn verify(root: &Path, config: &Config) -> Result<Report, VerifyError> {
         }
     }
     if markets.is_empty() {
-        let mut filter = String::new();
-        for (what, value) in [("venue", &config.venue), ("market", &config.market)] {
-            if let Some(v) = value {
-                filter.push_str(&format!(" for {what} {v}"));
-            }
-        }
+        let filter = filter_text(config);
         return Err(VerifyError::NothingToVerify { root: root.to_path_buf(), filter });
     }
     let bar = progress_bar(config, markets.values());
@@ -193,7 +206,32 @@ pub fn verify(root: &Path, config: &Config) -> Result<Report, VerifyError> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    // Events are connection facts, not a recording of the book.
+    let read: u64 = reports
+        .iter()
+        .flat_map(|r| r.rows.iter().filter(|(t, _)| **t != "events").map(|(_, n)| n))
+        .sum();
+    if config.range != TimeRange::ALL && read == 0 {
+        let at =
+            |t: Option<i64>| t.map_or("…".to_owned(), |t| RecvTime::from_nanos(t).to_string());
+        return Err(VerifyError::NoRowsInRange {
+            root: root.to_path_buf(),
+            range: format!("in [{}, {})", at(config.range.start), at(config.range.end)),
+            filter: filter_text(config),
+        });
+    }
     Ok(Report::new(root, config, reports, tree))
+}
+
+/// ` for venue V for market M`, as far as they were given.
+fn filter_text(config: &Config) -> String {
+    let mut filter = String::new();
+    for (what, value) in [("venue", &config.venue), ("market", &config.market)] {
+        if let Some(v) = value {
+            filter.push_str(&format!(" for {what} {v}"));
+        }
+    }
+    filter
 }
 
 fn selected(config: &Config, venue: &str, market: &str) -> bool {

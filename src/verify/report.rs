@@ -191,6 +191,34 @@ fn place_text(root: &Path, place: &Place) -> String {
     }
 }
 
+/// One line per kind of finding: `venue,market,section,kind,severity,count`; findings outside
+/// any market have empty venue and market. A clean market prints no line.
+pub fn write_csv(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
+    writeln!(out, "venue,market,section,kind,severity,count")?;
+    let mut line = |venue: &str, market: &str, f: &Finding| {
+        let severity = match f.severity {
+            Severity::Violation => "violation",
+            Severity::Note => "note",
+        };
+        writeln!(
+            out,
+            "{venue},{market},{},{},{severity},{}",
+            f.section.name(),
+            f.kind.slug(),
+            f.count
+        )
+    };
+    for f in &report.tree {
+        line("", "", f)?;
+    }
+    for m in &report.markets {
+        for f in &m.findings {
+            line(&m.venue, &m.market, f)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

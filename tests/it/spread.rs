@@ -153,7 +153,7 @@ fn each_gamma_mode_follows_model_md() {
     let config = dir.path().join("config.json");
     std::fs::write(
         &config,
-        r#"{"gamma_mode": "max_shift", "max_shift_ticks": 20, "backtest_only": 1}"#,
+        r#"{"gamma_mode": "max_shift", "max_shift_ticks": 20, "order_size": "0.1"}"#,
     )
     .unwrap();
     let v = spread(dir.path(), &["--config", config.to_str().unwrap(), "--inventory", "10"]);
@@ -187,7 +187,7 @@ fn spread_without_a_usable_calibration_says_what_to_do() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("market ETH-USD has no calibration") && err.contains("mdkit calibrate"),
+        err.contains("no calibration for */ETH-USD") && err.contains("mdkit calibrate"),
         "{err}"
     );
 
