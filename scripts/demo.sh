@@ -8,8 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-demo-data}
-cargo build --quiet --bin mdkit
-bin=target/debug/mdkit
+cargo build --bin mdkit   # shows progress: the first build takes minutes
+bin=${CARGO_TARGET_DIR:-target}/debug/mdkit
 rm -rf "$data"
 mkdir -p "$data"
 sim_out=$(mktemp)

@@ -12,7 +12,7 @@ src="$shared/realdata/hftbacktest-binance"
 cargo build -q
 mdkit=target/debug/mdkit
 rm -rf data/calibration/venue=binance-spot
-"$mdkit" --data data import --format hftbacktest-raw --replace \
+"$mdkit" --data data import --from-format hftbacktest-raw --replace \
   "$src/spot/btcusdt_20240808.gz" "$src/spot/btcusdt_20240809.gz"
 "$mdkit" --data data calibrate --market BTCUSDT
 "$mdkit" --data data verify --venue binance-spot

@@ -109,7 +109,7 @@ pub struct Args {
     #[arg(long, value_parser = parse_duration, default_value = "60s")]
     pub stable_after: Duration,
     /// Delete journal segments once their rows are published, instead of keeping them in
-    /// <data>/_journal/<venue>/<MARKET>/archive/ (kept by default, so `mdkit import --format
+    /// <data>/_journal/<venue>/<MARKET>/archive/ (kept by default, so `mdkit import --from-format
     /// journal` can rebuild the tables; they take about as much disk as the raw frames)
     #[arg(long)]
     pub discard_journal: bool,

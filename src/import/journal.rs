@@ -1,4 +1,4 @@
-//! `--format journal`: replays mdkit journals (`<data>/_journal/<venue>/<MARKET>`, archived
+//! `--from-format journal`: replays mdkit journals (`<data>/_journal/<venue>/<MARKET>`, archived
 //! segments first) through the recorder, record by record, so the tables come out as the
 //! recording run wrote them — or as today's rules write them, after a parser fix.
 //!

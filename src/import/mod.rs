@@ -2,11 +2,11 @@
 //! (`record::Market`), so a parser fix can be re-applied to old captures and imported data
 //! is checked by the same rules as live data.
 //!
-//! * `--format hftbacktest-raw`: gzip text, one `<receive time ns> <frame>` per line
+//! * `--from-format hftbacktest-raw`: gzip text, one `<receive time ns> <frame>` per line
 //!   ([`raw`]). Each file's Binance market is inferred from its frames (or folder); files of
 //!   one market given together are one continuous stream in receive-time order, recorded as
 //!   one connection (a chain break starts a new one, as `collect` would reconnect).
-//! * `--format journal`: mdkit's own journal (`<data>/_journal/<venue>/<MARKET>`, archived
+//! * `--from-format journal`: mdkit's own journal (`<data>/_journal/<venue>/<MARKET>`, archived
 //!   segments included), replayed record by record: connections, frames, disconnects and
 //!   restarts exactly as `collect` journaled them, so the rows come out as `collect` wrote
 //!   them.
@@ -49,8 +49,8 @@ the capture's first receive time is refused; --replace deletes that market's tab
 state first.
 
 Examples:
-  mdkit import spot/btcusdt_20240808.gz spot/btcusdt_20240809.gz --format hftbacktest-raw
-  mdkit --data rebuilt import data/_journal/extended/ETH-USD --format journal";
+  mdkit import spot/btcusdt_20240808.gz spot/btcusdt_20240809.gz --from-format hftbacktest-raw
+  mdkit --data rebuilt import data/_journal/extended/ETH-USD --from-format journal";
 
 /// Import raw captures (mdkit journals, hftbacktest Binance files) into the tables.
 #[derive(Debug, Clone, clap::Args)]
@@ -59,8 +59,8 @@ pub struct Args {
     /// Capture files (hftbacktest-raw) or journal directories (journal)
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// What the files are
-    #[arg(long, value_enum)]
+    /// What the files are (--format is the output format of the commands that print results)
+    #[arg(long = "from-format", value_name = "KIND", value_enum)]
     pub format: Format,
     /// Venue for the tables (default: inferred from the frames or the journal's folder)
     #[arg(long, value_enum)]

@@ -40,7 +40,7 @@ pub struct MarketConfig {
     /// Rows gathered before they are handed to the Parquet writers.
     pub batch_rows: usize,
     /// Keep committed journal segments (in `_journal/<venue>/<MARKET>/archive/`) so
-    /// `import --format journal` can rebuild the tables from them; off: delete them.
+    /// `import --from-format journal` can rebuild the tables from them; off: delete them.
     pub keep_journal: bool,
 }
 

@@ -11,7 +11,7 @@
 //! whole). A bad record anywhere else is corruption and is refused with its place.
 //!
 //! Committed segments are either moved to `archive/` in the journal directory (the default:
-//! they are the raw capture, and `mdkit import --format journal` re-applies the recorder to
+//! they are the raw capture, and `mdkit import --from-format journal` re-applies the recorder to
 //! them; they cost about the size of the raw frames, uncompressed) or deleted.
 //!
 //! This module owns the bytes and the segment files. It must not interpret frames or decide
@@ -282,7 +282,7 @@ impl Journal {
     }
 
     /// Moves every segment whose records all come before `before` (they are committed) to
-    /// `archive/` beside the live ones, where `import --format journal` still reads them and
+    /// `archive/` beside the live ones, where `import --from-format journal` still reads them and
     /// opening the journal does not. Returns how many segments were moved.
     pub fn archive(&mut self, before: u64) -> Result<usize, JournalError> {
         let segments = segments(&self.dir)?;

@@ -96,7 +96,7 @@ impl Venue {
     }
 
     /// Whether one connection carries all of a market's streams (so a capture of it is one
-    /// combined stream, as `import --format hftbacktest-raw` reads).
+    /// combined stream, as `import --from-format hftbacktest-raw` reads).
     pub const fn combined(self) -> bool {
         self.binance().is_some()
     }

@@ -110,7 +110,7 @@ fn a_usdm_session_matches_the_venue_and_its_journal_reimports_row_for_row() {
 
     let journal = data.join("_journal").join(venue).join("BTCUSDT");
     let rebuilt = dir.path().join("rebuilt");
-    let out = mdkit(&rebuilt, &["import", "--format", "journal", journal.to_str().unwrap()]);
+    let out = mdkit(&rebuilt, &["import", "--from-format", "journal", journal.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let again = Recording::read(&rebuilt, "BTCUSDT");
     assert_eq!(sorted(&rec.depth), sorted(&again.depth));

@@ -80,7 +80,7 @@ fn a_v2_session_with_a_skipped_frame_matches_the_venue_and_reimports_row_for_row
 
     let journal = data.join("_journal").join("extended").join(MARKET);
     let rebuilt = dir.path().join("rebuilt");
-    let out = mdkit(&rebuilt, &["import", "--format", "journal", journal.to_str().unwrap()]);
+    let out = mdkit(&rebuilt, &["import", "--from-format", "journal", journal.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let again = Recording::read(&rebuilt, MARKET);
     assert_eq!(sorted(&rec.depth), sorted(&again.depth));

@@ -36,7 +36,7 @@ fn trade_frames(path: &Path) -> u64 {
 }
 
 fn import(data: &Path, files: &[&Path], extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["import", "--format", "hftbacktest-raw"];
+    let mut args = vec!["import", "--from-format", "hftbacktest-raw"];
     let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     args.extend(files.iter().map(String::as_str));
     args.extend_from_slice(extra);
@@ -206,7 +206,7 @@ fn importing_a_collect_journal_reproduces_every_table_row_for_row() {
     let journal = data.join("_journal/extended/ETH-USD");
     assert!(journal.join("archive").is_dir(), "committed segments are kept");
     let rebuilt = dir.path().join("rebuilt");
-    let out = mdkit(&rebuilt, &["import", "--format", "journal", journal.to_str().unwrap()]);
+    let out = mdkit(&rebuilt, &["import", "--from-format", "journal", journal.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("extended ETH-USD"), "{}", stdout(&out));
     let (a, b) = (Recording::read(&data, "ETH-USD"), Recording::read(&rebuilt, "ETH-USD"));
@@ -216,9 +216,9 @@ fn importing_a_collect_journal_reproduces_every_table_row_for_row() {
     assert_eq!(sorted(&a.trades), sorted(&b.trades));
     assert_eq!(sorted(&a.events), sorted(&b.events));
     // Rebuilding in place is refused without --replace, and with it gives the same rows.
-    let again = mdkit(&data, &["import", "--format", "journal", journal.to_str().unwrap()]);
+    let again = mdkit(&data, &["import", "--from-format", "journal", journal.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
-    let replace = ["import", "--format", "journal", "--replace", journal.to_str().unwrap()];
+    let replace = ["import", "--from-format", "journal", "--replace", journal.to_str().unwrap()];
     assert!(mdkit(&data, &replace).status.success());
     let c = Recording::read(&data, "ETH-USD");
     assert_eq!(sorted(&a.trades), sorted(&c.trades));

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs every `mdkit …` line of README.md's bash blocks against the binary this checkout
+# builds, so the README cannot drift from the tool (.ci/run calls it after the tests).
+#
+# Lines about the shipped sample run in a copy of data/; lines naming ETH-USD, or reading a
+# journal, run in a tree the demo (scripts/demo.sh, which also runs simulate and collect
+# against the local venue) records first. A line that cannot run offline says why, and the
+# script prints it as `skipped:`. Any other failing line fails the script.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+target=${CARGO_TARGET_DIR:-$root/target}
+cargo build --bin mdkit
+bin=$target/debug/mdkit
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+mkdir -p "$work/sample" "$work/eth" "$work/home/.local/share/bash-completion/completions"
+cp -r data "$work/sample/data"
+echo "== scripts/demo.sh (records the ETH-USD tree the README's ETH-USD lines read)"
+scripts/demo.sh "$work/eth/data" > "$work/demo.log" 2>&1 || { cat "$work/demo.log"; exit 1; }
+echo "demo ok"
+
+# The README's bash blocks, `mdkit` lines only.
+mapfile -t lines < <(awk '/^```bash/{on=1; next} /^```/{on=0} on && /^mdkit /' README.md)
+ran=0
+for line in "${lines[@]}"; do
+    case "$line" in
+        *"needs the network"*) echo "skipped: $line  (needs the network)"; continue ;;
+        "mdkit collect "*|"mdkit simulate "*)
+            echo "covered by scripts/demo.sh above: $line"; continue ;;
+        "mdkit import spot/"*)
+            shared=$root/../shared/realdata/hftbacktest-binance/spot
+            if [ ! -d "$shared" ]; then
+                echo "skipped: $line  (needs the real captures in ../shared)"; continue
+            fi
+            mkdir -p "$work/import" && ln -sfn "$shared" "$work/import/spot"
+            dir=$work/import ;;
+        *ETH-USD*|*_journal*) dir=$work/eth ;;
+        *) dir=$work/sample ;;
+    esac
+    echo "== $line   (in $(basename "$dir"))"
+    if ! (cd "$dir" && HOME=$work/home PATH="$(dirname "$bin"):$PATH" \
+            bash -euo pipefail -c "$line" > "$work/out" 2> "$work/err"); then
+        echo "FAILED: $line" >&2
+        cat "$work/out" "$work/err" >&2
+        exit 1
+    fi
+    head -3 "$work/out"
+    ran=$((ran + 1))
+done
+echo "readme: $ran commands ran"
