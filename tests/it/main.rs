@@ -4,6 +4,7 @@
 mod backtest;
 mod binance_live;
 mod calibrate;
+mod cli;
 mod collect;
 mod common;
 mod extended;
