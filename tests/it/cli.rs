@@ -12,23 +12,11 @@ fn spot_and_usdm(to: &Path) {
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
     for table in ["depth", "book_top", "trades", "events"] {
         for venue in ["binance-spot", "binance-usdm"] {
-            copy_dir(
+            crate::common::copy_tree(
                 &from.join(table).join("venue=binance-spot"),
                 &to.join(table).join(format!("venue={venue}")),
+                &|rel| rel.file_name().is_some_and(|n| n.to_string_lossy().starts_with("part-")),
             );
-        }
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else if entry.file_name().to_string_lossy().starts_with("part-") {
-            std::fs::copy(entry.path(), target).unwrap();
         }
     }
 }

@@ -53,3 +53,26 @@ pub fn stdout(output: &Output) -> String {
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// Copies the files under `from` for which `keep(path relative to from)` holds, made writable
+/// (the checkout may be read-only: CI can copy it without write bits).
+pub fn copy_tree(from: &Path, to: &Path, keep: &dyn Fn(&Path) -> bool) {
+    let mut stack = vec![std::path::PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        for entry in std::fs::read_dir(from.join(&rel)).unwrap() {
+            let entry = entry.unwrap();
+            let rel = rel.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(rel);
+            } else if keep(&rel) {
+                let target = to.join(&rel);
+                std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+                std::fs::copy(entry.path(), &target).unwrap();
+                let mut perms = std::fs::metadata(&target).unwrap().permissions();
+                #[allow(clippy::permissions_set_readonly_false)]
+                perms.set_readonly(false);
+                std::fs::set_permissions(&target, perms).unwrap();
+            }
+        }
+    }
+}

@@ -21,28 +21,12 @@ const TABLES: [&str; 5] = ["depth", "book_top", "trades", "events", "calibration
 /// The shipped sample, as committed (a user's own calibration rows left out).
 fn copy_sample(to: &Path) {
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
-    copy_dir(&from, to, &|rel: &Path| {
+    crate::common::copy_tree(&from, to, &|rel: &Path| {
         let rel = rel.to_string_lossy();
         let table = TABLES.iter().any(|t| rel.starts_with(t));
         table && (!rel.starts_with("calibration") || rel.ends_with("part-000505-0-0.parquet"))
             || rel.starts_with("_state")
     });
-}
-
-fn copy_dir(from: &Path, to: &Path, keep: &dyn Fn(&Path) -> bool) {
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        for entry in std::fs::read_dir(from.join(&rel)).unwrap() {
-            let entry = entry.unwrap();
-            let rel = rel.join(entry.file_name());
-            if entry.file_type().unwrap().is_dir() {
-                stack.push(rel);
-            } else if keep(&rel) {
-                std::fs::create_dir_all(to.join(&rel).parent().unwrap()).unwrap();
-                std::fs::copy(entry.path(), to.join(&rel)).unwrap();
-            }
-        }
-    }
 }
 
 /// Every file under `root` with its bytes, to prove nothing changed.

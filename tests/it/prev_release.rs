@@ -18,26 +18,9 @@ fn expected(name: &str) -> String {
 
 /// A writable copy of the old tree.
 fn copy() -> (tempfile::TempDir, PathBuf) {
-    fn copy_dir(from: &Path, to: &Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            let target = to.join(entry.file_name());
-            if entry.file_type().unwrap().is_dir() {
-                copy_dir(&entry.path(), &target);
-            } else {
-                std::fs::copy(entry.path(), &target).unwrap();
-                // The checkout may be read-only (CI copies shared/ without write bits).
-                let mut perms = std::fs::metadata(&target).unwrap().permissions();
-                #[allow(clippy::permissions_set_readonly_false)]
-                perms.set_readonly(false);
-                std::fs::set_permissions(&target, perms).unwrap();
-            }
-        }
-    }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    copy_dir(&fixture().join("tree"), &data);
+    crate::common::copy_tree(&fixture().join("tree"), &data, &|_| true);
     (dir, data)
 }
 
