@@ -32,7 +32,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use self::event::{Clock, MarketSpec, Recalibration};
-use self::output::Output;
+use self::output::{Destination, Output};
 use self::replay::{receive_span, Listings, Source};
 use self::report::Summary;
 use self::schedule::{Calibrator, Plan};
@@ -73,11 +73,14 @@ the start of a recording): a side without a fit does not quote, and warmup_perio
 holds all quoting at the start and after a data gap. When a run sends no order or gets no
 fill, a `note:` line after the summary says why (warm-up, no fit, quotes too far).
 
-Output (--out, default ./backtest/<MARKET>-<FROM>): summary.json, fills.parquet, equity.parquet
-(one row per second: mid, our quotes, position, cash, equity), chart.svg; the summary table on
-stdout. Same tables, settings and seed: byte-identical summary.json and fills.parquet.
---sweep KEY=V1,V2,... (repeatable) runs every combination in parallel, one sub-folder each
-(named KEY=VALUE,...), and prints a comparison table.
+Output: summary.json, fills.parquet, equity.parquet (one row per second: mid, our quotes,
+position, cash, equity) and chart.svg (schemas/ documents each) in --out, or without it in a
+new folder each run, ./backtest/<MARKET>-<FROM>-<N> (N counts up; nothing is overwritten). An
+--out that already holds files is refused unless --force. The summary table goes to stdout,
+then the folder. Same tables, settings and seed: byte-identical summary.json and fills.parquet.
+--sweep KEY=V1,V2,... (repeatable) runs every combination in parallel into its own folder
+(./backtest/<MARKET>-<FROM>-sweep-<N> without --out), one sub-folder per point (named
+KEY=VALUE,...), and prints a comparison table, also kept in sweep.txt.
 
 Examples:
   mdkit backtest
@@ -115,9 +118,14 @@ pub struct Args {
     /// JSON settings file (docs/MODEL.md names; no file is read unless given)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Output folder [default: ./backtest/MARKET-FROM, e.g. backtest/ETH-USD-20261120T130000Z]
+    /// Output folder; one that holds files is refused unless --force [default: a new
+    /// ./backtest/MARKET-FROM-N each run, e.g. backtest/ETH-USD-20261120T130000Z-1]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Write into an --out folder that already holds files, over the files of the same names
+    /// (nothing else in it is deleted)
+    #[arg(long)]
+    pub force: bool,
     /// Fill model: cross (optimistic) or queue (queue position) [default: queue]
     #[arg(long, value_name = "MODEL", value_parser = ["cross", "queue"])]
     pub fill_model: Option<String>,
@@ -168,6 +176,8 @@ pub struct Config {
     pub from: Option<RecvTime>,
     pub to: Option<RecvTime>,
     pub out: Option<PathBuf>,
+    /// `--force`: a non-empty `--out` may be written over.
+    pub force: bool,
     /// Defaults, config file, flags and `--set` applied.
     pub settings: Settings,
     pub tick: Option<Price>,
@@ -276,6 +286,7 @@ impl Config {
             from,
             to,
             out: args.out.clone(),
+            force: args.force,
             settings,
             tick,
             lot,
@@ -285,17 +296,40 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Where the output goes: `--out`, or a new numbered folder under ./backtest named after
+    /// the market and the start of the range (`-sweep` in the name for a sweep).
+    fn destination(&self, market: &str, from: RecvTime) -> Destination {
+        match &self.out {
+            Some(dir) => Destination::Given { dir: dir.clone(), force: self.force },
+            None => {
+                let from = from.to_datetime().format("%Y%m%dT%H%M%SZ");
+                let sweep = if self.sweep.is_empty() { "" } else { "-sweep" };
+                Destination::Numbered {
+                    parent: PathBuf::from(output::DEFAULT_PARENT),
+                    stem: output::component(&format!("{market}-{from}{sweep}")),
+                }
+            }
+        }
+    }
+}
+
 /// Everything a run needs, found and checked before any output is written.
 pub struct Prepared {
     pub key: MarketKey,
     pub listings: Listings,
     pub spec: MarketSpec,
-    pub out: PathBuf,
+    /// The output folder, claimed only once everything else has been checked.
+    pub destination: Destination,
 }
 
 pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
     crate::process::require_data_dir(data)?;
     let config = Config::from_args(&args)?;
+    // A given --out that may not be written is refused before anything is read.
+    if let Some(dir) = &config.out {
+        Destination::Given { dir: dir.clone(), force: config.force }.check()?;
+    }
     let runtime = crate::process::query_runtime()?;
     let (prepared, session) = runtime.block_on(prepare(data, &config))?;
     let points = sweep::points(&config.settings, &config.sweep)?;
@@ -312,20 +346,20 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
     let schedules = runtime.block_on(sweep::schedules(&session.ctx, &prepared, &points))?;
     drop(session);
     drop(runtime);
+    let dir = prepared.destination.claim()?;
     if config.sweep.is_empty() {
         let point = &points[0];
         let recalibrations = sweep::schedule_of(&schedules, &point.settings)?;
-        let summary =
-            run_one(&prepared, &point.settings, recalibrations, &prepared.out, visible_bar())?;
+        let summary = run_one(&prepared, &point.settings, recalibrations, &dir, visible_bar())?;
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         out.write_all(report::table(&summary).as_bytes())
-            .and_then(|()| writeln!(out, "output: {}", prepared.out.display()))
+            .and_then(|()| writeln!(out, "output: {}", dir.display()))
             .and_then(|()| out.flush())
             .context("cannot write the summary")?;
         Ok(())
     } else {
-        sweep::run(&prepared, &points, &schedules, config.jobs)
+        sweep::run(&prepared, &points, &schedules, config.jobs, &dir)
     }
 }
 
@@ -485,11 +519,8 @@ async fn prepare(data: &Path, config: &Config) -> anyhow::Result<(Prepared, Sess
         eprintln!("warning: skipped {line}");
     }
     let spec = spec::market_spec(&session.ctx, &key, config.tick, config.lot).await?;
-    let out = config.out.clone().unwrap_or_else(|| {
-        let from = source.from.to_datetime().format("%Y%m%dT%H%M%SZ");
-        PathBuf::from("backtest").join(format!("{}-{from}", key.market))
-    });
-    Ok((Prepared { key, listings, spec, out }, session))
+    let destination = config.destination(&key.market, source.from);
+    Ok((Prepared { key, listings, spec, destination }, session))
 }
 
 /// The venue and market to replay: as named, or the only one in `book_top`.

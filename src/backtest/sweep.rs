@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -18,6 +18,7 @@ use datafusion::prelude::SessionContext;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::event::Recalibration;
+use super::output::component;
 use super::report::Summary;
 use super::settings::Settings;
 use super::{recalibrations, run_one, visible_bar, Prepared};
@@ -132,18 +133,14 @@ pub fn schedule_of<'a>(
         .context("no recalibration schedule was computed for these settings")
 }
 
-/// A point's folder name: its label, safe as one path component.
-fn folder(label: &str) -> String {
-    label.chars().map(|c| if c == '/' || c == '\\' { '_' } else { c }).collect()
-}
-
-/// Runs every point on `jobs` threads, each into `<out>/<label>/`, then prints the table and
-/// writes it to `<out>/sweep.txt`.
+/// Runs every point on `jobs` threads, each into `<out>/<label>/` (the label made safe as one
+/// path component), then prints the table and writes it to `<out>/sweep.txt`.
 pub fn run(
     prepared: &Prepared,
     points: &[Point],
     schedules: &Schedules,
     jobs: usize,
+    out_dir: &Path,
 ) -> anyhow::Result<()> {
     let next = AtomicUsize::new(0);
     let results: Vec<Mutex<Option<anyhow::Result<Summary>>>> =
@@ -158,7 +155,7 @@ pub fn run(
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(point) = points.get(i) else { break };
-                let dir = prepared.out.join(folder(&point.label));
+                let dir = out_dir.join(component(&point.label));
                 let result = schedule_of(schedules, &point.settings).and_then(|schedule| {
                     run_one(prepared, &point.settings, schedule, &dir, ProgressBar::hidden())
                 });
@@ -180,12 +177,12 @@ pub fn run(
         summaries.push(result.with_context(|| format!("sweep point {}", point.label))?);
     }
     let text = table(points, &summaries);
-    std::fs::write(prepared.out.join("sweep.txt"), &text)
-        .with_context(|| format!("cannot write {}", prepared.out.join("sweep.txt").display()))?;
+    let file = out_dir.join("sweep.txt");
+    std::fs::write(&file, &text).with_context(|| format!("cannot write {}", file.display()))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     out.write_all(text.as_bytes())
-        .and_then(|()| writeln!(out, "output: {}", PathBuf::from(&prepared.out).display()))
+        .and_then(|()| writeln!(out, "output: {}", out_dir.display()))
         .and_then(|()| out.flush())
         .context("cannot write the sweep table")?;
     Ok(())

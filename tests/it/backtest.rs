@@ -94,9 +94,10 @@ fn backtest_writes_every_output_with_sane_numbers() {
     ok(&out);
     let text = stdout(&out);
     assert!(text.contains("pnl net") && text.contains("sharpe"), "{text}");
-    // With one market in the tree, no flags are needed; the output goes to ./backtest/<M>-<from>.
-    let dir = cwd.path().join("backtest/ETH-USD-20261120T130000Z");
-    assert!(text.contains("backtest/ETH-USD-20261120T130000Z"), "{text}");
+    // With one market in the tree, no flags are needed; the output goes to a new
+    // ./backtest/<M>-<from>-<n>, named at the end.
+    let dir = cwd.path().join("backtest/ETH-USD-20261120T130000Z-1");
+    assert!(text.ends_with("output: backtest/ETH-USD-20261120T130000Z-1\n"), "{text}");
     let s = summary(&dir);
     assert!(u64_of(&s, "events") > 12_000, "every frame, depth row and trade: {s}");
     let fills = u64_of(&s, "fills_bid") + u64_of(&s, "fills_ask");
@@ -402,6 +403,61 @@ fn sweep_runs_every_grid_point_into_its_own_folder() {
 
     let out = backtest(data.path(), outs.path(), &["--sweep", "gamma=0.1,x"]);
     assert_eq!(out.status.code(), Some(2), "a bad sweep value fails before running");
+}
+
+/// The folder names under `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Outputs never overwrite each other: without `--out` each run, and each sweep, gets a new
+/// folder; an `--out` that holds files is refused with one line naming it and the way out,
+/// before anything is read, unless `--force`, which writes over the run's files and deletes
+/// nothing else.
+#[test]
+fn outputs_never_overwrite_each_other() {
+    let data = tree(1_800);
+    let cwd = tempfile::tempdir().unwrap();
+    let parent = cwd.path().join("backtest");
+    for n in 1..=2 {
+        let out = backtest(data.path(), cwd.path(), &[]);
+        ok(&out);
+        let name = format!("ETH-USD-20261120T130000Z-{n}");
+        let text = stdout(&out);
+        assert!(text.ends_with(&format!("output: backtest/{name}\n")), "{text}");
+        assert!(parent.join(&name).join("summary.json").is_file(), "{name}");
+    }
+    assert_eq!(names(&parent), ["ETH-USD-20261120T130000Z-1", "ETH-USD-20261120T130000Z-2"]);
+
+    let out = backtest(data.path(), cwd.path(), &["--sweep", "gamma=0.05,0.2", "--jobs", "2"]);
+    ok(&out);
+    let name = "ETH-USD-20261120T130000Z-sweep-1";
+    assert!(stdout(&out).ends_with(&format!("output: backtest/{name}\n")), "{}", stdout(&out));
+    assert_eq!(names(&parent.join(name)), ["gamma=0.05", "gamma=0.2", "sweep.txt"]);
+    assert_eq!(names(&parent).len(), 3, "the single runs are untouched");
+
+    let given = parent.join("ETH-USD-20261120T130000Z-1");
+    let before = std::fs::read(given.join("summary.json")).unwrap();
+    std::fs::write(given.join("mine.txt"), "not mdkit's").unwrap();
+    let args = ["--set", "gamma=0.5", "--out", given.to_str().unwrap()];
+    let out = backtest(data.path(), cwd.path(), &args);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(&format!("output folder {} is not empty", given.display())), "{err}");
+    assert!(err.contains("--force") && err.contains("another --out"), "{err}");
+    assert_eq!(std::fs::read(given.join("summary.json")).unwrap(), before, "nothing written");
+
+    let out = backtest(data.path(), cwd.path(), &[&args[..], &["--force"]].concat());
+    ok(&out);
+    assert_ne!(std::fs::read(given.join("summary.json")).unwrap(), before, "written over");
+    assert!(given.join("mine.txt").is_file(), "--force deletes nothing else");
+    assert_eq!(names(&parent).len(), 3, "no new folder with --out");
 }
 
 /// `--help` explains the command and shows the defaults.
