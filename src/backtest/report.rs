@@ -219,6 +219,10 @@ pub struct Summary {
     pub notes: Vec<String>,
 }
 
+/// The Sharpe and Sortino labels of every table: both are annualised from 1-minute returns.
+pub const SHARPE_LABEL: &str = "sharpe (1-min, annualised)";
+pub const SORTINO_LABEL: &str = "sortino (1-min, annualised)";
+
 fn opt_f64(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"))
 }
@@ -253,8 +257,8 @@ pub fn table(s: &Summary) -> String {
         ("final mid".into(), s.final_mid.map_or_else(|| "-".into(), |p| p.to_string())),
         ("max |inventory|".into(), s.max_abs_inventory.to_string()),
         ("time-weighted |inventory|".into(), s.time_weighted_abs_inventory.to_string()),
-        ("sharpe (1m, 365d)".into(), opt_f64(s.sharpe, 3)),
-        ("sortino (1m, 365d)".into(), opt_f64(s.sortino, 3)),
+        (SHARPE_LABEL.into(), opt_f64(s.sharpe, 3)),
+        (SORTINO_LABEL.into(), opt_f64(s.sortino, 3)),
         ("max drawdown".into(), s.max_drawdown.to_string()),
         ("pnl / max drawdown".into(), opt_f64(s.pnl_over_max_drawdown, 3)),
         (

@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::event::Recalibration;
 use super::output::component;
-use super::report::Summary;
+use super::report::{Summary, SHARPE_LABEL, SORTINO_LABEL};
 use super::settings::Settings;
 use super::{recalibrations, run_one, visible_bar, Prepared};
 use crate::model::NANOS_PER_SEC;
@@ -192,21 +192,26 @@ fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"))
 }
 
-/// The comparison table: one line per point.
+/// The comparison table: one line per point, ending with the point's notes (why it sent no
+/// order or got no fill; empty when it filled).
 pub fn table(points: &[Point], summaries: &[Summary]) -> String {
     let mut header: Vec<String> =
-        ["point", "pnl net", "sharpe", "max drawdown", "fills bid/ask"].map(String::from).to_vec();
+        ["point", "pnl net", SHARPE_LABEL, SORTINO_LABEL, "max drawdown", "fills bid/ask"]
+            .map(String::from)
+            .to_vec();
     let horizons: Vec<u32> = summaries
         .first()
         .map(|s| s.markouts.iter().map(|m| m.horizon_seconds).collect())
         .unwrap_or_default();
     header.extend(horizons.iter().map(|h| format!("markout {h}s bps")));
+    header.push("note".to_owned());
     let mut rows = vec![header];
     for (point, s) in points.iter().zip(summaries) {
         let mut row = vec![
             point.label.clone(),
             s.pnl_net.to_string(),
             opt(s.sharpe, 3),
+            opt(s.sortino, 3),
             s.max_drawdown.to_string(),
             format!("{}/{}", s.fills_bid, s.fills_ask),
         ];
@@ -214,6 +219,7 @@ pub fn table(points: &[Point], summaries: &[Summary]) -> String {
             let m = s.markouts.iter().find(|m| m.horizon_seconds == *h);
             row.push(opt(m.and_then(|m| m.mean_bps), 3));
         }
+        row.push(s.notes.join("; "));
         rows.push(row);
     }
     let columns = rows[0].len();
@@ -225,9 +231,14 @@ pub fn table(points: &[Point], summaries: &[Summary]) -> String {
         let mut line = String::new();
         for (c, value) in row.iter().enumerate() {
             let w = widths[c];
-            // Writing to a String cannot fail.
-            let _ =
-                if c == 0 { write!(line, "{value:<w$}") } else { write!(line, "  {value:>w$}") };
+            // Writing to a String cannot fail. The point and the note read left to right.
+            let _ = if c == 0 {
+                write!(line, "{value:<w$}")
+            } else if c + 1 == columns {
+                write!(line, "  {value:<w$}")
+            } else {
+                write!(line, "  {value:>w$}")
+            };
         }
         out.push_str(line.trim_end());
         out.push('\n');
@@ -249,6 +260,25 @@ mod tests {
         assert_eq!(labels[0], "gamma=0.05,cooldown=30");
         assert_eq!(labels[5], "gamma=0.1,cooldown=90");
         assert_eq!(points(&base, &[]).unwrap().len(), 1, "no sweep: one point");
+    }
+
+    #[test]
+    fn the_table_labels_sharpe_like_the_summary_and_ends_with_each_note() {
+        let base = Settings::default();
+        let axes = axes(&["gamma=0.05,0.1".into()], &base).unwrap();
+        let points = points(&base, &axes).unwrap();
+        let quiet = Summary {
+            notes: vec!["no orders: warm-up".into(), "no fit".into()],
+            ..Summary::default()
+        };
+        let filled = Summary { fills_bid: 1, sharpe: Some(1.5), ..Summary::default() };
+        let text = table(&points, &[quiet, filled]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("  sharpe (1-min, annualised)  sortino (1-min, annualised)"));
+        assert!(lines[0].ends_with("  note"), "{text}");
+        assert!(lines[1].ends_with("  no orders: warm-up; no fit"), "{text}");
+        assert!(lines[2].starts_with("gamma=0.1 ") && lines[2].contains(" 1.500 "), "{text}");
+        assert!(!lines[2].ends_with(' '), "{text}");
     }
 
     #[test]

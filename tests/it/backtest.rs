@@ -393,7 +393,15 @@ fn sweep_runs_every_grid_point_into_its_own_folder() {
         assert!(label.contains(&format!("gamma={gamma}")), "{label} ran with gamma {gamma}");
     }
     let header = text.lines().next().unwrap();
-    for column in ["pnl net", "sharpe", "max drawdown", "fills", "markout"] {
+    for column in [
+        "pnl net",
+        "sharpe (1-min, annualised)",
+        "sortino (1-min, annualised)",
+        "max drawdown",
+        "fills",
+        "markout",
+        "note",
+    ] {
         assert!(header.contains(column), "{header}");
     }
     assert_eq!(
@@ -437,7 +445,11 @@ fn outputs_never_overwrite_each_other() {
     let out = backtest(data.path(), cwd.path(), &["--sweep", "gamma=0.05,0.2", "--jobs", "2"]);
     ok(&out);
     let name = "ETH-USD-20261120T130000Z-sweep-1";
-    assert!(stdout(&out).ends_with(&format!("output: backtest/{name}\n")), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.ends_with(&format!("output: backtest/{name}\n")), "{text}");
+    // Each row says why that point never quoted (the default warm-up is longer than 3 min).
+    let why = "no orders: warm-up (900 s) covers the whole range (180 s)";
+    assert_eq!(text.lines().filter(|l| l.starts_with("gamma=") && l.contains(why)).count(), 2);
     assert_eq!(names(&parent.join(name)), ["gamma=0.05", "gamma=0.2", "sweep.txt"]);
     assert_eq!(names(&parent).len(), 3, "the single runs are untouched");
 
