@@ -412,12 +412,15 @@ pub fn run_one(
     // Record the settings as given (`feed`, not the constant it stood for).
     summary.settings = settings.entries().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     summary.clock = clock.name().to_owned();
-    summary.feed_latency = match clock {
+    summary.feed_latency_ns = match clock {
         Clock::Recv => None,
-        Clock::Event { feed_latency_ns } => {
-            Some(settings::latency_text(Latency::Constant(feed_latency_ns)))
-        }
+        Clock::Event { feed_latency_ns } => Some(feed_latency_ns),
     };
+    summary.venue = source.venue.clone();
+    summary.market = source.market.clone();
+    let currencies = report::currencies(&source.market);
+    summary.units = report::units(currencies.as_ref());
+    (summary.base_asset, summary.quote_currency) = currencies.unzip();
     summary.notes = diagnose::notes(&summary, settings, recalibrations);
     sink.finish(&summary)
         .with_context(|| format!("cannot write the output in {}", dir.display()))?;

@@ -110,6 +110,23 @@ fn backtest_writes_every_output_with_sane_numbers() {
     assert!(fees > 0.0, "maker fees are charged: {s}");
     assert!(money(&s, "max_drawdown") >= 0.0);
 
+    // The summary names the market, its currencies and the unit of each number; settings
+    // that are numbers are JSON numbers, exact decimals stay strings.
+    assert_eq!((&s["venue"], &s["market"]), (&"extended".into(), &"ETH-USD".into()), "{s}");
+    assert_eq!((&s["base_asset"], &s["quote_currency"]), (&"ETH".into(), &"USD".into()), "{s}");
+    assert_eq!(s["units"]["pnl_net"], "USD", "{s}");
+    assert_eq!(s["units"]["final_mid"], "USD per ETH", "{s}");
+    let sharpe = s["units"]["sharpe"].as_str().unwrap();
+    assert!(sharpe.starts_with("annualised from 1-minute returns"), "{sharpe}");
+    assert!(s["sharpe"].is_f64() && s["duration_seconds"].is_f64(), "{s}");
+    assert_eq!(s["settings"]["risk_aversion_gamma"], 0.001, "{s}");
+    assert_eq!(s["settings"]["warmup_period_seconds"], 120, "{s}");
+    assert_eq!(s["settings"]["partial_fills"], false, "{s}");
+    assert_eq!(s["settings"]["order_size"], "default", "{s}");
+    assert_eq!(s["settings"]["entry_latency"], "10ms", "{s}");
+    let units = "  money USD, quantities ETH, prices USD per ETH";
+    assert!(text.lines().any(|l| l.starts_with("units ") && l.ends_with(units)), "{text}");
+
     // One equity row per second of strategy time (20 minutes, give or take the ends).
     let equity = read_parquet(&dir.join("equity.parquet"));
     let n = rows(&equity);
@@ -389,7 +406,7 @@ fn sweep_runs_every_grid_point_into_its_own_folder() {
         }
         assert!(text.lines().any(|l| l.starts_with(label)), "{label} not in:\n{text}");
         let s = summary(&point);
-        let gamma = s["settings"]["risk_aversion_gamma"].as_str().unwrap().to_owned();
+        let gamma = s["settings"]["risk_aversion_gamma"].as_f64().unwrap();
         assert!(label.contains(&format!("gamma={gamma}")), "{label} ran with gamma {gamma}");
     }
     let header = text.lines().next().unwrap();
@@ -648,7 +665,7 @@ fn an_accelerated_simulator_recording_backtests_on_the_event_clock() {
     }
     let s = &runs[0].2;
     assert_eq!(s["clock"], "event", "{s}");
-    assert_eq!(s["feed_latency"], "5ms", "{s}");
+    assert_eq!(s["feed_latency_seconds"], 0.005, "{s}");
     assert!(
         s["duration_seconds"].as_f64().unwrap() > 1_000.0,
         "twenty minutes of strategy time: {s}"
