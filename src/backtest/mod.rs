@@ -34,7 +34,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use self::event::{Clock, MarketSpec, Recalibration};
 use self::output::{Destination, Output};
 use self::replay::{receive_span, Listings, Source};
-use self::report::Summary;
+use self::report::{Format, Summary};
 use self::schedule::{Calibrator, Plan};
 use self::settings::{Latency, Settings};
 use crate::estimate::{self as calibrate, DepthGrid, MarketKey, LOOKBACK_NS};
@@ -74,13 +74,15 @@ holds all quoting at the start and after a data gap. When a run sends no order o
 fill, a `note:` line after the summary says why (warm-up, no fit, quotes too far).
 
 Output: summary.json, fills.parquet, equity.parquet (one row per second: mid, our quotes,
-position, cash, equity) and chart.svg (schemas/ documents each) in --out, or without it in a
-new folder each run, ./backtest/<MARKET>-<FROM>-<N> (N counts up; nothing is overwritten). An
+position, cash, equity; schemas/ documents these three) and chart.svg in --out, or without it
+in a new folder each run, ./backtest/<MARKET>-<FROM>-<N> (N counts up; nothing is overwritten). An
 --out that already holds files is refused unless --force. The summary table goes to stdout,
 then the folder. Same tables, settings and seed: byte-identical summary.json and fills.parquet.
 --sweep KEY=V1,V2,... (repeatable) runs every combination in parallel into its own folder
 (./backtest/<MARKET>-<FROM>-sweep-<N> without --out), one sub-folder per point (named
-KEY=VALUE,...), and prints a comparison table, also kept in sweep.txt.
+KEY=VALUE,...), and prints a comparison table, also kept in sweep.txt. --format csv prints one
+row per run (per point), --format json each summary object on its own line; the folder then
+goes to stderr.
 
 Examples:
   mdkit backtest
@@ -161,6 +163,10 @@ pub struct Args {
     /// Runs at once in a sweep [default: available cores, at least 2]
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// What to print: table (the summary; a comparison for a sweep), csv (one row per run,
+    /// per point for a sweep) or json (each run's summary object, one per line)
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 /// `--strategy`'s values: the registered strategies' names.
@@ -186,6 +192,7 @@ pub struct Config {
     pub sweep: Vec<sweep::Axis>,
     pub jobs: usize,
     pub clock: Clock,
+    pub format: Format,
 }
 
 /// `tick_size` and `lot_size` from a config file, the two keys the settings do not hold.
@@ -292,6 +299,7 @@ impl Config {
             lot,
             sweep,
             jobs,
+            format: args.format,
         })
     }
 }
@@ -351,16 +359,40 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
         let point = &points[0];
         let recalibrations = sweep::schedule_of(&schedules, &point.settings)?;
         let summary = run_one(&prepared, &point.settings, recalibrations, &dir, visible_bar())?;
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
-        out.write_all(report::table(&summary).as_bytes())
-            .and_then(|()| writeln!(out, "output: {}", dir.display()))
-            .and_then(|()| out.flush())
-            .context("cannot write the summary")?;
-        Ok(())
+        print(config.format, &report::table(&summary), &[("", &summary)], &dir)
     } else {
-        sweep::run(&prepared, &points, &schedules, config.jobs, &dir)
+        sweep::run(&prepared, &points, &schedules, config.jobs, &dir, config.format)
     }
+}
+
+/// Prints the results of `runs` (`(sweep point label, summary)`) in `format` (`table` is
+/// already made) and names the output folder last: on stdout after a table, on stderr after
+/// CSV or JSON so that stdout stays one format.
+pub fn print(
+    format: Format,
+    table: &str,
+    runs: &[(&str, &Summary)],
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let body = match format {
+        Format::Table => table.to_owned(),
+        Format::Csv => report::csv(runs).context("cannot format the summary as CSV")?,
+        Format::Json => report::json_lines(runs).context("cannot format the summary as JSON")?,
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    out.write_all(body.as_bytes())
+        .and_then(|()| match format {
+            Format::Table => writeln!(out, "output: {}", dir.display()),
+            Format::Csv | Format::Json => Ok(()),
+        })
+        .and_then(|()| out.flush())
+        .context("cannot write the results")?;
+    if format != Format::Table {
+        // Nothing to do if stderr is closed: the results are out.
+        let _ = writeln!(std::io::stderr(), "output: {}", dir.display());
+    }
+    Ok(())
 }
 
 /// A progress bar on stderr when it is a terminal.

@@ -1,6 +1,7 @@
 //! What a backtest hands out: each [`Fill`], one [`EquitySample`] per second of strategy time
 //! (both streamed through a [`Sink`], so the caller can write Parquet while memory stays
-//! flat), and the final [`Summary`] with every metric of docs/MODEL.md, as JSON and as a table.
+//! flat), and the final [`Summary`] with every metric of docs/MODEL.md, as JSON, as a table,
+//! and as CSV rows (`--format`).
 //!
 //! Field order of every serialized struct is the declaration order and is part of the output
 //! format (`summary.json` must be byte-identical between runs; `schemas/summary.md` documents
@@ -16,6 +17,18 @@ use serde::{Serialize, Serializer};
 
 use crate::model::money::Money;
 use crate::model::{BookSide, EventTime, Price, Qty, RecvTime};
+
+/// `--format`: what the command prints on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// The summary table (a comparison table for a sweep), then the output folder
+    #[default]
+    Table,
+    /// CSV with a header line: one row per run (per point for a sweep)
+    Csv,
+    /// Each run's summary object as in summary.json, one per line (JSON lines)
+    Json,
+}
 
 /// Whether a fill added liquidity (resting order) or took it (marketable order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -444,9 +457,172 @@ pub fn table(s: &Summary) -> String {
     out
 }
 
+/// The top-level summary fields that are one CSV column each, in column order; the CSV
+/// adds the markouts, diagnostics, notes and settings after them (see [`csv`]).
+const CSV_FIELDS: [&str; 34] = [
+    "venue",
+    "market",
+    "base_asset",
+    "quote_currency",
+    "strategy",
+    "clock",
+    "feed_latency_seconds",
+    "events",
+    "first_ts_recv",
+    "last_ts_recv",
+    "duration_seconds",
+    "orders_sent",
+    "orders_rejected",
+    "fills_bid",
+    "fills_ask",
+    "volume",
+    "turnover",
+    "pnl_gross",
+    "fees",
+    "pnl_net",
+    "pnl_realized",
+    "pnl_unrealized",
+    "final_position",
+    "final_cash",
+    "final_mid",
+    "max_abs_inventory",
+    "time_weighted_abs_inventory",
+    "minutes",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "pnl_over_max_drawdown",
+    "avg_captured_spread",
+    "avg_captured_spread_bps",
+];
+
+/// A JSON value as one CSV field: null is empty, a string its text, a number as in JSON.
+fn csv_cell(v: &serde_json::Value) -> String {
+    let text = match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+/// One run as `(column, field)` pairs: `point`, the [`CSV_FIELDS`], then
+/// `markouts.<h>s.fills|mean|mean_bps`, `diagnostics.<name>`, `notes` (joined by `; `) and
+/// `settings.<key>`, each as it is in summary.json.
+fn csv_row(point: &str, summary: &Summary) -> serde_json::Result<Vec<(String, String)>> {
+    let v = serde_json::to_value(summary)?;
+    let mut row = vec![("point".to_owned(), csv_cell(&point.into()))];
+    row.extend(CSV_FIELDS.iter().map(|f| ((*f).to_owned(), csv_cell(&v[*f]))));
+    for m in v["markouts"].as_array().into_iter().flatten() {
+        for key in ["fills", "mean", "mean_bps"] {
+            row.push((format!("markouts.{}s.{key}", m["horizon_seconds"]), csv_cell(&m[key])));
+        }
+    }
+    for (key, value) in v["diagnostics"].as_object().into_iter().flatten() {
+        row.push((format!("diagnostics.{key}"), csv_cell(value)));
+    }
+    row.push(("notes".to_owned(), csv_cell(&summary.notes.join("; ").into())));
+    for (key, value) in v["settings"].as_object().into_iter().flatten() {
+        row.push((format!("settings.{key}"), csv_cell(value)));
+    }
+    Ok(row)
+}
+
+/// The runs as CSV: a header line, then one line per `(point label, summary)`.
+pub fn csv(runs: &[(&str, &Summary)]) -> serde_json::Result<String> {
+    let mut out = String::new();
+    for (i, (point, summary)) in runs.iter().enumerate() {
+        let row = csv_row(point, summary)?;
+        if i == 0 {
+            let header: Vec<&str> = row.iter().map(|(k, _)| k.as_str()).collect();
+            out.push_str(&header.join(","));
+            out.push('\n');
+        }
+        let cells: Vec<&str> = row.iter().map(|(_, v)| v.as_str()).collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// The runs' summaries as JSON lines, each object as in summary.json.
+pub fn json_lines(runs: &[(&str, &Summary)]) -> serde_json::Result<String> {
+    let mut out = String::new();
+    for (_, summary) in runs {
+        out.push_str(&serde_json::to_string(summary)?);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_has_a_column_for_every_field_and_a_row_per_run() {
+        let a = Summary {
+            venue: "extended".into(),
+            market: "ETH-USD".into(),
+            pnl_net: Money::from_raw(-15_000_000_000_000),
+            sharpe: Some(1.25),
+            markouts: vec![Markout {
+                horizon_seconds: 1,
+                fills: 2,
+                mean: Some(0.5),
+                mean_bps: None,
+            }],
+            notes: vec!["no orders: warm-up, \"long\"".into(), "no fit".into()],
+            settings: [("risk_aversion_gamma", "0.1")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .into(),
+            ..Summary::default()
+        };
+        let b = Summary { pnl_net: Money::from_units(2), ..a.clone() };
+        let text = csv(&[("gamma=0.1", &a), ("gamma=0.2", &b)]).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        let header: Vec<&str> = lines[0].split(',').collect();
+        assert_eq!(header[..4], ["point", "venue", "market", "base_asset"]);
+        assert!(lines[0].contains(",markouts.1s.fills,markouts.1s.mean,markouts.1s.mean_bps,"));
+        assert!(lines[0].contains(",diagnostics.book_frames,") && lines[0].contains(",notes,"));
+        assert!(lines[0].ends_with(",settings.risk_aversion_gamma"), "{text}");
+        let cell = |line: &str, column: &str| {
+            let i = header.iter().position(|h| *h == column).unwrap();
+            line.split(',').nth(i).unwrap().to_owned()
+        };
+        assert_eq!(cell(lines[1], "point"), "gamma=0.1");
+        assert_eq!(cell(lines[1], "pnl_net"), "-0.0015");
+        assert_eq!(cell(lines[2], "pnl_net"), "2");
+        assert_eq!(cell(lines[1], "sharpe"), "1.25");
+        assert_eq!(cell(lines[1], "sortino"), "");
+        assert_eq!(cell(lines[1], "markouts.1s.mean"), "0.5");
+        assert!(lines[1].contains(r#","no orders: warm-up, ""long""; no fit","#), "{text}");
+        assert!(lines[1].ends_with(",0.1"), "a number stays a number: {text}");
+
+        // Every top-level scalar of summary.json has its column.
+        let v = serde_json::to_value(&a).unwrap();
+        let nested = ["units", "settings", "markouts", "diagnostics", "notes"];
+        let mut scalars: Vec<&str> = v
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !nested.contains(k))
+            .collect();
+        let mut columns = CSV_FIELDS.to_vec();
+        scalars.sort_unstable();
+        columns.sort_unstable();
+        assert_eq!(scalars, columns);
+
+        let json = json_lines(&[("", &a), ("", &b)]).unwrap();
+        assert_eq!(json.lines().count(), 2);
+        assert_eq!(json.lines().next().unwrap(), serde_json::to_string(&a).unwrap());
+    }
 
     #[test]
     fn summary_json_keeps_field_order_and_money_as_strings() {

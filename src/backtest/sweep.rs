@@ -8,7 +8,6 @@
 //! one replay per worker. Results do not depend on the number of workers.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -19,9 +18,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::event::Recalibration;
 use super::output::component;
-use super::report::{Summary, SHARPE_LABEL, SORTINO_LABEL};
+use super::report::{Format, Summary, SHARPE_LABEL, SORTINO_LABEL};
 use super::settings::Settings;
-use super::{recalibrations, run_one, visible_bar, Prepared};
+use super::{print, recalibrations, run_one, visible_bar, Prepared};
 use crate::model::NANOS_PER_SEC;
 
 /// One `--sweep` flag: a setting and the values it takes.
@@ -141,6 +140,7 @@ pub fn run(
     schedules: &Schedules,
     jobs: usize,
     out_dir: &Path,
+    format: Format,
 ) -> anyhow::Result<()> {
     let next = AtomicUsize::new(0);
     let results: Vec<Mutex<Option<anyhow::Result<Summary>>>> =
@@ -179,13 +179,9 @@ pub fn run(
     let text = table(points, &summaries);
     let file = out_dir.join("sweep.txt");
     std::fs::write(&file, &text).with_context(|| format!("cannot write {}", file.display()))?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| writeln!(out, "output: {}", out_dir.display()))
-        .and_then(|()| out.flush())
-        .context("cannot write the sweep table")?;
-    Ok(())
+    let runs: Vec<(&str, &Summary)> =
+        points.iter().zip(&summaries).map(|(p, s)| (p.label.as_str(), s)).collect();
+    print(format, &text, &runs, out_dir)
 }
 
 fn opt(v: Option<f64>, digits: usize) -> String {

@@ -489,6 +489,56 @@ fn outputs_never_overwrite_each_other() {
     assert_eq!(names(&parent).len(), 3, "no new folder with --out");
 }
 
+/// `--format json` prints each run's summary object (the one in summary.json) on its own
+/// line, `--format csv` a header and one row per run, per point for a sweep; the output
+/// folder then goes to stderr, so stdout is only the one format.
+#[test]
+fn format_csv_and_json_print_one_record_per_run() {
+    let data = tree(1_800);
+    let cwd = tempfile::tempdir().unwrap();
+    let out = backtest(data.path(), cwd.path(), &["--format", "json"]);
+    ok(&out);
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let printed: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let dir = cwd.path().join("backtest/ETH-USD-20261120T130000Z-1");
+    assert_eq!(printed, summary(&dir));
+    assert!(stderr(&out).ends_with("output: backtest/ETH-USD-20261120T130000Z-1\n"));
+
+    let out = backtest(data.path(), cwd.path(), &["--format", "csv"]);
+    ok(&out);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let header: Vec<&str> = lines[0].split(',').collect();
+    assert!(lines[0].starts_with("point,venue,market,"), "{text}");
+    let s = summary(&cwd.path().join("backtest/ETH-USD-20261120T130000Z-2"));
+    let cell = |line: &str, column: &str| {
+        let i = header.iter().position(|h| *h == column).unwrap_or_else(|| panic!("{column}"));
+        line.split(',').nth(i).unwrap().to_owned()
+    };
+    assert_eq!(cell(lines[1], "pnl_net"), s["pnl_net"].as_str().unwrap());
+    assert_eq!(cell(lines[1], "events"), s["events"].to_string());
+    assert_eq!(cell(lines[1], "settings.risk_aversion_gamma"), "0.1");
+    assert!(cell(lines[1], "notes").starts_with("no orders: warm-up"), "{text}");
+
+    let sweep = ["--sweep", "gamma=0.05,0.2", "--jobs", "2"];
+    let out = backtest(data.path(), cwd.path(), &[&sweep[..], &["--format", "csv"]].concat());
+    ok(&out);
+    let text = stdout(&out);
+    let points: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(points, ["gamma=0.05", "gamma=0.2"], "{text}");
+    let out = backtest(data.path(), cwd.path(), &[&sweep[..], &["--format", "json"]].concat());
+    ok(&out);
+    let gammas: Vec<f64> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|s| s["settings"]["risk_aversion_gamma"].as_f64().unwrap())
+        .collect();
+    assert_eq!(gammas, [0.05, 0.2]);
+    assert!(stderr(&out).ends_with("output: backtest/ETH-USD-20261120T130000Z-sweep-2\n"));
+}
+
 /// `--help` explains the command and shows the defaults.
 #[test]
 fn help_explains_flags_and_defaults() {
@@ -507,6 +557,11 @@ fn help_explains_flags_and_defaults() {
         "--feed-latency <DURATION>",
         "[default: 5ms]",
         "mdkit simulate --speed N` with N > 1",
+        "--force",
+        "--format <FORMAT>",
+        "[default: table]",
+        "- csv: CSV with a header line: one row per run",
+        "./backtest/<MARKET>-<FROM>-<N>",
     ] {
         assert!(help.contains(text), "{text} missing from:\n{help}");
     }
