@@ -82,6 +82,59 @@ fn money(v: &serde_json::Value, key: &str) -> f64 {
     text.parse().unwrap()
 }
 
+/// Every value of a real summary.json has the JSON type schemas/summary.md gives it: a
+/// string that reads as a number only where the document says `decimal string` (or in the
+/// documented decimal settings), a JSON number wherever it says `integer` or `number`.
+fn assert_numbers_are_numbers(s: &serde_json::Value) {
+    let fields = crate::schemas::summary_fields();
+    let type_of = |path: &str| {
+        let path = path.split_once("[").map_or(path.to_owned(), |(a, _)| a.to_owned());
+        fields
+            .iter()
+            .find(|f| f.path.replace("[]", "") == path)
+            .map(|f| f.json_type.clone())
+            .unwrap_or_else(|| panic!("{path} is not documented"))
+    };
+    fn walk(v: &serde_json::Value, path: &str, out: &mut Vec<(String, serde_json::Value)>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                    walk(v, &child, out);
+                }
+            }
+            serde_json::Value::Array(items) if path == "markouts" => {
+                for item in items {
+                    walk(item, path, out);
+                }
+            }
+            leaf => out.push((path.to_owned(), leaf.clone())),
+        }
+    }
+    let mut leaves = Vec::new();
+    walk(s, "", &mut leaves);
+    for (path, v) in leaves {
+        if let Some(setting) = path.strip_prefix("settings.") {
+            let numeric_text = v.as_str().is_some_and(|t| t.parse::<f64>().is_ok());
+            let decimal = mdkit::backtest::report::DECIMAL_SETTINGS.contains(&setting);
+            assert!(!numeric_text || decimal, "setting {setting} is a number as a string: {v}");
+            continue;
+        }
+        if path.starts_with("units.") || path == "notes" {
+            continue;
+        }
+        let json_type = type_of(&path);
+        match json_type.as_str() {
+            "integer" | "number" => assert!(v.is_number() || v.is_null(), "{path}: {v}"),
+            "decimal string" => assert!(v.as_str().is_some_and(|t| t.parse::<f64>().is_ok())),
+            _ => assert!(
+                v.as_str().is_none_or(|t| t.parse::<f64>().is_err()),
+                "{path} is a number as a string: {v}"
+            ),
+        }
+    }
+}
+
 /// Twenty simulated minutes through the default AS strategy with the `cross` model: all four
 /// files, a summary table, and numbers that hold together.
 #[test]
@@ -102,7 +155,17 @@ fn backtest_writes_every_output_with_sane_numbers() {
     assert!(u64_of(&s, "events") > 12_000, "every frame, depth row and trade: {s}");
     let fills = u64_of(&s, "fills_bid") + u64_of(&s, "fills_ask");
     assert!(fills > 0, "twenty minutes of quoting fill something: {s}");
-    assert_eq!(rows(&read_parquet(&dir.join("fills.parquet"))) as u64, fills);
+    let fills_file = read_parquet(&dir.join("fills.parquet"));
+    assert_eq!(rows(&fills_file) as u64, fills);
+    // In the documented sort order (schemas/fills.md).
+    let ts: Vec<i64> = fills_file
+        .iter()
+        .flat_map(|b| {
+            let ts = b.column_by_name("ts_exchange").unwrap();
+            ts.as_any().downcast_ref::<TimestampNanosecondArray>().unwrap().values().to_vec()
+        })
+        .collect();
+    assert!(ts.windows(2).all(|w| w[0] <= w[1]), "fills sorted by ts_exchange");
     let pnl = money(&s, "pnl_net");
     let gross = money(&s, "pnl_gross");
     let fees = money(&s, "fees");
@@ -124,6 +187,7 @@ fn backtest_writes_every_output_with_sane_numbers() {
     assert_eq!(s["settings"]["partial_fills"], false, "{s}");
     assert_eq!(s["settings"]["order_size"], "default", "{s}");
     assert_eq!(s["settings"]["entry_latency"], "10ms", "{s}");
+    assert_numbers_are_numbers(&s);
     let units = "  money USD, quantities ETH, prices USD per ETH";
     assert!(text.lines().any(|l| l.starts_with("units ") && l.ends_with(units)), "{text}");
 
