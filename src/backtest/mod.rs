@@ -32,9 +32,9 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use self::event::{Clock, MarketSpec, Recalibration};
-use self::output::Output;
+use self::output::{Destination, Output};
 use self::replay::{receive_span, Listings, Source};
-use self::report::Summary;
+use self::report::{Format, Summary};
 use self::schedule::{Calibrator, Plan};
 use self::settings::{Latency, Settings};
 use crate::estimate::{self as calibrate, DepthGrid, MarketKey, LOOKBACK_NS};
@@ -73,11 +73,16 @@ the start of a recording): a side without a fit does not quote, and warmup_perio
 holds all quoting at the start and after a data gap. When a run sends no order or gets no
 fill, a `note:` line after the summary says why (warm-up, no fit, quotes too far).
 
-Output (--out, default ./backtest/<MARKET>-<FROM>): summary.json, fills.parquet, equity.parquet
-(one row per second: mid, our quotes, position, cash, equity), chart.svg; the summary table on
-stdout. Same tables, settings and seed: byte-identical summary.json and fills.parquet.
---sweep KEY=V1,V2,... (repeatable) runs every combination in parallel, one sub-folder each
-(named KEY=VALUE,...), and prints a comparison table.
+Output: summary.json, fills.parquet, equity.parquet (one row per second: mid, our quotes,
+position, cash, equity; schemas/ documents these three) and chart.svg in --out, or without it
+in a new folder each run, ./backtest/<MARKET>-<FROM>-<N> (N counts up; nothing is overwritten). An
+--out that already holds files is refused unless --force. The summary table goes to stdout,
+then the folder. Same tables, settings and seed: byte-identical summary.json and fills.parquet.
+--sweep KEY=V1,V2,... (repeatable) runs every combination in parallel into its own folder
+(./backtest/<MARKET>-<FROM>-sweep-<N> without --out), one sub-folder per point (named
+KEY=VALUE,...), and prints a comparison table, also kept in sweep.txt. --format csv prints one
+row per run (per point), --format json each summary object on its own line; the folder then
+goes to stderr.
 
 Examples:
   mdkit backtest
@@ -115,9 +120,14 @@ pub struct Args {
     /// JSON settings file (docs/MODEL.md names; no file is read unless given)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Output folder [default: ./backtest/MARKET-FROM, e.g. backtest/ETH-USD-20261120T130000Z]
+    /// Output folder; one that holds files is refused unless --force [default: a new
+    /// ./backtest/MARKET-FROM-N each run, e.g. backtest/ETH-USD-20261120T130000Z-1]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Write into an --out folder that already holds files, over the files of the same names
+    /// (nothing else in it is deleted)
+    #[arg(long)]
+    pub force: bool,
     /// Fill model: cross (optimistic) or queue (queue position) [default: queue]
     #[arg(long, value_name = "MODEL", value_parser = ["cross", "queue"])]
     pub fill_model: Option<String>,
@@ -153,6 +163,10 @@ pub struct Args {
     /// Runs at once in a sweep [default: available cores, at least 2]
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// What to print: table (the summary; a comparison for a sweep), csv (one row per run,
+    /// per point for a sweep) or json (each run's summary object, one per line)
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 /// `--strategy`'s values: the registered strategies' names.
@@ -168,6 +182,8 @@ pub struct Config {
     pub from: Option<RecvTime>,
     pub to: Option<RecvTime>,
     pub out: Option<PathBuf>,
+    /// `--force`: a non-empty `--out` may be written over.
+    pub force: bool,
     /// Defaults, config file, flags and `--set` applied.
     pub settings: Settings,
     pub tick: Option<Price>,
@@ -176,6 +192,7 @@ pub struct Config {
     pub sweep: Vec<sweep::Axis>,
     pub jobs: usize,
     pub clock: Clock,
+    pub format: Format,
 }
 
 /// Every key a settings file may hold for the backtest.
@@ -312,12 +329,32 @@ impl Config {
             from,
             to,
             out: args.out.clone(),
+            force: args.force,
             settings,
             tick,
             lot,
             sweep,
             jobs,
+            format: args.format,
         })
+    }
+}
+
+impl Config {
+    /// Where the output goes: `--out`, or a new numbered folder under ./backtest named after
+    /// the market and the start of the range (`-sweep` in the name for a sweep).
+    fn destination(&self, market: &str, from: RecvTime) -> Destination {
+        match &self.out {
+            Some(dir) => Destination::Given { dir: dir.clone(), force: self.force },
+            None => {
+                let from = from.to_datetime().format("%Y%m%dT%H%M%SZ");
+                let sweep = if self.sweep.is_empty() { "" } else { "-sweep" };
+                Destination::Numbered {
+                    parent: PathBuf::from(output::DEFAULT_PARENT),
+                    stem: output::component(&format!("{market}-{from}{sweep}")),
+                }
+            }
+        }
     }
 }
 
@@ -326,12 +363,17 @@ pub struct Prepared {
     pub key: MarketKey,
     pub listings: Listings,
     pub spec: MarketSpec,
-    pub out: PathBuf,
+    /// The output folder, claimed only once everything else has been checked.
+    pub destination: Destination,
 }
 
 pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
     crate::process::require_data_dir(data)?;
     let config = Config::from_args(&args)?;
+    // A given --out that may not be written is refused before anything is read.
+    if let Some(dir) = &config.out {
+        Destination::Given { dir: dir.clone(), force: config.force }.check()?;
+    }
     let runtime = crate::process::query_runtime()?;
     let (prepared, session) = runtime.block_on(prepare(data, &config))?;
     let points = sweep::points(&config.settings, &config.sweep)?;
@@ -348,21 +390,45 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
     let schedules = runtime.block_on(sweep::schedules(&session.ctx, &prepared, &points))?;
     drop(session);
     drop(runtime);
+    let dir = prepared.destination.claim()?;
     if config.sweep.is_empty() {
         let point = &points[0];
         let recalibrations = sweep::schedule_of(&schedules, &point.settings)?;
-        let summary =
-            run_one(&prepared, &point.settings, recalibrations, &prepared.out, visible_bar())?;
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
-        out.write_all(report::table(&summary).as_bytes())
-            .and_then(|()| writeln!(out, "output: {}", prepared.out.display()))
-            .and_then(|()| out.flush())
-            .context("cannot write the summary")?;
-        Ok(())
+        let summary = run_one(&prepared, &point.settings, recalibrations, &dir, visible_bar())?;
+        print(config.format, &report::table(&summary), &[("", &summary)], &dir)
     } else {
-        sweep::run(&prepared, &points, &schedules, config.jobs)
+        sweep::run(&prepared, &points, &schedules, config.jobs, &dir, config.format)
     }
+}
+
+/// Prints the results of `runs` (`(sweep point label, summary)`) in `format` (`table` is
+/// already made) and names the output folder last: on stdout after a table, on stderr after
+/// CSV or JSON so that stdout stays one format.
+pub fn print(
+    format: Format,
+    table: &str,
+    runs: &[(&str, &Summary)],
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let body = match format {
+        Format::Table => table.to_owned(),
+        Format::Csv => report::csv(runs).context("cannot format the summary as CSV")?,
+        Format::Json => report::json_lines(runs).context("cannot format the summary as JSON")?,
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    out.write_all(body.as_bytes())
+        .and_then(|()| match format {
+            Format::Table => writeln!(out, "output: {}", dir.display()),
+            Format::Csv | Format::Json => Ok(()),
+        })
+        .and_then(|()| out.flush())
+        .context("cannot write the results")?;
+    if format != Format::Table {
+        // Nothing to do if stderr is closed: the results are out.
+        let _ = writeln!(std::io::stderr(), "output: {}", dir.display());
+    }
+    Ok(())
 }
 
 /// A progress bar on stderr when it is a terminal.
@@ -414,12 +480,15 @@ pub fn run_one(
     // Record the settings as given (`feed`, not the constant it stood for).
     summary.settings = settings.entries().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     summary.clock = clock.name().to_owned();
-    summary.feed_latency = match clock {
+    summary.feed_latency_ns = match clock {
         Clock::Recv => None,
-        Clock::Event { feed_latency_ns } => {
-            Some(settings::latency_text(Latency::Constant(feed_latency_ns)))
-        }
+        Clock::Event { feed_latency_ns } => Some(feed_latency_ns),
     };
+    summary.venue = source.venue.clone();
+    summary.market = source.market.clone();
+    let currencies = report::currencies(&source.market);
+    summary.units = report::units(currencies.as_ref());
+    (summary.base_asset, summary.quote_currency) = currencies.unzip();
     summary.notes = diagnose::notes(&summary, settings, recalibrations);
     sink.finish(&summary)
         .with_context(|| format!("cannot write the output in {}", dir.display()))?;
@@ -515,11 +584,8 @@ async fn prepare(data: &Path, config: &Config) -> anyhow::Result<(Prepared, Sess
         );
     }
     let spec = spec::market_spec(&session.ctx, &key, config.tick, config.lot).await?;
-    let out = config.out.clone().unwrap_or_else(|| {
-        let from = source.from.to_datetime().format("%Y%m%dT%H%M%SZ");
-        PathBuf::from("backtest").join(format!("{}-{from}", key.market))
-    });
-    Ok((Prepared { key, listings, spec, out }, session))
+    let destination = config.destination(&key.market, source.from);
+    Ok((Prepared { key, listings, spec, destination }, session))
 }
 
 /// The venue and market to replay: as named, or the only one in `book_top`.

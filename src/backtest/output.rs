@@ -1,5 +1,10 @@
 //! What a run leaves in its output folder: `fills.parquet` and `equity.parquet` written as the
-//! engine streams them (through [`Output`], a [`Sink`]), `chart.svg`, and `summary.json`.
+//! engine streams them (through [`Output`], a [`Sink`]), `chart.svg`, and `summary.json`
+//! (each documented in `schemas/`); and which folder that is ([`Destination`]).
+//!
+//! Outputs never overwrite each other: without `--out` every run or sweep claims a new
+//! numbered folder, and a given `--out` that already holds files is refused unless `--force`
+//! (which writes over the files of the same names and deletes nothing else).
 //!
 //! Determinism is part of the format: the same tables, settings and seed give byte-identical
 //! `summary.json` and `fills.parquet`. So nothing here records a wall-clock time, a host or a
@@ -13,6 +18,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use anyhow::Context;
 use arrow::array::{
     ArrayRef, Decimal128Array, RecordBatch, StringArray, TimestampNanosecondArray, UInt64Array,
 };
@@ -26,6 +32,107 @@ use super::chart::{Chart, Point};
 use super::report::{EquitySample, Fill, Sink, SinkError, Summary};
 use crate::model::money::{Money, MONEY_SCALE};
 use crate::model::{Price, Qty, RecvTime, SCALE};
+
+/// The folder default output folders are made in, relative to the working directory.
+pub const DEFAULT_PARENT: &str = "backtest";
+
+/// Where a run or a sweep writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// `--out DIR`: used if it is missing or empty, or with `force`.
+    Given { dir: PathBuf, force: bool },
+    /// No `--out`: the first free `<parent>/<stem>-<n>`, n above every existing one.
+    Numbered { parent: PathBuf, stem: String },
+}
+
+impl Destination {
+    /// Refuses a given folder that cannot be used, before any work is done. A numbered
+    /// folder is always available.
+    pub fn check(&self) -> anyhow::Result<()> {
+        match self {
+            Destination::Given { dir, force } => check_given(dir, *force),
+            Destination::Numbered { .. } => Ok(()),
+        }
+    }
+
+    /// Creates the folder (checking a given one again) and returns it.
+    pub fn claim(&self) -> anyhow::Result<PathBuf> {
+        match self {
+            Destination::Given { dir, force } => {
+                check_given(dir, *force)?;
+                std::fs::create_dir_all(dir).with_context(|| {
+                    format!("cannot create the output folder {}", dir.display())
+                })?;
+                Ok(dir.clone())
+            }
+            Destination::Numbered { parent, stem } => claim_numbered(parent, stem),
+        }
+    }
+}
+
+/// A folder or file name made of `text`: path separators become `_`.
+pub fn component(text: &str) -> String {
+    text.chars().map(|c| if c == '/' || c == '\\' { '_' } else { c }).collect()
+}
+
+/// `dir` may be written: it does not exist, is an empty folder, or `force` is given.
+fn check_given(dir: &Path, force: bool) -> anyhow::Result<()> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        dir.is_dir(),
+        "--out {} is a file, not a folder: choose another --out",
+        dir.display()
+    );
+    let mut entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the output folder {}", dir.display()))?;
+    anyhow::ensure!(
+        force || entries.next().is_none(),
+        "output folder {} is not empty: add --force to write over its files, or choose another --out",
+        dir.display()
+    );
+    Ok(())
+}
+
+/// The `n` of a folder named `<stem>-<n>`.
+fn number(name: &str, stem: &str) -> Option<u64> {
+    let n = name.strip_prefix(stem)?.strip_prefix('-')?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    n.parse().ok()
+}
+
+/// Creates `<parent>/<stem>-<n>` with n one above the highest existing (1 for the first), so
+/// the numbers follow the order of the runs. Creating the folder is the claim: a second
+/// process that picked the same n moves on to the next.
+fn claim_numbered(parent: &Path, stem: &str) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("cannot create the output folder {}", parent.display()))?;
+    let mut highest = 0;
+    let entries = std::fs::read_dir(parent)
+        .with_context(|| format!("cannot read the output folder {}", parent.display()))?;
+    for entry in entries {
+        let entry = entry.with_context(|| format!("cannot read {}", parent.display()))?;
+        if let Some(n) = entry.file_name().to_str().and_then(|name| number(name, stem)) {
+            highest = highest.max(n);
+        }
+    }
+    let mut n = highest;
+    loop {
+        n = n.checked_add(1).context("no free output folder number")?;
+        let dir = parent.join(format!("{stem}-{n}"));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot create the output folder {}", dir.display()))
+            }
+        }
+    }
+}
 
 /// Rows gathered before a batch is encoded.
 const BATCH_ROWS: usize = 8192;
@@ -375,6 +482,43 @@ mod tests {
         assert!(std::fs::read_to_string(dir.path().join("chart.svg")).unwrap().contains("<svg"));
         let summary = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
         assert!(summary.ends_with("}\n"));
+    }
+
+    #[test]
+    fn numbered_folders_count_up_and_never_reuse_a_name() {
+        let root = tempfile::tempdir().unwrap();
+        let parent = root.path().join("backtest");
+        let numbered = Destination::Numbered { parent: parent.clone(), stem: "ETH-USD-X".into() };
+        assert_eq!(numbered.claim().unwrap(), parent.join("ETH-USD-X-1"));
+        assert_eq!(numbered.claim().unwrap(), parent.join("ETH-USD-X-2"));
+        // After a gap (a deleted folder) the next is above the highest, and other stems and
+        // names that only look alike do not count.
+        std::fs::remove_dir(parent.join("ETH-USD-X-1")).unwrap();
+        for other in ["ETH-USD-X-sweep-7", "ETH-USD-X-9a", "ETH-USD-Y-5", "ETH-USD-X-"] {
+            std::fs::create_dir(parent.join(other)).unwrap();
+        }
+        assert_eq!(numbered.claim().unwrap(), parent.join("ETH-USD-X-3"));
+        let sweep =
+            Destination::Numbered { parent: parent.clone(), stem: "ETH-USD-X-sweep".into() };
+        assert_eq!(sweep.claim().unwrap(), parent.join("ETH-USD-X-sweep-8"));
+    }
+
+    #[test]
+    fn a_given_folder_with_files_is_refused_without_force() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("out");
+        let given = |force| Destination::Given { dir: dir.clone(), force };
+        given(false).check().unwrap();
+        assert_eq!(given(false).claim().unwrap(), dir, "a missing folder is created");
+        given(false).claim().unwrap();
+        std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+        let err = format!("{:#}", given(false).check().unwrap_err());
+        assert!(err.contains(&dir.display().to_string()) && err.contains("--force"), "{err}");
+        assert!(err.contains("another --out") && !err.contains('\n'), "{err}");
+        assert_eq!(given(true).claim().unwrap(), dir);
+        assert!(dir.join("notes.txt").is_file(), "--force deletes nothing");
+        let file = Destination::Given { dir: dir.join("notes.txt"), force: true };
+        assert!(format!("{:#}", file.check().unwrap_err()).contains("is a file"));
     }
 
     #[test]

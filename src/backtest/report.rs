@@ -1,17 +1,34 @@
 //! What a backtest hands out: each [`Fill`], one [`EquitySample`] per second of strategy time
 //! (both streamed through a [`Sink`], so the caller can write Parquet while memory stays
-//! flat), and the final [`Summary`] with every metric of docs/MODEL.md, as JSON and as a table.
+//! flat), and the final [`Summary`] with every metric of docs/MODEL.md, as JSON, as a table,
+//! and as CSV rows (`--format`).
 //!
 //! Field order of every serialized struct is the declaration order and is part of the output
-//! format (`summary.json` must be byte-identical between runs); money is a decimal string.
+//! format (`summary.json` must be byte-identical between runs; `schemas/summary.md` documents
+//! every field). Numbers are JSON numbers, except what is held as an exact decimal (money,
+//! quantities, prices: [`Money`], [`Qty`], [`Price`]), which is a decimal string so no reader
+//! rounds it through a float; the summary names the unit of every field that has one.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 use crate::model::money::Money;
 use crate::model::{BookSide, EventTime, Price, Qty, RecvTime};
+
+/// `--format`: what the command prints on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// The summary table (a comparison table for a sweep), then the output folder
+    #[default]
+    Table,
+    /// CSV with a header line: one row per run (per point for a sweep)
+    Csv,
+    /// Each run's summary object as in summary.json, one per line (JSON lines)
+    Json,
+}
 
 /// Whether a fill added liquidity (resting order) or took it (marketable order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -122,6 +139,128 @@ fn text<T: std::fmt::Display, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Er
     s.collect_str(v)
 }
 
+fn seconds<S: Serializer>(ns: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match ns {
+        Some(ns) => s.serialize_f64(*ns as f64 / 1e9),
+        None => s.serialize_none(),
+    }
+}
+
+fn pairs<S: Serializer>(pairs: &[(&'static str, String)], s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(pairs.len()))?;
+    for (k, v) in pairs {
+        map.serialize_entry(k, v)?;
+    }
+    map.end()
+}
+
+/// Settings held as exact decimals (base asset or quote currency): strings in `summary.json`.
+pub const DECIMAL_SETTINGS: [&str; 3] = ["order_size", "max_inventory", "cash_limit"];
+
+/// A setting's text as JSON: a number when it is one, `true`/`false` for switches, a string
+/// otherwise (the [`DECIMAL_SETTINGS`], durations such as `10ms`, words such as `default`).
+pub fn setting_json(key: &str, text: &str) -> serde_json::Value {
+    use serde_json::Value;
+    let plain = text.bytes().any(|b| b.is_ascii_digit())
+        && text
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| b.is_ascii_digit() || b == b'.' || (i == 0 && b == b'-'));
+    if DECIMAL_SETTINGS.contains(&key) || !plain {
+        return match text {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::String(text.to_owned()),
+        };
+    }
+    if let Ok(n) = text.parse::<u64>() {
+        return n.into();
+    }
+    if let Ok(n) = text.parse::<i64>() {
+        return n.into();
+    }
+    text.parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map_or_else(|| Value::String(text.to_owned()), Value::Number)
+}
+
+fn settings_json<S: Serializer>(
+    settings: &BTreeMap<String, String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(settings.len()))?;
+    for (k, v) in settings {
+        map.serialize_entry(k, &setting_json(k, v))?;
+    }
+    map.end()
+}
+
+/// A market's base asset and quote currency from its name: `ETH-USD` (Extended),
+/// `BTCUSDT` or `BTCUSD_PERP` (Binance: a known quote currency at the end). `None` when the
+/// name does not say.
+pub fn currencies(market: &str) -> Option<(String, String)> {
+    const QUOTES: [&str; 12] =
+        ["FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USD", "EUR", "TRY", "BRL", "BTC", "ETH", "BNB"];
+    let word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric());
+    if let Some((base, quote)) = market.split_once('-') {
+        return (word(base) && word(quote)).then(|| (base.to_owned(), quote.to_owned()));
+    }
+    let symbol = market.split_once('_').map_or(market, |(symbol, _)| symbol);
+    QUOTES.iter().find_map(|quote| {
+        let base = symbol.strip_suffix(quote)?;
+        word(base).then(|| (base.to_owned(), (*quote).to_owned()))
+    })
+}
+
+/// The unit of every summary field that has one, by field name (nested fields as
+/// `markouts.mean`, `settings.order_size`): the base asset and quote currency by name, or
+/// `base asset` and `quote currency` when they are unknown.
+pub fn units(currencies: Option<&(String, String)>) -> Vec<(&'static str, String)> {
+    let (base, quote) =
+        currencies.map_or(("base asset", "quote currency"), |(b, q)| (b.as_str(), q.as_str()));
+    let price = format!("{quote} per {base}");
+    let sharpe = "annualised from 1-minute returns: mean / standard deviation of the \
+                  per-minute equity changes x sqrt(525600), a 365-day year";
+    let sortino = "annualised from 1-minute returns: mean / downside deviation of the \
+                   per-minute equity changes x sqrt(525600), a 365-day year";
+    [
+        ("feed_latency_seconds", "s"),
+        ("duration_seconds", "s"),
+        ("volume", base),
+        ("turnover", quote),
+        ("pnl_gross", quote),
+        ("fees", quote),
+        ("pnl_net", quote),
+        ("pnl_realized", quote),
+        ("pnl_unrealized", quote),
+        ("final_position", base),
+        ("final_cash", quote),
+        ("final_mid", &price),
+        ("max_abs_inventory", base),
+        ("time_weighted_abs_inventory", base),
+        ("minutes", "count of 1-minute returns"),
+        ("sharpe", sharpe),
+        ("sortino", sortino),
+        ("max_drawdown", quote),
+        ("pnl_over_max_drawdown", "ratio"),
+        ("avg_captured_spread", &price),
+        ("avg_captured_spread_bps", "bps of mid"),
+        ("markouts.horizon_seconds", "s"),
+        ("markouts.mean", &price),
+        ("markouts.mean_bps", "bps of mid at the fill"),
+        ("diagnostics.quote_distance_ticks_mean", "ticks"),
+        ("diagnostics.trade_distance_ticks_p50", "ticks"),
+        ("diagnostics.trade_distance_ticks_p90", "ticks"),
+        ("settings.order_size", base),
+        ("settings.max_inventory", base),
+        ("settings.cash_limit", quote),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, v.to_owned()))
+    .collect()
+}
+
 /// The average signed mid move after fills at one horizon (docs/MODEL.md markouts).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Markout {
@@ -158,12 +297,23 @@ pub struct Diagnostics {
 /// Every metric of docs/MODEL.md "Metrics every backtest reports", for one run.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Summary {
+    pub venue: String,
+    pub market: String,
+    /// From the market's name ([`currencies`]); null when it does not say.
+    pub base_asset: Option<String>,
+    pub quote_currency: Option<String>,
+    /// The unit of every field that has one ([`units`]).
+    #[serde(serialize_with = "pairs")]
+    pub units: Vec<(&'static str, String)>,
     pub strategy: String,
-    /// The strategy clock: `recv` (ts_recv) or `event` (ts_event + `feed_latency`).
+    /// The strategy clock: `recv` (ts_recv) or `event` (ts_event + the feed latency).
     pub clock: String,
-    /// The event clock's constant feed latency (`5ms`); null with `recv`.
-    pub feed_latency: Option<String>,
-    /// Every setting as given ([`crate::backtest::settings::Settings::entries`]).
+    /// The event clock's constant feed latency, ns; null with `recv`. Written in seconds.
+    #[serde(rename = "feed_latency_seconds", serialize_with = "seconds")]
+    pub feed_latency_ns: Option<i64>,
+    /// Every setting as given ([`crate::backtest::settings::Settings::entries`]), written
+    /// as [`setting_json`] types it.
+    #[serde(serialize_with = "settings_json")]
     pub settings: BTreeMap<String, String>,
     pub events: u64,
     #[serde(serialize_with = "ts_text")]
@@ -199,11 +349,13 @@ pub struct Summary {
     /// |position| averaged over exchange time from the first to the last event.
     #[serde(serialize_with = "text")]
     pub time_weighted_abs_inventory: Qty,
-    /// Per-minute equity changes used for Sharpe and Sortino.
+    /// Per-minute equity changes (1-minute returns) used for Sharpe and Sortino.
     pub minutes: u64,
-    /// mean / stdev of per-minute equity changes × √(525600) (365-day year).
+    /// Annualised from 1-minute returns: mean / stdev of per-minute equity changes ×
+    /// √(525600) (365-day year).
     pub sharpe: Option<f64>,
-    /// mean / downside deviation (root mean square of the negative changes) × √(525600).
+    /// Annualised from 1-minute returns: mean / downside deviation (root mean square of the
+    /// negative changes) × √(525600).
     pub sortino: Option<f64>,
     /// Largest peak-to-trough fall of the per-second equity.
     pub max_drawdown: Money,
@@ -219,6 +371,10 @@ pub struct Summary {
     pub notes: Vec<String>,
 }
 
+/// The Sharpe and Sortino labels of every table: both are annualised from 1-minute returns.
+pub const SHARPE_LABEL: &str = "sharpe (1-min, annualised)";
+pub const SORTINO_LABEL: &str = "sortino (1-min, annualised)";
+
 fn opt_f64(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"))
 }
@@ -226,12 +382,29 @@ fn opt_f64(v: Option<f64>, digits: usize) -> String {
 /// The summary as an aligned two-column table, one metric a line, for stdout.
 pub fn table(s: &Summary) -> String {
     let ts = |t: Option<RecvTime>| t.map_or_else(|| "-".to_owned(), |t| t.to_string());
+    let unit = |field: &str| {
+        s.units.iter().find(|(k, _)| *k == field).map_or("-", |(_, v)| v.as_str()).to_owned()
+    };
     let mut rows: Vec<(String, String)> = vec![
+        ("market".into(), format!("{}/{}", s.venue, s.market)),
+        (
+            "units".into(),
+            format!(
+                "money {}, quantities {}, prices {}",
+                unit("pnl_net"),
+                unit("volume"),
+                unit("final_mid")
+            ),
+        ),
         ("strategy".into(), s.strategy.clone()),
         (
             "clock".into(),
-            match &s.feed_latency {
-                Some(l) => format!("{} (ts_event + {l})", s.clock),
+            match s.feed_latency_ns {
+                Some(ns) => format!(
+                    "{} (ts_event + {})",
+                    s.clock,
+                    super::settings::latency_text(super::settings::Latency::Constant(ns))
+                ),
                 None => s.clock.clone(),
             },
         ),
@@ -253,8 +426,8 @@ pub fn table(s: &Summary) -> String {
         ("final mid".into(), s.final_mid.map_or_else(|| "-".into(), |p| p.to_string())),
         ("max |inventory|".into(), s.max_abs_inventory.to_string()),
         ("time-weighted |inventory|".into(), s.time_weighted_abs_inventory.to_string()),
-        ("sharpe (1m, 365d)".into(), opt_f64(s.sharpe, 3)),
-        ("sortino (1m, 365d)".into(), opt_f64(s.sortino, 3)),
+        (SHARPE_LABEL.into(), opt_f64(s.sharpe, 3)),
+        (SORTINO_LABEL.into(), opt_f64(s.sortino, 3)),
         ("max drawdown".into(), s.max_drawdown.to_string()),
         ("pnl / max drawdown".into(), opt_f64(s.pnl_over_max_drawdown, 3)),
         (
@@ -284,14 +457,180 @@ pub fn table(s: &Summary) -> String {
     out
 }
 
+/// The top-level summary fields that are one CSV column each, in column order; the CSV
+/// adds the markouts, diagnostics, notes and settings after them (see [`csv`]).
+const CSV_FIELDS: [&str; 34] = [
+    "venue",
+    "market",
+    "base_asset",
+    "quote_currency",
+    "strategy",
+    "clock",
+    "feed_latency_seconds",
+    "events",
+    "first_ts_recv",
+    "last_ts_recv",
+    "duration_seconds",
+    "orders_sent",
+    "orders_rejected",
+    "fills_bid",
+    "fills_ask",
+    "volume",
+    "turnover",
+    "pnl_gross",
+    "fees",
+    "pnl_net",
+    "pnl_realized",
+    "pnl_unrealized",
+    "final_position",
+    "final_cash",
+    "final_mid",
+    "max_abs_inventory",
+    "time_weighted_abs_inventory",
+    "minutes",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "pnl_over_max_drawdown",
+    "avg_captured_spread",
+    "avg_captured_spread_bps",
+];
+
+/// A JSON value as one CSV field: null is empty, a string its text, a number as in JSON.
+fn csv_cell(v: &serde_json::Value) -> String {
+    let text = match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+/// One run as `(column, field)` pairs: `point`, the [`CSV_FIELDS`], then
+/// `markouts.<h>s.fills|mean|mean_bps`, `diagnostics.<name>`, `notes` (joined by `; `) and
+/// `settings.<key>`, each as it is in summary.json.
+fn csv_row(point: &str, summary: &Summary) -> serde_json::Result<Vec<(String, String)>> {
+    let v = serde_json::to_value(summary)?;
+    let mut row = vec![("point".to_owned(), csv_cell(&point.into()))];
+    row.extend(CSV_FIELDS.iter().map(|f| ((*f).to_owned(), csv_cell(&v[*f]))));
+    for m in v["markouts"].as_array().into_iter().flatten() {
+        for key in ["fills", "mean", "mean_bps"] {
+            row.push((format!("markouts.{}s.{key}", m["horizon_seconds"]), csv_cell(&m[key])));
+        }
+    }
+    for (key, value) in v["diagnostics"].as_object().into_iter().flatten() {
+        row.push((format!("diagnostics.{key}"), csv_cell(value)));
+    }
+    row.push(("notes".to_owned(), csv_cell(&summary.notes.join("; ").into())));
+    for (key, value) in v["settings"].as_object().into_iter().flatten() {
+        row.push((format!("settings.{key}"), csv_cell(value)));
+    }
+    Ok(row)
+}
+
+/// The runs as CSV: a header line, then one line per `(point label, summary)`.
+pub fn csv(runs: &[(&str, &Summary)]) -> serde_json::Result<String> {
+    let mut out = String::new();
+    for (i, (point, summary)) in runs.iter().enumerate() {
+        let row = csv_row(point, summary)?;
+        if i == 0 {
+            let header: Vec<&str> = row.iter().map(|(k, _)| k.as_str()).collect();
+            out.push_str(&header.join(","));
+            out.push('\n');
+        }
+        let cells: Vec<&str> = row.iter().map(|(_, v)| v.as_str()).collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// The runs' summaries as JSON lines, each object as in summary.json.
+pub fn json_lines(runs: &[(&str, &Summary)]) -> serde_json::Result<String> {
+    let mut out = String::new();
+    for (_, summary) in runs {
+        out.push_str(&serde_json::to_string(summary)?);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn csv_has_a_column_for_every_field_and_a_row_per_run() {
+        let a = Summary {
+            venue: "extended".into(),
+            market: "ETH-USD".into(),
+            pnl_net: Money::from_raw(-15_000_000_000_000),
+            sharpe: Some(1.25),
+            markouts: vec![Markout {
+                horizon_seconds: 1,
+                fills: 2,
+                mean: Some(0.5),
+                mean_bps: None,
+            }],
+            notes: vec!["no orders: warm-up, \"long\"".into(), "no fit".into()],
+            settings: [("risk_aversion_gamma", "0.1")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .into(),
+            ..Summary::default()
+        };
+        let b = Summary { pnl_net: Money::from_units(2), ..a.clone() };
+        let text = csv(&[("gamma=0.1", &a), ("gamma=0.2", &b)]).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        let header: Vec<&str> = lines[0].split(',').collect();
+        assert_eq!(header[..4], ["point", "venue", "market", "base_asset"]);
+        assert!(lines[0].contains(",markouts.1s.fills,markouts.1s.mean,markouts.1s.mean_bps,"));
+        assert!(lines[0].contains(",diagnostics.book_frames,") && lines[0].contains(",notes,"));
+        assert!(lines[0].ends_with(",settings.risk_aversion_gamma"), "{text}");
+        let cell = |line: &str, column: &str| {
+            let i = header.iter().position(|h| *h == column).unwrap();
+            line.split(',').nth(i).unwrap().to_owned()
+        };
+        assert_eq!(cell(lines[1], "point"), "gamma=0.1");
+        assert_eq!(cell(lines[1], "pnl_net"), "-0.0015");
+        assert_eq!(cell(lines[2], "pnl_net"), "2");
+        assert_eq!(cell(lines[1], "sharpe"), "1.25");
+        assert_eq!(cell(lines[1], "sortino"), "");
+        assert_eq!(cell(lines[1], "markouts.1s.mean"), "0.5");
+        assert!(lines[1].contains(r#","no orders: warm-up, ""long""; no fit","#), "{text}");
+        assert!(lines[1].ends_with(",0.1"), "a number stays a number: {text}");
+
+        // Every top-level scalar of summary.json has its column.
+        let v = serde_json::to_value(&a).unwrap();
+        let nested = ["units", "settings", "markouts", "diagnostics", "notes"];
+        let mut scalars: Vec<&str> = v
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !nested.contains(k))
+            .collect();
+        let mut columns = CSV_FIELDS.to_vec();
+        scalars.sort_unstable();
+        columns.sort_unstable();
+        assert_eq!(scalars, columns);
+
+        let json = json_lines(&[("", &a), ("", &b)]).unwrap();
+        assert_eq!(json.lines().count(), 2);
+        assert_eq!(json.lines().next().unwrap(), serde_json::to_string(&a).unwrap());
+    }
+
+    #[test]
     fn summary_json_keeps_field_order_and_money_as_strings() {
         let s = Summary {
+            venue: "extended".into(),
+            market: "ETH-USD".into(),
             strategy: "as".into(),
+            feed_latency_ns: Some(5_000_000),
             pnl_net: Money::from_raw(-15_000_000_000_000),
             volume: Qty::from_raw(150_000_000),
             ..Summary::default()
@@ -299,7 +638,7 @@ mod tests {
         let json = serde_json::to_string(&s).unwrap();
         assert!(
             json.starts_with(
-                r#"{"strategy":"as","clock":"","feed_latency":null,"settings":{},"events":0,"#
+                r#"{"venue":"extended","market":"ETH-USD","base_asset":null,"quote_currency":null,"units":{},"strategy":"as","clock":"","feed_latency_seconds":0.005,"settings":{},"events":0,"#
             ),
             "{json}"
         );
@@ -311,5 +650,57 @@ mod tests {
             text.lines().any(|l| l.starts_with("pnl net") && l.ends_with("  -0.0015")),
             "{text}"
         );
+        assert!(text.contains("(ts_event + 5ms)"), "{text}");
+    }
+
+    #[test]
+    fn settings_are_numbers_switches_or_text() {
+        use serde_json::json;
+        assert_eq!(setting_json("risk_aversion_gamma", "0.001"), json!(0.001));
+        assert_eq!(setting_json("max_volatility", "1000000000000"), json!(1_000_000_000_000u64));
+        assert_eq!(setting_json("min_volatility", "0.000000000001"), json!(1e-12));
+        assert_eq!(setting_json("seed", "18446744073709551615"), json!(u64::MAX));
+        assert_eq!(setting_json("partial_fills", "false"), json!(false));
+        for (key, text) in [
+            ("order_size", "0.01"),
+            ("cash_limit", "250.5"),
+            ("order_size", "default"),
+            ("entry_latency", "10ms"),
+            ("queue_model", "prob_power(2)"),
+            ("x", "1e5"),
+            ("x", "NaN"),
+            ("x", "-"),
+        ] {
+            assert_eq!(setting_json(key, text), json!(text), "{key}={text}");
+        }
+        let s = Summary {
+            settings: [("order_size", "0.01"), ("maker_fee_bps", "1.5")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .into(),
+            ..Summary::default()
+        };
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.contains(r#""settings":{"maker_fee_bps":1.5,"order_size":"0.01"}"#), "{json}");
+    }
+
+    #[test]
+    fn currencies_and_units_come_from_the_market_name() {
+        let pair = |b: &str, q: &str| Some((b.to_owned(), q.to_owned()));
+        assert_eq!(currencies("ETH-USD"), pair("ETH", "USD"));
+        assert_eq!(currencies("BTCUSDT"), pair("BTC", "USDT"));
+        assert_eq!(currencies("ETHBTC"), pair("ETH", "BTC"));
+        assert_eq!(currencies("BTCUSD_PERP"), pair("BTC", "USD"));
+        assert_eq!(currencies("BTCFDUSD"), pair("BTC", "FDUSD"));
+        assert_eq!(currencies("USDT"), None);
+        assert_eq!(currencies("WEIRD"), None);
+        assert_eq!(currencies("A-B-C"), None);
+        let units = units(currencies("BTCUSDT").as_ref());
+        let unit = |k: &str| units.iter().find(|(f, _)| *f == k).map(|(_, u)| u.as_str());
+        assert_eq!(unit("pnl_net"), Some("USDT"));
+        assert_eq!(unit("volume"), Some("BTC"));
+        assert_eq!(unit("final_mid"), Some("USDT per BTC"));
+        assert!(unit("sharpe").is_some_and(|u| u.starts_with("annualised from 1-minute returns")));
+        let unknown = super::units(None);
+        assert!(unknown.iter().any(|(k, u)| *k == "fees" && u == "quote currency"));
     }
 }

@@ -8,8 +8,7 @@
 //! one replay per worker. Results do not depend on the number of workers.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -18,9 +17,10 @@ use datafusion::prelude::SessionContext;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::event::Recalibration;
-use super::report::Summary;
+use super::output::component;
+use super::report::{Format, Summary, SHARPE_LABEL, SORTINO_LABEL};
 use super::settings::Settings;
-use super::{recalibrations, run_one, visible_bar, Prepared};
+use super::{print, recalibrations, run_one, visible_bar, Prepared};
 use crate::model::NANOS_PER_SEC;
 
 /// One `--sweep` flag: a setting and the values it takes.
@@ -132,18 +132,15 @@ pub fn schedule_of<'a>(
         .context("no recalibration schedule was computed for these settings")
 }
 
-/// A point's folder name: its label, safe as one path component.
-fn folder(label: &str) -> String {
-    label.chars().map(|c| if c == '/' || c == '\\' { '_' } else { c }).collect()
-}
-
-/// Runs every point on `jobs` threads, each into `<out>/<label>/`, then prints the table and
-/// writes it to `<out>/sweep.txt`.
+/// Runs every point on `jobs` threads, each into `<out>/<label>/` (the label made safe as one
+/// path component), then prints the table and writes it to `<out>/sweep.txt`.
 pub fn run(
     prepared: &Prepared,
     points: &[Point],
     schedules: &Schedules,
     jobs: usize,
+    out_dir: &Path,
+    format: Format,
 ) -> anyhow::Result<()> {
     let next = AtomicUsize::new(0);
     let results: Vec<Mutex<Option<anyhow::Result<Summary>>>> =
@@ -158,7 +155,7 @@ pub fn run(
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(point) = points.get(i) else { break };
-                let dir = prepared.out.join(folder(&point.label));
+                let dir = out_dir.join(component(&point.label));
                 let result = schedule_of(schedules, &point.settings).and_then(|schedule| {
                     run_one(prepared, &point.settings, schedule, &dir, ProgressBar::hidden())
                 });
@@ -180,36 +177,37 @@ pub fn run(
         summaries.push(result.with_context(|| format!("sweep point {}", point.label))?);
     }
     let text = table(points, &summaries);
-    std::fs::write(prepared.out.join("sweep.txt"), &text)
-        .with_context(|| format!("cannot write {}", prepared.out.join("sweep.txt").display()))?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| writeln!(out, "output: {}", PathBuf::from(&prepared.out).display()))
-        .and_then(|()| out.flush())
-        .context("cannot write the sweep table")?;
-    Ok(())
+    let file = out_dir.join("sweep.txt");
+    std::fs::write(&file, &text).with_context(|| format!("cannot write {}", file.display()))?;
+    let runs: Vec<(&str, &Summary)> =
+        points.iter().zip(&summaries).map(|(p, s)| (p.label.as_str(), s)).collect();
+    print(format, &text, &runs, out_dir)
 }
 
 fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"))
 }
 
-/// The comparison table: one line per point.
+/// The comparison table: one line per point, ending with the point's notes (why it sent no
+/// order or got no fill; empty when it filled).
 pub fn table(points: &[Point], summaries: &[Summary]) -> String {
     let mut header: Vec<String> =
-        ["point", "pnl net", "sharpe", "max drawdown", "fills bid/ask"].map(String::from).to_vec();
+        ["point", "pnl net", SHARPE_LABEL, SORTINO_LABEL, "max drawdown", "fills bid/ask"]
+            .map(String::from)
+            .to_vec();
     let horizons: Vec<u32> = summaries
         .first()
         .map(|s| s.markouts.iter().map(|m| m.horizon_seconds).collect())
         .unwrap_or_default();
     header.extend(horizons.iter().map(|h| format!("markout {h}s bps")));
+    header.push("note".to_owned());
     let mut rows = vec![header];
     for (point, s) in points.iter().zip(summaries) {
         let mut row = vec![
             point.label.clone(),
             s.pnl_net.to_string(),
             opt(s.sharpe, 3),
+            opt(s.sortino, 3),
             s.max_drawdown.to_string(),
             format!("{}/{}", s.fills_bid, s.fills_ask),
         ];
@@ -217,6 +215,7 @@ pub fn table(points: &[Point], summaries: &[Summary]) -> String {
             let m = s.markouts.iter().find(|m| m.horizon_seconds == *h);
             row.push(opt(m.and_then(|m| m.mean_bps), 3));
         }
+        row.push(s.notes.join("; "));
         rows.push(row);
     }
     let columns = rows[0].len();
@@ -228,9 +227,14 @@ pub fn table(points: &[Point], summaries: &[Summary]) -> String {
         let mut line = String::new();
         for (c, value) in row.iter().enumerate() {
             let w = widths[c];
-            // Writing to a String cannot fail.
-            let _ =
-                if c == 0 { write!(line, "{value:<w$}") } else { write!(line, "  {value:>w$}") };
+            // Writing to a String cannot fail. The point and the note read left to right.
+            let _ = if c == 0 {
+                write!(line, "{value:<w$}")
+            } else if c + 1 == columns {
+                write!(line, "  {value:<w$}")
+            } else {
+                write!(line, "  {value:>w$}")
+            };
         }
         out.push_str(line.trim_end());
         out.push('\n');
@@ -252,6 +256,25 @@ mod tests {
         assert_eq!(labels[0], "gamma=0.05,cooldown=30");
         assert_eq!(labels[5], "gamma=0.1,cooldown=90");
         assert_eq!(points(&base, &[]).unwrap().len(), 1, "no sweep: one point");
+    }
+
+    #[test]
+    fn the_table_labels_sharpe_like_the_summary_and_ends_with_each_note() {
+        let base = Settings::default();
+        let axes = axes(&["gamma=0.05,0.1".into()], &base).unwrap();
+        let points = points(&base, &axes).unwrap();
+        let quiet = Summary {
+            notes: vec!["no orders: warm-up".into(), "no fit".into()],
+            ..Summary::default()
+        };
+        let filled = Summary { fills_bid: 1, sharpe: Some(1.5), ..Summary::default() };
+        let text = table(&points, &[quiet, filled]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("  sharpe (1-min, annualised)  sortino (1-min, annualised)"));
+        assert!(lines[0].ends_with("  note"), "{text}");
+        assert!(lines[1].ends_with("  no orders: warm-up; no fit"), "{text}");
+        assert!(lines[2].starts_with("gamma=0.1 ") && lines[2].contains(" 1.500 "), "{text}");
+        assert!(!lines[2].ends_with(' '), "{text}");
     }
 
     #[test]

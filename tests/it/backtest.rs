@@ -82,6 +82,59 @@ fn money(v: &serde_json::Value, key: &str) -> f64 {
     text.parse().unwrap()
 }
 
+/// Every value of a real summary.json has the JSON type schemas/summary.md gives it: a
+/// string that reads as a number only where the document says `decimal string` (or in the
+/// documented decimal settings), a JSON number wherever it says `integer` or `number`.
+fn assert_numbers_are_numbers(s: &serde_json::Value) {
+    let fields = crate::schemas::summary_fields();
+    let type_of = |path: &str| {
+        let path = path.split_once("[").map_or(path.to_owned(), |(a, _)| a.to_owned());
+        fields
+            .iter()
+            .find(|f| f.path.replace("[]", "") == path)
+            .map(|f| f.json_type.clone())
+            .unwrap_or_else(|| panic!("{path} is not documented"))
+    };
+    fn walk(v: &serde_json::Value, path: &str, out: &mut Vec<(String, serde_json::Value)>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let child = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                    walk(v, &child, out);
+                }
+            }
+            serde_json::Value::Array(items) if path == "markouts" => {
+                for item in items {
+                    walk(item, path, out);
+                }
+            }
+            leaf => out.push((path.to_owned(), leaf.clone())),
+        }
+    }
+    let mut leaves = Vec::new();
+    walk(s, "", &mut leaves);
+    for (path, v) in leaves {
+        if let Some(setting) = path.strip_prefix("settings.") {
+            let numeric_text = v.as_str().is_some_and(|t| t.parse::<f64>().is_ok());
+            let decimal = mdkit::backtest::report::DECIMAL_SETTINGS.contains(&setting);
+            assert!(!numeric_text || decimal, "setting {setting} is a number as a string: {v}");
+            continue;
+        }
+        if path.starts_with("units.") || path == "notes" {
+            continue;
+        }
+        let json_type = type_of(&path);
+        match json_type.as_str() {
+            "integer" | "number" => assert!(v.is_number() || v.is_null(), "{path}: {v}"),
+            "decimal string" => assert!(v.as_str().is_some_and(|t| t.parse::<f64>().is_ok())),
+            _ => assert!(
+                v.as_str().is_none_or(|t| t.parse::<f64>().is_err()),
+                "{path} is a number as a string: {v}"
+            ),
+        }
+    }
+}
+
 /// Twenty simulated minutes through the default AS strategy with the `cross` model: all four
 /// files, a summary table, and numbers that hold together.
 #[test]
@@ -94,20 +147,49 @@ fn backtest_writes_every_output_with_sane_numbers() {
     ok(&out);
     let text = stdout(&out);
     assert!(text.contains("pnl net") && text.contains("sharpe"), "{text}");
-    // With one market in the tree, no flags are needed; the output goes to ./backtest/<M>-<from>.
-    let dir = cwd.path().join("backtest/ETH-USD-20261120T130000Z");
-    assert!(text.contains("backtest/ETH-USD-20261120T130000Z"), "{text}");
+    // With one market in the tree, no flags are needed; the output goes to a new
+    // ./backtest/<M>-<from>-<n>, named at the end.
+    let dir = cwd.path().join("backtest/ETH-USD-20261120T130000Z-1");
+    assert!(text.ends_with("output: backtest/ETH-USD-20261120T130000Z-1\n"), "{text}");
     let s = summary(&dir);
     assert!(u64_of(&s, "events") > 12_000, "every frame, depth row and trade: {s}");
     let fills = u64_of(&s, "fills_bid") + u64_of(&s, "fills_ask");
     assert!(fills > 0, "twenty minutes of quoting fill something: {s}");
-    assert_eq!(rows(&read_parquet(&dir.join("fills.parquet"))) as u64, fills);
+    let fills_file = read_parquet(&dir.join("fills.parquet"));
+    assert_eq!(rows(&fills_file) as u64, fills);
+    // In the documented sort order (schemas/fills.md).
+    let ts: Vec<i64> = fills_file
+        .iter()
+        .flat_map(|b| {
+            let ts = b.column_by_name("ts_exchange").unwrap();
+            ts.as_any().downcast_ref::<TimestampNanosecondArray>().unwrap().values().to_vec()
+        })
+        .collect();
+    assert!(ts.windows(2).all(|w| w[0] <= w[1]), "fills sorted by ts_exchange");
     let pnl = money(&s, "pnl_net");
     let gross = money(&s, "pnl_gross");
     let fees = money(&s, "fees");
     assert!((gross - fees - pnl).abs() < 1e-9, "net = gross - fees: {s}");
     assert!(fees > 0.0, "maker fees are charged: {s}");
     assert!(money(&s, "max_drawdown") >= 0.0);
+
+    // The summary names the market, its currencies and the unit of each number; settings
+    // that are numbers are JSON numbers, exact decimals stay strings.
+    assert_eq!((&s["venue"], &s["market"]), (&"extended".into(), &"ETH-USD".into()), "{s}");
+    assert_eq!((&s["base_asset"], &s["quote_currency"]), (&"ETH".into(), &"USD".into()), "{s}");
+    assert_eq!(s["units"]["pnl_net"], "USD", "{s}");
+    assert_eq!(s["units"]["final_mid"], "USD per ETH", "{s}");
+    let sharpe = s["units"]["sharpe"].as_str().unwrap();
+    assert!(sharpe.starts_with("annualised from 1-minute returns"), "{sharpe}");
+    assert!(s["sharpe"].is_f64() && s["duration_seconds"].is_f64(), "{s}");
+    assert_eq!(s["settings"]["risk_aversion_gamma"], 0.001, "{s}");
+    assert_eq!(s["settings"]["warmup_period_seconds"], 120, "{s}");
+    assert_eq!(s["settings"]["partial_fills"], false, "{s}");
+    assert_eq!(s["settings"]["order_size"], "default", "{s}");
+    assert_eq!(s["settings"]["entry_latency"], "10ms", "{s}");
+    assert_numbers_are_numbers(&s);
+    let units = "  money USD, quantities ETH, prices USD per ETH";
+    assert!(text.lines().any(|l| l.starts_with("units ") && l.ends_with(units)), "{text}");
 
     // One equity row per second of strategy time (20 minutes, give or take the ends).
     let equity = read_parquet(&dir.join("equity.parquet"));
@@ -388,11 +470,19 @@ fn sweep_runs_every_grid_point_into_its_own_folder() {
         }
         assert!(text.lines().any(|l| l.starts_with(label)), "{label} not in:\n{text}");
         let s = summary(&point);
-        let gamma = s["settings"]["risk_aversion_gamma"].as_str().unwrap().to_owned();
+        let gamma = s["settings"]["risk_aversion_gamma"].as_f64().unwrap();
         assert!(label.contains(&format!("gamma={gamma}")), "{label} ran with gamma {gamma}");
     }
     let header = text.lines().next().unwrap();
-    for column in ["pnl net", "sharpe", "max drawdown", "fills", "markout"] {
+    for column in [
+        "pnl net",
+        "sharpe (1-min, annualised)",
+        "sortino (1-min, annualised)",
+        "max drawdown",
+        "fills",
+        "markout",
+        "note",
+    ] {
         assert!(header.contains(column), "{header}");
     }
     assert_eq!(
@@ -402,6 +492,115 @@ fn sweep_runs_every_grid_point_into_its_own_folder() {
 
     let out = backtest(data.path(), outs.path(), &["--sweep", "gamma=0.1,x"]);
     assert_eq!(out.status.code(), Some(2), "a bad sweep value fails before running");
+}
+
+/// The folder names under `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Outputs never overwrite each other: without `--out` each run, and each sweep, gets a new
+/// folder; an `--out` that holds files is refused with one line naming it and the way out,
+/// before anything is read, unless `--force`, which writes over the run's files and deletes
+/// nothing else.
+#[test]
+fn outputs_never_overwrite_each_other() {
+    let data = tree(1_800);
+    let cwd = tempfile::tempdir().unwrap();
+    let parent = cwd.path().join("backtest");
+    for n in 1..=2 {
+        let out = backtest(data.path(), cwd.path(), &[]);
+        ok(&out);
+        let name = format!("ETH-USD-20261120T130000Z-{n}");
+        let text = stdout(&out);
+        assert!(text.ends_with(&format!("output: backtest/{name}\n")), "{text}");
+        assert!(parent.join(&name).join("summary.json").is_file(), "{name}");
+    }
+    assert_eq!(names(&parent), ["ETH-USD-20261120T130000Z-1", "ETH-USD-20261120T130000Z-2"]);
+
+    let out = backtest(data.path(), cwd.path(), &["--sweep", "gamma=0.05,0.2", "--jobs", "2"]);
+    ok(&out);
+    let name = "ETH-USD-20261120T130000Z-sweep-1";
+    let text = stdout(&out);
+    assert!(text.ends_with(&format!("output: backtest/{name}\n")), "{text}");
+    // Each row says why that point never quoted (the default warm-up is longer than 3 min).
+    let why = "no orders: warm-up (900 s) covers the whole range (180 s)";
+    assert_eq!(text.lines().filter(|l| l.starts_with("gamma=") && l.contains(why)).count(), 2);
+    assert_eq!(names(&parent.join(name)), ["gamma=0.05", "gamma=0.2", "sweep.txt"]);
+    assert_eq!(names(&parent).len(), 3, "the single runs are untouched");
+
+    let given = parent.join("ETH-USD-20261120T130000Z-1");
+    let before = std::fs::read(given.join("summary.json")).unwrap();
+    std::fs::write(given.join("mine.txt"), "not mdkit's").unwrap();
+    let args = ["--set", "gamma=0.5", "--out", given.to_str().unwrap()];
+    let out = backtest(data.path(), cwd.path(), &args);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(&format!("output folder {} is not empty", given.display())), "{err}");
+    assert!(err.contains("--force") && err.contains("another --out"), "{err}");
+    assert_eq!(std::fs::read(given.join("summary.json")).unwrap(), before, "nothing written");
+
+    let out = backtest(data.path(), cwd.path(), &[&args[..], &["--force"]].concat());
+    ok(&out);
+    assert_ne!(std::fs::read(given.join("summary.json")).unwrap(), before, "written over");
+    assert!(given.join("mine.txt").is_file(), "--force deletes nothing else");
+    assert_eq!(names(&parent).len(), 3, "no new folder with --out");
+}
+
+/// `--format json` prints each run's summary object (the one in summary.json) on its own
+/// line, `--format csv` a header and one row per run, per point for a sweep; the output
+/// folder then goes to stderr, so stdout is only the one format.
+#[test]
+fn format_csv_and_json_print_one_record_per_run() {
+    let data = tree(1_800);
+    let cwd = tempfile::tempdir().unwrap();
+    let out = backtest(data.path(), cwd.path(), &["--format", "json"]);
+    ok(&out);
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let printed: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let dir = cwd.path().join("backtest/ETH-USD-20261120T130000Z-1");
+    assert_eq!(printed, summary(&dir));
+    assert!(stderr(&out).ends_with("output: backtest/ETH-USD-20261120T130000Z-1\n"));
+
+    let out = backtest(data.path(), cwd.path(), &["--format", "csv"]);
+    ok(&out);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let header: Vec<&str> = lines[0].split(',').collect();
+    assert!(lines[0].starts_with("point,venue,market,"), "{text}");
+    let s = summary(&cwd.path().join("backtest/ETH-USD-20261120T130000Z-2"));
+    let cell = |line: &str, column: &str| {
+        let i = header.iter().position(|h| *h == column).unwrap_or_else(|| panic!("{column}"));
+        line.split(',').nth(i).unwrap().to_owned()
+    };
+    assert_eq!(cell(lines[1], "pnl_net"), s["pnl_net"].as_str().unwrap());
+    assert_eq!(cell(lines[1], "events"), s["events"].to_string());
+    assert_eq!(cell(lines[1], "settings.risk_aversion_gamma"), "0.1");
+    assert!(cell(lines[1], "notes").starts_with("no orders: warm-up"), "{text}");
+
+    let sweep = ["--sweep", "gamma=0.05,0.2", "--jobs", "2"];
+    let out = backtest(data.path(), cwd.path(), &[&sweep[..], &["--format", "csv"]].concat());
+    ok(&out);
+    let text = stdout(&out);
+    let points: Vec<&str> = text.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(points, ["gamma=0.05", "gamma=0.2"], "{text}");
+    let out = backtest(data.path(), cwd.path(), &[&sweep[..], &["--format", "json"]].concat());
+    ok(&out);
+    let gammas: Vec<f64> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|s| s["settings"]["risk_aversion_gamma"].as_f64().unwrap())
+        .collect();
+    assert_eq!(gammas, [0.05, 0.2]);
+    assert!(stderr(&out).ends_with("output: backtest/ETH-USD-20261120T130000Z-sweep-2\n"));
 }
 
 /// `--help` explains the command and shows the defaults.
@@ -422,6 +621,11 @@ fn help_explains_flags_and_defaults() {
         "--feed-latency <DURATION>",
         "[default: 5ms]",
         "mdkit simulate --speed N` with N > 1",
+        "--force",
+        "--format <FORMAT>",
+        "[default: table]",
+        "- csv: CSV with a header line: one row per run",
+        "./backtest/<MARKET>-<FROM>-<N>",
     ] {
         assert!(help.contains(text), "{text} missing from:\n{help}");
     }
@@ -580,7 +784,7 @@ fn an_accelerated_simulator_recording_backtests_on_the_event_clock() {
     }
     let s = &runs[0].2;
     assert_eq!(s["clock"], "event", "{s}");
-    assert_eq!(s["feed_latency"], "5ms", "{s}");
+    assert_eq!(s["feed_latency_seconds"], 0.005, "{s}");
     assert!(
         s["duration_seconds"].as_f64().unwrap() > 1_000.0,
         "twenty minutes of strategy time: {s}"
