@@ -1,9 +1,32 @@
-//! DataFusion over a tree the writer made, and the `mdkit` command line around it.
+//! DataFusion over a tree the writer made, and the `mdkit` command line around it: one
+//! query, and scripts from a file or stdin.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 
 use arrow::datatypes::{DataType, TimeUnit};
 use mdkit::storage::Session;
 
 use crate::common::{mdkit, stderr, stdout, trades, write_trades, DAY_20, SEC};
+
+/// Runs `mdkit --data <data> <args>` with `input` on stdin.
+fn mdkit_stdin(data: &Path, args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mdkit"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run mdkit");
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+const TABLES: &str = "book_top, calibration, depth, events, trades";
 
 /// ETH-USD: 100 trades on 11-20 and 50 on 11-21; BTC-USD: 30 on 11-21.
 fn two_markets(root: &std::path::Path) {
@@ -110,6 +133,93 @@ fn a_bad_query_is_one_clear_line_and_exit_2() {
     assert!(err.starts_with("mdkit: query failed: "), "{err}");
     assert!(err.contains("nope"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+
+    // No Rust Debug forms or DataFusion variant prefixes, whatever the failure.
+    for query in ["SELEC 1", "SELECT nope FROM trades", "SELECT 1/0", "SELECT CAST('x' AS INT)"] {
+        let out = mdkit(dir.path(), &["sql", query]);
+        assert_eq!(out.status.code(), Some(2), "{query}");
+        let err = stderr(&out);
+        assert_eq!(err.trim_end().lines().count(), 1, "{query}: {err}");
+        for debug in [
+            "Error(",
+            "Error during planning",
+            "SQL error",
+            "Arrow error",
+            "Schema error",
+            "caused by",
+            "backtrace",
+        ] {
+            assert!(!err.contains(debug), "{query}: {debug} in {err}");
+        }
+    }
+    assert_eq!(
+        stderr(&mdkit(dir.path(), &["sql", "SELEC 1"])),
+        "mdkit: query failed: syntax error: Expected: an SQL statement, found: SELEC at Line: 1, Column: 1\n"
+    );
+}
+
+#[test]
+fn an_unknown_table_lists_the_tables_there_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mdkit(dir.path(), &["sql", "SELECT * FROM trade"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        format!("mdkit: query failed: table 'trade' not found; tables: {TABLES}\n")
+    );
+    let out = mdkit(dir.path(), &["sql", ".schema trade"]);
+    assert_eq!(
+        stderr(&out),
+        format!("mdkit: query failed: table 'trade' not found; tables: {TABLES}\n")
+    );
+}
+
+#[test]
+fn a_script_on_stdin_runs_dot_commands_and_several_statements_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    two_markets(dir.path());
+    let script = ".tables\nSELECT count(*) AS n\n  FROM trades; SELECT 'a;b' AS s;\n-- done\n";
+    let want = "book_top\ncalibration\ndepth\nevents\ntrades\nn\n180\ns\na;b\n";
+    let out = mdkit_stdin(dir.path(), &["sql", "--format", "csv"], script);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), want);
+    // `-` and `-f -` name stdin; a file holds the same script.
+    for args in [&["sql", "--format", "csv", "-"][..], &["sql", "--format", "csv", "-f", "-"]] {
+        let out = mdkit_stdin(dir.path(), args, script);
+        assert_eq!(stdout(&out), want, "{args:?}");
+    }
+    let file = dir.path().join("script.sql");
+    std::fs::write(&file, script).unwrap();
+    let out = mdkit(dir.path(), &["sql", "--format", "csv", "-f", file.to_str().unwrap()]);
+    assert_eq!(stdout(&out), want);
+    // So does the command line.
+    let out = mdkit(dir.path(), &["sql", "--format", "csv", "SELECT 1 AS a; SELECT 2 AS b"]);
+    assert_eq!(stdout(&out), "a\n1\nb\n2\n");
+    let out = mdkit(dir.path(), &["sql", ".tables"]);
+    assert_eq!(stdout(&out), "book_top\ncalibration\ndepth\nevents\ntrades\n");
+}
+
+#[test]
+fn a_script_stops_at_its_first_error_naming_the_statement_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    two_markets(dir.path());
+    let script = "SELECT 1 AS a;\n\nSELECT *\n  FROM trade;\nSELECT 3 AS c;\n";
+    let out = mdkit_stdin(dir.path(), &["sql", "--format", "csv"], script);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "a\n1\n", "the first statement ran, the third did not");
+    assert_eq!(
+        stderr(&out),
+        format!("mdkit: query failed: statement 2 (line 3): table 'trade' not found; tables: {TABLES}\n")
+    );
+    let out = mdkit_stdin(dir.path(), &["sql"], "SELECT 1;\n.nope\n");
+    assert_eq!(
+        stderr(&out),
+        "mdkit: query failed: line 2: unknown command .nope: .help lists the commands\n"
+    );
+    // `.quit` ends a script early.
+    let out = mdkit_stdin(dir.path(), &["sql", "--format", "csv"], "SELECT 1 AS a;\n.quit\nSELEC");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "a\n1\n");
 }
 
 #[test]
