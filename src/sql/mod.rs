@@ -22,7 +22,7 @@ use input::{Feed, Item};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// A boxed table for people
+    /// A boxed table for people (durations and intervals as 1.27s, 3m 2s)
     Table,
     /// CSV with a header line
     Csv,
@@ -40,12 +40,16 @@ directories; prices are DECIMAL(18, 8), times TIMESTAMP(ns, UTC).
 With no QUERY and stdin not a terminal, or with QUERY or FILE `-`: a script from stdin. A
 script (and QUERY) may hold several statements and dot-commands; each result is printed in
 turn. A script stops at its first error (like `sqlite3 -bail`): one line on stderr naming the
-statement and its line, exit code 2.";
+statement and its line, exit code 2.
+
+In the table format durations and intervals read like 1.27s, 3m 2s or 1mo 2d (rounded to the
+millisecond from a second up); CSV and JSON keep arrow's exact ISO 8601 text.";
 
 const EXAMPLES: &str = "\
 Examples:
   mdkit sql \"SELECT market, date, count(*) FROM trades GROUP BY 1, 2 ORDER BY 1, 2\"
   mdkit sql --format csv \"SELECT * FROM book_top WHERE market = 'BTCUSDT' LIMIT 10\"
+  mdkit sql \"SELECT max(ts_recv) - min(ts_recv) AS span FROM trades\"
   mdkit sql .tables
   mdkit sql -f sql/my_query.sql
   echo 'SELECT count(*) FROM depth; SELECT count(*) FROM trades;' | mdkit sql";

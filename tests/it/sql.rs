@@ -26,6 +26,11 @@ fn mdkit_stdin(data: &Path, args: &[&str], input: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// The data tree a clone ships: a real Binance BTCUSDT sample.
+fn shipped_data() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+}
+
 const TABLES: &str = "book_top, calibration, depth, events, trades";
 
 /// ETH-USD: 100 trades on 11-20 and 50 on 11-21; BTC-USD: 30 on 11-21.
@@ -220,6 +225,34 @@ fn a_script_stops_at_its_first_error_naming_the_statement_and_line() {
     let out = mdkit_stdin(dir.path(), &["sql", "--format", "csv"], "SELECT 1 AS a;\n.quit\nSELEC");
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "a\n1\n");
+}
+
+#[test]
+fn durations_and_intervals_print_humanly_in_a_table() {
+    let out = mdkit(
+        &shipped_data(),
+        &[
+            "sql",
+            "SELECT max(ts_recv) - min(ts_recv) AS span, INTERVAL '1.27 seconds' AS i, \
+             INTERVAL '1 month 2 days' AS c FROM trades WHERE date = DATE '2024-08-09'",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    let row = table.lines().nth(3).unwrap_or_default();
+    let cells: Vec<&str> = row.split('|').map(str::trim).filter(|c| !c.is_empty()).collect();
+    assert_eq!(cells.len(), 3, "{table}");
+    assert!(cells[0].ends_with('s') && !cells[0].starts_with("PT"), "{table}");
+    assert_eq!(&cells[1..], ["1.27s", "1mo 2d"], "{table}");
+    // CSV keeps arrow's exact ISO 8601 durations for programs.
+    let out = mdkit(
+        &shipped_data(),
+        &["sql", "--format", "csv", "SELECT arrow_cast(182000, 'Duration(Millisecond)') AS d"],
+    );
+    assert_eq!(stdout(&out), "d\nPT182S\n");
+    let out =
+        mdkit(&shipped_data(), &["sql", "SELECT arrow_cast(182000, 'Duration(Millisecond)') AS d"]);
+    assert!(stdout(&out).contains("| 3m 2s |"), "{}", stdout(&out));
 }
 
 #[test]
