@@ -51,7 +51,7 @@ with R², fit points and order counts, and write one row per window to the calib
     Import(crate::import::Args),
     /// Today's optimal bid and ask from the latest calibration and book
     Spread(crate::spread::Args),
-    /// Run SQL over the tables (DataFusion)
+    /// Run SQL over the tables (DataFusion), or an interactive SQL shell
     #[command(long_about = crate::sql::LONG_ABOUT)]
     Sql(crate::sql::Args),
 }

@@ -58,6 +58,16 @@ impl Feed {
         items
     }
 
+    /// Whether a statement has begun and not yet ended (the shell's continuation prompt).
+    pub fn pending(&self) -> bool {
+        !self.buffer.is_empty()
+    }
+
+    /// Drops the statement being typed (Ctrl+C in the shell).
+    pub fn clear(&mut self) {
+        self.buffer.clear();
+    }
+
     /// At the end of a script, a last statement without its `;`.
     pub fn finish(&mut self) -> Option<Item> {
         let split = split(&self.buffer);
@@ -221,6 +231,7 @@ mod tests {
         );
         assert!(feed.push_line("").is_empty());
         assert!(feed.push_line("select 1,").is_empty());
+        assert!(feed.pending());
         assert_eq!(
             feed.push_line("  2; select 'x;"),
             vec![Item::Statement { text: "select 1,\n  2".into(), ordinal: 1, line: 3 }]
@@ -231,7 +242,9 @@ mod tests {
             feed.push_line(";"),
             vec![Item::Statement { text: "select 'x;\n.y'".into(), ordinal: 2, line: 4 }]
         );
+        assert!(!feed.pending());
         assert!(feed.push_line("-- a comment only").is_empty());
+        assert!(!feed.pending());
         assert!(feed.push_line("").is_empty());
         assert!(feed.push_line("  select 3").is_empty());
         assert_eq!(
@@ -239,5 +252,14 @@ mod tests {
             Some(Item::Statement { text: "select 3".into(), ordinal: 3, line: 9 })
         );
         assert_eq!(feed.finish(), None);
+    }
+
+    #[test]
+    fn ctrl_c_drops_the_statement_being_typed() {
+        let mut feed = Feed::new();
+        assert!(feed.push_line("select").is_empty());
+        feed.clear();
+        assert!(!feed.pending());
+        assert_eq!(feed.push_line(".quit"), vec![Item::Command { text: ".quit".into(), line: 2 }]);
     }
 }

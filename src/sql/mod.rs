@@ -1,8 +1,9 @@
 //! `mdkit sql`: DataFusion over the registered tables, printed as a table, CSV or JSON lines.
-//! A query on the command line, or a script from a file or stdin.
+//! A query on the command line, a script from a file or stdin, or an interactive shell.
 //!
 //! [`input`] cuts text into statements and dot-commands, [`engine`] runs one of them over the
-//! session, [`display`] prints results; this file picks the input and runs scripts. Files in the tree that are not readable parts are named on
+//! session, [`display`] prints results, [`shell`] is the interactive loop; this file picks
+//! the input and runs scripts. Files in the tree that are not readable parts are named on
 //! stderr, one line each, and the statements run over the rest.
 
 use std::fmt;
@@ -14,6 +15,7 @@ use anyhow::Context;
 mod display;
 mod engine;
 mod input;
+mod shell;
 
 pub use display::write_batches;
 
@@ -37,6 +39,12 @@ Run SQL over the tables: depth, book_top, trades, events, calibration.
 Each table has its file columns plus `venue`, `market` and `date` from the partition
 directories; prices are DECIMAL(18, 8), times TIMESTAMP(ns, UTC).
 
+With no QUERY and no --file, on a terminal: an interactive shell with history (kept in
+$XDG_DATA_HOME/mdkit/sql_history, else ~/.local/share/mdkit/sql_history). Statements end
+with ';' and may span lines; dot-commands: .tables, .schema [TABLE], .help, .quit. An error
+prints one line and the shell goes on; Ctrl+C drops the statement being typed or stops the
+one running; Ctrl+D leaves.
+
 With no QUERY and stdin not a terminal, or with QUERY or FILE `-`: a script from stdin. A
 script (and QUERY) may hold several statements and dot-commands; each result is printed in
 turn. A script stops at its first error (like `sqlite3 -bail`): one line on stderr naming the
@@ -47,6 +55,7 @@ millisecond from a second up); CSV and JSON keep arrow's exact ISO 8601 text.";
 
 const EXAMPLES: &str = "\
 Examples:
+  mdkit sql
   mdkit sql \"SELECT market, date, count(*) FROM trades GROUP BY 1, 2 ORDER BY 1, 2\"
   mdkit sql --format csv \"SELECT * FROM book_top WHERE market = 'BTCUSDT' LIMIT 10\"
   mdkit sql \"SELECT max(ts_recv) - min(ts_recv) AS span FROM trades\"
@@ -179,7 +188,7 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
     let engine = Engine::new(session, args.format);
     let script = Script { engine: &engine, runtime: &runtime };
     match source {
-        Source::Shell => anyhow::bail!("give a query, --file with a script, or a script on stdin"),
+        Source::Shell => shell::run(&engine, &runtime, data)?,
         Source::Text(text) => {
             let several = items(&text) > 1;
             script.run(text.as_bytes(), "the query", several)?;

@@ -1,5 +1,5 @@
 //! DataFusion over a tree the writer made, and the `mdkit` command line around it: one
-//! query, and scripts from a file or stdin.
+//! query, scripts from a file or stdin, and the interactive shell on a pseudo-terminal.
 
 use std::io::Write;
 use std::path::Path;
@@ -287,4 +287,140 @@ fn help_lists_every_command() {
         assert!(help.contains(&format!("  {command} ")), "{command} missing from:\n{help}");
     }
     assert!(help.contains("--data <DIR>"));
+}
+
+/// `mdkit sql` on a pseudo-terminal: the real shell with rustyline in raw mode. Each line is
+/// typed only once the shell's prompt for it is on the screen, so no keystroke can race the
+/// editor; the waits are for output, never for time.
+#[cfg(unix)]
+mod shell {
+    use std::fs::File;
+    use std::io::{Read, Write};
+    use std::path::Path;
+    use std::process::{Child, Command, Stdio};
+    use std::sync::mpsc::{channel, Receiver};
+    use std::time::Duration;
+
+    /// How long one answer may take on a loaded machine before the test fails.
+    const PATIENCE: Duration = Duration::from_secs(120);
+
+    struct Shell {
+        child: Child,
+        keys: File,
+        screen: Receiver<Vec<u8>>,
+        seen: String,
+        prompts: usize,
+    }
+
+    impl Shell {
+        fn start(data: &Path, home: &Path) -> Shell {
+            let pty = nix::pty::openpty(None, None).expect("openpty");
+            let terminal = File::from(pty.slave);
+            let child = Command::new(env!("CARGO_BIN_EXE_mdkit"))
+                .arg("--data")
+                .arg(data)
+                .arg("sql")
+                .stdin(terminal.try_clone().unwrap())
+                .stdout(terminal)
+                .stderr(Stdio::piped())
+                .env("TERM", "xterm")
+                .env("HOME", home)
+                .env_remove("XDG_DATA_HOME")
+                .env_remove("RUST_LOG")
+                .spawn()
+                .expect("run mdkit");
+            let keys = File::from(pty.master);
+            let mut reader = keys.try_clone().unwrap();
+            let (tx, screen) = channel();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                // Ends with EIO once the shell has exited and closed the terminal.
+                while let Ok(n @ 1..) = reader.read(&mut buf) {
+                    if tx.send(buf[..n].to_vec()).is_err() {
+                        break;
+                    }
+                }
+            });
+            Shell { child, keys, screen, seen: String::new(), prompts: 0 }
+        }
+
+        fn prompt_count(&self) -> usize {
+            self.seen.matches("mdkit> ").count() + self.seen.matches("...> ").count()
+        }
+
+        /// Waits for the next prompt and returns what the terminal showed since the last one.
+        fn next_prompt(&mut self, want: &str) -> String {
+            let from = self.seen.len();
+            while self.prompt_count() <= self.prompts {
+                match self.screen.recv_timeout(PATIENCE) {
+                    Ok(bytes) => self.seen.push_str(&String::from_utf8_lossy(&bytes)),
+                    Err(err) => panic!("no prompt ({err}); the terminal showed:\n{}", self.seen),
+                }
+            }
+            self.prompts += 1;
+            let shown = self.seen[from..].to_owned();
+            let last = ["mdkit> ", "   ...> "].into_iter().max_by_key(|p| shown.rfind(p));
+            assert_eq!(last, Some(want), "the last prompt; the terminal showed:\n{shown}");
+            shown
+        }
+
+        fn type_line(&mut self, line: &str) {
+            self.keys.write_all(line.as_bytes()).unwrap();
+            self.keys.write_all(b"\r").unwrap();
+        }
+    }
+
+    #[test]
+    fn the_shell_runs_dot_commands_and_multi_line_statements_and_goes_on_after_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        super::two_markets(dir.path());
+        let home = tempfile::tempdir().unwrap();
+        let mut shell = Shell::start(dir.path(), home.path());
+        shell.next_prompt("mdkit> ");
+
+        shell.type_line(".tables");
+        let shown = shell.next_prompt("mdkit> ");
+        assert!(
+            shown.contains("book_top\r\ncalibration\r\ndepth\r\nevents\r\ntrades\r\n"),
+            "{shown}"
+        );
+
+        shell.type_line("SELECT count(*) AS n,");
+        shell.next_prompt("   ...> ");
+        shell.type_line("  'x;y' AS s FROM trades;");
+        let shown = shell.next_prompt("mdkit> ");
+        assert!(shown.contains("| 180 | x;y |"), "{shown}");
+
+        shell.type_line("SELECT * FROM trade;");
+        shell.next_prompt("mdkit> ");
+
+        // Ctrl+C drops a statement half typed: the next one runs on its own.
+        shell.type_line("SELECT");
+        shell.next_prompt("   ...> ");
+        shell.keys.write_all(&[0x03]).unwrap();
+        shell.next_prompt("mdkit> ");
+        shell.type_line("SELECT 4 AS d;");
+        let shown = shell.next_prompt("mdkit> ");
+        assert!(shown.contains("| 4 |"), "{shown}");
+
+        shell.type_line(".quit");
+        let out = shell.child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("mdkit sql over "), "the banner: {err}");
+        let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("Error: ")).collect();
+        assert_eq!(
+            errors,
+            [format!("Error: table 'trade' not found; tables: {}", super::TABLES)],
+            "{err}"
+        );
+
+        let history = std::fs::read_to_string(home.path().join(".local/share/mdkit/sql_history"))
+            .expect("the shell keeps a history file");
+        for entry in
+            [".tables", "SELECT * FROM trade;", "SELECT 4 AS d;", "  'x;y' AS s FROM trades;"]
+        {
+            assert!(history.contains(entry), "{entry} missing from the history:\n{history}");
+        }
+    }
 }
