@@ -1,5 +1,6 @@
 //! DataFusion over a tree the writer made, and the `mdkit` command line around it: one
-//! query, scripts from a file or stdin, and the interactive shell on a pseudo-terminal.
+//! query, scripts from a file or stdin, the interactive shell on a pseudo-terminal, and the
+//! shell completion scripts.
 
 use std::io::Write;
 use std::path::Path;
@@ -423,4 +424,33 @@ mod shell {
             assert!(history.contains(entry), "{entry} missing from the history:\n{history}");
         }
     }
+}
+
+#[test]
+fn completion_scripts_are_printed_and_the_bash_one_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = mdkit(dir.path(), &["completions", shell]);
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        assert!(stdout(&out).contains("mdkit"), "{shell}");
+    }
+    if Command::new("bash").arg("--version").output().is_err() {
+        // Straight to stderr, past the test harness's capture, so the skip is seen.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: bash is not installed; the bash completion script was not sourced"
+        );
+        return;
+    }
+    let exe = env!("CARGO_BIN_EXE_mdkit");
+    // Source it, then ask the completion function what `mdkit sq<TAB>` offers.
+    let script = format!(
+        "set -e; source <('{exe}' completions bash); complete -p mdkit; \
+         COMP_WORDS=(mdkit sq); COMP_CWORD=1; COMP_LINE='mdkit sq'; COMP_POINT=8; \
+         _mdkit mdkit sq mdkit; echo \"offered: ${{COMPREPLY[*]}}\""
+    );
+    let out = Command::new("bash").arg("-c").arg(script).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("-F _mdkit") && text.ends_with("offered: sql\n"), "{text}");
 }
