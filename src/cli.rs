@@ -67,11 +67,17 @@ with R², fit points and order counts, and write one row per window to the calib
     Import(crate::import::Args),
     /// Today's optimal bid and ask from the latest calibration and book
     Spread(crate::spread::Args),
-    /// Run SQL over the tables (DataFusion)
+    /// Run SQL over the tables (DataFusion), or an interactive SQL shell
+    #[command(long_about = crate::sql::LONG_ABOUT)]
     Sql(crate::sql::Args),
     /// Settings files: `mdkit config show` prints the effective settings and their sources
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print a shell completion script: `source <(mdkit completions bash)`
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,6 +146,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Simulate(args) => crate::simulate::run(args).map(|()| ExitCode::SUCCESS),
         Command::Import(args) => crate::import::run(&data_dir, args).map(|()| ExitCode::SUCCESS),
         Command::Spread(args) => crate::spread::run(&data_dir, args).map(|()| ExitCode::SUCCESS),
+        Command::Completions { shell } => {
+            // Into memory first: clap_complete panics on a failed write (`… | head`).
+            let mut script = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "mdkit",
+                &mut script,
+            );
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &script)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
