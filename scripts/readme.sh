@@ -22,7 +22,7 @@ scripts/demo.sh "$work/eth/data" > "$work/demo.log" 2>&1 || { cat "$work/demo.lo
 echo "demo ok"
 
 # The README's bash blocks, `mdkit` lines only.
-mapfile -t lines < <(awk '/^```bash/{on=1; next} /^```/{on=0} on && /^mdkit /' README.md)
+mapfile -t lines < <(awk '/^```bash/{on=1; next} /^```/{on=0} on && (/^mdkit / || /[|] mdkit /)' README.md)
 ran=0
 for line in "${lines[@]}"; do
     case "$line" in
