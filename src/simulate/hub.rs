@@ -5,6 +5,11 @@
 //! channel. A connection attaches under the same lock, so the snapshot (or trades replay) it
 //! starts from and the first step it receives afterwards are contiguous: no frame is lost or
 //! repeated between them. It must not know about sockets, seq numbers or faults.
+//!
+//! Every step's changes go out as a DELTA; on the minutely step a full SNAPSHOT of the same
+//! book follows it (docs/VENUES.md §1.3 rule 4: SNAPSHOT 175 right after DELTA 174). The
+//! snapshot never carries a change of its own, so it equals the book its connection's deltas
+//! built, as on the real venue, and `verify` notes no snapshot drift on a clean recording.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -27,10 +32,11 @@ pub const SNAPSHOT_EVERY: u64 = 60_000 / STEP_MS as u64;
 /// One market's share of a step, already spelled.
 #[derive(Debug)]
 pub struct MarketTick {
-    /// DELTA normally, SNAPSHOT on the minutely step.
-    pub kind: FrameKind,
-    /// The v1 book `data` for `kind`.
-    pub book: String,
+    /// The v1 book `data` of the step's DELTA (possibly empty: it still proves liveness).
+    pub delta: String,
+    /// On the minutely step, the v1 book `data` of a SNAPSHOT of the book after the DELTA:
+    /// sent right after it, with the same ts.
+    pub snapshot: Option<String>,
     /// The `?depth=1` book `data`: a SNAPSHOT of the best bid and ask.
     pub top: String,
     /// The trades `data` array, if the step printed any.
@@ -197,28 +203,26 @@ impl Hub {
         let mut state = self.lock();
         let index = state.index + 1;
         let ts_ms = state.ts_ms + STEP_MS;
-        let kind = if index.is_multiple_of(SNAPSHOT_EVERY) {
-            FrameKind::Snapshot
-        } else {
-            FrameKind::Delta
-        };
+        let minutely = index.is_multiple_of(SNAPSHOT_EVERY);
+        let kind = if minutely { FrameKind::Snapshot } else { FrameKind::Delta };
         let mut markets = Vec::with_capacity(state.slots.len());
         for (n, slot) in state.slots.iter_mut().enumerate() {
             let outcome = slot.market.step(ts_ms);
             let name = slot.market.params().market.clone();
             let book = slot.market.book();
-            let data = match kind {
-                FrameKind::Snapshot => wire::snapshot_data(
+            // The snapshot is taken from the book the DELTA leads to, never instead of the
+            // DELTA: replacing the step's DELTA with it would put that step's changes in a
+            // snapshot that no delta described (the drift `verify` reports).
+            let delta = wire::delta_data(&name, slot.format, &outcome.bids, &outcome.asks);
+            let snapshot = minutely.then(|| {
+                wire::snapshot_data(
                     &name,
                     slot.format,
                     book.levels(BookSide::Bid),
                     book.levels(BookSide::Ask),
                     "f",
-                ),
-                FrameKind::Delta => {
-                    wire::delta_data(&name, slot.format, &outcome.bids, &outcome.asks)
-                }
-            };
+                )
+            });
             if let Some(log) = log.as_deref_mut() {
                 log.step(n, ts_ms, kind, book, &outcome.trades)?;
             }
@@ -232,8 +236,8 @@ impl Hub {
                 slot.recent.push_back(trade.clone());
             }
             markets.push(MarketTick {
-                kind,
-                book: data,
+                delta,
+                snapshot,
                 top,
                 trades,
                 bids: outcome.bids,

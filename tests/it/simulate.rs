@@ -157,9 +157,12 @@ async fn book_stream_has_contiguous_seq_deltas_with_c_and_minutely_snapshots() {
         let frame = json_frame(&mut ws).await;
         assert_eq!(seq(&frame), last_seq + 1, "seq must rise by exactly 1");
         let ts = frame["ts"].as_i64().unwrap();
-        assert_eq!(ts - last_ts, 100, "one frame per 100 ms step");
+        let kind = frame["type"].as_str().unwrap();
+        // One DELTA per 100 ms step; the minutely SNAPSHOT follows its step's DELTA.
+        let step_ms = if kind == "SNAPSHOT" { 0 } else { 100 };
+        assert_eq!(ts - last_ts, step_ms, "{kind} at seq {}", seq(&frame));
         (last_seq, last_ts) = (seq(&frame), ts);
-        match frame["type"].as_str().unwrap() {
+        match kind {
             "DELTA" => {
                 for level in frame["data"]["b"]
                     .as_array()
@@ -176,8 +179,11 @@ async fn book_stream_has_contiguous_seq_deltas_with_c_and_minutely_snapshots() {
                 assert!(!book.is_crossed());
             }
             "SNAPSHOT" => {
-                // A minutely SNAPSHOT replaces the book (its step's changes are inside it; the
-                // log test compares every frame with the truth).
+                // A minutely SNAPSHOT is exactly the book the deltas built (no snapshot drift,
+                // docs/VENUES.md §1.3 rule 4).
+                let mut alone = Book::new();
+                alone.apply(&book_frame(&frame)).unwrap();
+                assert_eq!(alone.checksum(), book.checksum(), "snapshot drift at ts {ts}");
                 book.apply(&book_frame(&frame)).unwrap();
                 assert!(!book.is_crossed());
                 snapshot_ts.push(ts);
