@@ -243,6 +243,22 @@ async fn a_client_that_falls_behind_is_closed_not_skipped() {
     assert_eq!(code, Some(1013), "closed as too slow after seq {last}");
 }
 
+/// `--wait-streams 2`: the clock stays at --start until both streams attached, however long
+/// the second took, so both start from the state at --start and the book goes on with the
+/// first step.
+#[tokio::test]
+async fn wait_streams_holds_the_clock_until_the_streams_attach() {
+    let sim = Sim::start(&["--speed", "600", "--wait-streams", "2"]);
+    let mut trades = sim.connect(TRADES).await;
+    let replay = json_frame(&mut trades).await;
+    assert_eq!((seq(&replay), replay["ts"].as_i64()), (1, Some(START_MS)));
+    let mut book = sim.connect(BOOK).await;
+    let first = json_frame(&mut book).await;
+    assert_eq!((first["type"].as_str(), first["ts"].as_i64()), (Some("SNAPSHOT"), Some(START_MS)));
+    let next = json_frame(&mut book).await;
+    assert_eq!((next["type"].as_str(), next["ts"].as_i64()), (Some("DELTA"), Some(START_MS + 100)));
+}
+
 #[tokio::test]
 async fn trades_stream_starts_with_the_replay_and_continues_it() {
     let sim = Sim::start(&["--speed", "600"]);
