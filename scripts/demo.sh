@@ -16,7 +16,13 @@ sim_out=$(mktemp)
 trap 'kill $sim_pid $rec_pid 2>/dev/null || true; rm -f "$sim_out"' EXIT
 
 echo "== mdkit simulate: a local Extended venue, 30 simulated minutes at 60x"
-"$bin" simulate --speed 60 --duration 30m --seed 7 --log "$data/_simulator" > "$sim_out" &
+# Same seed, same recording, same calibration on every run: the simulated clock starts at a
+# fixed --start, and only once collect's two streams (book and trades) have attached
+# (--wait-streams 2), so how long collect takes to connect changes nothing; --backlog holds
+# the whole session (18,000 steps), so a recorder slowed by a busy machine lags behind
+# instead of being disconnected and missing frames.
+"$bin" simulate --speed 60 --duration 30m --seed 7 --start 2026-01-01T00:00:00Z \
+  --wait-streams 2 --backlog 18000 --log "$data/_simulator" > "$sim_out" &
 sim_pid=$!
 until [ -s "$sim_out" ] && [ "$(wc -l < "$sim_out")" -ge 2 ]; do sleep 0.1; done
 cat "$sim_out"
@@ -34,6 +40,7 @@ echo "recorded; state: $data/_state/extended/ETH-USD.json"
 mdkit() { "$bin" --data "$data" "$@"; }
 echo
 echo "== mdkit verify: sequence, duplicates, replay of depth against book_top, clocks, files"
+echo "   (the venue clock began at the fixed --start: ts_recv − ts_event is mostly the time since)"
 mdkit verify
 echo
 echo "== mdkit calibrate: sigma, kappa and A per side by the SQL in sql/ (the simulator's truth is above)"
@@ -49,7 +56,7 @@ echo "== mdkit spread: today's Avellaneda-Stoikov quotes from that calibration a
 mdkit spread
 echo
 echo "== rows per table"
-mdkit sql "SELECT 'depth' AS table_name, count(*) AS rows FROM depth UNION ALL SELECT 'book_top', count(*) FROM book_top UNION ALL SELECT 'trades', count(*) FROM trades UNION ALL SELECT 'events', count(*) FROM events"
+mdkit sql "SELECT 'depth' AS table_name, count(*) AS rows FROM depth UNION ALL SELECT 'book_top', count(*) FROM book_top UNION ALL SELECT 'trades', count(*) FROM trades UNION ALL SELECT 'events', count(*) FROM events ORDER BY 1"
 echo
 echo "== trades by taker side"
 mdkit sql "SELECT side, count(*) AS trades, min(price) AS low, max(price) AS high, sum(qty) AS volume FROM trades GROUP BY 1 ORDER BY 1"

@@ -257,7 +257,7 @@ async fn send(conn: &mut Conn, skip: &mut bool, is_diff: bool, text: String) -> 
 
 /// A combined-stream connection: every step, each subscription's frames.
 async fn combined(mut conn: Conn, shared: &Shared, subs: &[Sub]) {
-    let Some(mut rx) = shared.hub.subscribe() else {
+    let Some(mut rx) = shared.hub.subscribe_stream() else {
         conn.close(CloseCode::Away, "simulation ended").await;
         return;
     };

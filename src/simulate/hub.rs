@@ -5,13 +5,22 @@
 //! channel. A connection attaches under the same lock, so the snapshot (or trades replay) it
 //! starts from and the first step it receives afterwards are contiguous: no frame is lost or
 //! repeated between them. It must not know about sockets, seq numbers or faults.
+//!
+//! Every step's changes go out as a DELTA; on the minutely step a full SNAPSHOT of the same
+//! book follows it (docs/VENUES.md §1.3 rule 4: SNAPSHOT 175 right after DELTA 174). The
+//! snapshot never carries a change of its own, so it equals the book its connection's deltas
+//! built, as on the real venue, and `verify` notes no snapshot drift on a clean recording.
+//!
+//! The hub also counts the market-data streams that attached ([`Hub::attach`], [`Hub::view`],
+//! [`Hub::subscribe_stream`]), so that [`drive`] can hold the clock until a recorder is
+//! listening: then what it records does not depend on how fast it connected.
 
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
 use super::log::{Log, LogError};
@@ -27,10 +36,11 @@ pub const SNAPSHOT_EVERY: u64 = 60_000 / STEP_MS as u64;
 /// One market's share of a step, already spelled.
 #[derive(Debug)]
 pub struct MarketTick {
-    /// DELTA normally, SNAPSHOT on the minutely step.
-    pub kind: FrameKind,
-    /// The v1 book `data` for `kind`.
-    pub book: String,
+    /// The v1 book `data` of the step's DELTA (possibly empty: it still proves liveness).
+    pub delta: String,
+    /// On the minutely step, the v1 book `data` of a SNAPSHOT of the book after the DELTA:
+    /// sent right after it, with the same ts.
+    pub snapshot: Option<String>,
     /// The `?depth=1` book `data`: a SNAPSHOT of the best bid and ask.
     pub top: String,
     /// The trades `data` array, if the step printed any.
@@ -117,6 +127,8 @@ struct State {
 pub struct Hub {
     state: Arc<Mutex<State>>,
     names: Arc<[String]>,
+    /// Market-data streams attached so far (never decreases).
+    attached: Arc<watch::Sender<u64>>,
 }
 
 impl Hub {
@@ -135,7 +147,18 @@ impl Hub {
             .collect();
         let (tx, _) = broadcast::channel(capacity.max(1));
         let state = State { slots, index: 0, ts_ms: t0_ms, tx: Some(tx) };
-        Self { state: Arc::new(Mutex::new(state)), names }
+        let (attached, _) = watch::channel(0);
+        Self { state: Arc::new(Mutex::new(state)), names, attached: Arc::new(attached) }
+    }
+
+    /// Counts one more market-data stream.
+    fn count_attached(&self) {
+        self.attached.send_modify(|n| *n += 1);
+    }
+
+    /// Market-data streams attached so far, watched.
+    pub fn attached(&self) -> watch::Receiver<u64> {
+        self.attached.subscribe()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -167,19 +190,37 @@ impl Hub {
         self.lock().tx.as_ref().map(broadcast::Sender::subscribe)
     }
 
-    /// The current state of `market` plus a receiver that starts at the very next step.
+    /// The current state of `market` plus a receiver that starts at the very next step; the
+    /// stream counts as attached.
     pub fn attach(&self, market: usize) -> Option<(Attached, broadcast::Receiver<Arc<Tick>>)> {
-        let state = self.lock();
-        let rx = state.tx.as_ref()?.subscribe();
-        let slot = state.slots.get(market)?;
-        Some((slot.attached(state.index, state.ts_ms), rx))
+        let attached = {
+            let state = self.lock();
+            let rx = state.tx.as_ref()?.subscribe();
+            let slot = state.slots.get(market)?;
+            (slot.attached(state.index, state.ts_ms), rx)
+        };
+        self.count_attached();
+        Some(attached)
     }
 
     /// The current state of `market` (for a v2 subscribe on an existing receiver: steps with
-    /// an index up to `Attached::index` are already contained in it).
+    /// an index up to `Attached::index` are already contained in it); the subscription counts
+    /// as attached.
     pub fn view(&self, market: usize) -> Option<Attached> {
-        let state = self.lock();
-        state.slots.get(market).map(|slot| slot.attached(state.index, state.ts_ms))
+        let view = {
+            let state = self.lock();
+            state.slots.get(market).map(|slot| slot.attached(state.index, state.ts_ms))?
+        };
+        self.count_attached();
+        Some(view)
+    }
+
+    /// [`Hub::subscribe`] for a connection that streams market data from the next step on
+    /// (the Binance combined stream): it counts as attached.
+    pub fn subscribe_stream(&self) -> Option<broadcast::Receiver<Arc<Tick>>> {
+        let rx = self.subscribe()?;
+        self.count_attached();
+        Some(rx)
     }
 
     /// The full book of `market` after step `index` (returned with it, and its ts): what a
@@ -197,28 +238,26 @@ impl Hub {
         let mut state = self.lock();
         let index = state.index + 1;
         let ts_ms = state.ts_ms + STEP_MS;
-        let kind = if index.is_multiple_of(SNAPSHOT_EVERY) {
-            FrameKind::Snapshot
-        } else {
-            FrameKind::Delta
-        };
+        let minutely = index.is_multiple_of(SNAPSHOT_EVERY);
+        let kind = if minutely { FrameKind::Snapshot } else { FrameKind::Delta };
         let mut markets = Vec::with_capacity(state.slots.len());
         for (n, slot) in state.slots.iter_mut().enumerate() {
             let outcome = slot.market.step(ts_ms);
             let name = slot.market.params().market.clone();
             let book = slot.market.book();
-            let data = match kind {
-                FrameKind::Snapshot => wire::snapshot_data(
+            // The snapshot is taken from the book the DELTA leads to, never instead of the
+            // DELTA: replacing the step's DELTA with it would put that step's changes in a
+            // snapshot that no delta described (the drift `verify` reports).
+            let delta = wire::delta_data(&name, slot.format, &outcome.bids, &outcome.asks);
+            let snapshot = minutely.then(|| {
+                wire::snapshot_data(
                     &name,
                     slot.format,
                     book.levels(BookSide::Bid),
                     book.levels(BookSide::Ask),
                     "f",
-                ),
-                FrameKind::Delta => {
-                    wire::delta_data(&name, slot.format, &outcome.bids, &outcome.asks)
-                }
-            };
+                )
+            });
             if let Some(log) = log.as_deref_mut() {
                 log.step(n, ts_ms, kind, book, &outcome.trades)?;
             }
@@ -232,8 +271,8 @@ impl Hub {
                 slot.recent.push_back(trade.clone());
             }
             markets.push(MarketTick {
-                kind,
-                book: data,
+                delta,
+                snapshot,
                 top,
                 trades,
                 bids: outcome.bids,
@@ -263,11 +302,14 @@ pub struct Pace {
     pub speed: f64,
     /// Steps to run before ending; `None` runs until `stop`.
     pub steps: Option<u64>,
+    /// Market-data streams that must have attached before the first step (0: start at once).
+    pub wait_streams: u64,
 }
 
-/// Runs the clock: one step every 100 ms / speed of wall time (catching up without skipping
-/// when late), until `pace.steps` are done or `stop` completes. Flushes the log every
-/// simulated minute and at the end, then closes the hub so that connections drain and close.
+/// Runs the clock: once `pace.wait_streams` streams have attached, one step every
+/// 100 ms / speed of wall time (catching up without skipping when late), until `pace.steps`
+/// are done or `stop` completes. Flushes the log every simulated minute and at the end, then
+/// closes the hub so that connections drain and close.
 pub async fn drive(
     hub: &Hub,
     pace: Pace,
@@ -275,11 +317,18 @@ pub async fn drive(
     stop: impl Future<Output = ()>,
 ) -> Result<(), LogError> {
     let period = Duration::from_secs_f64(STEP_MS as f64 / 1000.0 / pace.speed);
-    let started = Instant::now();
     tokio::pin!(stop);
+    let mut attached = hub.attached();
+    let stopped = tokio::select! {
+        biased;
+        () = &mut stop => true,
+        // The hub holds the sender, so waiting cannot fail.
+        _ = attached.wait_for(|n| *n >= pace.wait_streams) => false,
+    };
+    let started = Instant::now();
     let mut done: u64 = 0;
     let result = loop {
-        if pace.steps.is_some_and(|steps| done >= steps) {
+        if stopped || pace.steps.is_some_and(|steps| done >= steps) {
             break Ok(());
         }
         let deadline = started + period.mul_f64((done + 1) as f64);

@@ -2,7 +2,8 @@
 //!
 //! Owns `DIR/<market>/trades.jsonl` (one line per trade: `id`, `ts` ms, `side`, `price`,
 //! `qty`) and `DIR/<market>/book.jsonl` (one line per step: `ts` ms of the frame, `kind`
-//! `snapshot`|`delta`, `checksum` = [`Book::checksum`] after the step as a decimal string (it
+//! `delta`, or `snapshot` on a minutely step whose DELTA a SNAPSHOT of the same book follows
+//! at the same ts, `checksum` = [`Book::checksum`] after the step as a decimal string (it
 //! exceeds 2⁵³), `best_bid`, `best_ask`). Prices and sizes are exact decimal strings. Lines
 //! are buffered and flushed by the caller every simulated minute and at shutdown. It must not
 //! decide what is logged when: the hub calls it once per step.

@@ -23,6 +23,10 @@
 //! With `--venue binance-spot|binance-usdm|binance-coinm` the same market is served as Binance
 //! (combined WebSocket stream and REST depth snapshot on the same port; see [`binance`]).
 //!
+//! With `--wait-streams N` the simulated clock stays at `--start` until N market-data streams
+//! have attached (counted by [`hub`]), so a recording of a seed does not depend on how fast
+//! its recorder connected (scripts/demo.sh relies on it).
+//!
 //! Market spec (`--market`, repeatable): `NAME[:key=value,...]` with keys `mid`, `tick`, `lot`,
 //! `sigma`, `a_bid`, `kappa_bid`, `a_ask`, `kappa_ask`, `levels`, `max_size`; unset keys come
 //! from [`MarketParams::preset`].
@@ -74,6 +78,14 @@ Extended connections without a User-Agent header are always refused with HTTP 40
 Binance venue, N counts a connection's frames (diffs and trades together) and skip=N drops the \
 first diff at or after frame N, which breaks the update-id chain.";
 
+const WAIT_STREAMS_HELP: &str = "\
+Hold the simulated clock at --start until N market-data streams have attached: an Extended v1 \
+book or trades connection, a v2 subscribe, a Binance combined-stream connection. Then a \
+recording starts at --start however long its recorder took to connect, and the same seed \
+records the same frames (`collect` on Extended v1 opens 2 streams per market; on Binance 1, \
+and its REST snapshot, asked for after the first diff, is still answered at whichever step \
+it arrives). 0 (default): the clock starts when serving does.";
+
 const MARKET_HELP: &str = "\
 A market to simulate, repeatable (default ETH-USD): NAME[:key=value,...]. Keys: mid, tick, lot, \
 sigma (price/sqrt(s)), a_bid, a_ask (orders/s), kappa_bid, kappa_ask (1/price), levels (ticks \
@@ -111,6 +123,8 @@ pub struct Args {
     /// Simulated time run before serving, so the book and the trades replay have history.
     #[arg(long, value_parser = parse_duration, default_value = "60s")]
     pub warmup: Duration,
+    #[arg(long, value_name = "N", default_value_t = 0, long_help = WAIT_STREAMS_HELP)]
+    pub wait_streams: u64,
     /// Write the truth to DIR/<market>/trades.jsonl and DIR/<market>/book.jsonl.
     #[arg(long, value_name = "DIR")]
     pub log: Option<PathBuf>,
@@ -164,6 +178,8 @@ pub struct Config {
     pub warmup_steps: u64,
     /// Steps served; `None` until Ctrl+C.
     pub live_steps: Option<u64>,
+    /// Streams that must attach before the clock starts.
+    pub wait_streams: u64,
     pub log_dir: Option<PathBuf>,
     pub backlog: usize,
     pub server: ServerConfig,
@@ -275,6 +291,7 @@ impl Config {
             start_ms,
             warmup_steps: steps_of(args.warmup),
             live_steps: args.duration.map(steps_of),
+            wait_streams: args.wait_streams,
             log_dir: args.log.clone(),
             backlog: args.backlog,
             server: ServerConfig {
@@ -327,7 +344,8 @@ async fn run_config(config: Config) -> anyhow::Result<()> {
         let _ = out.flush();
     }
     let (ended_tx, ended_rx) = tokio::sync::oneshot::channel::<()>();
-    let pace = Pace { speed: config.speed, steps: config.live_steps };
+    let pace =
+        Pace { speed: config.speed, steps: config.live_steps, wait_streams: config.wait_streams };
     let driver = async {
         let result = drive(&hub, pace, log.as_mut(), crate::process::interrupted()).await;
         let _ = ended_tx.send(());

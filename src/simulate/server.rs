@@ -360,7 +360,8 @@ enum Stream {
 }
 
 /// A v1 stream (docs/VENUES.md §1.3, §1.4): a SNAPSHOT or the trades replay at seq 1, then one
-/// frame per step (book: every step, empty deltas included; trades: steps with trades).
+/// frame per step (book: every step, empty deltas included, plus the minutely SNAPSHOT after
+/// its step's DELTA; trades: steps with trades).
 async fn v1(mut conn: Conn, hub: &Hub, market: usize, stream: Stream) {
     let Some((start, mut rx)) = hub.attach(market) else {
         conn.close(CloseCode::Away, "simulation ended").await;
@@ -386,7 +387,17 @@ async fn v1(mut conn: Conn, hub: &Hub, market: usize, stream: Stream) {
                 let Some(step) = tick.markets.get(market) else { continue };
                 match stream {
                     Stream::Book { depth1: false } => {
-                        conn.data(|seq| wire::v1_book(step.kind, &step.book, tick.ts_ms, seq)).await
+                        let delta =
+                            |seq| wire::v1_book(FrameKind::Delta, &step.delta, tick.ts_ms, seq);
+                        match (conn.data(delta).await, &step.snapshot) {
+                            (Flow::Continue, Some(snapshot)) => {
+                                conn.data(|seq| {
+                                    wire::v1_book(FrameKind::Snapshot, snapshot, tick.ts_ms, seq)
+                                })
+                                .await
+                            }
+                            (flow, _) => flow,
+                        }
                     }
                     Stream::Book { depth1: true } => {
                         conn.data(|seq| {
@@ -454,18 +465,22 @@ async fn rpc(mut conn: Conn, hub: &Hub) {
 async fn rpc_tick(conn: &mut Conn, subs: &[Sub], tick: &Tick) -> Flow {
     for sub in subs.iter().filter(|s| tick.index > s.from) {
         let Some(step) = tick.markets.get(sub.market) else { continue };
-        let (kind, data) = match sub.kind {
-            Scope::Book { depth1: false } => (wire::v2_book_type(step.kind), &step.book),
-            Scope::Book { depth1: true } => (wire::v2_book_type(FrameKind::Snapshot), &step.top),
-            Scope::Trades => match &step.trades {
-                Some(data) => ("TRADES", data),
-                None => continue,
-            },
+        let snapshot = wire::v2_book_type(FrameKind::Snapshot);
+        // The minutely SNAPSHOT follows its step's DELTA (see `hub`).
+        let frames: [Option<(&str, &String)>; 2] = match sub.kind {
+            Scope::Book { depth1: false } => [
+                Some((wire::v2_book_type(FrameKind::Delta), &step.delta)),
+                step.snapshot.as_ref().map(|data| (snapshot, data)),
+            ],
+            Scope::Book { depth1: true } => [Some((snapshot, &step.top)), None],
+            Scope::Trades => [step.trades.as_ref().map(|data| ("TRADES", data)), None],
         };
-        if conn.data(|seq| wire::v2_data(kind, data, tick.ts_ms, seq, &sub.topic)).await
-            == Flow::End
-        {
-            return Flow::End;
+        for (kind, data) in frames.into_iter().flatten() {
+            if conn.data(|seq| wire::v2_data(kind, data, tick.ts_ms, seq, &sub.topic)).await
+                == Flow::End
+            {
+                return Flow::End;
+            }
         }
     }
     Flow::Continue

@@ -29,7 +29,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
 
     /// Every frame, applied in order, gives the simulator's own book at every seq; the book
-    /// is never crossed; a minutely SNAPSHOT arrives exactly every 600 steps.
+    /// is never crossed; a minutely SNAPSHOT follows the DELTA of every 600th step and equals
+    /// the book the deltas built (no snapshot drift, docs/VENUES.md §1.3 rule 4).
     #[test]
     fn frames_rebuild_the_simulators_book(
         seed in any::<u64>(),
@@ -60,11 +61,19 @@ proptest! {
             let tick = rx.try_recv().unwrap();
             seq += 1;
             let step = &tick.markets[0];
-            prop_assert_eq!(step.kind == FrameKind::Snapshot, tick.index % SNAPSHOT_EVERY == 0);
-            let frame = decode(&super::wire::v1_book(step.kind, &step.book, tick.ts_ms, seq), &book);
+            let frame = decode(&super::wire::v1_book(FrameKind::Delta, &step.delta, tick.ts_ms, seq), &book);
             book.apply(&frame).unwrap();
             prop_assert_eq!(book.checksum(), hub.checksum(0).unwrap(), "seq {}", seq);
             prop_assert!(!book.is_crossed(), "crossed at seq {}", seq);
+            prop_assert_eq!(step.snapshot.is_some(), tick.index % SNAPSHOT_EVERY == 0);
+            if let Some(snapshot) = &step.snapshot {
+                seq += 1;
+                let frame = decode(&super::wire::v1_book(FrameKind::Snapshot, snapshot, tick.ts_ms, seq), &book);
+                let mut alone = Book::new();
+                alone.apply(&frame).unwrap();
+                prop_assert_eq!(alone.checksum(), book.checksum(), "snapshot drift at seq {}", seq);
+                book.apply(&frame).unwrap();
+            }
         }
     }
 }

@@ -157,9 +157,12 @@ async fn book_stream_has_contiguous_seq_deltas_with_c_and_minutely_snapshots() {
         let frame = json_frame(&mut ws).await;
         assert_eq!(seq(&frame), last_seq + 1, "seq must rise by exactly 1");
         let ts = frame["ts"].as_i64().unwrap();
-        assert_eq!(ts - last_ts, 100, "one frame per 100 ms step");
+        let kind = frame["type"].as_str().unwrap();
+        // One DELTA per 100 ms step; the minutely SNAPSHOT follows its step's DELTA.
+        let step_ms = if kind == "SNAPSHOT" { 0 } else { 100 };
+        assert_eq!(ts - last_ts, step_ms, "{kind} at seq {}", seq(&frame));
         (last_seq, last_ts) = (seq(&frame), ts);
-        match frame["type"].as_str().unwrap() {
+        match kind {
             "DELTA" => {
                 for level in frame["data"]["b"]
                     .as_array()
@@ -176,8 +179,11 @@ async fn book_stream_has_contiguous_seq_deltas_with_c_and_minutely_snapshots() {
                 assert!(!book.is_crossed());
             }
             "SNAPSHOT" => {
-                // A minutely SNAPSHOT replaces the book (its step's changes are inside it; the
-                // log test compares every frame with the truth).
+                // A minutely SNAPSHOT is exactly the book the deltas built (no snapshot drift,
+                // docs/VENUES.md §1.3 rule 4).
+                let mut alone = Book::new();
+                alone.apply(&book_frame(&frame)).unwrap();
+                assert_eq!(alone.checksum(), book.checksum(), "snapshot drift at ts {ts}");
                 book.apply(&book_frame(&frame)).unwrap();
                 assert!(!book.is_crossed());
                 snapshot_ts.push(ts);
@@ -235,6 +241,22 @@ async fn a_client_that_falls_behind_is_closed_not_skipped() {
         }
     };
     assert_eq!(code, Some(1013), "closed as too slow after seq {last}");
+}
+
+/// `--wait-streams 2`: the clock stays at --start until both streams attached, however long
+/// the second took, so both start from the state at --start and the book goes on with the
+/// first step.
+#[tokio::test]
+async fn wait_streams_holds_the_clock_until_the_streams_attach() {
+    let sim = Sim::start(&["--speed", "600", "--wait-streams", "2"]);
+    let mut trades = sim.connect(TRADES).await;
+    let replay = json_frame(&mut trades).await;
+    assert_eq!((seq(&replay), replay["ts"].as_i64()), (1, Some(START_MS)));
+    let mut book = sim.connect(BOOK).await;
+    let first = json_frame(&mut book).await;
+    assert_eq!((first["type"].as_str(), first["ts"].as_i64()), (Some("SNAPSHOT"), Some(START_MS)));
+    let next = json_frame(&mut book).await;
+    assert_eq!((next["type"].as_str(), next["ts"].as_i64()), (Some("DELTA"), Some(START_MS + 100)));
 }
 
 #[tokio::test]

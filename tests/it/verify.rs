@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
+use arrow::array::{Decimal128Array, RecordBatch};
 use arrow::compute::concat_batches;
 use mdkit::book::Book;
 use mdkit::model::{
@@ -22,6 +22,7 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 
 use crate::common::{mdkit, stderr, stdout, DAY_20, SEC};
+use crate::live::{Collector, Sim};
 
 const MS: i64 = 1_000_000;
 const VENUE: &str = "extended";
@@ -542,4 +543,86 @@ fn a_state_file_that_disagrees_with_the_parts_is_named() {
             "at _state/extended/ETH-USD.json",
         ],
     );
+}
+
+/// `batch` with the `qty` of `row` raised by 0.01: a size no delta ever sent.
+fn with_qty_raised(batch: RecordBatch, row: usize) -> RecordBatch {
+    let column = batch.schema().index_of("qty").unwrap();
+    let qty = batch.column(column).as_any().downcast_ref::<Decimal128Array>().unwrap();
+    let raised: Decimal128Array = (0..qty.len())
+        .map(|r| Some(qty.value(r) + if r == row { 1_000_000 } else { 0 }))
+        .collect::<Decimal128Array>()
+        .with_precision_and_scale(18, 8)
+        .unwrap();
+    let mut columns = batch.columns().to_vec();
+    columns[column] = Arc::new(raised);
+    RecordBatch::try_new(batch.schema(), columns).unwrap()
+}
+
+/// `verify --json`'s findings of `kind` for the one market of the tree.
+fn findings_of(root: &Path, kind: &str) -> (serde_json::Value, Vec<serde_json::Value>) {
+    let out = mdkit(root, &["verify", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
+    let found = json["markets"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == kind)
+        .cloned()
+        .collect();
+    (json, found)
+}
+
+/// A recording of `mdkit simulate` (tests/it/live.rs) over the real sockets: its minutely
+/// snapshots equal the book its deltas built, as a real venue's do (docs/VENUES.md §1.3 rule
+/// 4), so verify notes no snapshot_drift. One size changed in a mid-stream snapshot — drift
+/// injected on purpose — is then reported, with its frame.
+#[test]
+fn a_simulated_recording_has_no_snapshot_drift_until_one_is_injected() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, data) = (dir.path().join("log"), dir.path().join("data"));
+    // The clock waits for collect's book and trades streams (--wait-streams 2): the book
+    // connection sees all three minutely snapshots of the three minutes, the last one as the
+    // session's last frame.
+    let args = [
+        "--speed",
+        "60",
+        "--duration",
+        "3m",
+        "--seed",
+        "7",
+        "--start",
+        "2026-01-01T00:00:00Z",
+        "--wait-streams",
+        "2",
+    ];
+    let mut sim = Sim::start(&log, &args);
+    let collect = [MARKET, "--url", &sim.url, "--backoff-min", "10ms", "--backoff-max", "50ms"];
+    let collector = Collector::start(&data, &collect, false);
+    sim.wait();
+    assert!(collector.interrupt().success());
+
+    let tops: Vec<BookTopRow> = crate::live::read(&data, MARKET);
+    let mid_stream: Vec<&BookTopRow> = tops.iter().filter(|t| t.snapshot && t.seq > 1).collect();
+    assert_eq!(mid_stream.len(), 3, "minutely snapshots after the first frame");
+    let (json, drift) = findings_of(&data, "snapshot_drift");
+    assert_eq!(json["violations"], 0, "{json:#}");
+    assert!(drift.is_empty(), "a clean simulated recording has drift: {drift:#?}");
+
+    // The last snapshot ends the session, so nothing replays on the altered book. Its last
+    // depth row is its deepest ask, below the levels book_top keeps.
+    let last = mid_stream.iter().max_by_key(|t| t.seq).unwrap();
+    assert!(tops.iter().all(|t| t.conn != last.conn || t.seq <= last.seq));
+    let (path, rows) = find_frame(&data, Table::Depth, last.conn, last.seq);
+    assert!(rows.len() > BOOK_TOP_LEVELS * 2, "{} rows", rows.len());
+    edit_part(&path, Table::Depth, |b| with_qty_raised(b, *rows.last().unwrap()));
+    let (json, drift) = findings_of(&data, "snapshot_drift");
+    assert_eq!(json["violations"], 0, "drift is a note, not a violation: {json:#}");
+    assert_eq!(drift.len(), 1, "{json:#}");
+    assert_eq!(drift[0]["count"], 1, "{json:#}");
+    let message = drift[0]["examples"][0]["message"].as_str().unwrap();
+    let frame = format!("snapshot at conn {} seq {} differs", last.conn, last.seq);
+    assert!(message.contains(&frame), "{message}");
+    assert!(message.contains("at 1 level(s): ask ") && message.contains("(+0.01)"), "{message}");
 }
