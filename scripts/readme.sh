@@ -4,7 +4,8 @@
 #
 # Lines about the shipped sample run in a copy of data/; lines naming ETH-USD, or reading a
 # journal, run in a tree the demo (scripts/demo.sh, which also runs simulate and collect
-# against the local venue) records first. A line that cannot run offline says why, and the
+# against the local venue) records first; the demo runs twice and must print the same
+# calibration both times. A line that cannot run offline says why, and the
 # script prints it as `skipped:`. Any other failing line fails the script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,9 +18,17 @@ trap 'rm -rf "$work"' EXIT
 
 mkdir -p "$work/sample" "$work/eth" "$work/home/.local/share/bash-completion/completions"
 cp -r data "$work/sample/data"
-echo "== scripts/demo.sh (records the ETH-USD tree the README's ETH-USD lines read)"
+echo "== scripts/demo.sh, twice (records the ETH-USD tree the README's ETH-USD lines read)"
 scripts/demo.sh "$work/eth/data" > "$work/demo.log" 2>&1 || { cat "$work/demo.log"; exit 1; }
-echo "demo ok"
+scripts/demo.sh "$work/again" > "$work/demo2.log" 2>&1 || { cat "$work/demo2.log"; exit 1; }
+# The README promises: same seed, same calibration, every run.
+calibration() { sed -n '/^== mdkit calibrate/,/^== mdkit backtest/p' "$1"; }
+if ! diff <(calibration "$work/demo.log") <(calibration "$work/demo2.log"); then
+    echo "FAILED: two demo runs printed different calibrations" >&2
+    exit 1
+fi
+calibration "$work/demo.log" | sed -n 2,3p
+echo "demo ok: both runs printed the same calibration"
 
 # The README's bash blocks, `mdkit` lines only.
 mapfile -t lines < <(awk '/^```bash/{on=1; next} /^```/{on=0} on && (/^mdkit / || /[|] mdkit /)' README.md)
