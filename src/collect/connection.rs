@@ -22,7 +22,7 @@ use tokio::time::{timeout, Instant};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::header::{HeaderValue, USER_AGENT};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::http;
 use super::station::Inbound;
@@ -77,22 +77,37 @@ pub async fn supervise(mut link: Link) {
         }
         let conn = link.next_conn.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        match run_connection(&mut link, conn).await {
+        let frames = match run_connection(&mut link, conn).await {
             Err(WriterGone) => return,
-            Ok(()) if *link.stop.borrow() => return,
-            Ok(()) => {}
-        }
-        if started.elapsed() >= link.backoff.stable_after {
-            attempt = 0;
-        }
-        let delay = backoff_delay(link.backoff, attempt);
-        attempt = attempt.saturating_add(1);
+            Ok(_) if *link.stop.borrow() => return,
+            Ok(frames) => frames,
+        };
+        let delay = reconnect_delay(link.backoff, &mut attempt, frames, started.elapsed());
         tracing::debug!(url = %link.spec.url, delay_ms = delay.as_millis() as u64, "reconnecting");
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             _ = link.stop.changed() => return,
         }
     }
+}
+
+/// The wait before the next connection, after one that received `frames` frames in `lived`.
+/// A connection that delivered frames for `stable_after` resets the backoff; the first
+/// reconnect after a connection that delivered anything is immediate (an oversized message
+/// or a dropped socket on a healthy stream costs no wait); a connection that delivered
+/// nothing, or the next failure soon after, backs off (docs/VENUES.md "Bad venue data").
+/// A refused frame never ends a connection, so it never comes here.
+fn reconnect_delay(backoff: Backoff, attempt: &mut u32, frames: u64, lived: Duration) -> Duration {
+    if frames > 0 && lived >= backoff.stable_after {
+        *attempt = 0;
+    }
+    let delay = if *attempt == 0 && frames > 0 {
+        Duration::ZERO
+    } else {
+        backoff_delay(backoff, *attempt)
+    };
+    *attempt = attempt.saturating_add(1);
+    delay
 }
 
 /// `min · 2^attempt` capped at `max`, then a uniform draw from the upper half ("equal
@@ -109,15 +124,15 @@ async fn send(link: &Link, ts_recv: RecvTime, entry: Entry) -> Result<(), Writer
     link.tx.send(inbound).await.map_err(|_| WriterGone)
 }
 
-/// One connection, from handshake to its `Disconnect` record. A failed handshake records
-/// nothing (no frame was read) and is only logged.
-async fn run_connection(link: &mut Link, conn: u32) -> Result<(), WriterGone> {
+/// One connection, from handshake to its `Disconnect` record; the number of frames it
+/// received. A failed handshake records nothing (no frame was read) and is only logged.
+async fn run_connection(link: &mut Link, conn: u32) -> Result<u64, WriterGone> {
     let spec = link.spec.clone();
     let mut request = match spec.url.as_str().into_client_request() {
         Ok(request) => request,
         Err(e) => {
             tracing::error!(url = %spec.url, "bad stream URL: {e}");
-            return Ok(());
+            return Ok(0);
         }
     };
     request.headers_mut().insert(USER_AGENT, HeaderValue::from_static(MDKIT_AGENT));
@@ -130,14 +145,14 @@ async fn run_connection(link: &mut Link, conn: u32) -> Result<(), WriterGone> {
             Ok(Ok((ws, _))) => ws,
             Ok(Err(e)) => {
                 tracing::warn!(url = %spec.url, conn, "cannot connect: {e}");
-                return Ok(());
+                return Ok(0);
             }
             Err(_) => {
                 tracing::warn!(url = %spec.url, conn, "cannot connect: no handshake within {CONNECT_TIMEOUT:?}");
-                return Ok(());
+                return Ok(0);
             }
         },
-        _ = link.stop.changed() => return Ok(()),
+        _ = link.stop.changed() => return Ok(0),
     };
     let (kill_tx, mut kill_rx) = oneshot::channel::<String>();
     let connect = Entry::Connect { conn, stream: spec.stream, url: spec.url.clone() };
@@ -161,6 +176,7 @@ async fn run_connection(link: &mut Link, conn: u32) -> Result<(), WriterGone> {
     });
 
     let mut last_frame = Instant::now();
+    let mut frames: u64 = 0;
     let mut rest = Rest::Idle;
     let mut rest_attempt: u32 = 0;
     let (cause, detail) = loop {
@@ -188,6 +204,7 @@ async fn run_connection(link: &mut Link, conn: u32) -> Result<(), WriterGone> {
                 Some(Ok(Message::Text(text))) => {
                     let ts_recv = RecvTime::now();
                     last_frame = Instant::now();
+                    frames += 1;
                     if let (Rest::Idle, Some(plan)) = (&rest, &spec.rest) {
                         if plan.triggered_by(text.as_str()) {
                             tracing::debug!(url = %plan.url, conn, "requesting the REST snapshot");
@@ -197,8 +214,11 @@ async fn run_connection(link: &mut Link, conn: u32) -> Result<(), WriterGone> {
                     send(link, ts_recv, Entry::Frame { conn, text: text.as_str().to_owned() }).await?;
                 }
                 Some(Ok(Message::Binary(bytes))) => {
+                    // No venue mdkit records sends binary data: journaled as text (invalid
+                    // UTF-8 replaced) so the recorder refuses it with a reason.
                     let ts_recv = RecvTime::now();
                     last_frame = Instant::now();
+                    frames += 1;
                     let text = String::from_utf8_lossy(&bytes).into_owned();
                     send(link, ts_recv, Entry::Frame { conn, text }).await?;
                 }
@@ -207,6 +227,10 @@ async fn run_connection(link: &mut Link, conn: u32) -> Result<(), WriterGone> {
                     break (Cause::Closed, format!("closed by the venue {why}").trim_end().to_owned());
                 }
                 Some(Ok(_)) => {}
+                Some(Err(WsError::Capacity(e))) => break (
+                    Cause::Closed,
+                    format!("refused a message over this venue's limit of {} bytes ({e}); the connection cannot go on", spec.max_message_bytes),
+                ),
                 Some(Err(e)) => break (Cause::Closed, format!("socket error: {e}")),
                 None => break (Cause::Closed, "socket closed without a close frame".to_owned()),
             },
@@ -260,12 +284,33 @@ async fn run_connection(link: &mut Link, conn: u32) -> Result<(), WriterGone> {
     } else {
         tracing::warn!(url = %spec.url, conn, "connection ended: {detail}");
     }
-    send(link, RecvTime::now(), Entry::Disconnect { conn, cause, detail }).await
+    send(link, RecvTime::now(), Entry::Disconnect { conn, cause, detail }).await?;
+    Ok(frames)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_healthy_connection_reconnects_at_once_then_backs_off() {
+        let b = Backoff {
+            min: Duration::from_millis(100),
+            max: Duration::from_secs(2),
+            stable_after: Duration::from_secs(10),
+        };
+        let mut attempt = 0;
+        let secs = Duration::from_secs;
+        // Delivered frames: at once. Failing again soon after: the usual backoff.
+        assert_eq!(reconnect_delay(b, &mut attempt, 5, secs(1)), Duration::ZERO);
+        assert!(reconnect_delay(b, &mut attempt, 5, secs(1)) >= Duration::from_millis(100));
+        assert!(reconnect_delay(b, &mut attempt, 0, secs(0)) >= Duration::from_millis(200));
+        // Delivering frames for stable_after resets the count: at once again.
+        assert_eq!(reconnect_delay(b, &mut attempt, 1, secs(10)), Duration::ZERO);
+        // A connection that delivered nothing never skips the wait.
+        let mut fresh = 0;
+        assert!(reconnect_delay(b, &mut fresh, 0, secs(60)) >= Duration::from_millis(50));
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_cap_and_stays_in_its_upper_half() {

@@ -105,8 +105,9 @@ pub struct Args {
     pub backoff_min: Duration,
     #[arg(long, value_parser = parse_duration, default_value = "30s")]
     pub backoff_max: Duration,
-    /// A connection that lived this long resets the backoff
-    #[arg(long, value_parser = parse_duration, default_value = "60s")]
+    /// A connection that delivered frames this long resets the backoff (the first reconnect
+    /// after a connection that delivered anything is immediate)
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
     pub stable_after: Duration,
     /// Delete journal segments once their rows are published, instead of keeping them in
     /// <data>/_journal/<venue>/<MARKET>/archive/ (kept by default, so `mdkit import --from-format
@@ -146,7 +147,7 @@ pub struct Config {
 }
 
 /// Reconnect delays: `min · 2^attempt`, capped at `max`, with jitter; `attempt` returns to
-/// 0 after a connection lived `stable_after`.
+/// 0 after a connection delivered frames for `stable_after`.
 #[derive(Debug, Clone, Copy)]
 pub struct Backoff {
     pub min: Duration,

@@ -111,6 +111,13 @@ named_enum!(
         /// Book diffs arrived that no snapshot could be spliced onto (Binance): they are not
         /// in `depth`, and the book stays unknown until a snapshot bridges them.
         Unsynced => "unsynced",
+        /// A frame was refused (unreadable, or a value the tables cannot hold honestly) and
+        /// changed nothing: the book, the sequence and the trade ids are as before it, and the
+        /// connection stays up; the journal keeps the frame (docs/VENUES.md "Bad venue data").
+        Refused => "refused",
+        /// More than a tenth of a connection's frames over a minute were refused; recording
+        /// goes on. Written once when the share crosses the limit, again only after it fell back.
+        RefusedShare => "refused_share",
     }
 );
 

@@ -16,6 +16,7 @@
 //! receive times come from the callers.
 
 mod recorder;
+mod refusals;
 mod state;
 
 use std::path::{Path, PathBuf};
@@ -102,6 +103,8 @@ pub struct Market {
     parts_published: u64,
     /// Rows the state file counted when this run opened the market.
     rows_at_open: u64,
+    /// The log lines for refused frames (rate-limited).
+    refusals: refusals::Refusals,
 }
 
 impl Market {
@@ -185,7 +188,7 @@ impl Market {
         let [depth, book_top, trades, events] =
             TABLES.map(|t| Writer::new(root, t, venue_name, market, writer_config.clone()));
         let writers = [depth?, book_top?, trades?, events?];
-        let recorder = Recorder::restore(venue, config.levels, &state.recorder);
+        let recorder = Recorder::restore(venue, market, config.levels, &state.recorder);
         Ok(Self {
             root: root.to_path_buf(),
             venue,
@@ -197,6 +200,7 @@ impl Market {
             rows_at_open: state.rows.values().sum(),
             state,
             parts_published: 0,
+            refusals: refusals::Refusals::default(),
         })
     }
 
@@ -256,7 +260,12 @@ impl Market {
 
     /// Applies a record read from elsewhere (an import), without journaling it.
     pub fn apply(&mut self, record: &Record) -> Result<Verdict, RecordError> {
+        let events_before = self.recorder.output().events.len();
         let verdict = self.recorder.apply(record);
+        let events = &self.recorder.output().events;
+        if events.len() > events_before {
+            self.refusals.observe(&self.market, &events[events_before..]);
+        }
         self.write_rows(false)?;
         if self.writers.iter().any(Writer::has_staged) {
             // A part filled up or crossed midnight: publish now, so the journal stays short.

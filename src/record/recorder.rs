@@ -20,14 +20,15 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// A fresh recorder for `venue` that writes `levels` levels per side to `book_top`.
-    pub fn new(venue: Venue, levels: usize) -> Self {
-        Self::restore(venue, levels, &Saved::default())
+    /// A fresh recorder for `venue`'s `market` (as the tables spell it) that writes `levels`
+    /// levels per side to `book_top`.
+    pub fn new(venue: Venue, market: &str, levels: usize) -> Self {
+        Self::restore(venue, market, levels, &Saved::default())
     }
 
-    /// A recorder for `venue` in the state [`Recorder::save`] returned.
-    pub fn restore(venue: Venue, levels: usize, saved: &Saved) -> Self {
-        Self { venue, rules: venue.rules(saved), sink: Sink::new(levels) }
+    /// A recorder for `venue`'s `market` in the state [`Recorder::save`] returned.
+    pub fn restore(venue: Venue, market: &str, levels: usize, saved: &Saved) -> Self {
+        Self { venue, rules: venue.rules(market, saved), sink: Sink::new(levels) }
     }
 
     pub fn venue(&self) -> Venue {

@@ -1,5 +1,5 @@
-//! Why a venue frame was refused (Extended and Binance share the type): one typed value per kind of defect, naming the field,
-//! the text and the rule, so a journal line can be diagnosed from the message alone.
+//! Why a venue frame was refused (every venue shares the type): one typed value per kind of
+//! defect, naming the field, the text and the rule, so a journal line can be diagnosed from the message alone.
 //!
 //! A venue's own error envelope is *not* a parse error (it is a [`super::VenueError`] value,
 //! docs/VENUES.md §1.5). Must not carry I/O or connection context; `collect` adds market and conn.
@@ -51,6 +51,15 @@ pub enum ParseError {
 
     #[error("field `{field}` = {text:?} is not one of: {}", expected.join(", "))]
     UnknownValue { field: String, text: String, expected: Vec<&'static str> },
+
+    /// A value the frame could carry but the market cannot have (a price ≤ 0, a time before
+    /// 2010 or a day ahead of the receive clock): refused by the venue's `check` module.
+    #[error("field `{field}` = {value} {rule}")]
+    Impossible { field: String, value: String, rule: String },
+
+    /// A frame about another market than the one this connection subscribed to.
+    #[error("field `{field}` = {found:?} names another market than the one subscribed ({expected})")]
+    OtherMarket { field: String, found: String, expected: String },
 
     /// A v2 frame that is neither a response (`result`/`error`) nor a data frame (`type`).
     #[error("frame is neither a JSON-RPC response nor a data frame; starts {excerpt:?}")]

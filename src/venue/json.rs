@@ -23,7 +23,12 @@ const EXCERPT_CHARS: usize = 80;
 
 /// The start of `text`, cut at a character boundary, for error messages.
 pub(super) fn excerpt(text: &str) -> String {
-    match text.char_indices().nth(EXCERPT_CHARS) {
+    excerpt_of(text, EXCERPT_CHARS)
+}
+
+/// The first `chars` characters of `text`, with `…` when it was cut.
+pub(super) fn excerpt_of(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
         Some((at, _)) => format!("{}…", &text[..at]),
         None => text.to_owned(),
     }

@@ -10,6 +10,7 @@
 //! [`ParseError`] are shared by every venue's parser.
 
 pub mod binance;
+pub mod check;
 mod error;
 pub mod extended;
 mod json;
@@ -25,7 +26,8 @@ pub use rules::{Counters, Output, Rules, Saved, SavedConn, Sink, Verdict};
 
 /// The `User-Agent` every connection sends (Extended refuses connections without one).
 pub const USER_AGENT: &str = extended::USER_AGENT;
-/// The default largest WebSocket message: far above any venue frame mdkit reads today.
+/// The largest WebSocket message any venue accepts (each venue's own limit is in its link
+/// plan, [`Venue::max_message_bytes`]).
 pub const MAX_MESSAGE_BYTES: usize = extended::MAX_MESSAGE_BYTES;
 
 /// A venue mdkit records: the name is the `venue=` partition in the tables, the journal and
@@ -115,11 +117,21 @@ impl Venue {
         }
     }
 
-    /// The recorder rules of one market of this venue, in the state `saved` describes.
-    pub fn rules(self, saved: &Saved) -> Box<dyn Rules> {
+    /// The largest WebSocket message this venue's streams may send; a larger one ends the
+    /// connection (it cannot be read in part) and is named in its `disconnect` row.
+    pub const fn max_message_bytes(self) -> usize {
         match self.binance() {
-            None => Box::new(extended::recorder::Rules::restore(saved)),
-            Some(kind) => Box::new(binance::recorder::Rules::restore(kind, saved)),
+            None => extended::MAX_MESSAGE_BYTES,
+            Some(_) => binance::link::MAX_MESSAGE_BYTES,
+        }
+    }
+
+    /// The recorder rules of `market` (as the tables spell it) of this venue, in the state
+    /// `saved` describes.
+    pub fn rules(self, market: &str, saved: &Saved) -> Box<dyn Rules> {
+        match self.binance() {
+            None => Box::new(extended::recorder::Rules::restore(market, saved)),
+            Some(kind) => Box::new(binance::recorder::Rules::restore(kind, market, saved)),
         }
     }
 }

@@ -8,14 +8,23 @@
 //! they come live from a socket, from the journal after a crash, or from `import`. Must not
 //! do I/O or read clocks: times come from the records.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::fmt;
 
 use crate::book::Book;
-use crate::model::{BookSide, EventKind, EventTime, Price, Qty, RecvTime};
+use crate::model::{BookSide, EventKind, EventTime, Price, Qty, RecvTime, NANOS_PER_SEC};
 use crate::storage::{BookTopRow, Cause, DepthRow, EventRow, Record, Stream, TopLevels, TradeRow};
 
 /// Trade ids remembered for deduplication: far more than the 50 a reconnect replays.
 pub const REMEMBERED_TRADES: usize = 10_000;
+/// The window over which a connection's share of refused frames is judged.
+pub const REFUSED_WINDOW_NS: i64 = 60 * NANOS_PER_SEC;
+/// A connection whose refused share over a window exceeds 1 / this gets a `refused_share` row.
+pub const REFUSED_SHARE_DIVISOR: u64 = 10;
+/// Fewer frames than this in a window say nothing about a share.
+const REFUSED_WINDOW_MIN_FRAMES: u64 = 20;
+/// The first bytes of a refused frame kept in its `refused` row (the journal keeps it all).
+pub const REFUSED_EXCERPT_BYTES: usize = 120;
 
 /// A venue's recorder rules for one market (docs/VENUES.md "Adding a venue").
 pub trait Rules: std::fmt::Debug + Send {
@@ -73,6 +82,19 @@ pub struct Counters {
     pub last_book_seq: u64,
     /// `ts_recv − ts_event` of the last book frame, ns.
     pub lag_ns: i64,
+    /// Frames refused (each an `events` row of kind `refused`).
+    pub refused: u64,
+}
+
+/// One connection's frames and refusals in the current window (windows follow `ts_recv`,
+/// so a replay of the journal judges them exactly as the live run did).
+#[derive(Debug, Clone, Copy, Default)]
+struct Window {
+    start_ns: i64,
+    frames: u64,
+    refused: u64,
+    /// A `refused_share` row was written and the share has not fallen back since.
+    flagged: bool,
 }
 
 /// Where every venue's rules put their rows and counts.
@@ -82,11 +104,54 @@ pub struct Sink {
     pub levels: usize,
     pub counters: Counters,
     pub out: Output,
+    windows: BTreeMap<u32, Window>,
 }
 
 impl Sink {
     pub fn new(levels: usize) -> Self {
-        Self { levels, counters: Counters::default(), out: Output::default() }
+        Self {
+            levels,
+            counters: Counters::default(),
+            out: Output::default(),
+            windows: BTreeMap::new(),
+        }
+    }
+
+    /// A frame arrived on `conn` (call once per frame, before it is handled).
+    pub fn frame(&mut self, ts_recv: RecvTime, conn: u32) {
+        self.counters.frames += 1;
+        let now = ts_recv.as_nanos();
+        let window = self.windows.entry(conn).or_insert(Window { start_ns: now, ..Window::default() });
+        if now - window.start_ns >= REFUSED_WINDOW_NS {
+            let flagged = window.flagged && window.refused * REFUSED_SHARE_DIVISOR > window.frames;
+            *window = Window { start_ns: now, flagged, ..Window::default() };
+        }
+        window.frames += 1;
+    }
+
+    /// Refuses the frame `text` just counted on `conn`: one `refused` row with the reason and
+    /// the frame's first bytes, and nothing else — the caller changes no state of its own
+    /// (docs/VENUES.md "Bad venue data"). When refusals pass a tenth of the connection's
+    /// frames in a window of at least [`REFUSED_WINDOW_MIN_FRAMES`], one `refused_share` row.
+    pub fn refuse(&mut self, ts_recv: RecvTime, conn: u32, reason: &dyn fmt::Display, text: &str) {
+        self.counters.refused += 1;
+        let head = crate::venue::json::excerpt_of(text, REFUSED_EXCERPT_BYTES);
+        let detail = format!("{reason}; frame starts {head:?} ({} bytes)", text.len());
+        self.event(ts_recv, conn, EventKind::Refused, None, None, Some(detail));
+        let Some(window) = self.windows.get_mut(&conn) else { return };
+        window.refused += 1;
+        let many = window.frames >= REFUSED_WINDOW_MIN_FRAMES
+            && window.refused * REFUSED_SHARE_DIVISOR > window.frames;
+        if many && !window.flagged {
+            window.flagged = true;
+            let detail = format!(
+                "{} of the last {} frames of this connection were refused (over a tenth within {} s); recording goes on",
+                window.refused,
+                window.frames,
+                REFUSED_WINDOW_NS / NANOS_PER_SEC
+            );
+            self.event(ts_recv, conn, EventKind::RefusedShare, None, None, Some(detail));
+        }
     }
 
     pub fn event(

@@ -6,7 +6,12 @@
 use super::Kind;
 use crate::storage::Stream;
 use crate::venue::link::{Endpoints, LinkSpec, PlanError, RestSnapshot, Wanted};
-use crate::venue::MAX_MESSAGE_BYTES;
+
+/// The largest WebSocket message to accept. The combined stream carries diffs and trades
+/// only (the snapshot comes over REST): the largest diff in the shipped real captures
+/// (`../shared/realdata/hftbacktest-binance`, spot BTCUSDT) is 64 KB, so 1 MiB is 16 times
+/// that, and anything larger is not a frame of this venue.
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
 /// Snapshot depth asked for: the most USD-M and COIN-M serve (spot serves up to 5000).
 pub const SNAPSHOT_LIMIT: u32 = 1000;

@@ -7,6 +7,7 @@
 //! or reconnect: `collect` carries out
 //! the [`link`] plan, and the [`recorder`] rules apply frames to a book.
 
+pub mod check;
 pub mod frames;
 pub mod link;
 pub mod recorder;

@@ -28,6 +28,8 @@ use crate::storage::{DepthRow, Entry, Record, Stream, TradeRow};
 use crate::venue::binance::{
     self, DepthSync, DepthUpdate, DiffStep, Kind, Message, Snapshot, SnapshotStep, Splice, Sync,
 };
+use crate::venue::binance::check;
+use crate::venue::check::Expect;
 use crate::venue::rules::{self, levels, RecentIds, Saved, SavedConn, Sink, Verdict};
 
 #[derive(Debug, Clone)]
@@ -46,6 +48,8 @@ enum Conn {
 #[derive(Debug, Clone)]
 pub struct Rules {
     kind: Kind,
+    /// The symbol as the frames spell it (`BTCUSDT`).
+    market: String,
     conns: BTreeMap<u32, Conn>,
     trade_ids: RecentIds,
     last_trade_id: Option<i64>,
@@ -81,7 +85,7 @@ impl rules::Rules for Rules {
                 Verdict::Continue
             }
             Entry::Frame { conn, text } => {
-                sink.counters.frames += 1;
+                sink.frame(ts, *conn);
                 match self.conns.get(conn) {
                     Some(Conn::Open { .. }) => self.frame(sink, ts, *conn, text),
                     Some(Conn::Ended) | None => Verdict::Continue,
@@ -114,10 +118,21 @@ impl Rules {
         let message = match binance::parse(text) {
             Ok(message) => message,
             Err(error) => {
-                let detail = format!("unreadable frame: {error}");
-                return self.end(sink, ts, conn, EventKind::Malformed, None, detail);
+                sink.refuse(ts, conn, &error, text);
+                return Verdict::Continue;
             }
         };
+        let want = Expect { market: &self.market, ts_recv: ts };
+        let checked = match &message {
+            Message::Depth(diff) => check::depth(diff, &want),
+            Message::Snapshot(snap) => check::snapshot(snap, &want),
+            Message::Trade(trade) => check::trade(trade, &want),
+            Message::BookTicker(_) | Message::Reply | Message::VenueError { .. } => Ok(()),
+        };
+        if let Err(error) = checked {
+            sink.refuse(ts, conn, &error, text);
+            return Verdict::Continue;
+        }
         match message {
             Message::Depth(diff) => self.diff(sink, ts, conn, diff),
             Message::Snapshot(snapshot) => self.snapshot(sink, ts, conn, snapshot),
@@ -316,9 +331,11 @@ impl Rules {
     }
 
     /// The rules of a `kind` market in the state [`rules::Rules::save`] returned.
-    pub fn restore(kind: Kind, saved: &Saved) -> Self {
+    /// (`market` as the frames spell it).
+    pub fn restore(kind: Kind, market: &str, saved: &Saved) -> Self {
         let mut rules = Self {
             kind,
+            market: market.to_owned(),
             conns: BTreeMap::new(),
             trade_ids: RecentIds::restore(&saved.trade_ids),
             last_trade_id: saved.trade_ids.iter().copied().max(),

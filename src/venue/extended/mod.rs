@@ -13,6 +13,7 @@
 
 mod endpoints;
 mod fast;
+pub mod check;
 mod frames;
 pub mod link;
 pub mod recorder;

@@ -1,14 +1,17 @@
 //! The recorder's rules for one Extended market: journal records in, table rows out.
 //!
 //! Deterministic: the same records in the same order give the same rows, whether they come
-//! live from a socket, from the journal after a crash, or from `import`. Each book connection
-//! has its own book and sequencer (docs/VENUES.md §1.3): a break — gap, duplicate, a first frame
-//! that is not a SNAPSHOT, a frame that cannot be read, a venue error — writes one terminal
-//! `events` row, drops that connection's book, and asks for the socket to be closed
-//! ([`Verdict::Close`]); nothing more from that connection is used. Trades (§1.4) are
-//! deduplicated by id across connections and restarts; a trades `seq` jump or a replay that
-//! shares no id with what was recorded writes a `trade_gap` row; an unreadable trades frame
-//! ends the connection, so the next connection's 50-trade replay can fill the hole.
+//! live from a socket, from the journal after a crash, or from `import`.
+//!
+//! A frame that cannot be read, or whose values fail the venue's checks (`check`: market,
+//! times, prices, sizes), is refused: one `refused` row, and nothing changes — not the book,
+//! not the sequence, not the trade ids; the connection stays up and the sequence rule judges
+//! the next frame (docs/VENUES.md "Bad venue data"). Each book connection has its own book
+//! and sequencer (§1.3): a break — gap, duplicate, a first frame that is not a SNAPSHOT, a
+//! venue error — writes one terminal `events` row, drops that connection's book, and asks
+//! for the socket to be closed ([`Verdict::Close`]); nothing more from that connection is
+//! used. Trades (§1.4) are deduplicated by id across connections and restarts; a trades `seq`
+//! jump or a replay that shares no id with what was recorded writes a `trade_gap` row.
 //!
 //! Must not do I/O or read clocks: times come from the records.
 
@@ -18,10 +21,12 @@ use crate::book::Book;
 use crate::model::{BookFrame, BookSide, EventKind, FrameKind, RecvTime};
 use crate::storage::{DepthRow, Entry, Record, Stream, TradeRow};
 
+use super::check;
 use super::seq::{replay_overlap, BookSequencer, RpcSequencer, TradesSequencer};
 use super::v1::{self, Message};
 use super::v2::{self, Payload, RpcMessage};
 use super::{BookUpdate, TradesFrame};
+use crate::venue::check::Expect;
 use crate::venue::rules::{self, levels, RecentIds, Saved, SavedConn, Sink, Verdict};
 
 #[derive(Debug, Clone)]
@@ -63,6 +68,8 @@ struct SavedRpc {
 /// The Extended rules' own state; rows and counters go to the recorder's [`Sink`].
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
+    /// The market as the frames spell it (`ETH-USD`).
+    market: String,
     conns: BTreeMap<u32, Conn>,
     trade_ids: RecentIds,
     max_conn: u32,
@@ -101,7 +108,7 @@ impl rules::Rules for Rules {
                 Verdict::Continue
             }
             Entry::Frame { conn, text } => {
-                sink.counters.frames += 1;
+                sink.frame(ts, *conn);
                 match self.conns.get(conn) {
                     Some(Conn::Book { .. }) => self.book_frame(sink, ts, *conn, text),
                     Some(Conn::Trades { .. }) => self.trades_frame(sink, ts, *conn, text),
@@ -141,19 +148,16 @@ impl Rules {
                 return self.end(sink, ts, conn, EventKind::VenueError, None, None, detail);
             }
             Err(error) => {
-                let brk = seq.protocol_error(None, error);
-                let expected = Some(brk.expected as i64);
-                return self.end(
-                    sink,
-                    ts,
-                    conn,
-                    EventKind::Malformed,
-                    None,
-                    expected,
-                    brk.to_string(),
-                );
+                sink.refuse(ts, conn, &error, text);
+                return Verdict::Continue;
             }
         };
+        let want = Expect { market: &self.market, ts_recv: ts };
+        if let Err(error) = check::book(&update, &want) {
+            sink.refuse(ts, conn, &error, text);
+            self.spare = Some(update);
+            return Verdict::Continue;
+        }
         let frame = &update.frame;
         if let Err(brk) = seq.check_frame(frame) {
             let received = brk.received.map(|s| s as i64);
@@ -196,10 +200,14 @@ impl Rules {
                 return self.end(sink, ts, conn, EventKind::VenueError, None, None, detail);
             }
             Err(error) => {
-                let detail = format!("unreadable trades frame: {error}");
-                return self.end(sink, ts, conn, EventKind::Malformed, None, None, detail);
+                sink.refuse(ts, conn, &error, text);
+                return Verdict::Continue;
             }
         };
+        if let Err(error) = check::trades(&frame, &Expect { market: &self.market, ts_recv: ts }) {
+            sink.refuse(ts, conn, &error, text);
+            return Verdict::Continue;
+        }
         let Some(Conn::Trades { seq, replayed }) = self.conns.get_mut(&conn) else {
             return Verdict::Continue;
         };
@@ -272,12 +280,22 @@ impl Rules {
         let message = match v2::parse(text) {
             Ok(message) => message,
             Err(error) => {
-                let brk = rpc.seq.protocol_error(None, error);
-                let expected = Some(brk.expected as i64);
-                let detail = brk.to_string();
-                return self.end(sink, ts, conn, EventKind::Malformed, None, expected, detail);
+                sink.refuse(ts, conn, &error, text);
+                return Verdict::Continue;
             }
         };
+        if let RpcMessage::Data(data) = &message {
+            let want = Expect { market: &self.market, ts_recv: ts };
+            let checked = match &data.payload {
+                Payload::Book(update) => check::book(update, &want),
+                Payload::Trades(frame) => check::trades(frame, &want),
+                Payload::Price(_) | Payload::Funding(_) | Payload::Candle { .. } => Ok(()),
+            };
+            if let Err(error) = checked {
+                sink.refuse(ts, conn, &error, text);
+                return Verdict::Continue;
+            }
+        }
         if let RpcMessage::Failure { code, message, .. } = &message {
             let detail = format!("venue error {code}: {message}");
             return self.end(sink, ts, conn, EventKind::VenueError, None, None, detail);
@@ -380,9 +398,11 @@ impl Rules {
         }
     }
 
-    /// The rules in the state [`rules::Rules::save`] returned.
-    pub fn restore(saved: &Saved) -> Self {
+    /// The rules of `market` (as the frames spell it) in the state [`rules::Rules::save`]
+    /// returned.
+    pub fn restore(market: &str, saved: &Saved) -> Self {
         let mut recorder = Self {
+            market: market.to_owned(),
             max_conn: saved.max_conn,
             had_book: saved.had_book,
             trade_ids: RecentIds::restore(&saved.trade_ids),
