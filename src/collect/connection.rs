@@ -101,11 +101,8 @@ fn reconnect_delay(backoff: Backoff, attempt: &mut u32, frames: u64, lived: Dura
     if frames > 0 && lived >= backoff.stable_after {
         *attempt = 0;
     }
-    let delay = if *attempt == 0 && frames > 0 {
-        Duration::ZERO
-    } else {
-        backoff_delay(backoff, *attempt)
-    };
+    let delay =
+        if *attempt == 0 && frames > 0 { Duration::ZERO } else { backoff_delay(backoff, *attempt) };
     *attempt = attempt.saturating_add(1);
     delay
 }

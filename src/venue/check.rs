@@ -31,7 +31,10 @@ impl Expect<'_> {
         let rule = if nanos < EARLIEST_NS {
             "is before 2010-01-01".to_owned()
         } else if nanos > self.ts_recv.as_nanos().saturating_add(AHEAD_NS) {
-            format!("is more than a day after the receive time {}", rfc3339(self.ts_recv.as_nanos()))
+            format!(
+                "is more than a day after the receive time {}",
+                rfc3339(self.ts_recv.as_nanos())
+            )
         } else {
             return Ok(());
         };

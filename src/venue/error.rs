@@ -58,7 +58,9 @@ pub enum ParseError {
     Impossible { field: String, value: String, rule: String },
 
     /// A frame about another market than the one this connection subscribed to.
-    #[error("field `{field}` = {found:?} names another market than the one subscribed ({expected})")]
+    #[error(
+        "field `{field}` = {found:?} names another market than the one subscribed ({expected})"
+    )]
     OtherMarket { field: String, found: String, expected: String },
 
     /// A v2 frame that is neither a response (`result`/`error`) nor a data frame (`type`).

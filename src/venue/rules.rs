@@ -121,7 +121,8 @@ impl Sink {
     pub fn frame(&mut self, ts_recv: RecvTime, conn: u32) {
         self.counters.frames += 1;
         let now = ts_recv.as_nanos();
-        let window = self.windows.entry(conn).or_insert(Window { start_ns: now, ..Window::default() });
+        let window =
+            self.windows.entry(conn).or_insert(Window { start_ns: now, ..Window::default() });
         if now - window.start_ns >= REFUSED_WINDOW_NS {
             let flagged = window.flagged && window.refused * REFUSED_SHARE_DIVISOR > window.frames;
             *window = Window { start_ns: now, flagged, ..Window::default() };
@@ -135,8 +136,14 @@ impl Sink {
     /// frames in a window of at least [`REFUSED_WINDOW_MIN_FRAMES`], one `refused_share` row.
     pub fn refuse(&mut self, ts_recv: RecvTime, conn: u32, reason: &dyn fmt::Display, text: &str) {
         self.counters.refused += 1;
-        let head = crate::venue::json::excerpt_of(text, REFUSED_EXCERPT_BYTES);
-        let detail = format!("{reason}; frame starts {head:?} ({} bytes)", text.len());
+        let reason = reason.to_string();
+        // Unreadable JSON names its own start already.
+        let detail = if reason.contains("frame starts") {
+            format!("{reason} ({} bytes)", text.len())
+        } else {
+            let head = crate::venue::json::excerpt_of(text, REFUSED_EXCERPT_BYTES);
+            format!("{reason}; frame starts {head:?} ({} bytes)", text.len())
+        };
         self.event(ts_recv, conn, EventKind::Refused, None, None, Some(detail));
         let Some(window) = self.windows.get_mut(&conn) else { return };
         window.refused += 1;

@@ -52,7 +52,16 @@ fn assert_trades_match_truth(rec: &Recording, truth: &[TruthTrade]) -> usize {
     };
     let mut flagged_holes = 0;
     for (i, &(conn, lo, hi)) in windows.iter().enumerate() {
-        assert_eq!(missing(lo, hi), 0, "trades missing while conn {conn} was open");
+        let gone: Vec<i64> = truth
+            .iter()
+            .filter(|t| t.id >= lo && t.id <= hi && !recorded.contains(&t.id))
+            .map(|t| t.id)
+            .collect();
+        assert!(
+            gone.is_empty(),
+            "trades {gone:?} missing while conn {conn} ({lo}..={hi}) was open; its events {:?}",
+            rec.events_of(conn)
+        );
         if let Some(&(next, next_lo, _)) = windows.get(i + 1) {
             let hole = missing(hi + 1, next_lo - 1);
             if hole > 0 {
@@ -110,9 +119,10 @@ fn ten_simulated_minutes_with_every_fault_kind_are_recorded_exactly_once() {
         "disconnect=40@trades:1",
         "malformed=40@trades:2",
         "skip=30@trades:3",
-        "duplicate=35@trades:3",
-        "swap=50@trades:3",
-        "burst=60:5@trades:3",
+        "duplicate=35@trades:4",
+        "burst=60:5@trades:4",
+        "disconnect=80@trades:4",
+        "swap=50@trades:5",
     ];
     let mut args = vec!["--speed", "30", "--duration", "10m", "--seed", "11"];
     for fault in &faults {
@@ -130,18 +140,23 @@ fn ten_simulated_minutes_with_every_fault_kind_are_recorded_exactly_once() {
     assert!(book.len() >= 7, "book conns {book:?}");
     let ends: Vec<EventKind> = book[..6].iter().map(|&c| terminal(&rec, c)).collect();
     use EventKind::*;
-    assert_eq!(ends, [Disconnect, SeqGap, SeqGap, SeqGap, Malformed, Stale]);
+    // The malformed frame is refused and changes nothing; the next frame's seq then shows
+    // the hole, which breaks the sequence as a skip does.
+    assert_eq!(ends, [Disconnect, SeqGap, SeqGap, SeqGap, SeqGap, Stale]);
+    assert!(rec.events_of(book[4]).iter().any(|e| e.kind == Refused), "{:?}", rec.events);
     // skip: 301 where 300 was due; duplicate: 300 again where 301 was due; swap: 301 first.
-    for (&conn, (expected, received)) in book[1..4].iter().zip([(300, 301), (301, 300), (300, 301)])
-    {
+    let seq_gaps = [(300, 301), (301, 300), (300, 301), (300, 301)];
+    for (&conn, (expected, received)) in book[1..5].iter().zip(seq_gaps) {
         let gap = rec.events_of(conn).into_iter().find(|e| e.kind == SeqGap).unwrap();
         assert_eq!((gap.expected_seq, gap.seq), (Some(expected), Some(received)), "{gap:?}");
     }
     let trades = rec.conns("publicTrades");
-    assert!(trades.len() >= 3, "trades conns {trades:?}");
-    assert_eq!(terminal(&rec, trades[0]), Disconnect);
-    assert_eq!(terminal(&rec, trades[1]), Malformed);
-    assert!(rec.events_of(trades[2]).iter().any(|e| e.kind == TradeGap));
+    assert!(trades.len() >= 6, "trades conns {trades:?}");
+    // A trades seq jump (after a refused frame, a skip or a swap) ends the connection, so
+    // the next one's replay fills the hole; a repeated frame or a burst does not.
+    let ends: Vec<EventKind> = trades[..5].iter().map(|&c| terminal(&rec, c)).collect();
+    assert_eq!(ends, [Disconnect, SeqGap, SeqGap, Disconnect, SeqGap]);
+    assert!(rec.events_of(trades[1]).iter().any(|e| e.kind == Refused));
     // verify finds every one of those breaks explained by its events row.
     let out = mdkit(&data, &["verify"]);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), crate::common::stderr(&out));

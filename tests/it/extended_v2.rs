@@ -112,8 +112,9 @@ fn frames(path: &Path) -> Vec<String> {
 #[test]
 fn the_real_v2_frames_record_a_book_and_trades_through_the_v2_rules() {
     let Some(dir) = fixtures() else { return };
-    let mut recorder = Recorder::new(Venue::ExtendedV2, "ETH-USD", 20);
-    let at = RecvTime::from_nanos(1_700_000_000_000_000_000);
+    let mut recorder = Recorder::new(Venue::ExtendedV2, "BTC-USD", 20);
+    // Just before the fixture was captured (its venue times must not be a day ahead).
+    let at = RecvTime::from_nanos(1_790_425_400_000_000_000);
     let mut ts = at.as_nanos();
     let mut apply = |recorder: &mut Recorder, text: String| {
         ts += 1_000_000;
@@ -151,7 +152,7 @@ fn the_real_v2_frames_record_a_book_and_trades_through_the_v2_rules() {
     let gap = recorder.output().events.iter().find(|e| e.kind == EventKind::SeqGap).cloned();
     assert_eq!(gap.map(|g| (g.seq, g.expected_seq)), Some((Some(299), Some(2))));
     // Renumbered to follow on, the real replay records its 50 trades once each.
-    let mut recorder = Recorder::new(Venue::ExtendedV2, "ETH-USD", 20);
+    let mut recorder = Recorder::new(Venue::ExtendedV2, "BTC-USD", 20);
     let connect = Entry::Connect { conn: 1, stream: Stream::Combined, url: String::new() };
     recorder.apply(&Record { jseq: 0, ts_recv: at, entry: connect });
     for text in frames(&dir.join("ws_rpc_responses_btc.json")) {

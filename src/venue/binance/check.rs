@@ -66,7 +66,9 @@ mod tests {
             )
         };
         assert_eq!(run(&diff("BTCUSDT", now, "60000")), Ok(()));
-        assert!(run(&diff("ETHUSDT", now, "60000")).unwrap_err().contains("`data.s` = \"ETHUSDT\""));
+        assert!(run(&diff("ETHUSDT", now, "60000"))
+            .unwrap_err()
+            .contains("`data.s` = \"ETHUSDT\""));
         assert!(run(&diff("BTCUSDT", -1, "60000")).unwrap_err().contains("before 2010-01-01"));
         assert_eq!(
             run(&diff("BTCUSDT", now, "-60000")).unwrap_err(),

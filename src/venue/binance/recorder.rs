@@ -25,10 +25,10 @@ use std::collections::{BTreeMap, VecDeque};
 use crate::book::Book;
 use crate::model::{BookSide, EventKind, EventTime, Level, Price, Qty, RecvTime};
 use crate::storage::{DepthRow, Entry, Record, Stream, TradeRow};
+use crate::venue::binance::check;
 use crate::venue::binance::{
     self, DepthSync, DepthUpdate, DiffStep, Kind, Message, Snapshot, SnapshotStep, Splice, Sync,
 };
-use crate::venue::binance::check;
 use crate::venue::check::Expect;
 use crate::venue::rules::{self, levels, RecentIds, Saved, SavedConn, Sink, Verdict};
 

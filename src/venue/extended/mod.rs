@@ -11,9 +11,9 @@
 //! [`v1::parse_funding`] (one per v1 stream, docs/VENUES.md §1.2: the URL is the subscription) and
 //! [`v2::parse`] for every frame of a v2 connection. [`seq`] holds the gap rules.
 
+pub mod check;
 mod endpoints;
 mod fast;
-pub mod check;
 mod frames;
 pub mod link;
 pub mod recorder;

@@ -11,7 +11,8 @@
 //! venue error — writes one terminal `events` row, drops that connection's book, and asks
 //! for the socket to be closed ([`Verdict::Close`]); nothing more from that connection is
 //! used. Trades (§1.4) are deduplicated by id across connections and restarts; a trades `seq`
-//! jump or a replay that shares no id with what was recorded writes a `trade_gap` row.
+//! jump ends the connection (`seq_gap`) so the next one's replay of the last 50 trades fills
+//! the hole, and a replay that shares no id with what was recorded writes a `trade_gap` row.
 //!
 //! Must not do I/O or read clocks: times come from the records.
 
@@ -211,14 +212,21 @@ impl Rules {
         let Some(Conn::Trades { seq, replayed }) = self.conns.get_mut(&conn) else {
             return Verdict::Continue;
         };
-        let jump = seq.observe(frame.seq);
-        let first = !std::mem::replace(replayed, true);
-        if let Some(gap) = jump {
-            sink.counters.gaps += 1;
-            let detail = "trades seq jumped; trades may be missing".to_owned();
+        // Frames are missing (or late): the venue does not resend them on this connection,
+        // but the next one opens with a replay of its last 50 trades. This frame is not
+        // written, so the replay either reaches back to the trades recorded (and fills the
+        // hole) or shares no id with them (and its `trade_gap` row says so). A frame that
+        // comes again (an older seq) only repeats trades, which the ids drop.
+        if let Some(gap) = seq.observe(frame.seq).filter(|gap| gap.received > gap.expected) {
+            let detail = format!(
+                "trades seq jumped from {} to {}: reconnecting so the venue's replay of its last trades fills the hole",
+                gap.expected.saturating_sub(1),
+                gap.received
+            );
             let (got, want) = (Some(gap.received as i64), Some(gap.expected as i64));
-            sink.event(ts, conn, EventKind::TradeGap, got, want, Some(detail));
+            return self.end(sink, ts, conn, EventKind::SeqGap, got, want, detail);
         }
+        let first = !std::mem::replace(replayed, true);
         self.write_trades(sink, ts, conn, &frame, first);
         Verdict::Continue
     }
