@@ -15,6 +15,7 @@ mod layering;
 mod live;
 mod messy;
 mod prev_release;
+mod refused;
 mod schemas;
 mod simulate;
 mod spread;
