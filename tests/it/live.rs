@@ -107,6 +107,15 @@ impl Collector {
         assert!(status.success(), "kill -s {name}");
     }
 
+    /// The recorder's peak resident memory so far (Linux `VmHWM`), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read /proc/<pid>/status (Linux)");
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM line");
+        let kb: u64 = line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).expect("kB");
+        kb * 1024
+    }
+
     /// Ctrl+C: the recorder must publish everything and exit 0.
     pub fn interrupt(mut self) -> ExitStatus {
         self.signal("INT");

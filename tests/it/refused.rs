@@ -136,7 +136,11 @@ fn extended_v2_a_refused_frame_keeps_the_connection_global_seq() {
     s.frame(&v2("TRADES", &trade.replace("SIDEWAYS", "SELL"), 2, "trades.ETH-USD"));
     use EventKind::*;
     assert_eq!(s.kinds(), [Connect, Refused, Refused], "{:?}", s.out().events);
-    assert!(s.refusals()[1].contains("\"SIDEWAYS\" is not one of: BUY, SELL"), "{:?}", s.refusals());
+    assert!(
+        s.refusals()[1].contains("\"SIDEWAYS\" is not one of: BUY, SELL"),
+        "{:?}",
+        s.refusals()
+    );
     assert_eq!(s.out().book_top.len(), 2);
     assert_eq!(s.out().trades.len(), 1);
 }
@@ -184,4 +188,77 @@ fn a_tenth_of_a_connections_frames_refused_writes_one_refused_share_row() {
     assert_eq!(share.len(), 1, "{share:?}");
     assert_eq!(events.iter().filter(|e| e.kind == EventKind::Refused).count(), 40);
     assert_eq!(s.out().trades.len(), 200);
+}
+
+/// A local "venue" on 127.0.0.1: the first book connection gets one 100 MB text message,
+/// every later one a SNAPSHOT; trades connections get nothing. Runs until the test ends.
+fn oversized_venue() -> String {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        runtime.block_on(async move {
+            let mut book_conns = 0;
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else { return };
+                let mut path = String::new();
+                let callback =
+                    |req: &tokio_tungstenite::tungstenite::handshake::server::Request, resp| {
+                        path = req.uri().path().to_owned();
+                        Ok(resp)
+                    };
+                let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(tcp, callback).await else {
+                    continue;
+                };
+                let text = if !path.contains("orderbooks") {
+                    None
+                } else {
+                    book_conns += 1;
+                    Some(if book_conns == 1 {
+                        // 100 MB: one message, far past Extended's 2 MiB limit.
+                        format!("{{\"pad\":\"{}\"}}", "x".repeat(100 * 1024 * 1024))
+                    } else {
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .unwrap()
+                            .as_millis() as i64;
+                        ext_book("SNAPSHOT", 1, now, "ETH-USD", "3000")
+                    })
+                };
+                tokio::spawn(async move {
+                    if let Some(text) = text {
+                        let _ = ws.send(Message::text(text)).await;
+                    }
+                    while let Some(Ok(_)) = ws.next().await {}
+                });
+            }
+        });
+    });
+    url
+}
+
+#[test]
+fn a_100_mb_message_is_refused_at_the_socket_with_an_event_and_little_memory() {
+    use crate::live::{Collector, Recording};
+
+    let url = oversized_venue();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let args = ["ETH-USD", "--url", &url, "--backoff-min", "10ms"];
+    let mut collector = Collector::start(&data, &args, true);
+    // The opening restart record, two connects, the book's disconnect, the next book
+    // connection's connect and its SNAPSHOT.
+    collector.wait_journaled(6);
+    let peak = collector.peak_rss();
+    assert!(collector.interrupt().success());
+    assert!(peak < 150 * 1024 * 1024, "peak RSS {} MB", peak / (1024 * 1024));
+    let rec = Recording::read(&data, "ETH-USD");
+    let why = rec.events.iter().find(|e| e.kind == EventKind::Disconnect);
+    let why = why.and_then(|e| e.detail.clone()).unwrap_or_default();
+    assert!(why.contains("refused a message over this venue's limit of 2097152 bytes"), "{why}");
+    assert_eq!(rec.book_top.len(), 1, "{:?}", rec.events);
+    eprintln!("peak RSS with a 100 MB message: {} MB", peak / (1024 * 1024));
 }
