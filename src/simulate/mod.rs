@@ -78,15 +78,17 @@ frames from 1.
   http429=N      (--venue binance-*) REST snapshot request N of the run, from 1, gets HTTP 429
                  with Retry-After: 1
   bad=K[:KIND+KIND...]
-                 before frames K, 2K, 3K, ... send one bad frame built from the real frame
-                 that follows (same seq / update ids / trade ids; no seq consumed), kinds in
-                 turn in this order (default all): negative-price, zero-price, negative-size,
-                 early-time, future-time, bad-side, fine-decimal, huge-number, id-range,
-                 other-market, wrong-type, missing-field, unknown-type, not-json, binary,
-                 deep-nesting, oversized (at most once per connection). Without @ it applies
-                 to EVERY connection; with @[STREAM:]CONN to that one. At exit stderr gets
-                 `bad frames sent: KIND N, ...`; with --log DIR each one is a line of
-                 DIR/<market>/bad.jsonl (kind, conn, stream, frame, seq, ts).
+                 before frames K, 2K, 3K, ... one bad frame built from the
+                 real frame after it (same seq, update ids, trade ids; no seq
+                 is consumed); kinds in turn, in this order (default: all):
+                 negative-price, zero-price, negative-size, early-time,
+                 future-time, bad-side, fine-decimal, huge-number, id-range,
+                 other-market, wrong-type, missing-field, unknown-type,
+                 not-json, binary, deep-nesting, oversized (at most once per
+                 connection). Without @ on EVERY connection; with
+                 @[STREAM:]CONN on that one. At exit stderr gets `bad frames
+                 sent: KIND N, ...`; with --log DIR each bad frame is a line
+                 of DIR/<market>/bad.jsonl (kind, conn, stream, frame, seq, ts).
 Extended connections without a User-Agent header are always refused with HTTP 403. On the \
 Binance venue, N counts a connection's frames (diffs and trades together) and skip=N drops the \
 first diff at or after frame N, which breaks the update-id chain.";

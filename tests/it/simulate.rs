@@ -578,7 +578,7 @@ async fn fault_bad_sends_a_bad_frame_before_every_kth_frame_and_logs_it() {
             Some(Ok(msg)) => msg,
             other => panic!("expected frames then a clean close, got {other:?}"),
         };
-        if (real + 1) % 3 == 0 && pending.is_none() {
+        if (real + 1).is_multiple_of(3) && pending.is_none() {
             // The bad frame due before real frame real + 1.
             pending = Some(msg);
             continue;
