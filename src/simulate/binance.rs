@@ -14,7 +14,9 @@
 //! Faults (see `fault`): frame numbers count a connection's data frames (diffs and trades
 //! together); `skip=N` drops the first diff at or after frame N (a break of the update-id
 //! chain); `disconnect`, `duplicate`, `swap`, `malformed`, `stall`, `burst` act as on
-//! Extended; `http429=N` answers REST request N with HTTP 429. Pings every `ping_every`.
+//! Extended; `bad=K` sends a bad frame before every K-th frame (its sequence number is the
+//! diff's `u` or the trade's `t`; `bad.jsonl` names the stream `combined`); `http429=N`
+//! answers REST request N with HTTP 429. Pings every `ping_every`.
 //! Owns routing, the handshake and REST answers; spelling is `binance_wire`'s.
 
 use std::collections::HashMap;
@@ -192,6 +194,9 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>, stop: watch::Rec
             inj: shared.config.faults.injector(number, super::fault::FaultStream::Book, number, 1),
             stop,
             ping: tokio::time::interval_at(Instant::now() + period, period),
+            number,
+            stream: "combined",
+            bad_log: Arc::clone(&shared.config.bad_log),
         };
         return combined(conn, &shared, &subs).await;
     }
@@ -240,8 +245,15 @@ async fn rest(stream: TcpStream, shared: &Shared, head: &Head) {
     respond(stream, "200 OK", "", &body).await;
 }
 
-/// Sends one data frame through the injector; a `skip` drops the next diff instead.
-async fn send(conn: &mut Conn, skip: &mut bool, is_diff: bool, text: String) -> Flow {
+/// Sends one data frame of market `at` (index, symbol) through the injector; a `skip` drops
+/// the next diff instead.
+async fn send(
+    conn: &mut Conn,
+    skip: &mut bool,
+    is_diff: bool,
+    text: String,
+    at: (usize, &str),
+) -> Flow {
     if conn.inj.is_stalled() {
         return Flow::Continue;
     }
@@ -251,7 +263,7 @@ async fn send(conn: &mut Conn, skip: &mut bool, is_diff: bool, text: String) -> 
         *skip = false;
         return Flow::Continue;
     }
-    let outs = conn.inj.emit(frame, text);
+    let outs = conn.inj.emit(frame, text, at.0, at.1);
     conn.deliver(outs).await
 }
 
@@ -283,7 +295,8 @@ async fn combined(mut conn: Conn, shared: &Shared, subs: &[Sub]) {
                             .collect()
                     };
                     for (is_diff, text) in texts {
-                        flow = send(&mut conn, &mut skip, is_diff, text).await;
+                        let at = (sub.market, symbol.as_str());
+                        flow = send(&mut conn, &mut skip, is_diff, text, at).await;
                         if flow == Flow::End {
                             break;
                         }

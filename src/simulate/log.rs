@@ -7,13 +7,25 @@
 //! exceeds 2⁵³), `best_bid`, `best_ask`). Prices and sizes are exact decimal strings. Lines
 //! are buffered and flushed by the caller every simulated minute and at shutdown. It must not
 //! decide what is logged when: the hub calls it once per step.
+//!
+//! [`BadLog`] counts the bad frames of the `bad=K` fault per kind (the line `bad frames sent:
+//! …` printed at shutdown) and, with `--log DIR`, writes `DIR/<market>/bad.jsonl`, one line
+//! per bad frame sent, in the order sent: `kind` (its name), `conn` (the connection's number
+//! in accept order, from 1), `stream` (`book`, `trades`, `rpc` or `combined`), `frame` (the
+//! data frame number on that connection of the real frame it preceded), `seq` (the sequence
+//! number it spells in the real frame's place — Extended `seq`, Binance diff `u`, Binance
+//! trade `t` — equal to the real frame's, or null when it is not JSON or does not spell it
+//! there as an unsigned integer), `ts` (venue time of the real frame, ms: Extended `ts`,
+//! Binance `E`). Connections write it; it is flushed with the other files and at shutdown.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::json;
 
+use super::bad::BadKind;
 use crate::book::Book;
 use crate::model::{FrameKind, Trade};
 
@@ -27,6 +39,7 @@ pub struct LogError {
 }
 
 /// One JSON-lines file.
+#[derive(Debug)]
 struct Lines {
     path: PathBuf,
     out: BufWriter<File>,
@@ -57,6 +70,7 @@ struct MarketLog {
 /// The open log files of every market, indexed like the hub's markets.
 pub struct Log {
     markets: Vec<MarketLog>,
+    bad: Option<Arc<BadLog>>,
 }
 
 impl Log {
@@ -72,7 +86,12 @@ impl Log {
                 book: Lines::create(market_dir.join("book.jsonl"))?,
             });
         }
-        Ok(Self { markets: logs })
+        Ok(Self { markets: logs, bad: None })
+    }
+
+    /// Flushes `bad` with the other files from now on.
+    pub fn flush_with(&mut self, bad: Arc<BadLog>) {
+        self.bad = Some(bad);
     }
 
     /// Records one step of market number `market`.
@@ -109,6 +128,107 @@ impl Log {
         for log in &mut self.markets {
             log.trades.flush()?;
             log.book.flush()?;
+        }
+        match &self.bad {
+            Some(bad) => bad.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One bad frame sent, as `bad.jsonl` has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadSent<'a> {
+    pub kind: BadKind,
+    pub market: usize,
+    pub conn: u64,
+    pub stream: &'a str,
+    pub frame: u64,
+    pub seq: Option<u64>,
+    pub ts: Option<i64>,
+}
+
+#[derive(Debug, Default)]
+struct BadState {
+    counts: [u64; BadKind::ALL.len()],
+    /// `DIR/<market>/bad.jsonl` per market, with `--log DIR`.
+    files: Vec<Lines>,
+    /// The first write error, reported by the next flush.
+    failed: Option<LogError>,
+}
+
+/// The count and log of bad frames sent, shared by every connection.
+#[derive(Debug, Default)]
+pub struct BadLog {
+    state: Mutex<BadState>,
+}
+
+impl BadLog {
+    /// Counts only; no files.
+    pub fn counting() -> Self {
+        Self::default()
+    }
+
+    /// Counts and writes `dir/<market>/bad.jsonl` (truncating old ones).
+    pub fn create(dir: &Path, markets: &[String]) -> Result<Self, LogError> {
+        let mut files = Vec::new();
+        for market in markets {
+            let market_dir = dir.join(market);
+            fs::create_dir_all(&market_dir)
+                .map_err(|source| LogError { path: market_dir.clone(), source })?;
+            files.push(Lines::create(market_dir.join("bad.jsonl"))?);
+        }
+        Ok(Self { state: Mutex::new(BadState { files, ..BadState::default() }) })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BadState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts one bad frame sent and logs it. A write error is kept for the next flush: the
+    /// connection that sent the frame goes on.
+    pub fn record(&self, sent: &BadSent<'_>) {
+        let mut state = self.lock();
+        state.counts[sent.kind.index()] += 1;
+        let line = json!({
+            "kind": sent.kind.name(),
+            "conn": sent.conn,
+            "stream": sent.stream,
+            "frame": sent.frame,
+            "seq": sent.seq,
+            "ts": sent.ts,
+        });
+        let state = &mut *state;
+        if let Some(file) = state.files.get_mut(sent.market) {
+            if let Err(err) = file.line(&line) {
+                state.failed.get_or_insert(err);
+            }
+        }
+    }
+
+    /// Bad frames sent so far, per kind, in rotation order, kinds never sent left out.
+    pub fn counts(&self) -> Vec<(BadKind, u64)> {
+        let state = self.lock();
+        BadKind::ALL.into_iter().zip(state.counts).filter(|(_, n)| *n > 0).collect()
+    }
+
+    /// `bad frames sent: negative-price 12, zero-price 12, …` (`none` if none was).
+    pub fn summary(&self) -> String {
+        let counts = self.counts();
+        if counts.is_empty() {
+            return "bad frames sent: none".to_owned();
+        }
+        let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        format!("bad frames sent: {}", parts.join(", "))
+    }
+
+    pub fn flush(&self) -> Result<(), LogError> {
+        let mut state = self.lock();
+        if let Some(err) = state.failed.take() {
+            return Err(err);
+        }
+        for file in &mut state.files {
+            file.flush()?;
         }
         Ok(())
     }

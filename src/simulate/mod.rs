@@ -16,9 +16,10 @@
 //! HTTP 403; an unknown market gets the error envelope (code 1001) and a close.
 //!
 //! Fault grammar (`--fault`, repeatable, or `"faults"` in a `--scenario` JSON file):
-//! `KIND[=ARGS][@CONN]` with `disconnect=N`, `skip=N`, `duplicate=N`, `swap=N`, `malformed=N`,
-//! `stall=N`, `burst=N:K`; N counts data frames of the connection from 1, CONN counts accepted
-//! WebSocket connections from 1 (default 1). See [`fault`].
+//! `KIND[=ARGS][@[STREAM:]CONN]` with `disconnect=N`, `skip=N`, `duplicate=N`, `swap=N`,
+//! `malformed=N`, `stall=N`, `burst=N:K`, `http429=N`, `bad=K[:KIND+KIND…]`; N counts data
+//! frames of the connection from 1, CONN counts accepted WebSocket connections from 1
+//! (default 1; `bad=K` without `@` applies to every connection). See [`fault`] and [`bad`].
 //!
 //! With `--venue binance-spot|binance-usdm|binance-coinm` the same market is served as Binance
 //! (combined WebSocket stream and REST depth snapshot on the same port; see [`binance`]).
@@ -31,6 +32,7 @@
 //! `sigma`, `a_bid`, `kappa_bid`, `a_ask`, `kappa_ask`, `levels`, `max_size`; unset keys come
 //! from [`MarketParams::preset`].
 
+pub mod bad;
 pub mod binance;
 pub mod binance_wire;
 pub mod fault;
@@ -47,6 +49,7 @@ mod tests;
 use std::io::Write as _;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -54,7 +57,7 @@ use tokio::net::TcpListener;
 
 use self::fault::{Fault, FaultError, FaultPlan, Scenario};
 use self::hub::{drive, Hub, Pace};
-use self::log::Log;
+use self::log::{BadLog, Log};
 use self::market::{MarketParams, STEP_MS};
 use self::server::{serve, ServerConfig};
 use crate::model::{parse_duration, DecimalError, EventTime, Price, Qty};
@@ -74,6 +77,18 @@ frames from 1.
   burst=N:K      hold frames N..N+K-1, then send them back to back
   http429=N      (--venue binance-*) REST snapshot request N of the run, from 1, gets HTTP 429
                  with Retry-After: 1
+  bad=K[:KIND+KIND...]
+                 before frames K, 2K, 3K, ... one bad frame built from the
+                 real frame after it (same seq, update ids, trade ids; no seq
+                 is consumed); kinds in turn, in this order (default: all):
+                 negative-price, zero-price, negative-size, early-time,
+                 future-time, bad-side, fine-decimal, huge-number, id-range,
+                 other-market, wrong-type, missing-field, unknown-type,
+                 not-json, binary, deep-nesting, oversized (at most once per
+                 connection). Without @ on EVERY connection; with
+                 @[STREAM:]CONN on that one. At exit stderr gets `bad frames
+                 sent: KIND N, ...`; with --log DIR each bad frame is a line
+                 of DIR/<market>/bad.jsonl (kind, conn, stream, frame, seq, ts).
 Extended connections without a User-Agent header are always refused with HTTP 403. On the \
 Binance venue, N counts a connection's frames (diffs and trades together) and skip=N drops the \
 first diff at or after frame N, which breaks the update-id chain.";
@@ -125,10 +140,11 @@ pub struct Args {
     pub warmup: Duration,
     #[arg(long, value_name = "N", default_value_t = 0, long_help = WAIT_STREAMS_HELP)]
     pub wait_streams: u64,
-    /// Write the truth to DIR/<market>/trades.jsonl and DIR/<market>/book.jsonl.
+    /// Write the truth to DIR/<market>/trades.jsonl and DIR/<market>/book.jsonl (and the bad
+    /// frames of --fault bad=K to DIR/<market>/bad.jsonl).
     #[arg(long, value_name = "DIR")]
     pub log: Option<PathBuf>,
-    #[arg(long = "fault", value_name = "KIND[=ARGS][@CONN]", long_help = FAULT_HELP)]
+    #[arg(long = "fault", value_name = "KIND[=ARGS][@[STREAM:]CONN]", long_help = FAULT_HELP)]
     pub faults: Vec<String>,
     /// JSON file {"faults": [...], "markets": [...]} in the grammar of --fault and --market,
     /// added to the flags.
@@ -323,10 +339,17 @@ async fn run_config(config: Config) -> anyhow::Result<()> {
     let t0_ms = config.start_ms
         - STEP_MS * i64::try_from(config.warmup_steps).unwrap_or(i64::MAX / STEP_MS / 2);
     let hub = Hub::new(config.markets.clone(), config.seed, t0_ms, config.backlog);
+    let bad_log = Arc::new(match &config.log_dir {
+        Some(dir) => BadLog::create(dir, hub.markets())?,
+        None => BadLog::counting(),
+    });
     let mut log = match &config.log_dir {
         Some(dir) => Some(Log::create(dir, hub.markets())?),
         None => None,
     };
+    if let Some(log) = log.as_mut() {
+        log.flush_with(Arc::clone(&bad_log));
+    }
     for _ in 0..config.warmup_steps {
         hub.step(log.as_mut())?;
     }
@@ -354,16 +377,23 @@ async fn run_config(config: Config) -> anyhow::Result<()> {
     let ended = async {
         let _ = ended_rx.await;
     };
+    let server_config = ServerConfig { bad_log: Arc::clone(&bad_log), ..config.server.clone() };
     let server = async {
         match config.venue.binance() {
-            None => serve(listener, hub.clone(), config.server.clone(), ended).await,
+            None => serve(listener, hub.clone(), server_config, ended).await,
             Some(kind) => {
-                let server = config.server.clone();
-                binance::serve(listener, hub.clone(), kind, server, config.rest_lag, ended).await
+                binance::serve(listener, hub.clone(), kind, server_config, config.rest_lag, ended)
+                    .await
             }
         }
     };
     let (driven, ()) = tokio::join!(driver, server);
+    // Connections may send bad frames while they drain, after the driver's last flush.
+    let flushed = bad_log.flush();
+    if config.server.faults.sends_bad_frames() {
+        eprintln!("{}", bad_log.summary());
+    }
     driven.context("the simulator log failed")?;
+    flushed.context("the simulator log failed")?;
     Ok(())
 }

@@ -28,8 +28,10 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
+use super::bad::Payload;
 use super::fault::{FaultPlan, FaultStream, Injector, Out};
 use super::hub::{Hub, Tick};
+use super::log::{BadLog, BadSent};
 use super::wire;
 use crate::model::FrameKind;
 
@@ -44,6 +46,8 @@ pub struct ServerConfig {
     pub ping_every: Duration,
     /// How long connections get to drain and close after shutdown before they are aborted.
     pub drain_timeout: Duration,
+    /// Where connections count and log the bad frames they send (`bad=K`).
+    pub bad_log: Arc<BadLog>,
 }
 
 impl Default for ServerConfig {
@@ -52,6 +56,7 @@ impl Default for ServerConfig {
             faults: FaultPlan::default(),
             ping_every: Duration::from_secs(15),
             drain_timeout: Duration::from_secs(5),
+            bad_log: Arc::new(BadLog::counting()),
         }
     }
 }
@@ -203,6 +208,9 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>, stop: watch::Receive
         inj: shared.config.faults.injector(number, kind, of_kind, first_seq),
         stop,
         ping: tokio::time::interval_at(Instant::now() + period, period),
+        number,
+        stream: kind.name(),
+        bad_log: Arc::clone(&shared.config.bad_log),
     };
     let hub = &shared.hub;
     match route {
@@ -245,6 +253,11 @@ pub(super) struct Conn {
     pub(super) inj: Injector,
     pub(super) stop: watch::Receiver<()>,
     pub(super) ping: Interval,
+    /// The connection's number in accept order, from 1.
+    pub(super) number: u64,
+    /// `book`, `trades`, `rpc` or `combined`, as `bad.jsonl` names it.
+    pub(super) stream: &'static str,
+    pub(super) bad_log: Arc<BadLog>,
 }
 
 impl Conn {
@@ -268,13 +281,18 @@ impl Conn {
         }
     }
 
-    /// Sends one data frame through the fault injector; `render` spells it for its seq.
-    pub(super) async fn data(&mut self, render: impl FnOnce(u64) -> String) -> Flow {
+    /// Sends one data frame of market number `market` named `name` through the fault
+    /// injector; `render` spells it for its seq.
+    pub(super) async fn data(
+        &mut self,
+        (market, name): (usize, &str),
+        render: impl FnOnce(u64) -> String,
+    ) -> Flow {
         if self.inj.is_stalled() {
             return Flow::Continue;
         }
         let (frame, seq) = self.inj.next_frame();
-        let outs = self.inj.emit(frame, render(seq));
+        let outs = self.inj.emit(frame, render(seq), market, name);
         self.deliver(outs).await
     }
 
@@ -289,6 +307,24 @@ impl Conn {
                     if self.ws.feed(Message::text(text)).await.is_err() {
                         return Flow::End;
                     }
+                }
+                Out::Bad(bad) => {
+                    let message = match bad.payload {
+                        Payload::Text(text) => Message::text(text),
+                        Payload::Binary(bytes) => Message::binary(bytes),
+                    };
+                    if self.ws.feed(message).await.is_err() {
+                        return Flow::End;
+                    }
+                    self.bad_log.record(&BadSent {
+                        kind: bad.kind,
+                        market: bad.market,
+                        conn: self.number,
+                        stream: self.stream,
+                        frame: bad.frame,
+                        seq: bad.seq,
+                        ts: bad.ts,
+                    });
                 }
                 Out::Disconnect => {
                     // Push out what was fed, then drop the socket without a close frame.
@@ -372,8 +408,9 @@ async fn v1(mut conn: Conn, hub: &Hub, market: usize, stream: Stream) {
         Stream::Book { depth1: true } => &start.top,
         Stream::Trades => &start.replay,
     };
+    let at = (market, hub.markets().get(market).map_or("", String::as_str));
     let flow = conn
-        .data(|seq| match stream {
+        .data(at, |seq| match stream {
             Stream::Book { .. } => wire::v1_book(FrameKind::Snapshot, first, start.ts_ms, seq),
             Stream::Trades => wire::v1_trades(first, start.ts_ms, seq),
         })
@@ -389,9 +426,9 @@ async fn v1(mut conn: Conn, hub: &Hub, market: usize, stream: Stream) {
                     Stream::Book { depth1: false } => {
                         let delta =
                             |seq| wire::v1_book(FrameKind::Delta, &step.delta, tick.ts_ms, seq);
-                        match (conn.data(delta).await, &step.snapshot) {
+                        match (conn.data(at, delta).await, &step.snapshot) {
                             (Flow::Continue, Some(snapshot)) => {
-                                conn.data(|seq| {
+                                conn.data(at, |seq| {
                                     wire::v1_book(FrameKind::Snapshot, snapshot, tick.ts_ms, seq)
                                 })
                                 .await
@@ -400,13 +437,15 @@ async fn v1(mut conn: Conn, hub: &Hub, market: usize, stream: Stream) {
                         }
                     }
                     Stream::Book { depth1: true } => {
-                        conn.data(|seq| {
+                        conn.data(at, |seq| {
                             wire::v1_book(FrameKind::Snapshot, &step.top, tick.ts_ms, seq)
                         })
                         .await
                     }
                     Stream::Trades => match &step.trades {
-                        Some(data) => conn.data(|seq| wire::v1_trades(data, tick.ts_ms, seq)).await,
+                        Some(data) => {
+                            conn.data(at, |seq| wire::v1_trades(data, tick.ts_ms, seq)).await
+                        }
                         None => Flow::Continue,
                     },
                 }
@@ -427,6 +466,8 @@ async fn v1(mut conn: Conn, hub: &Hub, market: usize, stream: Stream) {
 struct Sub {
     topic: String,
     market: usize,
+    /// The market's name.
+    name: String,
     kind: Scope,
     /// Steps up to this index are already in the snapshot or replay sent on subscribe.
     from: u64,
@@ -476,7 +517,8 @@ async fn rpc_tick(conn: &mut Conn, subs: &[Sub], tick: &Tick) -> Flow {
             Scope::Trades => [step.trades.as_ref().map(|data| ("TRADES", data)), None],
         };
         for (kind, data) in frames.into_iter().flatten() {
-            if conn.data(|seq| wire::v2_data(kind, data, tick.ts_ms, seq, &sub.topic)).await
+            let at = (sub.market, sub.name.as_str());
+            if conn.data(at, |seq| wire::v2_data(kind, data, tick.ts_ms, seq, &sub.topic)).await
                 == Flow::End
             {
                 return Flow::End;
@@ -565,9 +607,13 @@ async fn rpc_request(conn: &mut Conn, hub: &Hub, subs: &mut Vec<Sub>, text: &str
                 }
                 Scope::Trades => ("TRADES", &start.replay),
             };
-            let flow =
-                conn.data(|seq| wire::v2_data(kind_text, data, start.ts_ms, seq, &topic)).await;
-            subs.push(Sub { topic, market, kind, from: start.index });
+            let name = hub.markets().get(market).cloned().unwrap_or_default();
+            let flow = conn
+                .data((market, &name), |seq| {
+                    wire::v2_data(kind_text, data, start.ts_ms, seq, &topic)
+                })
+                .await;
+            subs.push(Sub { topic, market, name, kind, from: start.index });
             flow
         }
         _ => conn.text(wire::rpc_error(&id, -32601, "Method not found")).await,

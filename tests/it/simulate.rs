@@ -37,13 +37,18 @@ struct Sim {
 
 impl Sim {
     fn start(extra: &[&str]) -> Sim {
+        Sim::spawn(extra, Stdio::inherit())
+    }
+
+    /// [`Sim::start`] with the simulator's stderr going to `stderr`.
+    fn spawn(extra: &[&str], stderr: Stdio) -> Sim {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mdkit"))
             .args(["simulate", "--port", "0", "--seed", "7", "--start", START])
             .args(extra)
             // A loaded test machine must not make a reader lag (that is its own test).
             .args(if extra.contains(&"--backlog") { &[][..] } else { &["--backlog", "20000"][..] })
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn mdkit simulate");
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
@@ -539,4 +544,131 @@ async fn duration_end_closes_cleanly_and_the_log_matches_the_frames() {
     }
     let trades = std::fs::read_to_string(dir.path().join("ETH-USD/trades.jsonl")).unwrap();
     assert!(trades.lines().count() > 100);
+}
+
+/// `bad=3` on every connection: before frames 3, 6, 9, … one bad frame, built from the real
+/// frame that follows and carrying its seq (when it spells one); the real frames keep their
+/// contiguous seqs; the stderr count line and `bad.jsonl` describe exactly what arrived.
+#[tokio::test]
+async fn fault_bad_sends_a_bad_frame_before_every_kth_frame_and_logs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().to_str().unwrap();
+    let args = [
+        "--speed",
+        "600",
+        "--duration",
+        "25s",
+        "--wait-streams",
+        "1",
+        "--fault",
+        "bad=3",
+        "--log",
+        log,
+    ];
+    let mut sim = Sim::spawn(&args, Stdio::piped());
+    let mut ws = sim.connect(BOOK).await;
+    // (frame number of the real frame it preceded, seq it spells, ts of the real frame, len)
+    let mut bads: Vec<(u64, Option<u64>, i64, usize)> = Vec::new();
+    let mut pending: Option<Message> = None;
+    let mut real = 0u64;
+    let close = loop {
+        let msg = match next_msg(&mut ws).await {
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(msg)) => msg,
+            other => panic!("expected frames then a clean close, got {other:?}"),
+        };
+        if (real + 1).is_multiple_of(3) && pending.is_none() {
+            // The bad frame due before real frame real + 1.
+            pending = Some(msg);
+            continue;
+        }
+        let Message::Text(text) = msg else { panic!("real frame {} is not text", real + 1) };
+        let frame: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        real += 1;
+        assert_eq!(seq(&frame), real, "real frames keep contiguous seqs");
+        let ts = frame["ts"].as_i64().unwrap();
+        if let Some(bad) = pending.take() {
+            let (carried, len) = match &bad {
+                Message::Text(t) => {
+                    assert_ne!(t.as_str(), text.as_str(), "a bad frame differs from the real one");
+                    let parsed = serde_json::from_str::<Value>(t).ok();
+                    (parsed.and_then(|v| v["seq"].as_u64()), t.len())
+                }
+                Message::Binary(b) => {
+                    assert!(std::str::from_utf8(b).is_err(), "binary frames are not UTF-8");
+                    (None, b.len())
+                }
+                other => panic!("bad frame {other:?}"),
+            };
+            if let Some(carried) = carried {
+                assert_eq!(carried, real, "a bad frame carries the seq of the real frame after it");
+            }
+            bads.push((real, carried, ts, len));
+        }
+    };
+    assert_eq!(close.map(|f| u16::from(f.code)), Some(1000));
+    assert!(real >= 3 * 17, "{real} frames: every kind had its turn");
+    assert_eq!(bads.len() as u64, real / 3, "one bad frame per 3 real frames");
+    let oversized = mdkit::venue::MAX_MESSAGE_BYTES + 64 * 1024;
+    assert_eq!(bads.iter().filter(|b| b.3 == oversized).count(), 1, "oversized once");
+
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(sim.child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(sim.child.wait().unwrap().success());
+    let counts_line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("bad frames sent: "))
+        .unwrap_or_else(|| panic!("no count line in {stderr:?}"));
+    let counts: Vec<(String, usize)> = counts_line
+        .split(", ")
+        .map(|kv| {
+            let (k, n) = kv.rsplit_once(' ').unwrap();
+            (k.to_owned(), n.parse().unwrap())
+        })
+        .collect();
+
+    let lines = std::fs::read_to_string(dir.path().join("ETH-USD/bad.jsonl")).unwrap();
+    let logged: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(logged.len(), bads.len(), "one line per bad frame received");
+    for (line, (frame, carried, ts, _)) in logged.iter().zip(&bads) {
+        let keys: Vec<&str> = line.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys.len(), 6, "{line}");
+        assert_eq!(line["conn"], 1, "{line}");
+        assert_eq!(line["stream"], "book", "{line}");
+        assert_eq!(line["frame"].as_u64(), Some(*frame), "{line}");
+        assert_eq!(line["seq"].as_u64(), *carried, "{line}");
+        assert_eq!(line["ts"].as_i64(), Some(*ts), "{line}");
+    }
+    let order = [
+        "negative-price",
+        "zero-price",
+        "negative-size",
+        "early-time",
+        "future-time",
+        "bad-side",
+        "fine-decimal",
+        "huge-number",
+        "id-range",
+        "other-market",
+        "wrong-type",
+        "missing-field",
+        "unknown-type",
+        "not-json",
+        "binary",
+        "deep-nesting",
+        "oversized",
+    ];
+    let kinds: Vec<&str> = logged.iter().map(|l| l["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds[..17], order, "the rotation order");
+    let (binary_at, oversized_at) = (14, 16);
+    assert_eq!(bads[binary_at].1, None);
+    assert_eq!(bads[oversized_at].3, oversized);
+    // The count line and the log agree, kind by kind, in rotation order.
+    let tallied: Vec<(String, usize)> = order
+        .iter()
+        .map(|k| (k.to_string(), kinds.iter().filter(|x| *x == k).count()))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert_eq!(counts, tallied);
 }
