@@ -107,7 +107,7 @@ pub struct Args {
     pub backoff_max: Duration,
     /// A connection that delivered frames this long resets the backoff (the first reconnect
     /// after a connection that delivered anything is immediate)
-    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    #[arg(long, value_parser = parse_duration, default_value = "3s")]
     pub stable_after: Duration,
     /// Delete journal segments once their rows are published, instead of keeping them in
     /// <data>/_journal/<venue>/<MARKET>/archive/ (kept by default, so `mdkit import --from-format

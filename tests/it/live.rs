@@ -87,6 +87,23 @@ impl Collector {
         Collector { child, lines }
     }
 
+    /// Starts `mdkit --data <data> collect <args>` with its warnings and errors (and any
+    /// panic message) written to the file `log`.
+    pub fn start_logged(data: &Path, args: &[&str], log: &Path) -> Collector {
+        let file = std::fs::File::create(log).expect("create the collect log");
+        let child = Command::new(env!("CARGO_BIN_EXE_mdkit"))
+            .arg("--data")
+            .arg(data)
+            .arg("collect")
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("start mdkit collect");
+        Collector { child, lines: None }
+    }
+
     /// Blocks until the recorder has journaled `n` more records.
     pub fn wait_journaled(&mut self, n: usize) {
         let lines = self.lines.as_mut().expect("started with trace");

@@ -75,6 +75,10 @@ pub(super) fn parse_book_general(text: &str) -> Result<BookMessage, ParseError> 
 /// (docs/VENUES.md §1.4). The first frame of a connection replays the last 50 trades.
 pub fn parse_trades(text: &str) -> Result<TradesMessage, ParseError> {
     parse_frame(text, |root| {
+        // Trades frames carry no `type`; a frame with one is some other message.
+        if let Some(kind) = root.get("type") {
+            return Err(ParseError::UnknownType { text: kind.to_string(), expected: &["none"] });
+        }
         let (seq, ts_event) = (root.u64("seq")?, root.millis("ts")?);
         frames::trades_frame(root, seq, ts_event)
     })
