@@ -1239,7 +1239,7 @@ fn binance_fixture(file: &str, symbol: &str, spot: bool) -> Option<BinanceReal> 
     let bridge_at = diffs.iter().position(|d| {
         let (first, last_id) = ids(d);
         if spot {
-            first <= last + 1 && last + 1 <= last_id
+            first <= last + 1 && last < last_id
         } else {
             first <= last && last <= last_id
         }
