@@ -77,7 +77,8 @@ pub(super) enum Value<'a> {
     Number(Number),
     String(Cow<'a, str>),
     Array(Vec<Value<'a>>),
-    /// Fields in frame order; a repeated key keeps its first value.
+    /// Fields in frame order; a key repeated with the same value is kept once, and one
+    /// repeated with a different value makes the frame unreadable (see `visit_map`).
     Object(Vec<(Cow<'a, str>, Value<'a>)>),
 }
 
@@ -190,8 +191,18 @@ impl<'de> Visitor<'de> for ValueVisitor {
         let mut fields: Vec<(Cow<'de, str>, Value<'de>)> = Vec::with_capacity(8);
         while let Some(Key(key)) = map.next_key()? {
             let value = map.next_value()?;
-            if !fields.iter().any(|(k, _)| *k == key) {
-                fields.push((key, value));
+            match fields.iter().find(|(k, _)| *k == key) {
+                None => fields.push((key, value)),
+                // The same field twice with the same value says one thing: kept once.
+                Some((_, first)) if *first == value => {}
+                // Twice with different values, the frame says two things; which one the
+                // venue meant is unknowable (and parsers disagree on first or last wins),
+                // so the frame is refused, naming the key.
+                Some(_) => {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "duplicate key `{key}` with different values"
+                    )))
+                }
             }
         }
         Ok(Value::Object(fields))

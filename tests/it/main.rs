@@ -10,6 +10,7 @@ mod collect;
 mod common;
 mod extended;
 mod extended_v2;
+mod fuzz;
 mod import;
 mod interop;
 mod layering;
