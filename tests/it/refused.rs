@@ -192,6 +192,8 @@ fn a_tenth_of_a_connections_frames_refused_writes_one_refused_share_row() {
 
 /// A local "venue" on 127.0.0.1: the first book connection gets one 100 MB text message,
 /// every later one a SNAPSHOT; trades connections get nothing. Runs until the test ends.
+// The handshake callback's error type is tungstenite's (`ErrorResponse`), not ours.
+#[allow(clippy::result_large_err)]
 fn oversized_venue() -> String {
     use futures_util::{SinkExt as _, StreamExt as _};
     use tokio_tungstenite::tungstenite::Message;
