@@ -76,3 +76,15 @@ pub fn copy_tree(from: &Path, to: &Path, keep: &dyn Fn(&Path) -> bool) {
         }
     }
 }
+
+/// `../shared/fixtures/<rel>` beside the checkout, or `None` with a visible "skipped" line
+/// when it is absent (a user's clone has no `../shared`).
+pub fn shared_fixtures(rel: &str) -> Option<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures").join(rel);
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: {} is absent (the team's real venue frames)", dir.display());
+        None
+    }
+}

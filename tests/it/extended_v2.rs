@@ -90,13 +90,7 @@ fn a_v2_session_with_a_skipped_frame_matches_the_venue_and_reimports_row_for_row
 }
 
 fn fixtures() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/extended/rpc_v2");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: {} is absent (the team's real venue frames)", dir.display());
-        None
-    }
+    crate::common::shared_fixtures("extended/rpc_v2")
 }
 
 /// The frames of one fixture file: a JSON array of frames, or one frame.

@@ -1159,13 +1159,7 @@ fn binance_scenarios() -> &'static [Scenario] {
 // Fixtures.
 
 fn extended_fixtures() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/extended/rpc_v2");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: {} is absent (the team's real venue frames)", dir.display());
-        None
-    }
+    crate::common::shared_fixtures("extended/rpc_v2")
 }
 
 /// The frames of one fixture file as written (pretty-printed): a JSON array of frames, or
