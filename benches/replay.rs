@@ -87,6 +87,7 @@ fn truth() -> Vec<Recalibration> {
         points: 20,
         orders: 1000,
         reason: None,
+        quality: None,
     };
     vec![Recalibration {
         at: RecvTime::from_nanos(START),
@@ -98,6 +99,8 @@ fn truth() -> Vec<Recalibration> {
             trades: 7200,
             bid: side(p.a_bid, p.kappa_bid),
             ask: side(p.a_ask, p.kappa_ask),
+            written_at: None,
+            settings: None,
         },
     }]
 }

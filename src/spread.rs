@@ -20,8 +20,10 @@ use datafusion::prelude::SessionContext;
 use serde_json::json;
 
 use crate::estimate::MarketKey;
-use crate::model::quote::{infer_tick, quote, GammaMode, Quote, QuoteInputs, QuoteSettings};
-use crate::model::{EventTime, Price};
+use crate::model::quote::{
+    infer_tick, quote, GammaMode, Quote, QuoteInputs, QuoteSettings, SpreadBound,
+};
+use crate::model::{EventTime, Price, RecvTime};
 use crate::storage::{CalibrationRow, Rows, Session, Table};
 
 /// The distinct best prices of a range (shared with `calibrate` as a file, not as code).
@@ -29,12 +31,18 @@ const TICK_SQL: &str = include_str!("../sql/tick.sql");
 
 const AFTER_HELP: &str = "\
 Settings come from docs/MODEL.md's defaults, then --config FILE (a JSON object with any of
-inventory_horizon_seconds, risk_aversion_gamma, gamma_mode, max_shift_ticks, max_inventory_lots,
-maker_fee_bps, min_spread_bps, max_spread_bps, min_volatility, max_volatility; other keys are
-ignored), then the flags.
+inventory_horizon_seconds, risk_aversion_gamma, gamma_mode, inventory_skew, max_shift_ticks,
+max_inventory_lots, maker_fee_bps, min_spread_bps, max_spread_bps, min_volatility,
+max_volatility; other keys are ignored), then the flags.
 
-Quotes: delta = gamma*sigma^2*T + (2/gamma)*ln(1 + gamma/kappa) per side (2/kappa as gamma -> 0),
-r = mid - gamma*sigma^2*T*q, bid = r - delta_bid/2, ask = r + delta_ask/2; then the spread is
+Units: price is the market's quote currency; sigma in price/sqrt(s), kappa in 1/price, gamma in
+1/price. The default gamma mode, inventory_skew, is scale-free: gamma is chosen so that at q_max
+the reservation price moves by --inventory-skew (default 1) times the mean base half-spread
+(1/kappa_bid + 1/kappa_ask)/2; --gamma-mode constant --gamma G sets gamma in 1/price instead.
+
+Quotes: delta = gamma*sigma^2*T + (2/gamma)*ln(1 + gamma/kappa) per side (2/kappa as gamma -> 0)
+is the whole spread that side's kappa implies; r = mid - gamma*sigma^2*T*q is the reservation
+price; bid = r - delta_bid/2, ask = r + delta_ask/2; then the spread is
 kept within [max(min_spread_bps, 2 x maker fee), max_spread_bps] of mid about its centre, the
 bid is rounded down and the ask up to the tick, neither crosses the opposite best, and there is
 no bid at +q_max nor ask at -q_max.
@@ -53,12 +61,15 @@ pub struct Args {
     /// Market to quote (default: the only market in the calibration table)
     #[arg(long)]
     pub market: Option<String>,
-    /// Risk aversion γ, 1/price (default 0.1)
+    /// Risk aversion γ, 1/price, for --gamma-mode constant or inventory_scaled (default 0.1)
     #[arg(long)]
     pub gamma: Option<f64>,
-    /// How γ is chosen: constant, inventory_scaled or max_shift
+    /// How γ is chosen: inventory_skew (default), constant, inventory_scaled or max_shift
     #[arg(long, value_parser = |s: &str| s.parse::<GammaMode>())]
     pub gamma_mode: Option<GammaMode>,
+    /// Reservation shift at q_max in mean base half-spreads, for inventory_skew (default 1)
+    #[arg(long)]
+    pub inventory_skew: Option<f64>,
     /// Signed inventory q, in lots (units of order_size)
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub inventory: f64,
@@ -101,11 +112,18 @@ pub enum Format {
     Json,
 }
 
-/// The quoting settings of a settings file (other commands' keys are ignored).
+/// The quoting settings of a settings file (other commands' keys are ignored). A γ without a
+/// γ mode means a constant γ.
 pub fn file_settings(path: &Path) -> anyhow::Result<QuoteSettings> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the settings file {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("bad settings in {}", path.display()))
+    let bad = || format!("bad settings in {}", path.display());
+    let value: serde_json::Value = serde_json::from_str(&text).with_context(bad)?;
+    let mut settings: QuoteSettings = serde_json::from_value(value.clone()).with_context(bad)?;
+    if value.get("risk_aversion_gamma").is_some() && value.get("gamma_mode").is_none() {
+        settings.gamma_mode = GammaMode::Constant;
+    }
+    Ok(settings)
 }
 
 /// Every key a settings file may hold for `spread`.
@@ -149,14 +167,20 @@ pub fn settings(args: &Args) -> anyhow::Result<QuoteSettings> {
         }
     };
     set(&mut s.risk_aversion_gamma, args.gamma);
+    set(&mut s.inventory_skew, args.inventory_skew);
     set(&mut s.inventory_horizon_seconds, args.horizon);
     set(&mut s.max_inventory_lots, args.max_inventory);
     set(&mut s.max_shift_ticks, args.max_shift_ticks);
     set(&mut s.maker_fee_bps, args.maker_fee_bps);
     set(&mut s.min_spread_bps, args.min_spread_bps);
     set(&mut s.max_spread_bps, args.max_spread_bps);
-    if let Some(mode) = args.gamma_mode {
-        s.gamma_mode = mode;
+    match args.gamma_mode {
+        Some(mode) => s.gamma_mode = mode,
+        // A γ alone means a constant γ.
+        None if args.gamma.is_some() && s.gamma_mode == GammaMode::InventorySkew => {
+            s.gamma_mode = GammaMode::Constant
+        }
+        None => {}
     }
     s.validate()?;
     Ok(s)
@@ -196,6 +220,15 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
         inventory_lots: args.inventory,
     };
     let q = quote(&settings, &inputs).with_context(|| format!("quoting {market}"))?;
+    let age_ns = RecvTime::now().as_nanos().saturating_sub(top.ts_event.as_nanos());
+    if age_ns > STALE_NS {
+        tracing::warn!(
+            "the latest book frame of {venue}/{market} is from {} ({} ago): these are not \
+             today's quotes; record the market (mdkit collect) for live ones",
+            top.ts_event,
+            age_text(age_ns)
+        );
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {
@@ -205,6 +238,7 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
                 "market": market,
                 "calibration_window_end": row.window_end.to_string(),
                 "book_ts_event": top.ts_event.to_string(),
+                "book_age_seconds": age_ns as f64 / 1e9,
                 "best_bid": top.bid.to_string(),
                 "best_ask": top.ask.to_string(),
                 "tick": tick.to_string(),
@@ -224,6 +258,10 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
                 "raw_ask": q.raw_ask,
                 "min_spread": q.min_spread,
                 "max_spread": q.max_spread,
+                "spread_clamped": q.spread_clamped.map(|b| match b {
+                    SpreadBound::Min => "min",
+                    SpreadBound::Max => "max",
+                }),
                 "bid": q.bid.map(|p| p.to_string()),
                 "ask": q.ask.map(|p| p.to_string()),
             });
@@ -242,6 +280,7 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
             &settings,
             &inputs,
             &q,
+            age_ns,
         )?,
     }
     out.flush().context("cannot write the result")?;
@@ -273,6 +312,7 @@ fn write_table(
     settings: &QuoteSettings,
     inputs: &QuoteInputs,
     q: &Quote,
+    age_ns: i64,
 ) -> anyhow::Result<()> {
     let quote_text = |p: Option<Price>, limit: &str| {
         p.map_or_else(|| format!("none ({limit})"), |p| p.to_string())
@@ -280,24 +320,35 @@ fn write_table(
     let lines = [
         ("market", market.to_owned()),
         ("calibration", format!("window ending {}", row.window_end)),
-        ("sigma", format!("{:.6} (clamped {:.6})", inputs.sigma, q.sigma)),
-        ("kappa_bid / kappa_ask", format!("{:.6} / {:.6}", inputs.kappa_bid, inputs.kappa_ask)),
-        ("book", format!("{} / {} at {}", top.bid, top.ask, top.ts_event)),
+        ("sigma (price/√s)", clamped_text(inputs.sigma, q.sigma)),
+        (
+            "kappa_bid / kappa_ask",
+            format!("{:.6} / {:.6} (1/price)", inputs.kappa_bid, inputs.kappa_ask),
+        ),
+        (
+            "book",
+            format!("{} / {} at {} ({} old)", top.bid, top.ask, top.ts_event, age_text(age_ns)),
+        ),
         ("tick", tick.to_string()),
         ("inventory q (lots)", format!("{}", inputs.inventory_lots)),
-        ("gamma", format!("{:.6} ({})", q.gamma, settings.gamma_mode)),
+        ("gamma (1/price)", format!("{:.6e} ({})", q.gamma, settings.gamma_mode)),
         ("T (s)", format!("{}", settings.inventory_horizon_seconds)),
         ("mid", format!("{:.8}", q.mid)),
-        ("reservation price", format!("{:.8}", q.reservation)),
-        ("delta_bid", format!("{:.8}", q.delta_bid)),
-        ("delta_ask", format!("{:.8}", q.delta_ask)),
+        ("reservation price r", format!("{:.8}", q.reservation)),
+        ("full spread δ_bid", format!("{:.8} (from kappa_bid; bid₀ = r − δ_bid/2)", q.delta_bid)),
+        ("full spread δ_ask", format!("{:.8} (from kappa_ask; ask₀ = r + δ_ask/2)", q.delta_ask)),
         (
             "spread bounds",
             format!(
-                "{:.8} .. {:.8} (fee floor {} bps)",
+                "{:.8} .. {:.8} (fee floor {} bps): {}",
                 q.min_spread,
                 q.max_spread,
-                2.0 * settings.maker_fee_bps
+                2.0 * settings.maker_fee_bps,
+                match q.spread_clamped {
+                    None => "inside, not clamped",
+                    Some(SpreadBound::Min) => "clamped to the lower bound",
+                    Some(SpreadBound::Max) => "clamped to the upper bound",
+                }
             ),
         ),
         ("bid", quote_text(q.bid, "inventory at +q_max")),
@@ -307,6 +358,29 @@ fn write_table(
         writeln!(out, "{label:<22} {value}")?;
     }
     Ok(())
+}
+
+/// A book older than this is not "today's" market: `spread` warns.
+const STALE_NS: i64 = 5 * 60 * 1_000_000_000;
+
+/// σ as calibrated, and the clamped value only when the clamp changed it.
+fn clamped_text(calibrated: f64, used: f64) -> String {
+    if calibrated == used {
+        format!("{calibrated:.6}")
+    } else {
+        format!("{calibrated:.6} (clamped to {used:.6})")
+    }
+}
+
+/// An age in the largest unit that reads well: `42s`, `17m`, `5h`, `3 days`.
+fn age_text(ns: i64) -> String {
+    let s = ns / 1_000_000_000;
+    match s {
+        _ if s < 120 => format!("{s}s"),
+        _ if s < 7200 => format!("{}m", s / 60),
+        _ if s < 2 * 86_400 => format!("{}h", s / 3600),
+        _ => format!("{} days", s / 86_400),
+    }
 }
 
 fn params(venue: &str, market: &str) -> Vec<(&'static str, ScalarValue)> {
@@ -429,7 +503,9 @@ async fn inputs(
     Ok((venue, market, row, top, tick))
 }
 
-/// The calibration row with the latest window end (the last written, if several share it).
+/// The calibration row with the latest window end; of several for that window (other settings,
+/// or a copy a crash left behind), the latest-written. Rows from before `written_at` existed
+/// come last among equals.
 async fn latest_calibration(
     ctx: &SessionContext,
     venue: &str,
@@ -439,7 +515,7 @@ async fn latest_calibration(
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     let text = format!(
         "SELECT {} FROM calibration WHERE venue = $venue AND market = $market \
-         ORDER BY window_end DESC LIMIT 1",
+         ORDER BY window_end DESC, written_at DESC NULLS LAST LIMIT 1",
         names.join(", ")
     );
     let batches = query(ctx, &text, params(venue, market)).await?;
@@ -475,6 +551,7 @@ mod tests {
             market: None,
             gamma: None,
             gamma_mode: None,
+            inventory_skew: None,
             inventory: 0.0,
             horizon: Some(60.0),
             max_inventory: None,

@@ -37,7 +37,7 @@ use self::replay::{receive_span, Listings, Source};
 use self::report::{Format, Summary};
 use self::schedule::{Calibrator, Plan};
 use self::settings::{Latency, Settings};
-use crate::estimate::{self as calibrate, DepthGrid, MarketKey, LOOKBACK_NS};
+use crate::estimate::{self as calibrate, GridSpec, MarketKey, DEFAULT_LEVELS, LOOKBACK_NS};
 use crate::model::{parse_duration, parse_time, Price, Qty, RecvTime, NANOS_PER_SEC};
 use crate::storage::{list, Selection, Session, Table};
 
@@ -70,8 +70,16 @@ Recalibration: sigma, A and kappa are re-estimated every recalibration_interval_
 from the trailing calibration_window_seconds (3600) by calibrate's SQL, over the rows received
 before that instant only. The first fit, at --from, sees only data recorded before it (none at
 the start of a recording): a side without a fit does not quote, and warmup_period_seconds (900)
-holds all quoting at the start and after a data gap. When a run sends no order or gets no
+holds all quoting at the start and after a data gap. On a range shorter than warm-up + one
+interval (and at least 2 minutes), with all three at their default values, they are sized to
+the range (interval = warm-up =
+range/10, window = 3 x that) and a warning says so. Each fit chooses its depth grid from its
+own window's orders, as `mdkit calibrate` does. When a run sends no order or gets no
 fill, a `note:` line after the summary says why (warm-up, no fit, quotes too far).
+
+Risk aversion: by default gamma_mode is inventory_skew, scale-free: at q_max the reservation
+price moves by `skew` (default 1) mean base half-spreads (1/kappa_bid + 1/kappa_ask)/2. Setting
+gamma (1/price) alone selects gamma_mode constant.
 
 Output: summary.json, fills.parquet, equity.parquet (one row per second: mid, our quotes,
 position, cash, equity; schemas/ documents these three) and chart.svg in --out, or without it
@@ -369,13 +377,18 @@ pub struct Prepared {
 
 pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
     crate::process::require_data_dir(data)?;
-    let config = Config::from_args(&args)?;
+    let mut config = Config::from_args(&args)?;
     // A given --out that may not be written is refused before anything is read.
     if let Some(dir) = &config.out {
         Destination::Given { dir: dir.clone(), force: config.force }.check()?;
     }
     let runtime = crate::process::query_runtime()?;
     let (prepared, session) = runtime.block_on(prepare(data, &config))?;
+    let source = &prepared.listings.source;
+    let span_ns = source.to.as_nanos().saturating_sub(source.from.as_nanos());
+    if let Some(note) = size_to_range(&mut config.settings, span_ns) {
+        tracing::warn!("{note}");
+    }
     let points = sweep::points(&config.settings, &config.sweep)?;
     // Every point's settings must resolve before anything is written.
     for point in &points {
@@ -612,11 +625,42 @@ fn choose_market(data: &Path, config: &Config) -> anyhow::Result<MarketKey> {
     }
 }
 
+/// Recalibrations per range when the schedule is sized to a short range.
+const SIZED_FITS: f64 = 10.0;
+/// A range shorter than this (seconds) is not sized: its fits would see a few seconds each.
+const SIZED_MIN_SPAN: f64 = 120.0;
+
+/// On a range too short for the default schedule to ever quote (shorter than the warm-up plus
+/// one recalibration interval) but at least two minutes long, and only when warm-up, window
+/// and interval are all at their default values: interval = warm-up = range / 10 and window =
+/// 3 × that, in whole seconds. Returns the line that says so.
+pub fn size_to_range(settings: &mut Settings, span_ns: i64) -> Option<String> {
+    let defaults = Settings::default();
+    let untouched = settings.warmup_period_seconds == defaults.warmup_period_seconds
+        && settings.calibration_window_seconds == defaults.calibration_window_seconds
+        && settings.recalibration_interval_seconds == defaults.recalibration_interval_seconds;
+    let span = span_ns as f64 / NANOS_PER_SEC as f64;
+    let needed = settings.warmup_period_seconds + settings.recalibration_interval_seconds;
+    if !untouched || span >= needed || span < SIZED_MIN_SPAN {
+        return None;
+    }
+    let every = (span / SIZED_FITS).floor();
+    settings.warmup_period_seconds = every;
+    settings.recalibration_interval_seconds = every;
+    settings.calibration_window_seconds = 3.0 * every;
+    Some(format!(
+        "the range is {span:.0} s, shorter than the default warm-up + recalibration interval \
+         ({needed:.0} s), so nothing would be quoted: sized to the data: warmup={every}s, \
+         every={every}s, window={}s (set warmup, every and window to choose them)",
+        3.0 * every
+    ))
+}
+
 /// The calibration settings a schedule uses: `mdkit calibrate`'s defaults on the market's tick.
 pub fn calibration_settings(spec: MarketSpec, window_ns: i64) -> calibrate::Settings {
     calibrate::Settings {
         sample_interval_ns: NANOS_PER_SEC,
-        grid: DepthGrid::for_tick(spec.tick),
+        grid: GridSpec::FromData { tick: spec.tick, levels: DEFAULT_LEVELS, start: None },
         min_count: 5,
         lookback_ns: window_ns.max(LOOKBACK_NS),
     }

@@ -633,6 +633,7 @@ mod tests {
             "inventory_horizon_seconds",
             "risk_aversion_gamma",
             "gamma_mode",
+            "inventory_skew",
             "max_shift_ticks",
             "order_size",
             "max_inventory",
@@ -667,6 +668,7 @@ mod tests {
         assert_eq!(keys(), want);
         let aliases = [
             ("gamma", "risk_aversion_gamma"),
+            ("skew", "inventory_skew"),
             ("horizon", "inventory_horizon_seconds"),
             ("max_shift", "max_shift_ticks"),
             ("maker_fee", "maker_fee_bps"),

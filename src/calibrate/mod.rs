@@ -1,12 +1,14 @@
 //! `mdkit calibrate`: σ, A and κ per side (docs/MODEL.md) by the SQL in `sql/`, per window, printed
-//! and written to the `calibration` table for the backtester.
+//! with a quality verdict per side and written to the `calibration` table for `spread`.
 //!
 //! [`crate::estimate`] is the library part (one window on any registered table set: the
-//! backtester uses it too); [`report`] prints the rows. This module owns the flags, the validated
+//! backtester uses it too); [`report`] prints the rows and the warnings on poor fits; [`store`]
+//! writes them, one row per window and settings. This module owns the flags, the validated
 //! [`Config`], the choice of markets, range, tick and windows, and [`run`]. It must not be
 //! imported by other subcommands.
 
 mod report;
+mod store;
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -20,34 +22,43 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub use self::report::Format;
 pub use crate::estimate::{
     fit, infer_market_tick, intensity, volatility, window, CalibrateError, DepthGrid, Fit,
-    IntensityPoint, MarketKey, Settings, Volatility, Window, LOOKBACK_NS,
+    GridSpec, IntensityPoint, MarketKey, Settings, Volatility, Window, DEFAULT_LEVELS, LOOKBACK_NS,
 };
-use crate::model::{parse_duration, parse_time, EventTime, Price};
-use crate::storage::{CalibrationRow, Rows, Session, Table, Writer, WriterConfig};
+use crate::model::{parse_duration, parse_time, EventTime, Price, RecvTime};
+use crate::storage::{CalibrationRow, Session};
 
 const AFTER_HELP: &str = "\
+Units: sigma in price/sqrt(s) (price = the market's quote currency, e.g. USDT), kappa in
+1/price, A in 1/s; R2 is the R² of ln λ(δ) = ln A − κ·δ over the grid points used.
+
 Without --every, one window covers the whole range (default: all book_top data of the market).
 With --every E, windows of length --window end at from+window, from+window+E, ... up to --to;
 one row per window end. A book frame up to 30 minutes (docs/MODEL.md's gap_threshold_seconds) or one
 window length, whichever is longer, before a window's start may give the mid at its start.
-Each run appends its rows to the calibration table (readers take the latest row per window
-end); --no-write only prints.
 
-The depth step defaults to the market's tick, inferred as the greatest common divisor of the
-distinct best bid and ask prices in all of the market's book_top rows; the depth start defaults to half
-the step, so a one-tick spread puts the touch on the first grid point.
+The depth grid δ_k = start + k·step (k < --depth-levels) is chosen per window from the data:
+the step is a round multiple of the market's tick (1, 2 or 5 × 10^n ticks) such that the last
+point is still reached by 2 % of each side's orders (and at least 4 × --min-count of them), and
+the start is half the step. --depth-step (and --depth-start) set it instead. The grid used is
+printed and stored with each row.
+
+Each side gets a quality verdict: good (R² ≥ 0.9 over ≥ 5 points), poor (a warning names the
+setting to change), or none (no fit, with the reason). Each row stores when it was written
+and the settings that produced it; running the same window again with the same settings
+replaces its row, other settings add a row beside it, and readers (spread) take the
+latest-written row. --no-write only prints.
 
 Examples:
-  mdkit calibrate --market ETH-USD
+  mdkit calibrate --market BTCUSDT
   mdkit calibrate --market ETH-USD --from 2026-11-20T00:00Z --to 2026-11-21 --window 1h --every 10m
   mdkit calibrate --format json --depth-step 0.05 --min-count 10";
 
 /// Estimate sigma, A and kappa per side from book_top and trades, by the SQL in sql/.
 ///
-/// Prints sigma, kappa_bid, A_bid, kappa_ask, A_ask with R², fit points and order counts per
-/// window, and writes one row per window to the calibration table. A window that cannot give
-/// a parameter (no trades on a side, too few grid points) prints and stores it as null with
-/// the reason.
+/// Prints sigma (price/√s), kappa (1/price) and A (1/s) per side with R², fit points, order
+/// counts, the quality verdict and the depth grid per window, and writes one row per window to
+/// the calibration table. A window that cannot give a parameter (no trades on a side, too few
+/// grid points) prints and stores it as null with the reason.
 #[derive(Debug, Clone, clap::Args)]
 #[command(after_help = AFTER_HELP)]
 pub struct Args {
@@ -72,14 +83,14 @@ pub struct Args {
     /// Δt of the mid sampling grid for sigma
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub sample_interval: Duration,
-    /// Δ of the depth grid, in price (default: the market's tick, see below)
+    /// Δ of the depth grid, in price (default: chosen from each window's orders, see below)
     #[arg(long, value_name = "PRICE", value_parser = Price::parse)]
     pub depth_step: Option<Price>,
     /// δ₀, the first grid depth, in price (default: half the depth step)
     #[arg(long, value_name = "PRICE", value_parser = Price::parse)]
     pub depth_start: Option<Price>,
     /// K, grid points per side
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = DEFAULT_LEVELS)]
     pub depth_levels: u32,
     /// Orders a grid point needs to enter the fit
     #[arg(long, default_value_t = 5)]
@@ -158,27 +169,31 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
     crate::process::require_data_dir(data)?;
     let config = Config::from_args(&args)?;
     let runtime = crate::process::query_runtime()?;
-    let results = runtime.block_on(calibrate(data, &config))?;
+    let mut results = runtime.block_on(calibrate(data, &config))?;
+    if config.write {
+        let now = RecvTime::now();
+        for row in results.iter_mut().flat_map(|(_, rows)| rows.iter_mut()) {
+            row.written_at = Some(now);
+        }
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     report::write(&mut out, config.format, &results)?;
     out.flush().context("cannot write the result")?;
+    for (key, rows) in &results {
+        report::warn_poor_fits(key, rows, &config);
+    }
     if config.write {
         for (key, rows) in &results {
-            write_rows(data, key, rows)?;
+            let written = store::write(data, key, rows)?;
+            if written.replaced > 0 {
+                tracing::info!(
+                    "{key}: replaced {} row(s) of the same windows and settings",
+                    written.replaced
+                );
+            }
         }
     }
-    Ok(())
-}
-
-/// Appends rows to the calibration table of one market.
-fn write_rows(data: &Path, key: &MarketKey, rows: &[CalibrationRow]) -> anyhow::Result<()> {
-    let fail = || format!("cannot write the calibration table for {}", key.market);
-    let mut writer =
-        Writer::new(data, Table::Calibration, &key.venue, &key.market, WriterConfig::default())
-            .with_context(fail)?;
-    writer.write(&CalibrationRow::to_batch(&key.venue, &key.market, rows)).with_context(fail)?;
-    writer.close().with_context(fail)?;
     Ok(())
 }
 
@@ -224,19 +239,19 @@ async fn calibrate_market(
     let to = config.to.unwrap_or(last.saturating_add_nanos(1));
     anyhow::ensure!(from < to, "empty range: {from} is not before {to}");
     let range = Window { start: from, end: to };
-    let step = match config.depth_step {
-        Some(step) => step,
+    let grid = match config.depth_step {
+        Some(step) => GridSpec::Set(DepthGrid {
+            start: config.depth_start.unwrap_or(Price::from_raw(step.raw() / 2)),
+            step,
+            levels: config.depth_levels,
+        }),
         None => {
             let all = Window { start: first, end: last.saturating_add_nanos(1) };
-            infer_market_tick(ctx, key, all)
+            let tick = infer_market_tick(ctx, key, all)
                 .await?
-                .context("no book prices to infer the tick from: pass --depth-step")?
+                .context("no book prices to infer the tick from: pass --depth-step")?;
+            GridSpec::FromData { tick, levels: config.depth_levels, start: config.depth_start }
         }
-    };
-    let grid = DepthGrid {
-        start: config.depth_start.unwrap_or(Price::from_raw(step.raw() / 2)),
-        step,
-        levels: config.depth_levels,
     };
     let windows = windows(range, config.window_ns, config.every_ns);
     if windows.is_empty() {
@@ -364,17 +379,25 @@ mod tests {
     fn settings_refuse_what_the_sql_cannot_use() {
         let good = Settings {
             sample_interval_ns: S,
-            grid: DepthGrid::for_tick(Price::from_raw(1_000_000)),
+            grid: DepthGrid::for_tick(Price::from_raw(1_000_000)).into(),
             min_count: 5,
             lookback_ns: LOOKBACK_NS,
         };
         assert!(good.validate().is_ok());
-        assert_eq!(good.grid.start, Price::from_raw(500_000), "δ₀ = tick / 2");
+        assert_eq!(
+            DepthGrid::for_tick(Price::from_raw(1_000_000)).start,
+            Price::from_raw(500_000),
+            "δ₀ = tick / 2"
+        );
+        let tick = Price::from_raw(1_000_000);
         for bad in [
             Settings { sample_interval_ns: 0, ..good },
             Settings { min_count: 0, ..good },
-            Settings { grid: DepthGrid { levels: 0, ..good.grid }, ..good },
-            Settings { grid: DepthGrid { step: Price::ZERO, ..good.grid }, ..good },
+            Settings { grid: GridSpec::FromData { tick, levels: 0, start: None }, ..good },
+            Settings {
+                grid: GridSpec::FromData { tick: Price::ZERO, levels: 20, start: None },
+                ..good
+            },
         ] {
             assert!(bad.validate().is_err(), "{bad:?}");
         }

@@ -89,6 +89,31 @@ named_enum!(
 );
 
 named_enum!(
+    /// The verdict on one side's intensity fit in the `calibration` table (docs/MODEL.md
+    /// "Fit quality").
+    FitQuality, "fit quality" {
+        /// R² and points at or above the thresholds.
+        Good => "good",
+        /// A fit exists but R² or the number of points is below its threshold.
+        Poor => "poor",
+        /// No fit: κ and A are null, with the reason.
+        Missing => "none",
+    }
+);
+
+named_enum!(
+    /// Where a calibration's depth grid came from (docs/MODEL.md "The depth grid").
+    GridSource, "grid source" {
+        /// Chosen from how deep the window's orders reached.
+        Data => "data",
+        /// Given as settings (`--depth-step`, `--depth-start`).
+        Set => "set",
+        /// The tick, because the window had too few orders to choose from.
+        Tick => "tick",
+    }
+);
+
+named_enum!(
     /// What happened to a connection; one row of the `events` table.
     EventKind, "event kind" {
         /// A connection was established.

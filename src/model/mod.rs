@@ -15,7 +15,9 @@ mod time_text;
 pub use duration::{parse_duration, DurationError};
 pub use event::{BookFrame, Level, Trade};
 pub use fixed::{parse_raw, parse_short_quoted, DecimalError, Price, Qty, SCALE, UNIT};
-pub use kind::{BookSide, EventKind, FrameKind, TakerSide, TradeKind, UnknownName};
+pub use kind::{
+    BookSide, EventKind, FitQuality, FrameKind, GridSource, TakerSide, TradeKind, UnknownName,
+};
 pub use time::{
     Clock, EventTime, LocalClock, RecvTime, Timestamp, VenueClock, NANOS_PER_DAY, NANOS_PER_MILLI,
     NANOS_PER_SEC,

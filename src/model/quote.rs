@@ -16,8 +16,11 @@ use super::Price;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GammaMode {
-    /// γ = `risk_aversion_gamma`.
+    /// γ such that the reservation shift at q_max is `inventory_skew` × the mean base
+    /// half-spread (1/κ_bid + 1/κ_ask)/2: scale-free, the default.
     #[default]
+    InventorySkew,
+    /// γ = `risk_aversion_gamma`, 1/price.
     Constant,
     /// γ = `risk_aversion_gamma` · |q| / q_max: 0 when flat, full at the limit.
     InventoryScaled,
@@ -26,10 +29,12 @@ pub enum GammaMode {
 }
 
 impl GammaMode {
-    pub const NAMES: [&'static str; 3] = ["constant", "inventory_scaled", "max_shift"];
+    pub const NAMES: [&'static str; 4] =
+        ["inventory_skew", "constant", "inventory_scaled", "max_shift"];
 
     pub const fn as_str(self) -> &'static str {
         match self {
+            GammaMode::InventorySkew => "inventory_skew",
             GammaMode::Constant => "constant",
             GammaMode::InventoryScaled => "inventory_scaled",
             GammaMode::MaxShift => "max_shift",
@@ -47,6 +52,7 @@ impl FromStr for GammaMode {
     type Err = QuoteError;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         match text {
+            "inventory_skew" => Ok(GammaMode::InventorySkew),
             "constant" => Ok(GammaMode::Constant),
             "inventory_scaled" => Ok(GammaMode::InventoryScaled),
             "max_shift" => Ok(GammaMode::MaxShift),
@@ -65,9 +71,14 @@ impl FromStr for GammaMode {
 pub struct QuoteSettings {
     /// T, seconds (default 1800).
     pub inventory_horizon_seconds: f64,
-    /// γ, 1 / price (default 0.1).
+    /// γ, 1 / price (default 0.1), for [`GammaMode::Constant`] and
+    /// [`GammaMode::InventoryScaled`]: an expert setting, since its effect depends on the
+    /// market's price scale.
     pub risk_aversion_gamma: f64,
     pub gamma_mode: GammaMode,
+    /// For [`GammaMode::InventorySkew`] (default 1): the reservation shift at q_max in mean
+    /// base half-spreads; dimensionless.
+    pub inventory_skew: f64,
     /// For [`GammaMode::MaxShift`] (default 10).
     pub max_shift_ticks: f64,
     /// q_max in lots (units of `order_size`): docs/MODEL.md's `max_inventory` / `order_size`,
@@ -88,7 +99,8 @@ impl Default for QuoteSettings {
         Self {
             inventory_horizon_seconds: 1800.0,
             risk_aversion_gamma: 0.1,
-            gamma_mode: GammaMode::Constant,
+            gamma_mode: GammaMode::InventorySkew,
+            inventory_skew: 1.0,
             max_shift_ticks: 10.0,
             max_inventory_lots: 10.0,
             maker_fee_bps: 1.5,
@@ -140,15 +152,33 @@ pub struct Quote {
     /// The spread bounds in price: max(min_spread_bps, 2 × maker fee) and max_spread_bps of mid.
     pub min_spread: f64,
     pub max_spread: f64,
+    /// Which bound the spread ask₀ − bid₀ was clamped to, if any.
+    pub spread_clamped: Option<SpreadBound>,
     /// Final quotes on the tick grid; `None` when inventory is at the limit on that side.
     pub bid: Option<Price>,
     pub ask: Option<Price>,
 }
 
-/// γ for the chosen mode (docs/MODEL.md "γ modes"); σ is the clamped σ, q and q_max in lots.
-pub fn gamma(settings: &QuoteSettings, sigma: f64, inventory_lots: f64, tick: Price) -> f64 {
+/// The spread bound a quote was held to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpreadBound {
+    /// Widened to the lower bound (min_spread_bps or twice the maker fee).
+    Min,
+    /// Narrowed to max_spread_bps.
+    Max,
+}
+
+/// γ for the chosen mode (docs/MODEL.md "γ modes"); σ is the clamped σ, κ per side, q and q_max
+/// in lots.
+pub fn gamma(settings: &QuoteSettings, inputs: &QuoteInputs, sigma: f64) -> f64 {
     let q_max = settings.max_inventory_lots;
+    let (inventory_lots, tick) = (inputs.inventory_lots, inputs.tick);
     match settings.gamma_mode {
+        GammaMode::InventorySkew => {
+            let half_spread = (1.0 / inputs.kappa_bid + 1.0 / inputs.kappa_ask) / 2.0;
+            settings.inventory_skew * half_spread
+                / (sigma * sigma * settings.inventory_horizon_seconds * q_max)
+        }
         GammaMode::Constant => settings.risk_aversion_gamma,
         GammaMode::InventoryScaled => {
             settings.risk_aversion_gamma * (inventory_lots.abs() / q_max).min(1.0)
@@ -184,6 +214,9 @@ impl QuoteSettings {
         }
         if !finite_pos(self.max_shift_ticks) {
             return bad("max_shift_ticks must be a positive number");
+        }
+        if !(self.inventory_skew.is_finite() && self.inventory_skew >= 0.0) {
+            return bad("inventory_skew must be zero or positive");
         }
         if !(self.min_spread_bps >= 0.0
             && self.maker_fee_bps >= 0.0
@@ -227,7 +260,7 @@ pub fn quote(settings: &QuoteSettings, inputs: &QuoteInputs) -> Result<Quote, Qu
     let mid = (best_bid.raw() as f64 + best_ask.raw() as f64) / 2.0 / super::UNIT as f64;
     let sigma = sigma.clamp(settings.min_volatility, settings.max_volatility);
     let horizon = settings.inventory_horizon_seconds;
-    let gamma = gamma(settings, sigma, inventory_lots, tick);
+    let gamma = gamma(settings, inputs, sigma);
     let delta_bid = optimal_delta(gamma, sigma, horizon, kappa_bid);
     let delta_ask = optimal_delta(gamma, sigma, horizon, kappa_ask);
     let reservation = mid - gamma * sigma * sigma * horizon * inventory_lots;
@@ -236,7 +269,15 @@ pub fn quote(settings: &QuoteSettings, inputs: &QuoteInputs) -> Result<Quote, Qu
     let min_spread = mid * settings.min_spread_bps.max(2.0 * settings.maker_fee_bps) / 1e4;
     let max_spread = mid * settings.max_spread_bps / 1e4;
     let centre = (raw_bid + raw_ask) / 2.0;
-    let spread = (raw_ask - raw_bid).clamp(min_spread, max_spread);
+    let raw_spread = raw_ask - raw_bid;
+    let spread = raw_spread.clamp(min_spread, max_spread);
+    let spread_clamped = if raw_spread < min_spread {
+        Some(SpreadBound::Min)
+    } else if raw_spread > max_spread {
+        Some(SpreadBound::Max)
+    } else {
+        None
+    };
     let (bounded_bid, bounded_ask) = (centre - spread / 2.0, centre + spread / 2.0);
 
     let bid = round_to_tick(bounded_bid, tick, Rounding::Down)?.min(prev_tick(best_ask, tick));
@@ -253,6 +294,7 @@ pub fn quote(settings: &QuoteSettings, inputs: &QuoteInputs) -> Result<Quote, Qu
         raw_ask,
         min_spread,
         max_spread,
+        spread_clamped,
         bid: (inventory_lots < q_max).then_some(bid),
         ask: (inventory_lots > -q_max).then_some(ask),
     })
@@ -336,7 +378,7 @@ mod tests {
 
     #[test]
     fn constant_gamma_follows_the_formulas() {
-        let s = QuoteSettings::default();
+        let s = QuoteSettings { gamma_mode: GammaMode::Constant, ..Default::default() };
         let q = quote(&s, &QuoteInputs { sigma: 0.5, ..inputs() }).unwrap();
         // mid 3000, σ²T = 0.25·1800 = 450, γσ²T = 45; q = 2 → r = 3000 − 90 = 2910.
         let d_bid = 45.0 + 20.0 * (1.0f64 + 0.1 / 15.0).ln(); // 45.13289…
@@ -382,22 +424,52 @@ mod tests {
     }
 
     #[test]
+    fn inventory_skew_gamma_is_scale_free() {
+        // κ 15 and 10: mean base half-spread h = (1/15 + 1/10)/2 = 1/12; σ 0.05, T 1800,
+        // q_max 10: γ = 1 · (1/12) / (0.0025 · 1800 · 10) = 1/540.
+        let s = QuoteSettings::default();
+        assert_eq!(s.gamma_mode, GammaMode::InventorySkew);
+        let q = quote(&s, &QuoteInputs { inventory_lots: 10.0, ..inputs() }).unwrap();
+        assert!((q.gamma - 1.0 / 540.0).abs() < 1e-15, "{}", q.gamma);
+        // At q_max the reservation price sits one mean base half-spread below the mid.
+        assert!((q.mid - q.reservation - 1.0 / 12.0).abs() < 1e-9);
+        // The same market at 20× the price (σ and 1/κ scale with it) gives the same quote in
+        // units of the price: γ scales as 1/price, so γ·price is unchanged.
+        let scaled = QuoteInputs {
+            best_bid: p("59999.8"),
+            best_ask: p("60000.2"),
+            tick: p("0.2"),
+            sigma: 1.0,
+            kappa_bid: 0.75,
+            kappa_ask: 0.5,
+            inventory_lots: 10.0,
+        };
+        let big = quote(&s, &scaled).unwrap();
+        assert!((big.gamma * 20.0 - q.gamma).abs() < 1e-15);
+        assert!(((big.mid - big.reservation) / 20.0 - 1.0 / 12.0).abs() < 1e-9);
+        assert!((big.delta_bid / 20.0 - q.delta_bid).abs() < 1e-9);
+    }
+
+    #[test]
     fn spread_bounds_and_post_only_hold() {
         // γ = 0 and huge κ: a raw spread of ~0 is widened to the fee floor, 3 bps of 3000 = 0.9.
-        let s = QuoteSettings { risk_aversion_gamma: 0.0, ..Default::default() };
+        let constant = QuoteSettings { gamma_mode: GammaMode::Constant, ..Default::default() };
+        let s = QuoteSettings { risk_aversion_gamma: 0.0, ..constant.clone() };
         let q = quote(&s, &QuoteInputs { kappa_bid: 1e6, kappa_ask: 1e6, ..inputs() }).unwrap();
         assert!((q.min_spread - 0.9).abs() < 1e-12);
+        assert_eq!(q.spread_clamped, Some(SpreadBound::Min));
         assert_eq!(q.bid, Some(p("2999.55")));
         assert_eq!(q.ask, Some(p("3000.45")));
         // γσ²T = 10·0.25·1800 = 4500 is narrowed to 200 bps = 60 about the centre
         // 3000 + (δ_ask − δ_bid)/4 = 3000.00911…: bid 2970.00911… → 2970, ask 3030.00911… → 3030.01.
-        let s = QuoteSettings { risk_aversion_gamma: 10.0, ..Default::default() };
+        let s = QuoteSettings { risk_aversion_gamma: 10.0, ..constant.clone() };
         let q = quote(&s, &QuoteInputs { inventory_lots: 0.0, sigma: 0.5, ..inputs() }).unwrap();
         assert!((q.max_spread - 60.0).abs() < 1e-12);
+        assert_eq!(q.spread_clamped, Some(SpreadBound::Max));
         assert_eq!(q.bid, Some(p("2970")));
         assert_eq!(q.ask, Some(p("3030.01")));
         // A deep short pushes r far above the market: the bid stays one tick under the ask.
-        let s = QuoteSettings::default();
+        let s = constant;
         let q = quote(&s, &QuoteInputs { inventory_lots: -9.0, sigma: 0.5, ..inputs() }).unwrap();
         assert_eq!(q.bid, Some(p("3000")));
     }

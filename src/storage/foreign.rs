@@ -1,5 +1,5 @@
-//! Parts written by other tools (pyarrow, DuckDB, Polars): read when they carry the documented
-//! columns, whatever their order, extra columns, decimal scale (up to 8), string encoding
+//! Parts written by other tools (pyarrow, DuckDB, Polars) or by an older mdkit: read when they
+//! carry the documented columns (a nullable column they lack reads as null), whatever their order, extra columns, decimal scale (up to 8), string encoding
 //! (plain, large, view or dictionary) or side case (`BUY`, `buy`), and normalised batch by
 //! batch into the table's own schema (docs/ARCHITECTURE.md "Layout on disk").
 //!
@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow::array::{new_null_array, Array, ArrayRef, RecordBatch, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Schema, TimeUnit};
 use arrow::error::ArrowError;
@@ -31,6 +31,8 @@ enum Source {
     /// Not in the file: the partition's venue or market (hive tools leave them in the path).
     Venue,
     Market,
+    /// A nullable column the file lacks (a part written before the column existed): null.
+    Null,
 }
 
 impl Foreign {
@@ -44,6 +46,7 @@ impl Foreign {
                 columns.push(match name.as_str() {
                     "venue" => Source::Venue,
                     "market" => Source::Market,
+                    _ if want.is_nullable() => Source::Null,
                     _ => return Err(format!("required column {name:?} is missing")),
                 });
                 continue;
@@ -77,6 +80,7 @@ impl Foreign {
                 Source::Market => {
                     Arc::new(StringArray::from(vec![partition.market.as_str(); rows]))
                 }
+                Source::Null => new_null_array(field.data_type(), rows),
                 Source::File { name, lower } => {
                     let have = batch.column_by_name(name).ok_or_else(|| {
                         ArrowError::SchemaError(format!("column {name} is missing"))

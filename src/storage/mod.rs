@@ -27,7 +27,7 @@ pub use path::{
 };
 pub use reader::{list, Listing, Scan, Selection, TimeRange, BATCH_ROWS};
 pub use rows::{
-    BookTopRow, CalibrationRow, DepthRow, EventRow, Rows, SideFit, TopLevels, TradeRow,
+    BookTopRow, CalibrationRow, DepthRow, EventRow, FitSettings, Rows, SideFit, TopLevels, TradeRow,
 };
 pub use schema::{
     decimal_type, schema_difference, timestamp_type, type_label, Table, BOOK_TOP_LEVELS,

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, BooleanArray, Decimal128Array, Float64Array, Int64Array, RecordBatch,
-    StringArray, TimestampNanosecondArray, UInt32Array,
+    Array, ArrayRef, BooleanArray, Decimal128Array, Int64Array, RecordBatch, StringArray,
+    TimestampNanosecondArray, UInt32Array,
 };
 
 use super::schema::{schema_difference, Table, BOOK_TOP_LEVELS, DECIMAL_PRECISION};
@@ -17,8 +17,10 @@ use crate::model::{
     BookSide, EventKind, EventTime, Level, Price, Qty, RecvTime, TakerSide, TradeKind, SCALE,
 };
 
+pub use calibration::{CalibrationRow, FitSettings, SideFit};
 pub use top::TopLevels;
 
+mod calibration;
 mod top;
 
 /// One row of `depth`: a level's new absolute size after a frame (0 = removed).
@@ -70,30 +72,6 @@ pub struct EventRow {
     pub seq: Option<i64>,
     pub expected_seq: Option<i64>,
     pub detail: Option<String>,
-}
-
-/// One row of `calibration`: the fit of one window (docs/MODEL.md).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CalibrationRow {
-    pub window_start: EventTime,
-    pub window_end: EventTime,
-    pub sigma: Option<f64>,
-    pub mid_samples: i64,
-    pub trades: i64,
-    pub bid: SideFit,
-    pub ask: SideFit,
-}
-
-/// The intensity fit of one side: λ(δ) = A·e^(−κδ).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct SideFit {
-    pub kappa: Option<f64>,
-    pub a: Option<f64>,
-    pub r2: Option<f64>,
-    pub points: i64,
-    pub orders: i64,
-    /// Why the fit is null, when it is.
-    pub reason: Option<String>,
 }
 
 /// Rows of one table, convertible to and from record batches.
@@ -448,85 +426,5 @@ impl Rows for EventRow {
                 })
             })
             .collect()
-    }
-}
-
-impl Rows for CalibrationRow {
-    const TABLE: Table = Table::Calibration;
-
-    fn to_batch(venue: &str, market: &str, rows: &[Self]) -> RecordBatch {
-        let n = rows.len();
-        let floats = |f: &dyn Fn(&Self) -> Option<f64>| -> ArrayRef {
-            Arc::new(rows.iter().map(f).collect::<Float64Array>())
-        };
-        let mut columns = vec![
-            constant(venue, n),
-            constant(market, n),
-            timestamps(rows.iter().map(|r| r.window_start.as_nanos())),
-            timestamps(rows.iter().map(|r| r.window_end.as_nanos())),
-            floats(&|r| r.sigma),
-            i64s(rows.iter().map(|r| r.mid_samples)),
-            i64s(rows.iter().map(|r| r.trades)),
-        ];
-        for side in [BookSide::Bid, BookSide::Ask] {
-            let fit =
-                move |r: &Self| if side == BookSide::Bid { r.bid.clone() } else { r.ask.clone() };
-            columns.push(floats(&|r| fit(r).kappa));
-            columns.push(floats(&|r| fit(r).a));
-            columns.push(floats(&|r| fit(r).r2));
-            columns.push(i64s(rows.iter().map(|r| fit(r).points)));
-            columns.push(i64s(rows.iter().map(|r| fit(r).orders)));
-            columns.push(Arc::new(rows.iter().map(|r| fit(r).reason).collect::<StringArray>()));
-        }
-        finish(Self::TABLE, columns)
-    }
-
-    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, StorageError> {
-        let c = Columns::new(Self::TABLE, batch)?;
-        let start = c.get::<TimestampNanosecondArray>("window_start")?;
-        let end = c.get::<TimestampNanosecondArray>("window_end")?;
-        let sigma = c.get::<Float64Array>("sigma")?;
-        let samples = c.get::<Int64Array>("mid_samples")?;
-        let trades = c.get::<Int64Array>("trades")?;
-        let side_columns = |side: &str| -> Result<_, StorageError> {
-            Ok((
-                c.get::<Float64Array>(&format!("kappa_{side}"))?,
-                c.get::<Float64Array>(&format!("a_{side}"))?,
-                c.get::<Float64Array>(&format!("r2_{side}"))?,
-                c.get::<Int64Array>(&format!("points_{side}"))?,
-                c.get::<Int64Array>(&format!("orders_{side}"))?,
-                c.get::<StringArray>(&format!("reason_{side}"))?,
-            ))
-        };
-        let (bid, ask) = (side_columns("bid")?, side_columns("ask")?);
-        let fit = |cols: &(_, _, _, _, _, _), i: usize| {
-            let (kappa, a, r2, points, orders, reason): &(
-                &Float64Array,
-                &Float64Array,
-                &Float64Array,
-                &Int64Array,
-                &Int64Array,
-                &StringArray,
-            ) = cols;
-            SideFit {
-                kappa: opt(*kappa, i).then(|| kappa.value(i)),
-                a: opt(*a, i).then(|| a.value(i)),
-                r2: opt(*r2, i).then(|| r2.value(i)),
-                points: points.value(i),
-                orders: orders.value(i),
-                reason: opt(*reason, i).then(|| reason.value(i).to_owned()),
-            }
-        };
-        Ok((0..batch.num_rows())
-            .map(|i| CalibrationRow {
-                window_start: EventTime::from_nanos(start.value(i)),
-                window_end: EventTime::from_nanos(end.value(i)),
-                sigma: opt(sigma, i).then(|| sigma.value(i)),
-                mid_samples: samples.value(i),
-                trades: trades.value(i),
-                bid: fit(&bid, i),
-                ask: fit(&ask, i),
-            })
-            .collect())
     }
 }

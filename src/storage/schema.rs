@@ -136,8 +136,19 @@ impl Table {
                         Field::new(format!("points_{side}"), DataType::Int64, false),
                         Field::new(format!("orders_{side}"), DataType::Int64, false),
                         utf8(&format!("reason_{side}"), true),
+                        utf8(&format!("quality_{side}"), true),
                     ]);
                 }
+                // Added after the first release, so nullable: older parts read as null.
+                fields.extend([
+                    timestamp("written_at", true),
+                    utf8("grid", true),
+                    decimal("depth_start", true),
+                    decimal("depth_step", true),
+                    Field::new("depth_levels", DataType::Int64, true),
+                    Field::new("min_count", DataType::Int64, true),
+                    Field::new("sample_interval_ns", DataType::Int64, true),
+                ]);
             }
         }
         Arc::new(Schema::new(fields))

@@ -523,7 +523,12 @@ fn outputs_never_overwrite_each_other() {
     }
     assert_eq!(names(&parent), ["ETH-USD-20261120T130000Z-1", "ETH-USD-20261120T130000Z-2"]);
 
-    let out = backtest(data.path(), cwd.path(), &["--sweep", "gamma=0.05,0.2", "--jobs", "2"]);
+    // A schedule that is set is kept (not sized to the 3-minute range).
+    let out = backtest(
+        data.path(),
+        cwd.path(),
+        &["--set", "every=300", "--sweep", "gamma=0.05,0.2", "--jobs", "2"],
+    );
     ok(&out);
     let name = "ETH-USD-20261120T130000Z-sweep-1";
     let text = stdout(&out);
@@ -569,7 +574,7 @@ fn format_csv_and_json_print_one_record_per_run() {
     assert_eq!(printed, summary(&dir));
     assert!(stderr(&out).ends_with("output: backtest/ETH-USD-20261120T130000Z-1\n"));
 
-    let out = backtest(data.path(), cwd.path(), &["--format", "csv"]);
+    let out = backtest(data.path(), cwd.path(), &["--format", "csv", "--set", "every=300"]);
     ok(&out);
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
@@ -804,7 +809,18 @@ fn a_run_without_orders_names_the_reason() {
     let data = tree(3_000);
     let cwd = tempfile::tempdir().unwrap();
     let out_dir = cwd.path().join("a");
+    // With every setting at its default the schedule is sized to the range, and it quotes.
     let out = backtest(data.path(), cwd.path(), &["--out", out_dir.to_str().unwrap()]);
+    ok(&out);
+    assert!(stderr(&out).contains("sized to the data"), "{}", stderr(&out));
+    assert!(u64_of(&summary(&out_dir), "orders_sent") > 0);
+    // A schedule that is set is kept.
+    let out_dir = cwd.path().join("a2");
+    let out = backtest(
+        data.path(),
+        cwd.path(),
+        &["--set", "every=9m", "--out", out_dir.to_str().unwrap()],
+    );
     ok(&out);
     let note = "no orders: warm-up (900 s) covers the whole range (300 s); try --set warmup=30s";
     let text = stdout(&out);

@@ -67,7 +67,7 @@ fn window(start: i64, end: i64) -> Window {
 }
 
 fn settings(interval_ns: i64, grid: DepthGrid, lookback_ns: i64) -> Settings {
-    Settings { sample_interval_ns: interval_ns, grid, min_count: 5, lookback_ns }
+    Settings { sample_interval_ns: interval_ns, grid: grid.into(), min_count: 5, lookback_ns }
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -225,6 +225,42 @@ async fn intensity_sql_matches_the_hand_count() {
     assert_eq!(bid, [0, 0, 0, 0]); // only #8, at δ 0
     assert_eq!(ask, [1, 1, 1, 1]); // only #7
     assert_eq!((points[0].side_orders, points[0].side_trades), (1, 4));
+}
+
+/// docs/MODEL.md's rule for frames with one side empty: no mid, skipped; a trade after one
+/// takes the mid of the latest two-sided frame (the last mid is carried).
+#[tokio::test]
+async fn a_one_sided_frame_carries_the_last_mid() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut one_sided = frame(T0 + SEC, 2, "99.00", "1");
+    one_sided.asks = Vec::<Level>::new().into();
+    write(dir.path(), "ETH-USD", &[frame(T0 - SEC, 1, "100.00", "100.01"), one_sided]);
+    write(
+        dir.path(),
+        "ETH-USD",
+        &[
+            trade(T0 + 2 * SEC, 1, TakerSide::Sell, "99.99"),
+            trade(T0 + 3 * SEC, 2, TakerSide::Sell, "99.97"),
+        ],
+    );
+    let session = Session::open(dir.path()).await.unwrap();
+    let grid = DepthGrid { start: p("0.005"), step: p("0.01"), levels: 4 };
+    let w = window(T0, T0 + 10 * SEC);
+    let points = intensity(&session.ctx, &key("ETH-USD"), w, &settings(SEC, grid, 3600 * SEC))
+        .await
+        .unwrap();
+    // Both sells take the mid of the frame at T0 − 1 s, (100.00 + 100.01)/2, not the
+    // one-sided frame at T0 + 1 s (no mid): 2δ = 200.01 − 199.98 = 0.03 and
+    // 200.01 − 199.94 = 0.07; at 2δₖ = 0.01, 0.03, 0.05, 0.07: 2, 2, 1, 1. Dropping the trades
+    // after a one-sided frame would count none.
+    let bid: Vec<i64> =
+        points.iter().filter(|q| q.side == BookSide::Bid).map(|q| q.orders).collect();
+    assert_eq!(bid, [2, 2, 1, 1]);
+    // σ skips it too: the only mids on the grid are the first frame's, so every return is 0.
+    let vol = volatility(&session.ctx, &key("ETH-USD"), w, &settings(SEC, grid, 3600 * SEC))
+        .await
+        .unwrap();
+    assert_eq!(vol.sigma, Some(0.0), "{vol:?}");
 }
 
 fn point(side: BookSide, delta: &str, orders: i64, lambda: f64) -> IntensityPoint {

@@ -17,6 +17,7 @@ mod layering;
 mod live;
 mod messy;
 mod prev_release;
+mod real_markets;
 mod refused;
 mod schemas;
 mod simulate;

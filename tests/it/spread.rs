@@ -19,6 +19,7 @@ fn fit(kappa: Option<f64>, reason: Option<&str>) -> SideFit {
         points: 20,
         orders: 1000,
         reason: reason.map(str::to_owned),
+        quality: None,
     }
 }
 
@@ -31,6 +32,8 @@ fn calibration(start: i64, sigma: f64, kappa_bid: Option<f64>, kappa_ask: f64) -
         trades: 5000,
         bid: fit(kappa_bid, kappa_bid.is_none().then_some("only 2 grid points")),
         ask: fit(Some(kappa_ask), None),
+        written_at: None,
+        settings: None,
     }
 }
 
@@ -93,7 +96,7 @@ fn assert_formulas(v: &serde_json::Value, gamma: f64, q: f64) {
 fn constant_gamma_quotes_by_the_formulas_from_the_latest_row_and_frame() {
     let dir = tempfile::tempdir().unwrap();
     tree(dir.path());
-    let v = spread(dir.path(), &[]);
+    let v = spread(dir.path(), &["--gamma-mode", "constant"]);
     assert_eq!(v["calibration_window_end"], "2026-11-20T14:00:00Z", "the latest row: {v}");
     assert_eq!(
         (v["best_bid"].as_str(), v["best_ask"].as_str()),
@@ -105,12 +108,31 @@ fn constant_gamma_quotes_by_the_formulas_from_the_latest_row_and_frame() {
     // ask 3022.59950… → 3022.60 (spread ~151 bps: inside the 3–200 bps bounds).
     assert_formulas(&v, 0.1, 0.0);
     assert_eq!((v["bid"].as_str(), v["ask"].as_str()), (Some("2977.43"), Some("3022.6")));
+    assert!(v["spread_clamped"].is_null(), "inside the bounds: {v}");
 
-    // q = −1, γ 0.01: r = 3000 + 0.01·450 = 3004.5; the bid 3004.5 − 2.2566… would cross the
+    // q = −1, γ 0.01 (a γ alone selects the constant mode): r = 3000 + 0.01·450 = 3004.5; the bid 3004.5 − 2.2566… would cross the
     // best ask 3000.01, so it stays one tick under it.
     let v = spread(dir.path(), &["--inventory", "-1", "--gamma", "0.01"]);
+    assert_eq!(v["gamma_mode"], "constant");
     assert_formulas(&v, 0.01, -1.0);
     assert_eq!(v["bid"], "3000");
+}
+
+#[test]
+fn the_default_gamma_is_scale_free() {
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    // inventory_skew 1: h = (1/15 + 1/10)/2 = 1/12, σ²T = 0.25 · 1800 = 450, q_max 10:
+    // γ = (1/12) / (450 · 10) = 1/54000; at q = q_max the reservation is h under the mid.
+    let v = spread(dir.path(), &["--inventory", "10"]);
+    assert_eq!(v["gamma_mode"], "inventory_skew");
+    assert_formulas(&v, 1.0 / 54_000.0, 10.0);
+    assert!((f(&v, "mid") - f(&v, "reservation") - 1.0 / 12.0).abs() < 1e-9, "{v}");
+    // --inventory-skew 2 doubles γ.
+    let v = spread(dir.path(), &["--inventory-skew", "2"]);
+    assert_formulas(&v, 2.0 / 54_000.0, 0.0);
+    // The spread (~0.17) is widened to the fee floor 0.9: said so.
+    assert_eq!(v["spread_clamped"], "min", "{v}");
 }
 
 #[test]
@@ -166,15 +188,18 @@ fn each_gamma_mode_follows_model_md() {
 fn the_table_format_shows_the_working() {
     let dir = tempfile::tempdir().unwrap();
     tree(dir.path());
-    let out = mdkit(dir.path(), &["spread"]);
+    let out = mdkit(dir.path(), &["spread", "--gamma", "0.1"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     for want in [
         "mid                    3000.00000000",
-        "reservation price      3000.00000000",
+        "reservation price r    3000.00000000",
+        "full spread δ_bid      45.13289",
         "bid                    2977.43",
         "ask                    3022.6",
-        "gamma                  0.100000 (constant)",
+        "gamma (1/price)        1.000000e-1 (constant)",
+        "inside, not clamped",
+        "sigma (price/√s)       0.500000\n",
     ] {
         assert!(text.contains(want), "{want:?} missing from\n{text}");
     }

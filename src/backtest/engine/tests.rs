@@ -31,6 +31,9 @@ fn spec() -> MarketSpec {
 fn config(pairs: &[(&str, &str)]) -> Config {
     let mut s = Settings::default();
     s.set("warmup", "0").unwrap();
+    // These tape tests were worked out with the constant γ 0.1 (σ is tiny here, which would
+    // make the scale-free γ huge).
+    s.set("gamma_mode", "constant").unwrap();
     for (k, v) in pairs {
         s.set(k, v).unwrap();
     }
@@ -320,6 +323,8 @@ fn calibration(at_ms: i64, kappa: f64) -> Recalibration {
             trades: 100,
             bid: fit.clone(),
             ask: fit,
+            written_at: None,
+            settings: None,
         },
     }
 }
@@ -534,7 +539,12 @@ fn the_same_inputs_give_identical_fills_and_summary() {
     // The public entry gives the same as run_with with the same strategy.
     let iter = events.iter().cloned().map(Ok::<_, Infallible>);
     let mut settings = Settings::default();
-    for (k, v) in [("warmup", "0"), ("queue_model", "prob_power(2)"), ("cooldown", "1")] {
+    for (k, v) in [
+        ("warmup", "0"),
+        ("gamma_mode", "constant"),
+        ("queue_model", "prob_power(2)"),
+        ("cooldown", "1"),
+    ] {
         settings.set(k, v).unwrap();
     }
     let mut sink = Collect::default();

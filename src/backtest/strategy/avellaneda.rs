@@ -10,7 +10,8 @@
 //! leaves part of an order open cancels the rest (the side is cooling down). An unchanged
 //! quote is still sent as a refresh, which keeps its queue place and its validity.
 //!
-//! Its settings ([`AvellanedaSettings`]) are the quote's: T, γ and its mode, the max shift,
+//! Its settings ([`AvellanedaSettings`]) are the quote's: T, γ and its mode, the inventory skew,
+//! the max shift,
 //! the spread bounds and the σ clamps, with docs/MODEL.md's names, aliases and defaults (those of
 //! [`QuoteSettings`], shared with `mdkit spread`). q_max in lots and the maker fee are the
 //! engine's settings; the quote reads them from there.
@@ -23,12 +24,17 @@ use crate::model::quote::{quote, GammaMode, QuoteInputs, QuoteSettings};
 use crate::model::{BookSide, Price, Qty};
 use crate::storage::BookTopRow;
 
-/// The AS quote's own settings, as given (docs/MODEL.md "Quotes").
-#[derive(Debug, Clone, PartialEq)]
+/// The AS quote's own settings, as given (docs/MODEL.md "Quotes"). Two settings are equal when
+/// they quote alike: the γ mode is compared as [`AvellanedaSettings::effective_gamma_mode`].
+#[derive(Debug, Clone)]
 pub struct AvellanedaSettings {
     pub inventory_horizon_seconds: f64,
     pub risk_aversion_gamma: f64,
-    pub gamma_mode: GammaMode,
+    /// `None`: `constant` when `risk_aversion_gamma` was set, else `inventory_skew`.
+    pub gamma_mode: Option<GammaMode>,
+    /// Whether `risk_aversion_gamma` was set (a γ alone means a constant γ).
+    pub gamma_given: bool,
+    pub inventory_skew: f64,
     pub max_shift_ticks: f64,
     pub min_spread_bps: f64,
     pub max_spread_bps: f64,
@@ -42,12 +48,41 @@ impl Default for AvellanedaSettings {
         Self {
             inventory_horizon_seconds: q.inventory_horizon_seconds,
             risk_aversion_gamma: q.risk_aversion_gamma,
-            gamma_mode: q.gamma_mode,
+            gamma_mode: None,
+            gamma_given: false,
+            inventory_skew: q.inventory_skew,
             max_shift_ticks: q.max_shift_ticks,
             min_spread_bps: q.min_spread_bps,
             max_spread_bps: q.max_spread_bps,
             min_volatility: q.min_volatility,
             max_volatility: q.max_volatility,
+        }
+    }
+}
+
+impl PartialEq for AvellanedaSettings {
+    fn eq(&self, other: &Self) -> bool {
+        let key = |s: &Self| {
+            (
+                s.inventory_horizon_seconds,
+                s.risk_aversion_gamma,
+                s.effective_gamma_mode(),
+                s.inventory_skew,
+                s.max_shift_ticks,
+                (s.min_spread_bps, s.max_spread_bps, s.min_volatility, s.max_volatility),
+            )
+        };
+        key(self) == key(other)
+    }
+}
+
+impl AvellanedaSettings {
+    /// The γ mode: as set, else `constant` when γ was set, else the scale-free default.
+    pub fn effective_gamma_mode(&self) -> GammaMode {
+        match (self.gamma_mode, self.gamma_given) {
+            (Some(mode), _) => mode,
+            (None, true) => GammaMode::Constant,
+            (None, false) => GammaMode::InventorySkew,
         }
     }
 }
@@ -59,7 +94,8 @@ impl Registered for Avellaneda {
         ("inventory_horizon_seconds", ""),
         ("risk_aversion_gamma", "inventory_horizon_seconds"),
         ("gamma_mode", "risk_aversion_gamma"),
-        ("max_shift_ticks", "gamma_mode"),
+        ("inventory_skew", "gamma_mode"),
+        ("max_shift_ticks", "inventory_skew"),
         ("min_spread_bps", "recalibration_interval_seconds"),
         ("max_spread_bps", "min_spread_bps"),
         ("min_volatility", "max_spread_bps"),
@@ -67,6 +103,7 @@ impl Registered for Avellaneda {
     ];
     const ALIASES: &'static [(&'static str, &'static str)] = &[
         ("gamma", "risk_aversion_gamma"),
+        ("skew", "inventory_skew"),
         ("horizon", "inventory_horizon_seconds"),
         ("max_shift", "max_shift_ticks"),
         ("min_spread", "min_spread_bps"),
@@ -83,15 +120,20 @@ impl Registered for Avellaneda {
     ) -> Result<(), SettingsError> {
         match key {
             "inventory_horizon_seconds" => s.inventory_horizon_seconds = seconds(key, value)?,
-            "risk_aversion_gamma" => s.risk_aversion_gamma = number(key, value)?,
+            "risk_aversion_gamma" => {
+                s.risk_aversion_gamma = number(key, value)?;
+                s.gamma_given = true;
+            }
             "gamma_mode" => {
-                s.gamma_mode =
-                    value.trim().parse::<GammaMode>().map_err(|_| SettingsError::BadValue {
+                s.gamma_mode = Some(value.trim().parse::<GammaMode>().map_err(|_| {
+                    SettingsError::BadValue {
                         key,
                         value: value.to_owned(),
-                        expected: "constant, inventory_scaled or max_shift",
-                    })?
+                        expected: "inventory_skew, constant, inventory_scaled or max_shift",
+                    }
+                })?)
             }
+            "inventory_skew" => s.inventory_skew = number(key, value)?,
             "max_shift_ticks" => s.max_shift_ticks = number(key, value)?,
             "min_spread_bps" => s.min_spread_bps = number(key, value)?,
             "max_spread_bps" => s.max_spread_bps = number(key, value)?,
@@ -106,7 +148,8 @@ impl Registered for Avellaneda {
         Some(match key {
             "inventory_horizon_seconds" => s.inventory_horizon_seconds.to_string(),
             "risk_aversion_gamma" => s.risk_aversion_gamma.to_string(),
-            "gamma_mode" => s.gamma_mode.to_string(),
+            "gamma_mode" => s.effective_gamma_mode().to_string(),
+            "inventory_skew" => s.inventory_skew.to_string(),
             "max_shift_ticks" => s.max_shift_ticks.to_string(),
             "min_spread_bps" => s.min_spread_bps.to_string(),
             "max_spread_bps" => s.max_spread_bps.to_string(),
@@ -120,7 +163,8 @@ impl Registered for Avellaneda {
         let quote = QuoteSettings {
             inventory_horizon_seconds: s.inventory_horizon_seconds,
             risk_aversion_gamma: s.risk_aversion_gamma,
-            gamma_mode: s.gamma_mode,
+            gamma_mode: s.effective_gamma_mode(),
+            inventory_skew: s.inventory_skew,
             max_shift_ticks: s.max_shift_ticks,
             max_inventory_lots: base.max_inventory_lots,
             maker_fee_bps: base.settings.maker_fee_bps,

@@ -1,5 +1,6 @@
-//! The calibration of one window, by the SQL in `sql/`: σ (`volatility.sql`), λ(δ) per side
-//! (`intensity.sql`) and the fit of A and κ (`fit.sql`), assembled into a [`CalibrationRow`].
+//! The calibration of one window, by the SQL in `sql/`: σ (`volatility.sql`), the depth grid
+//! ([`grid`], `reach.sql`), λ(δ) per side (`intensity.sql`) and the fit of A and κ (`fit.sql`)
+//! with its quality verdict, assembled into a [`CalibrationRow`].
 //!
 //! It lives below the commands so that `calibrate` and `backtest` share it without one
 //! command importing the other (docs/ARCHITECTURE.md "Layering"): [`window`] runs on any [`SessionContext`] that has
@@ -19,17 +20,23 @@ use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 
-use crate::model::{quote::infer_tick, BookSide, EventTime, Price, NANOS_PER_SEC, SCALE};
-use crate::storage::{CalibrationRow, SideFit};
+use crate::model::{
+    quote::infer_tick, BookSide, EventTime, FitQuality, Price, NANOS_PER_SEC, SCALE,
+};
+use crate::storage::{CalibrationRow, FitSettings, SideFit};
+
+pub use grid::{choose as choose_grid, DepthGrid, GridSpec, DEFAULT_LEVELS, REACH_SQL};
+
+mod grid;
 
 /// `sql/volatility.sql`.
-pub const VOLATILITY_SQL: &str = include_str!("../sql/volatility.sql");
+pub const VOLATILITY_SQL: &str = include_str!("../../sql/volatility.sql");
 /// `sql/intensity.sql`.
-pub const INTENSITY_SQL: &str = include_str!("../sql/intensity.sql");
+pub const INTENSITY_SQL: &str = include_str!("../../sql/intensity.sql");
 /// `sql/fit.sql`.
-pub const FIT_SQL: &str = include_str!("../sql/fit.sql");
+pub const FIT_SQL: &str = include_str!("../../sql/fit.sql");
 /// `sql/tick.sql`.
-pub const TICK_SQL: &str = include_str!("../sql/tick.sql");
+pub const TICK_SQL: &str = include_str!("../../sql/tick.sql");
 
 /// Fewer fit points than this give a null side (docs/MODEL.md step 5).
 /// How far before a window a book frame may still give the mid at its start, at least: a gap
@@ -37,6 +44,11 @@ pub const TICK_SQL: &str = include_str!("../sql/tick.sql");
 pub const LOOKBACK_NS: i64 = 1800 * 1_000_000_000;
 
 pub const MIN_FIT_POINTS: i64 = 3;
+
+/// A fit with R² below this is `poor` (docs/MODEL.md "Fit quality").
+pub const GOOD_R2: f64 = 0.9;
+/// A fit over fewer grid points than this is `poor`.
+pub const GOOD_POINTS: i64 = 5;
 
 /// What can stop a calibration query (bad data gives null results with a reason instead).
 #[derive(Debug, thiserror::Error)]
@@ -109,27 +121,13 @@ impl Window {
     }
 }
 
-/// The δ grid δₖ = start + k·step, k < levels (docs/MODEL.md step 4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DepthGrid {
-    pub start: Price,
-    pub step: Price,
-    pub levels: u32,
-}
-
-impl DepthGrid {
-    /// docs/MODEL.md's default grid for a tick: Δ = tick, δ₀ = Δ/2, K = 20.
-    pub fn for_tick(tick: Price) -> Self {
-        Self { start: Price::from_raw(tick.raw() / 2), step: tick, levels: 20 }
-    }
-}
-
 /// Validated settings of one window's calibration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
     /// Δt of the σ grid, ns (docs/MODEL.md default 1 s).
     pub sample_interval_ns: i64,
-    pub grid: DepthGrid,
+    /// The δ grid, or how to choose it from each window's data.
+    pub grid: GridSpec,
     /// Orders a grid point needs to enter the fit (default 5).
     pub min_count: i64,
     /// How far before the window start a book frame may still give the mid at the start, ns.
@@ -142,12 +140,7 @@ impl Settings {
         if self.sample_interval_ns <= 0 {
             return bad("the sample interval must be above zero");
         }
-        if self.grid.step.raw() <= 0 || self.grid.start.is_negative() {
-            return bad("the depth step must be above zero and the depth start not negative");
-        }
-        if self.grid.levels == 0 {
-            return bad("at least one depth level is needed");
-        }
+        self.grid.validate()?;
         if self.min_count < 1 || self.lookback_ns < 0 {
             return bad("min count must be at least 1 and the lookback not negative");
         }
@@ -244,7 +237,7 @@ pub async fn volatility(
         ("grid_points", ScalarValue::from(grid_points)),
     ];
     let batches = run_query(ctx, "volatility.sql", VOLATILITY_SQL, params).await?;
-    let rows = Table::new("volatility.sql", &batches)?;
+    let rows = QueryTable::new("volatility.sql", &batches)?;
     if rows.len() != 1 {
         return Err(rows.bad(format!("{} rows instead of one", rows.len())));
     }
@@ -256,7 +249,8 @@ pub async fn volatility(
     })
 }
 
-/// λ(δₖ) per side of `market` over `window` (`sql/intensity.sql`).
+/// λ(δₖ) per side of `market` over `window` (`sql/intensity.sql`), on the settings' grid (chosen
+/// from the window's orders unless it is set).
 pub async fn intensity(
     ctx: &SessionContext,
     market: &MarketKey,
@@ -264,6 +258,7 @@ pub async fn intensity(
     settings: &Settings,
 ) -> Result<Vec<IntensityPoint>, CalibrateError> {
     settings.validate()?;
+    let (grid, _) = grid::resolve(ctx, market, window, settings).await?;
     let params = vec![
         ("venue", ScalarValue::from(market.venue.as_str())),
         ("market", ScalarValue::from(market.market.as_str())),
@@ -271,12 +266,12 @@ pub async fn intensity(
         ("window_end", ts(window.end)),
         ("lookback_start", ts(lookback_start(window, settings))),
         ("window_secs", ScalarValue::from(window.secs())),
-        ("depth_start", decimal(settings.grid.start)),
-        ("depth_step", decimal(settings.grid.step)),
-        ("depth_levels", ScalarValue::from(i64::from(settings.grid.levels))),
+        ("depth_start", decimal(grid.start)),
+        ("depth_step", decimal(grid.step)),
+        ("depth_levels", ScalarValue::from(i64::from(grid.levels))),
     ];
     let batches = run_query(ctx, "intensity.sql", INTENSITY_SQL, params).await?;
-    let rows = Table::new("intensity.sql", &batches)?;
+    let rows = QueryTable::new("intensity.sql", &batches)?;
     (0..rows.len())
         .map(|i| {
             let need = |v: Option<i64>, c: &str| v.ok_or_else(|| rows.bad(format!("null {c}")));
@@ -304,7 +299,7 @@ pub async fn fit(points: &[IntensityPoint], min_count: i64) -> Result<Vec<Fit>, 
     let batches =
         run_query(&ctx, "fit.sql", FIT_SQL, vec![("min_count", ScalarValue::from(min_count))])
             .await?;
-    let rows = Table::new("fit.sql", &batches)?;
+    let rows = QueryTable::new("fit.sql", &batches)?;
     let finite = |v: Option<f64>| v.filter(|x| x.is_finite());
     (0..rows.len())
         .map(|i| {
@@ -332,9 +327,10 @@ fn intensity_batch(points: &[IntensityPoint]) -> Result<RecordBatch, arrow::erro
     RecordBatch::try_from_iter(columns)
 }
 
-/// One window's calibration (docs/MODEL.md σ, A and κ per side), ready for the `calibration` table.
-/// Data that cannot give a parameter (no frames, a side without trades, too few grid points)
-/// gives a null with the reason, never an error.
+/// One window's calibration (docs/MODEL.md σ, A and κ per side), ready for the `calibration`
+/// table, with its grid, settings and a quality verdict per side (`written_at` is left for the
+/// writer). Data that cannot give a parameter (no frames, a side without trades, too few grid
+/// points) gives a null with the reason, never an error.
 pub async fn window(
     ctx: &SessionContext,
     market: &MarketKey,
@@ -342,38 +338,14 @@ pub async fn window(
     settings: &Settings,
 ) -> Result<CalibrationRow, CalibrateError> {
     let vol = volatility(ctx, market, window, settings).await?;
-    let points = intensity(ctx, market, window, settings).await?;
+    let (grid, source) = grid::resolve(ctx, market, window, settings).await?;
+    let on_grid = Settings { grid: GridSpec::Set(grid), ..*settings };
+    let points = intensity(ctx, market, window, &on_grid).await?;
     let fits = fit(&points, settings.min_count).await?;
     let side_fit = |side: BookSide| {
         let mine: Vec<&IntensityPoint> = points.iter().filter(|p| p.side == side).collect();
         let orders = mine.first().map_or(0, |p| p.side_orders);
-        let fit = fits.iter().find(|f| f.side == side);
-        let points_used = fit.map_or(0, |f| f.points);
-        let taker = if side == BookSide::Bid { "sell" } else { "buy" };
-        let reason = if orders == 0 {
-            Some(format!("no taker {taker} orders with an earlier book frame in the window"))
-        } else if points_used < MIN_FIT_POINTS {
-            Some(format!(
-                "only {points_used} grid points with at least {} orders (need {MIN_FIT_POINTS}); \
-                 widen the window or lower --min-count or --depth-step",
-                settings.min_count
-            ))
-        } else if fit.is_some_and(|f| f.kappa.is_none() || f.a.is_none()) {
-            Some("the fit is degenerate (λ does not vary with δ)".to_owned())
-        } else {
-            None
-        };
-        match (reason, fit) {
-            (None, Some(f)) => SideFit {
-                kappa: f.kappa,
-                a: f.a,
-                r2: f.r2,
-                points: points_used,
-                orders,
-                reason: None,
-            },
-            (reason, _) => SideFit { points: points_used, orders, reason, ..SideFit::default() },
-        }
+        side_verdict(side, orders, fits.iter().find(|f| f.side == side), settings.min_count)
     };
     let trades = points.iter().filter(|p| p.k == 0).map(|p| p.side_trades).sum();
     Ok(CalibrationRow {
@@ -384,7 +356,61 @@ pub async fn window(
         trades,
         bid: side_fit(BookSide::Bid),
         ask: side_fit(BookSide::Ask),
+        written_at: None,
+        settings: Some(FitSettings {
+            depth_start: grid.start,
+            depth_step: grid.step,
+            depth_levels: grid.levels,
+            grid: source,
+            min_count: settings.min_count,
+            sample_interval_ns: settings.sample_interval_ns,
+        }),
     })
+}
+
+/// One side's fit with the reason when it is null and its quality verdict.
+fn side_verdict(side: BookSide, orders: i64, fit: Option<&Fit>, min_count: i64) -> SideFit {
+    let points = fit.map_or(0, |f| f.points);
+    let taker = if side == BookSide::Bid { "sell" } else { "buy" };
+    let reason = if orders == 0 {
+        Some(format!("no taker {taker} orders with an earlier book frame in the window"))
+    } else if points < MIN_FIT_POINTS {
+        Some(format!(
+            "only {points} grid points with at least {min_count} orders (need {MIN_FIT_POINTS}); \
+             widen the window or lower --min-count or --depth-step"
+        ))
+    } else if fit.is_some_and(|f| f.kappa.is_none() || f.a.is_none()) {
+        Some("the fit is degenerate (λ does not vary with δ)".to_owned())
+    } else {
+        None
+    };
+    match (reason, fit) {
+        (None, Some(f)) => SideFit {
+            kappa: f.kappa,
+            a: f.a,
+            r2: f.r2,
+            points,
+            orders,
+            reason: None,
+            quality: Some(quality(f.r2, points)),
+        },
+        (reason, _) => SideFit {
+            points,
+            orders,
+            reason,
+            quality: Some(FitQuality::Missing),
+            ..SideFit::default()
+        },
+    }
+}
+
+/// The verdict on a fit that exists: `good` with R² ≥ [`GOOD_R2`] over ≥ [`GOOD_POINTS`] points.
+pub fn quality(r2: Option<f64>, points: i64) -> FitQuality {
+    if r2.is_some_and(|r| r >= GOOD_R2) && points >= GOOD_POINTS {
+        FitQuality::Good
+    } else {
+        FitQuality::Poor
+    }
 }
 
 /// The market's tick as the gcd of the distinct best prices in `range` (`sql/tick.sql`);
@@ -401,18 +427,18 @@ pub async fn infer_market_tick(
         ("window_end", ts(range.end)),
     ];
     let batches = run_query(ctx, "tick.sql", TICK_SQL, params).await?;
-    let rows = Table::new("tick.sql", &batches)?;
+    let rows = QueryTable::new("tick.sql", &batches)?;
     let prices = (0..rows.len()).map(|i| rows.price("price", i)).collect::<Result<Vec<_>, _>>()?;
     Ok(infer_tick(prices))
 }
 
 /// A query's result concatenated into one batch, with typed, named access.
-struct Table {
+struct QueryTable {
     query: &'static str,
     batch: RecordBatch,
 }
 
-impl Table {
+impl QueryTable {
     fn new(query: &'static str, batches: &[RecordBatch]) -> Result<Self, CalibrateError> {
         let bad = |detail: String| CalibrateError::Result { query, detail };
         let schema = match batches.first() {
@@ -469,6 +495,14 @@ impl Table {
         i64::try_from(values.value(i))
             .map(Price::from_raw)
             .map_err(|_| self.bad(format!("{name} out of range")))
+    }
+
+    fn opt_price(&self, name: &str, i: usize) -> Result<Option<Price>, CalibrateError> {
+        let column = self.column(name, &DataType::Decimal128(18, SCALE as i8))?;
+        if column.is_null(i) {
+            return Ok(None);
+        }
+        self.price(name, i).map(Some)
     }
 
     fn side(&self, i: usize) -> Result<BookSide, CalibrateError> {
