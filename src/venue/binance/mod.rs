@@ -17,6 +17,16 @@ pub use frames::{parse, BookTicker, DepthUpdate, Message, Snapshot};
 pub use recorder::{SavedBook, SavedSync};
 pub use seq::{Chain, ChainBreak, DepthSync, DiffStep, SnapshotStep, Splice, Sync};
 
+use crate::model::contract::Contract;
+
+/// The contract of a Binance COIN-M symbol, by Binance's rule (its exchangeInfo
+/// `contractSize`, and the COIN-M contract specifications): every COIN-M contract is inverse,
+/// worth 100 USD for BTC (`BTCUSD_PERP`, `BTCUSD_250926`, ...) and 10 USD for every other coin.
+pub fn coinm_contract(symbol: &str) -> Contract {
+    let usd = if symbol.to_ascii_uppercase().starts_with("BTCUSD") { 100 } else { 10 };
+    Contract::Inverse { size: crate::model::Qty::from_raw(usd * crate::model::UNIT) }
+}
+
 /// One of Binance's three markets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -96,6 +106,9 @@ mod tests {
         assert_eq!(Kind::Spot.chain(), Chain::Spot);
         assert_eq!(Kind::CoinM.chain(), Chain::Futures);
         assert_eq!(Kind::infer(true, true), Kind::CoinM);
+        assert_eq!(coinm_contract("BTCUSD_PERP").to_string(), "inverse:100");
+        assert_eq!(coinm_contract("btcusd_250926").to_string(), "inverse:100");
+        assert_eq!(coinm_contract("ETHUSD_PERP").to_string(), "inverse:10");
         assert_eq!(Kind::depth_stream("BTCUSDT"), "btcusdt@depth@100ms");
     }
 }
