@@ -346,7 +346,8 @@ impl Settings {
                     SettingsError::BadValue {
                         key,
                         value: value.to_owned(),
-                        expected: "a non-negative amount of the settlement currency (base if inverse)",
+                        expected:
+                            "a non-negative amount of the settlement currency (base if inverse)",
                     }
                 })?;
                 self.cash_limit = Some(Money::from_raw(i128::from(raw) * 100_000_000));
