@@ -34,6 +34,7 @@ fn import(c: &mut Criterion) {
         replace: false,
         market_config: MarketConfig::default(),
         progress: false,
+        contract: None,
     };
     let mut group = c.benchmark_group("import");
     group.sample_size(10).measurement_time(Duration::from_secs(20));

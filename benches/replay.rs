@@ -136,8 +136,11 @@ fn replay(c: &mut Criterion) {
         trades.len()
     );
     drop((depths, tops, trades));
-    let spec =
-        MarketSpec { tick: Price::parse("0.01").unwrap(), lot: Qty::parse("0.001").unwrap() };
+    let spec = MarketSpec {
+        tick: Price::parse("0.01").unwrap(),
+        lot: Qty::parse("0.001").unwrap(),
+        contract: mdkit::model::contract::Contract::LINEAR_1,
+    };
     let mut settings = Settings::default();
     settings.set("warmup", "60").unwrap();
     // γ = 0.001 quotes about 30 ticks from mid on this market, so orders fill and the

@@ -233,7 +233,7 @@ impl<'a, S: Strategy + ?Sized> Engine<'a, S> {
             last_recv: i64::MIN,
             warm_until: i64::MIN,
             next_sample: i64::MAX,
-            metrics: Metrics::new(),
+            metrics: Metrics::with_contract(config.contract),
             events: 0,
             orders_sent: 0,
             orders_rejected: 0,
@@ -452,8 +452,9 @@ impl<'a, S: Strategy + ?Sized> Engine<'a, S> {
     }
 
     fn sample(&mut self, ts: i64) -> Result<(), SinkError> {
+        let contract = self.config.contract;
         let mark = match (self.best_bid, self.best_ask) {
-            (Some(b), Some(a)) => Some((Money::mark(Qty::from_raw(self.position), b, a), b, a)),
+            (Some(b), Some(a)) => Some((contract.mark(self.position, b.raw() + a.raw()), b, a)),
             _ => None,
         };
         let equity = self.cash + mark.map_or(Money::ZERO, |m| m.0);
@@ -557,9 +558,8 @@ impl<'a, S: Strategy + ?Sized> Engine<'a, S> {
         }
         let account = self.exchange.account;
         let final_mid = self.ex_mid2.map(|m| Price::from_raw(m.div_euclid(2)));
-        let marked = self.ex_mid2.map_or(Money::ZERO, |m2| {
-            Money::from_raw((i128::from(account.position) * i128::from(m2)).div_euclid(2))
-        });
+        let contract = self.config.contract;
+        let marked = self.ex_mid2.map_or(Money::ZERO, |m2| contract.mark(account.position, m2));
         let net = account.cash + marked;
         let mut s = Summary {
             events: self.events,

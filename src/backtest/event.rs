@@ -8,6 +8,7 @@
 //! after the frame's depth rows. The exchange side of the engine sees the same events at
 //! `ts_event`, which may be earlier (feed latency) or, on a skewed receive clock, later.
 
+use crate::model::contract::Contract;
 use crate::model::{Price, Qty, RecvTime};
 use crate::storage::{BookTopRow, CalibrationRow, DepthRow, TradeRow};
 
@@ -95,13 +96,17 @@ impl Event {
     }
 }
 
-/// The market's increments, inferred from the recording when not configured.
+/// The market's increments, inferred from the recording when not configured, and its
+/// contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MarketSpec {
     /// Price increment.
     pub tick: Price,
     /// Minimum order size (lot); `order_size` defaults to ten of them (docs/MODEL.md).
     pub lot: Qty,
+    /// What one unit of quantity is worth: the contract stored with the recording, or
+    /// linear of size 1 on venues where every market is (see [`super::contract`]).
+    pub contract: Contract,
 }
 
 /// A calibration the strategy may use from strategy time `at` on. `fit.window_end` ≤ `at`,

@@ -17,13 +17,18 @@
 //! - Our own orders never change the recorded book (no market impact); a marketable order
 //!   takes visible levels without removing them.
 //! - Fees: maker fee on resting fills, taker fee on marketable ones, each rounded up
-//!   ([`Money::fee`]).
+//!   ([`Money::fee`]), on the fill's value in the settlement currency.
+//! - Money follows the market's [`Contract`] (`crate::model::contract`): a linear fill of
+//!   `q` at `p` moves `q·size·p` quote, an inverse one `q·size/p` base, the other way round
+//!   (buying inverse contracts adds to cash). `cash_limit` bounds the cash an order's side
+//!   could leave if everything resting on it filled.
 
 use crate::backtest::queue::Queue;
 use crate::backtest::report::Liquidity;
 use crate::backtest::settings::{Config, FillModel, QueueModel};
 use crate::backtest::strategy::{Action, OrderId, OrderKind, RejectReason, ReportKind};
 use crate::book::Ladder;
+use crate::model::contract::Contract;
 use crate::model::money::{FeeRate, Money};
 use crate::model::{BookSide, Price, Qty, TakerSide};
 use crate::storage::{BookTopRow, DepthRow, TradeRow};
@@ -31,31 +36,29 @@ use crate::storage::{BookTopRow, DepthRow, TradeRow};
 /// Position and cash at the exchange, the truth the summary reports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Account {
-    /// Signed, raw units of base.
+    /// Signed, raw units of quantity (contracts).
     pub position: i64,
-    /// Net of fees.
+    /// Net of fees, in the settlement currency ([`Contract`]).
     pub cash: Money,
     pub fees: Money,
-    /// Cost of the open position at its average entry (negative for a short), for realized
-    /// PnL: realized = cash + fees + open_cost.
+    /// Cost of the open position at its average entry (minus the cash its opening fills
+    /// added), for realized PnL: realized = cash + fees + open_cost.
     pub open_cost: Money,
 }
 
 impl Account {
-    fn apply(&mut self, side: BookSide, price: Price, qty: Qty, fee: Money) {
-        let notional = Money::notional(price, qty);
+    /// A fill of `qty` at `price` on `side`, valued by `contract` (the cash flow of
+    /// [`Contract::cash_flow`]: a linear buy pays the value, an inverse buy receives it).
+    fn apply(&mut self, contract: Contract, side: BookSide, price: Price, qty: Qty, fee: Money) {
+        let flow = contract.cash_flow(side, price, qty);
         let dir: i64 = if side == BookSide::Bid { 1 } else { -1 };
         let q = qty.raw();
-        if side == BookSide::Bid {
-            self.cash -= notional;
-        } else {
-            self.cash += notional;
-        }
+        self.cash += flow;
         self.cash -= fee;
         self.fees += fee;
         let pos = self.position;
         if pos == 0 || pos.signum() == dir {
-            self.open_cost += if dir > 0 { notional } else { -notional };
+            self.open_cost -= flow;
         } else {
             let closing = q.min(pos.abs());
             let removed = self.open_cost.mul_div_floor(i128::from(closing), i128::from(pos.abs()));
@@ -63,8 +66,7 @@ impl Account {
             let rest = q - closing;
             if rest > 0 {
                 // Flipped: the rest opens a new position at this price.
-                let opened = Money::notional(price, Qty::from_raw(rest));
-                self.open_cost = if dir > 0 { opened } else { -opened };
+                self.open_cost = -contract.cash_flow(side, price, Qty::from_raw(rest));
             }
         }
         self.position = pos + dir * q;
@@ -105,6 +107,7 @@ pub struct Exchange {
     fill_model: FillModel,
     queue_model: QueueModel,
     partial: bool,
+    contract: Contract,
     maker_fee: FeeRate,
     taker_fee: FeeRate,
     max_inventory: i64,
@@ -132,6 +135,7 @@ impl Exchange {
             fill_model: config.fill_model,
             queue_model: config.queue_model,
             partial: config.partial_fills,
+            contract: config.contract,
             maker_fee: config.maker_fee,
             taker_fee: config.taker_fee,
             max_inventory: config.max_inventory.raw(),
@@ -190,8 +194,8 @@ impl Exchange {
         o.leaves -= qty;
         let (id, side, price, leaves) = (o.id, o.side, o.price, o.leaves);
         let q = Qty::from_raw(qty);
-        let fee = Money::fee(Money::notional(price, q), self.maker_fee);
-        self.account.apply(side, price, q, fee);
+        let fee = Money::fee(self.contract.value(price, q), self.maker_fee);
+        self.account.apply(self.contract, side, price, q, fee);
         let kind = ReportKind::Filled {
             price,
             qty: q,
@@ -240,17 +244,24 @@ impl Exchange {
         if exposure > self.max_inventory {
             return Some(RejectReason::InventoryLimit);
         }
-        if let (Some(limit), BookSide::Bid) = (self.cash_limit, side) {
+        if let Some(limit) = self.cash_limit {
+            // The cash left if every resting order on this side and this one filled: only
+            // the side that pays can break it (linear buys, inverse sells).
+            let flow =
+                |price: Price, qty: i64| self.contract.cash_flow(side, price, Qty::from_raw(qty));
             let committed: Money = self
                 .orders
                 .iter()
-                .filter(|o| o.side == BookSide::Bid && Some(o.id) != skip)
-                .map(|o| Money::notional(o.price, Qty::from_raw(o.leaves)))
+                .filter(|o| o.side == side && Some(o.id) != skip)
+                .map(|o| flow(o.price, o.leaves))
+                .filter(|f| f.is_negative())
                 .sum();
-            let notional = Money::notional(price, Qty::from_raw(qty));
-            let after = self.account.cash - committed - notional - Money::fee(notional, fee);
-            if after < -limit {
-                return Some(RejectReason::CashLimit);
+            let this = flow(price, qty);
+            if this.is_negative() {
+                let fee = Money::fee(this.abs(), fee);
+                if self.account.cash + committed + this - fee < -limit {
+                    return Some(RejectReason::CashLimit);
+                }
             }
         }
         None
@@ -356,8 +367,8 @@ impl Exchange {
         for &(price, q) in &takes[..n] {
             leaves -= q;
             let qq = Qty::from_raw(q);
-            let fee = Money::fee(Money::notional(price, qq), self.taker_fee);
-            self.account.apply(side, price, qq, fee);
+            let fee = Money::fee(self.contract.value(price, qq), self.taker_fee);
+            self.account.apply(self.contract, side, price, qq, fee);
             let kind = ReportKind::Filled {
                 price,
                 qty: qq,
@@ -458,5 +469,63 @@ impl Exchange {
             }
             i += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(text: &str) -> Price {
+        Price::parse(text).unwrap()
+    }
+
+    fn q(text: &str) -> Qty {
+        Qty::parse(text).unwrap()
+    }
+
+    #[test]
+    fn an_inverse_account_earns_size_times_the_difference_of_reciprocals() {
+        let btc: Contract = "inverse:100".parse().unwrap();
+        let rate = FeeRate::from_bps(1.5).unwrap();
+        let mut a = Account::default();
+        // Buy 840 contracts (84 000 USD) at 60 000: +1.4 BTC of cash, fee 1.5 bps of 1.4 BTC.
+        let fee_open = Money::fee(btc.value(p("60000"), q("840")), rate);
+        assert_eq!(fee_open.to_string(), "0.00021");
+        a.apply(btc, BookSide::Bid, p("60000"), q("840"), fee_open);
+        assert_eq!((a.position, a.cash.to_string()), (q("840").raw(), "1.39979".to_owned()));
+        assert_eq!(a.realized(), Money::ZERO, "nothing closed yet");
+        // Marked at 61 000 before closing: unrealized = mark − open_cost.
+        let mark = btc.mark(a.position, 2 * p("61000").raw());
+        assert_eq!((mark - a.open_cost).to_string(), "0.0229508196721311");
+        // Sell half at 61 000, then the rest plus 100 more (a flip to short 100).
+        let half = btc.value(p("61000"), q("420"));
+        a.apply(btc, BookSide::Ask, p("61000"), q("420"), Money::ZERO);
+        // 420·100·(1/60000 − 1/61000) = 0.01147540983606557377… → the half's value rounds
+        // half-even (0.6885245901639344|26… → …344), 0.7 − that.
+        assert_eq!(half.to_string(), "0.6885245901639344");
+        assert_eq!(a.realized().to_string(), "0.0114754098360656");
+        a.apply(btc, BookSide::Ask, p("61000"), q("520"), Money::ZERO);
+        assert_eq!(a.position, -q("100").raw());
+        // Closed 840 at 61 000: 840·100·(1/60000 − 1/61000) = 0.022950819672131147… BTC,
+        // within one unit per fill of the exact value.
+        assert_eq!(a.realized().to_string(), "0.0229508196721312");
+        // The short 100 opened at 61 000: its cost is the value it paid.
+        assert_eq!(a.open_cost.to_string(), "0.1639344262295082");
+        // Cash: +1.4 − 0.00021 − 420·100/61000 − 520·100/61000 (each rounded).
+        let rest = btc.value(p("61000"), q("520"));
+        assert_eq!(a.cash, btc.value(p("60000"), q("840")) - fee_open - half - rest);
+    }
+
+    #[test]
+    fn a_linear_account_is_unchanged() {
+        let mut a = Account::default();
+        let one = Contract::LINEAR_1;
+        a.apply(one, BookSide::Bid, p("100"), q("2"), Money::ZERO);
+        a.apply(one, BookSide::Ask, p("101"), q("3"), Money::ZERO);
+        assert_eq!(a.cash.to_string(), "103");
+        assert_eq!(a.realized().to_string(), "2");
+        assert_eq!(a.open_cost.to_string(), "-101");
+        assert_eq!(a.position, -q("1").raw());
     }
 }

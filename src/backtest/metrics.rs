@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 
 use crate::backtest::report::{Markout, Summary};
+use crate::model::contract::Contract;
 use crate::model::money::Money;
 use crate::model::{BookSide, Price, Qty, NANOS_PER_SEC, UNIT};
 
@@ -52,6 +53,8 @@ impl Moments {
 /// Accumulates every metric of one run.
 #[derive(Debug, Clone)]
 pub struct Metrics {
+    /// Values the turnover.
+    contract: Contract,
     fills_bid: u64,
     fills_ask: u64,
     volume: i64,
@@ -79,8 +82,16 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Metrics of a linear market of size 1 (turnover = price × qty).
     pub fn new() -> Self {
+        Self::with_contract(Contract::LINEAR_1)
+    }
+
+    /// Metrics whose turnover is the value of each fill under `contract`, in the settlement
+    /// currency ([`Contract::value`]).
+    pub fn with_contract(contract: Contract) -> Self {
         Self {
+            contract,
             fills_bid: 0,
             fills_ask: 0,
             volume: 0,
@@ -127,7 +138,7 @@ impl Metrics {
             BookSide::Ask => self.fills_ask += 1,
         }
         self.volume += qty.raw();
-        self.turnover += Money::notional(price, qty);
+        self.turnover += self.contract.value(price, qty);
         self.position = position;
         self.max_abs = self.max_abs.max(position.abs());
         let Some(mid2) = mid2 else { return };

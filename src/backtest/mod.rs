@@ -7,6 +7,7 @@
 //! validated [`Config`] and [`run`]; [`sweep`] runs a grid of settings in parallel. It must
 //! not be imported by other subcommands.
 
+pub mod contract;
 pub mod diagnose;
 pub mod engine;
 pub mod event;
@@ -38,6 +39,7 @@ use self::report::{Format, Summary};
 use self::schedule::{Calibrator, Plan};
 use self::settings::{Latency, Settings};
 use crate::estimate::{self as calibrate, GridSpec, MarketKey, DEFAULT_LEVELS, LOOKBACK_NS};
+use crate::model::contract::Contract;
 use crate::model::{parse_duration, parse_time, Price, Qty, RecvTime, NANOS_PER_SEC};
 use crate::storage::{list, Selection, Session, Table};
 
@@ -72,14 +74,20 @@ before that instant only. The first fit, at --from, sees only data recorded befo
 the start of a recording): a side without a fit does not quote, and warmup_period_seconds (900)
 holds all quoting at the start and after a data gap. On a range shorter than warm-up + one
 interval (and at least 2 minutes), with all three at their default values, they are sized to
-the range (interval = warm-up =
-range/10, window = 3 x that) and a warning says so. Each fit chooses its depth grid from its
+the range (interval = warm-up = range/10, window = 3 x that) and a warning says so. Each fit chooses its depth grid from its
 own window's orders, as `mdkit calibrate` does. When a run sends no order or gets no
 fill, a `note:` line after the summary says why (warm-up, no fit, quotes too far).
 
 Risk aversion: by default gamma_mode is inventory_skew, scale-free: at q_max the reservation
 price moves by `skew` (default 1) mean base half-spreads (1/kappa_bid + 1/kappa_ask)/2. Setting
 gamma (1/price) alone selects gamma_mode constant.
+
+Contracts: fills are valued by the market's contract (docs/MODEL.md, Contracts): linear:SIZE
+(q contracts at p are worth q*SIZE*p quote; spot, USD-M, Extended: linear:1) or inverse:SIZE
+(worth q*SIZE/p base: Binance COIN-M, 100 USD for BTC and 10 USD otherwise; PnL, fees, cash
+and turnover are then in the base asset). It is the one stored with the recording
+(_contract/<venue>/<MARKET>.json, written by collect and import), or --contract; a recording
+without one on a venue whose markets are not all linear:1 is refused.
 
 Output: summary.json, fills.parquet, equity.parquet (one row per second: mid, our quotes,
 position, cash, equity; schemas/ documents these three) and chart.svg in --out, or without it
@@ -162,6 +170,10 @@ pub struct Args {
     /// Minimum order size [default: inferred, see below]
     #[arg(long, value_name = "QTY", value_parser = Qty::parse)]
     pub lot: Option<Qty>,
+    /// What one unit of quantity is: linear:SIZE or inverse:SIZE (e.g. inverse:100 for
+    /// Binance COIN-M BTC) [default: stored with the recording, see below]
+    #[arg(long, value_name = "KIND:SIZE")]
+    pub contract: Option<Contract>,
     /// Set one setting, repeatable (e.g. --set gamma=0.05 --set cooldown=30s)
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -196,6 +208,8 @@ pub struct Config {
     pub settings: Settings,
     pub tick: Option<Price>,
     pub lot: Option<Qty>,
+    /// `--contract`: overrides the stored contract.
+    pub contract: Option<Contract>,
     /// `--sweep` axes, in flag order.
     pub sweep: Vec<sweep::Axis>,
     pub jobs: usize,
@@ -341,6 +355,7 @@ impl Config {
             settings,
             tick,
             lot,
+            contract: args.contract,
             sweep,
             jobs,
             format: args.format,
@@ -500,7 +515,11 @@ pub fn run_one(
     summary.venue = source.venue.clone();
     summary.market = source.market.clone();
     let currencies = report::currencies(&source.market);
-    summary.units = report::units(currencies.as_ref());
+    let contract = prepared.spec.contract;
+    summary.units = report::units_for(currencies.as_ref(), contract);
+    summary.contract = contract.to_string();
+    summary.settlement_currency =
+        currencies.as_ref().map(|(b, q)| contract.settlement(b, q).to_owned());
     (summary.base_asset, summary.quote_currency) = currencies.unzip();
     summary.notes = diagnose::notes(&summary, settings, recalibrations);
     sink.finish(&summary)
@@ -596,7 +615,8 @@ async fn prepare(data: &Path, config: &Config) -> anyhow::Result<(Prepared, Sess
             source.to
         );
     }
-    let spec = spec::market_spec(&session.ctx, &key, config.tick, config.lot).await?;
+    let (contract, _) = contract::resolve(data, &key.venue, &key.market, config.contract)?;
+    let spec = spec::market_spec(&session.ctx, &key, config.tick, config.lot, contract).await?;
     let destination = config.destination(&key.market, source.from);
     Ok((Prepared { key, listings, spec, destination }, session))
 }

@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
+use crate::model::contract::Contract;
 use crate::model::money::Money;
 use crate::model::{BookSide, EventTime, Price, Qty, RecvTime};
 
@@ -217,9 +218,20 @@ pub fn currencies(market: &str) -> Option<(String, String)> {
 /// `markouts.mean`, `settings.order_size`): the base asset and quote currency by name, or
 /// `base asset` and `quote currency` when they are unknown.
 pub fn units(currencies: Option<&(String, String)>) -> Vec<(&'static str, String)> {
+    units_for(currencies, Contract::LINEAR_1)
+}
+
+/// [`units`] of a market trading `contract`: money in its settlement currency (the base
+/// asset of an inverse contract), quantities in contracts unless they are linear of size 1.
+pub fn units_for(
+    currencies: Option<&(String, String)>,
+    contract: Contract,
+) -> Vec<(&'static str, String)> {
     let (base, quote) =
         currencies.map_or(("base asset", "quote currency"), |(b, q)| (b.as_str(), q.as_str()));
     let price = format!("{quote} per {base}");
+    let qty = contract.quantity_unit(base, quote);
+    let (base, quote) = (qty.as_str(), contract.settlement(base, quote));
     let sharpe = "annualised from 1-minute returns: mean / standard deviation of the \
                   per-minute equity changes x sqrt(525600), a 365-day year";
     let sortino = "annualised from 1-minute returns: mean / downside deviation of the \
@@ -302,7 +314,12 @@ pub struct Summary {
     /// From the market's name ([`currencies`]); null when it does not say.
     pub base_asset: Option<String>,
     pub quote_currency: Option<String>,
-    /// The unit of every field that has one ([`units`]).
+    /// What one unit of quantity is (`linear:1`, `inverse:100`; [`Contract`]).
+    pub contract: String,
+    /// The currency of every money field: the quote currency (linear) or the base asset
+    /// (inverse); null when the market name does not say.
+    pub settlement_currency: Option<String>,
+    /// The unit of every field that has one ([`units_for`]).
     #[serde(serialize_with = "pairs")]
     pub units: Vec<(&'static str, String)>,
     pub strategy: String,
@@ -325,10 +342,11 @@ pub struct Summary {
     pub orders_rejected: u64,
     pub fills_bid: u64,
     pub fills_ask: u64,
-    /// Base quantity traded, both sides.
+    /// Quantity traded (contracts), both sides.
     #[serde(serialize_with = "text")]
     pub volume: Qty,
-    /// Quote-currency value traded, both sides.
+    /// Value traded, both sides, in the settlement currency: Σ qty·size·price (linear) or
+    /// Σ qty·size/price (inverse).
     pub turnover: Money,
     /// realized + unrealized, before fees.
     pub pnl_gross: Money,
@@ -387,6 +405,7 @@ pub fn table(s: &Summary) -> String {
     };
     let mut rows: Vec<(String, String)> = vec![
         ("market".into(), format!("{}/{}", s.venue, s.market)),
+        ("contract".into(), s.contract.clone()),
         (
             "units".into(),
             format!(
@@ -459,11 +478,13 @@ pub fn table(s: &Summary) -> String {
 
 /// The top-level summary fields that are one CSV column each, in column order; the CSV
 /// adds the markouts, diagnostics, notes and settings after them (see [`csv`]).
-const CSV_FIELDS: [&str; 34] = [
+const CSV_FIELDS: [&str; 36] = [
     "venue",
     "market",
     "base_asset",
     "quote_currency",
+    "contract",
+    "settlement_currency",
     "strategy",
     "clock",
     "feed_latency_seconds",
@@ -638,7 +659,7 @@ mod tests {
         let json = serde_json::to_string(&s).unwrap();
         assert!(
             json.starts_with(
-                r#"{"venue":"extended","market":"ETH-USD","base_asset":null,"quote_currency":null,"units":{},"strategy":"as","clock":"","feed_latency_seconds":0.005,"settings":{},"events":0,"#
+                r#"{"venue":"extended","market":"ETH-USD","base_asset":null,"quote_currency":null,"contract":"","settlement_currency":null,"units":{},"strategy":"as","clock":"","feed_latency_seconds":0.005,"settings":{},"events":0,"#
             ),
             "{json}"
         );
@@ -700,6 +721,13 @@ mod tests {
         assert_eq!(unit("volume"), Some("BTC"));
         assert_eq!(unit("final_mid"), Some("USDT per BTC"));
         assert!(unit("sharpe").is_some_and(|u| u.starts_with("annualised from 1-minute returns")));
+        let inverse = units_for(currencies("BTCUSD_PERP").as_ref(), "inverse:100".parse().unwrap());
+        let unit = |k: &str| inverse.iter().find(|(f, _)| *f == k).map(|(_, u)| u.as_str());
+        assert_eq!(unit("pnl_net"), Some("BTC"), "inverse: money in the base asset");
+        assert_eq!(unit("turnover"), Some("BTC"));
+        assert_eq!(unit("volume"), Some("contracts of 100 USD"));
+        assert_eq!(unit("final_mid"), Some("USD per BTC"));
+        assert_eq!(unit("settings.cash_limit"), Some("BTC"));
         let unknown = super::units(None);
         assert!(unknown.iter().any(|(k, u)| *k == "fees" && u == "quote currency"));
     }

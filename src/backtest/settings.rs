@@ -17,6 +17,7 @@ use std::sync::LazyLock;
 
 use crate::backtest::event::MarketSpec;
 use crate::backtest::strategy::{self, StrategyConfigs, StrategyKind, StrategySettings};
+use crate::model::contract::Contract;
 use crate::model::money::{FeeRate, Money};
 use crate::model::quote::QuoteSettings;
 use crate::model::{parse_duration, parse_raw, Price, Qty, NANOS_PER_SEC};
@@ -345,7 +346,8 @@ impl Settings {
                     SettingsError::BadValue {
                         key,
                         value: value.to_owned(),
-                        expected: "a non-negative amount of quote currency",
+                        expected:
+                            "a non-negative amount of the settlement currency (base if inverse)",
                     }
                 })?;
                 self.cash_limit = Some(Money::from_raw(i128::from(raw) * 100_000_000));
@@ -487,6 +489,7 @@ impl Settings {
         Ok(Config {
             tick: spec.tick,
             lot: spec.lot,
+            contract: spec.contract,
             order_size,
             max_inventory,
             maker_fee: fee("maker_fee_bps", self.maker_fee_bps)?,
@@ -530,6 +533,8 @@ pub fn ns(name: &str, secs: f64) -> Result<i64, SettingsError> {
 pub struct Config {
     pub tick: Price,
     pub lot: Qty,
+    /// What a unit of quantity is worth ([`MarketSpec::contract`]).
+    pub contract: Contract,
     pub order_size: Qty,
     pub max_inventory: Qty,
     pub maker_fee: FeeRate,
@@ -554,7 +559,11 @@ mod tests {
     use super::*;
 
     fn spec() -> MarketSpec {
-        MarketSpec { tick: Price::parse("0.01").unwrap(), lot: Qty::parse("0.001").unwrap() }
+        MarketSpec {
+            tick: Price::parse("0.01").unwrap(),
+            lot: Qty::parse("0.001").unwrap(),
+            contract: Contract::LINEAR_1,
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The market's increments ([`MarketSpec`]) for a backtest, from the configuration when it
+//! The market's increments ([`MarketSpec`], which also carries the contract that
+//! [`super::contract`] found) for a backtest, from the configuration when it
 //! names them, else inferred from the whole recording of the market.
 //!
 //! - tick: [`crate::estimate::infer_market_tick`] (`sql/tick.sql`: the greatest common
@@ -19,6 +20,7 @@ use datafusion::common::ScalarValue;
 use datafusion::prelude::SessionContext;
 
 use crate::estimate::{infer_market_tick, run_query, CalibrateError, MarketKey, Window};
+use crate::model::contract::Contract;
 use crate::model::{EventTime, Price, Qty, SCALE};
 
 use super::event::MarketSpec;
@@ -46,6 +48,7 @@ pub async fn market_spec(
     key: &MarketKey,
     tick: Option<Price>,
     lot: Option<Qty>,
+    contract: Contract,
 ) -> Result<MarketSpec, SpecError> {
     let tick = match tick {
         Some(tick) => tick,
@@ -57,7 +60,7 @@ pub async fn market_spec(
         Some(lot) => lot,
         None => infer_lot(ctx, key).await?,
     };
-    Ok(MarketSpec { tick, lot })
+    Ok(MarketSpec { tick, lot, contract })
 }
 
 /// The gcd of the market's distinct trade quantities.

@@ -284,7 +284,44 @@ pub fn run(data: Option<&Path>, args: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    if config.venue == Venue::BinanceCoinm {
+        runtime.block_on(coinm_contracts(&config));
+    }
     runtime.block_on(record(config, markets))
+}
+
+/// Stores each COIN-M market's contract as Binance's exchangeInfo gives it (`contractSize`),
+/// next to the REST depth endpoint. Opening the market stored Binance's documented rule
+/// already; when exchangeInfo cannot be read that one stays, with a warning.
+async fn coinm_contracts(config: &Config) {
+    use crate::storage::{StoredContract, CONTRACT_VERSION};
+    use crate::venue::binance;
+    for (market, specs) in config.markets.iter().zip(&config.links) {
+        let depth = specs.iter().find_map(|s| s.rest.as_ref().map(|r| r.url.as_str()));
+        let Some(url) = depth.and_then(binance::exchange_info_url) else { continue };
+        let fetched = http::get(&url, crate::venue::USER_AGENT, Duration::from_secs(10)).await;
+        let contract = fetched
+            .map_err(|e| e.to_string())
+            .and_then(|body| binance::contract_from_exchange_info(&body, market));
+        let contract = match contract {
+            Ok(contract) => contract,
+            Err(reason) => {
+                tracing::warn!(%market, %reason, "exchangeInfo unreadable: the contract stays as stored (Binance's documented sizes)");
+                continue;
+            }
+        };
+        let stored = StoredContract {
+            version: CONTRACT_VERSION,
+            venue: config.venue.name().to_owned(),
+            market: market.clone(),
+            contract,
+            source: format!("contractSize of {url}"),
+        };
+        match stored.save(&config.data) {
+            Ok(()) => tracing::info!(%market, %contract, "contract from exchangeInfo"),
+            Err(e) => tracing::warn!(%market, error = %e, "cannot store the contract"),
+        }
+    }
 }
 
 async fn record(config: Config, markets: Vec<Market>) -> anyhow::Result<()> {

@@ -25,9 +25,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::model::contract::Contract;
 use crate::model::RecvTime;
 use crate::record::{Market, MarketConfig};
-use crate::storage::{check_name, list, Selection, Table, TimeRange};
+use crate::storage::{
+    check_name, list, Selection, StoredContract, Table, TimeRange, CONTRACT_VERSION,
+};
 use crate::venue::Venue;
 
 const LONG_ABOUT: &str = "\
@@ -43,6 +46,10 @@ day's files together (e.g. btcusdt_20240808.gz btcusdt_20240809.gz), since a fil
 a REST snapshot has no book on its own.
   journal          mdkit's own journal directory, <data>/_journal/<venue>/<MARKET> (or a \
 data root holding _journal/): replayed as collect recorded it.
+
+The market's contract is stored with the tables (<data>/_contract/<venue>/<MARKET>.json) for \
+the backtest: --contract, else the venue's rule (linear:1; binance-coinm: inverse:100 for BTC \
+symbols, inverse:10 otherwise, Binance's contract sizes).
 
 Importing twice does not duplicate rows: a market whose tables already hold rows at or after \
 the capture's first receive time is refused; --replace deletes that market's tables and \
@@ -74,6 +81,12 @@ pub struct Args {
     /// Book levels per side in book_top (1-20)
     #[arg(long, default_value_t = crate::storage::BOOK_TOP_LEVELS)]
     pub levels: usize,
+    /// What one unit of quantity is, stored with the recording for the backtest:
+    /// linear:SIZE (SIZE base per contract) or inverse:SIZE (SIZE quote per contract)
+    /// [default: the venue's rule: linear:1, or on binance-coinm inverse:100 for BTC and
+    /// inverse:10 otherwise]
+    #[arg(long, value_name = "KIND:SIZE")]
+    pub contract: Option<Contract>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -111,6 +124,8 @@ pub struct Config {
     pub replace: bool,
     pub market_config: MarketConfig,
     pub progress: bool,
+    /// `--contract`: stored instead of the venue's rule.
+    pub contract: Option<Contract>,
 }
 
 impl Config {
@@ -130,6 +145,7 @@ impl Config {
             replace: args.replace,
             market_config: MarketConfig { levels: args.levels, ..MarketConfig::default() },
             progress: std::io::stderr().is_terminal(),
+            contract: args.contract,
         })
     }
 }
@@ -142,6 +158,9 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
     };
     for one in &imported {
         print!("{}", summary(one));
+        if let Some(stored) = StoredContract::load(data, &one.venue, &one.market)? {
+            println!("  contract: {} ({})", stored.contract, stored.source);
+        }
     }
     Ok(())
 }
@@ -225,12 +244,17 @@ fn prepare(
             }
         }
         let state = crate::record::State::path(root, venue, market);
-        match std::fs::remove_file(&state) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot delete {}", state.display())),
+        let contract = StoredContract::path(root, venue, market);
+        for file in [state, contract] {
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot delete {}", file.display()))
+                }
+            }
         }
-        return Ok(());
+        return store_contract(root, venue, market, config);
     }
     let selection = Selection {
         venue: Some(venue.to_owned()),
@@ -247,6 +271,21 @@ fn prepare(
             );
         }
     }
+    store_contract(root, venue, market, config)
+}
+
+/// Stores `--contract` with the market, over any contract stored before; without the flag
+/// the recorder stores the venue's rule when the market has none.
+fn store_contract(root: &Path, venue: &str, market: &str, config: &Config) -> anyhow::Result<()> {
+    let Some(contract) = config.contract else { return Ok(()) };
+    StoredContract {
+        version: CONTRACT_VERSION,
+        venue: venue.to_owned(),
+        market: market.to_owned(),
+        contract,
+        source: "import --contract".to_owned(),
+    }
+    .save(root)?;
     Ok(())
 }
 

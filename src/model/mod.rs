@@ -3,6 +3,7 @@
 //!
 //! Pure: no I/O, no async, no dependency on storage or venues.
 
+pub mod contract;
 mod duration;
 mod event;
 mod fixed;

@@ -28,9 +28,26 @@ pub use state::{State, StateError, STATE_VERSION};
 use crate::model::RecvTime;
 use crate::storage::{
     publish, sweep_temp_files, temp_name, Entry, Journal, JournalError, Record, Staged,
-    StorageError, Table, Writer, WriterConfig,
+    StorageError, StoredContract, Table, Writer, WriterConfig, CONTRACT_VERSION,
 };
 use crate::venue::Venue;
+
+/// Stores the contract of `venue`/`market` with the recording
+/// (`<root>/_contract/<venue>/<market>.json`) by the venue's rule ([`Venue::contract`]) when
+/// none is stored yet; one stored before (an import's `--contract`) is kept.
+pub fn store_contract(root: &Path, venue: Venue, market: &str) -> Result<(), RecordError> {
+    if StoredContract::load(root, venue.name(), market)?.is_none() {
+        StoredContract {
+            version: CONTRACT_VERSION,
+            venue: venue.name().to_owned(),
+            market: market.to_owned(),
+            contract: venue.contract(market),
+            source: format!("the {venue} rule of docs/VENUES.md"),
+        }
+        .save(root)?;
+    }
+    Ok(())
+}
 
 /// Settings of one recorded market.
 #[derive(Debug, Clone)]
@@ -64,6 +81,8 @@ pub enum RecordError {
     Journal(#[from] JournalError),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    Contract(#[from] crate::storage::ContractFileError),
     #[error("{venue}/{market}: {reason}")]
     Config { venue: String, market: String, reason: String },
 }
@@ -176,6 +195,7 @@ impl Market {
                 ),
             });
         }
+        store_contract(root, venue, market)?;
         let state_path = State::path(root, venue_name, market);
         let state = State::load(&state_path)?.unwrap_or_else(|| State {
             version: STATE_VERSION,

@@ -10,6 +10,9 @@
 //!   COIN-M `/dapi/v1/depth`) answers the book as it stood when the request arrived, but only
 //!   after `rest_lag` more steps have been broadcast: diffs newer than the snapshot reach the
 //!   client first, the trap a recorder must handle by buffering them.
+//! * COIN-M: `GET /dapi/v1/exchangeInfo` lists every market with its `contractSize` (100 USD
+//!   for BTC, 10 otherwise), which `collect` stores as the market's contract; not a counted
+//!   REST request.
 //!
 //! Faults (see `fault`): frame numbers count a connection's data frames (diffs and trades
 //! together); `skip=N` drops the first diff at or after frame N (a break of the update-id
@@ -202,6 +205,11 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>, stop: watch::Rec
     }
     if head.path == depth_path(shared.kind) {
         return rest(stream, &shared, &head).await;
+    }
+    if shared.kind == Kind::CoinM && head.path == "/dapi/v1/exchangeInfo" {
+        // The contract of each market, as Binance lists it (not counted as a REST request).
+        let body = wire::exchange_info(shared.hub.markets());
+        return respond(stream, "200 OK", "", &body).await;
     }
     respond(stream, "404 Not Found", "", &wire::error(-1, "unknown path")).await;
 }

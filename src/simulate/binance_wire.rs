@@ -1,6 +1,6 @@
 //! Binance's JSON as the local Binance venue spells it (docs/VENUES.md §3): combined-stream diff
-//! depth and trade frames, the REST depth snapshot body, and error bodies, for spot, USD-M
-//! and COIN-M.
+//! depth and trade frames, the REST depth snapshot body, COIN-M's exchangeInfo, and error
+//! bodies, for spot, USD-M and COIN-M.
 //!
 //! Update ids are a pure function of the simulation step, so every connection and every
 //! REST snapshot agree on them: step `i` ends at `u = BASE_UPDATE_ID + 3·i`. Spot chains
@@ -12,6 +12,24 @@ use std::fmt::Write as _;
 use super::market::Change;
 use crate::model::{Level, TakerSide, Trade};
 use crate::venue::binance::Kind;
+
+/// A COIN-M `/dapi/v1/exchangeInfo` body listing `markets` with Binance's contract sizes
+/// (the fields mdkit reads, and the pair and contract type around them).
+pub fn exchange_info(markets: &[String]) -> String {
+    let mut out = String::from(r#"{"timezone":"UTC","symbols":["#);
+    for (n, symbol) in markets.iter().enumerate() {
+        let size = crate::venue::binance::coinm_contract(symbol).size();
+        let _ = write!(
+            out,
+            r#"{}{{"symbol":"{symbol}","pair":"{}","contractType":"PERPETUAL","contractSize":{size},"marginAsset":"{}"}}"#,
+            if n > 0 { "," } else { "" },
+            pair(symbol),
+            symbol.split("USD").next().unwrap_or(symbol)
+        );
+    }
+    out.push_str("]}");
+    out
+}
 
 /// Update id of the state before the first simulated step.
 pub const BASE_UPDATE_ID: u64 = 7_000_000_000;

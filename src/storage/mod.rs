@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+mod contract;
 mod foreign;
 mod journal;
 mod part;
@@ -18,6 +19,7 @@ mod schema;
 mod session;
 mod writer;
 
+pub use contract::{ContractFileError, StoredContract, CONTRACT_VERSION};
 pub use journal::{Cause, Entry, Journal, JournalError, Record, Stream};
 pub use part::{inspect, BadKind, BadPart, PartInfo, RowGroupSpan};
 pub use path::is_temp_name;

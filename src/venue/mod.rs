@@ -21,6 +21,8 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use error::ParseError;
+
+use crate::model::contract::Contract;
 pub use link::{Endpoints, LinkSpec, PlanError, Wanted};
 pub use rules::{Counters, Output, Rules, Saved, SavedConn, Sink, Verdict};
 
@@ -94,6 +96,28 @@ impl Venue {
             Venue::BinanceSpot | Venue::BinanceUsdm | Venue::BinanceCoinm => {
                 market.to_ascii_uppercase()
             }
+        }
+    }
+
+    /// The contract `market` (as the tables spell it) trades, by the venue's documented rule
+    /// (docs/VENUES.md "Contracts"): linear of size 1 — a quantity is an amount of base — on
+    /// Extended, Binance spot and USD-M; inverse on Binance COIN-M, 100 USD per contract for
+    /// BTC and 10 USD for every other coin ([`binance::coinm_contract`]).
+    pub fn contract(self, market: &str) -> Contract {
+        match self.binance() {
+            Some(binance::Kind::CoinM) => binance::coinm_contract(market),
+            _ => Contract::LINEAR_1,
+        }
+    }
+
+    /// The contract of a recording of venue `name` that stores none (one recorded before
+    /// contracts were stored): linear of size 1 where every market of the venue is; `None`
+    /// where it depends on the market's metadata (Binance COIN-M) or the venue is unknown.
+    pub fn implied_contract(name: &str) -> Option<Contract> {
+        let venue = Venue::ALL.into_iter().find(|v| v.name() == name)?;
+        match venue.binance() {
+            Some(binance::Kind::CoinM) => None,
+            _ => Some(Contract::LINEAR_1),
         }
     }
 

@@ -289,6 +289,7 @@ fn data_after_t_changes_nothing_the_strategy_may_use_before_t() {
             let spec = MarketSpec {
                 tick: Price::parse("0.01").unwrap(),
                 lot: Qty::parse("0.001").unwrap(),
+                contract: mdkit::model::contract::Contract::LINEAR_1,
             };
             let calibrator =
                 Calibrator::new(&session.ctx, key, calibration_settings(spec, 300 * SEC))
@@ -705,6 +706,7 @@ fn on_the_event_clock_data_after_t_changes_nothing_before_t() {
             let spec = MarketSpec {
                 tick: Price::parse("0.01").unwrap(),
                 lot: Qty::parse("0.001").unwrap(),
+                contract: mdkit::model::contract::Contract::LINEAR_1,
             };
             let calibrator =
                 Calibrator::new(&session.ctx, key, calibration_settings(spec, 300 * SEC))

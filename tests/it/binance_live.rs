@@ -191,6 +191,13 @@ fn a_rate_limited_snapshot_is_retried_and_named_in_the_log() {
     sim.stop();
     let rec = Recording::read(&data, market);
     assert!(rec.book_top.first().is_some_and(|b| b.snapshot), "the book was built");
+    // collect stored the market's contract for the backtest, as the venue's exchangeInfo
+    // gives it: COIN-M BTC, inverse, 100 USD.
+    let contract = data.join("_contract/binance-coinm/BTCUSD_PERP.json");
+    let contract = std::fs::read_to_string(&contract).expect("the contract is stored");
+    assert!(contract.contains("\"contract\": \"inverse:100\""), "{contract}");
+    assert!(contract.contains("contractSize of http://127.0.0.1:"), "{contract}");
+    assert!(contract.contains("/dapi/v1/exchangeInfo"), "{contract}");
     let truth = truth_checksums(&log, market);
     for (ts, checksum) in replayed_checksums(&rec) {
         assert_eq!(truth.get(&ts), Some(&checksum), "book differs at ts {ts}");

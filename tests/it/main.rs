@@ -8,6 +8,7 @@ mod calibrate;
 mod cli;
 mod collect;
 mod common;
+mod contract;
 mod extended;
 mod extended_v2;
 mod fuzz;

@@ -7,6 +7,7 @@ use super::*;
 use crate::backtest::report::{Collect, Liquidity};
 use crate::backtest::settings::Settings;
 use crate::backtest::strategy::OrderKind;
+use crate::model::contract::Contract;
 use crate::model::{Level, TakerSide, TradeKind};
 use crate::storage::{BookTopRow, CalibrationRow, DepthRow, SideFit, TradeRow};
 
@@ -25,7 +26,7 @@ fn q(text: &str) -> Qty {
 
 fn spec() -> MarketSpec {
     // order_size = 10 lots = 1.
-    MarketSpec { tick: p("1"), lot: q("0.1") }
+    MarketSpec { tick: p("1"), lot: q("0.1"), contract: Contract::LINEAR_1 }
 }
 
 fn config(pairs: &[(&str, &str)]) -> Config {

@@ -17,6 +17,42 @@ pub use frames::{parse, BookTicker, DepthUpdate, Message, Snapshot};
 pub use recorder::{SavedBook, SavedSync};
 pub use seq::{Chain, ChainBreak, DepthSync, DiffStep, SnapshotStep, Splice, Sync};
 
+use crate::model::contract::Contract;
+
+/// The contract of a Binance COIN-M symbol, by Binance's rule (its exchangeInfo
+/// `contractSize`, and the COIN-M contract specifications): every COIN-M contract is inverse,
+/// worth 100 USD for BTC (`BTCUSD_PERP`, `BTCUSD_250926`, ...) and 10 USD for every other coin.
+pub fn coinm_contract(symbol: &str) -> Contract {
+    let usd = if symbol.to_ascii_uppercase().starts_with("BTCUSD") { 100 } else { 10 };
+    Contract::Inverse { size: crate::model::Qty::from_raw(usd * crate::model::UNIT) }
+}
+
+/// The exchangeInfo URL next to a COIN-M REST depth URL (`…/dapi/v1/depth?…` →
+/// `…/dapi/v1/exchangeInfo`); `None` when the URL has no `/depth` path to replace.
+pub fn exchange_info_url(depth_url: &str) -> Option<String> {
+    let base = depth_url.split_once('?').map_or(depth_url, |(path, _)| path);
+    base.strip_suffix("/depth").map(|root| format!("{root}/exchangeInfo"))
+}
+
+/// The contract of `symbol` in a COIN-M `/dapi/v1/exchangeInfo` body: inverse, of the
+/// symbol's `contractSize` USD. The error says what is missing.
+pub fn contract_from_exchange_info(body: &str, symbol: &str) -> Result<Contract, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(body).map_err(|e| format!("exchangeInfo is not JSON: {e}"))?;
+    let entry = value["symbols"]
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["symbol"].as_str() == Some(symbol)))
+        .ok_or_else(|| format!("exchangeInfo lists no symbol {symbol}"))?;
+    let size = match &entry["contractSize"] {
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        _ => return Err(format!("exchangeInfo gives {symbol} no contractSize")),
+    };
+    format!("inverse:{size}")
+        .parse()
+        .map_err(|e| format!("exchangeInfo contractSize of {symbol}: {e}"))
+}
+
 /// One of Binance's three markets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -96,6 +132,20 @@ mod tests {
         assert_eq!(Kind::Spot.chain(), Chain::Spot);
         assert_eq!(Kind::CoinM.chain(), Chain::Futures);
         assert_eq!(Kind::infer(true, true), Kind::CoinM);
+        assert_eq!(coinm_contract("BTCUSD_PERP").to_string(), "inverse:100");
+        assert_eq!(coinm_contract("btcusd_250926").to_string(), "inverse:100");
+        assert_eq!(coinm_contract("ETHUSD_PERP").to_string(), "inverse:10");
+        let url = exchange_info_url("http://127.0.0.1:9/dapi/v1/depth?symbol=X&limit=1000");
+        assert_eq!(url.as_deref(), Some("http://127.0.0.1:9/dapi/v1/exchangeInfo"));
+        assert_eq!(exchange_info_url("http://h/other"), None);
+        let body = r#"{"timezone":"UTC","symbols":[{"symbol":"ETHUSD_PERP","contractSize":10},
+            {"symbol":"BTCUSD_PERP","pair":"BTCUSD","contractSize":100}]}"#;
+        let c = contract_from_exchange_info(body, "BTCUSD_PERP").unwrap();
+        assert_eq!(c.to_string(), "inverse:100");
+        let err = contract_from_exchange_info(body, "XRPUSD_PERP").unwrap_err();
+        assert!(err.contains("no symbol XRPUSD_PERP"), "{err}");
+        let err = contract_from_exchange_info(r#"{"symbols":[{"symbol":"A"}]}"#, "A").unwrap_err();
+        assert!(err.contains("no contractSize"), "{err}");
         assert_eq!(Kind::depth_stream("BTCUSDT"), "btcusdt@depth@100ms");
     }
 }
