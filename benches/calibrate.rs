@@ -88,7 +88,7 @@ fn calibration(c: &mut Criterion) {
     };
     let settings = Settings {
         sample_interval_ns: 1_000 * MS,
-        grid: DepthGrid::for_tick(mdkit::model::Price::parse("0.01").unwrap()),
+        grid: DepthGrid::for_tick(mdkit::model::Price::parse("0.01").unwrap()).into(),
         min_count: 5,
         lookback_ns: LOOKBACK_NS,
     };

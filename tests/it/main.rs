@@ -2,6 +2,7 @@
 //! binary in temporary directories and read real Parquet files back.
 
 mod backtest;
+mod backtest_output;
 mod bad_venue;
 mod binance_live;
 mod calibrate;
