@@ -11,9 +11,7 @@
 use datafusion::common::ScalarValue;
 use datafusion::prelude::SessionContext;
 
-use super::{
-    lookback_start, run_query, ts, CalibrateError, MarketKey, QueryTable, Settings, Window,
-};
+use super::{run_query, window_params, CalibrateError, MarketKey, QueryTable, Settings, Window};
 use crate::model::{GridSource, Price};
 
 /// `sql/reach.sql`.
@@ -114,15 +112,11 @@ pub async fn resolve(
         GridSpec::Set(grid) => return Ok((grid, GridSource::Set)),
         GridSpec::FromData { tick, levels, start } => (tick, levels, start),
     };
-    let params = vec![
-        ("venue", ScalarValue::from(market.venue.as_str())),
-        ("market", ScalarValue::from(market.market.as_str())),
-        ("window_start", ts(window.start)),
-        ("window_end", ts(window.end)),
-        ("lookback_start", ts(lookback_start(window, settings))),
+    let mut params = window_params(market, window, settings);
+    params.extend([
         ("tail_orders", ScalarValue::from(tail_orders(settings.min_count))),
         ("tail_share", ScalarValue::from(TAIL_SHARE)),
-    ];
+    ]);
     let batches = run_query(ctx, "reach.sql", REACH_SQL, params).await?;
     let rows = QueryTable::new("reach.sql", &batches)?;
     let mut reaches = Vec::new();

@@ -210,6 +210,22 @@ fn describe(params: &[(&str, ScalarValue)]) -> String {
     params.iter().map(|(name, value)| format!("${name}={value}")).collect::<Vec<_>>().join(", ")
 }
 
+/// The parameters every per-window query binds: `$venue`, `$market`, `$window_start`,
+/// `$window_end`, `$lookback_start`.
+fn window_params(
+    market: &MarketKey,
+    window: Window,
+    settings: &Settings,
+) -> Vec<(&'static str, ScalarValue)> {
+    vec![
+        ("venue", ScalarValue::from(market.venue.as_str())),
+        ("market", ScalarValue::from(market.market.as_str())),
+        ("window_start", ts(window.start)),
+        ("window_end", ts(window.end)),
+        ("lookback_start", ts(lookback_start(window, settings))),
+    ]
+}
+
 fn lookback_start(window: Window, settings: &Settings) -> EventTime {
     window.start.saturating_add_nanos(-settings.lookback_ns)
 }
@@ -225,17 +241,13 @@ pub async fn volatility(
     let span = (window.end.as_nanos() - window.start.as_nanos()).max(0);
     // ceil(span / Δt): grid points start + k·Δt < end.
     let grid_points = (span + settings.sample_interval_ns - 1) / settings.sample_interval_ns;
-    let params = vec![
-        ("venue", ScalarValue::from(market.venue.as_str())),
-        ("market", ScalarValue::from(market.market.as_str())),
-        ("window_start", ts(window.start)),
-        ("window_end", ts(window.end)),
-        ("lookback_start", ts(lookback_start(window, settings))),
+    let mut params = window_params(market, window, settings);
+    params.extend([
         ("start_ns", ScalarValue::from(window.start.as_nanos())),
         ("interval_ns", ScalarValue::from(settings.sample_interval_ns)),
         ("interval_secs", ScalarValue::from(settings.sample_interval_ns as f64 / 1e9)),
         ("grid_points", ScalarValue::from(grid_points)),
-    ];
+    ]);
     let batches = run_query(ctx, "volatility.sql", VOLATILITY_SQL, params).await?;
     let rows = QueryTable::new("volatility.sql", &batches)?;
     if rows.len() != 1 {
@@ -259,17 +271,13 @@ pub async fn intensity(
 ) -> Result<Vec<IntensityPoint>, CalibrateError> {
     settings.validate()?;
     let (grid, _) = grid::resolve(ctx, market, window, settings).await?;
-    let params = vec![
-        ("venue", ScalarValue::from(market.venue.as_str())),
-        ("market", ScalarValue::from(market.market.as_str())),
-        ("window_start", ts(window.start)),
-        ("window_end", ts(window.end)),
-        ("lookback_start", ts(lookback_start(window, settings))),
+    let mut params = window_params(market, window, settings);
+    params.extend([
         ("window_secs", ScalarValue::from(window.secs())),
         ("depth_start", decimal(grid.start)),
         ("depth_step", decimal(grid.step)),
         ("depth_levels", ScalarValue::from(i64::from(grid.levels))),
-    ];
+    ]);
     let batches = run_query(ctx, "intensity.sql", INTENSITY_SQL, params).await?;
     let rows = QueryTable::new("intensity.sql", &batches)?;
     (0..rows.len())
