@@ -676,7 +676,8 @@ pub fn size_to_range(settings: &mut Settings, span_ns: i64) -> Option<String> {
     ))
 }
 
-/// The calibration settings a schedule uses: `mdkit calibrate`'s defaults on the market's tick.
+/// The calibration settings a schedule uses: `mdkit calibrate`'s defaults (the depth grid chosen from
+/// each window's orders, in multiples of the market's tick).
 pub fn calibration_settings(spec: MarketSpec, window_ns: i64) -> calibrate::Settings {
     calibrate::Settings {
         sample_interval_ns: NANOS_PER_SEC,
