@@ -83,6 +83,8 @@ pub enum RecordError {
     State(#[from] StateError),
     #[error(transparent)]
     Contract(#[from] crate::storage::ContractFileError),
+    #[error(transparent)]
+    Lock(#[from] crate::storage::LockError),
     #[error("{venue}/{market}: {reason}")]
     Config { venue: String, market: String, reason: String },
 }
@@ -115,6 +117,8 @@ pub struct Market {
     market: String,
     config: MarketConfig,
     journal: Option<Journal>,
+    /// Held while the market is open for recording (one recorder per market and tree).
+    lock: Option<crate::storage::MarketLock>,
     recorder: Recorder,
     /// One per table, in [`TABLES`] order.
     writers: [Writer; 4],
@@ -136,7 +140,10 @@ impl Market {
         config: MarketConfig,
         now: RecvTime,
     ) -> Result<(Self, Opened), RecordError> {
+        // Before anything of the market is read or published: a second recorder stops here.
+        let lock = crate::storage::MarketLock::acquire(root, venue.name(), market)?;
         let mut this = Self::without_journal(root, venue, market, config)?;
+        this.lock = Some(lock);
         let mut opened = Opened { checkpoint: this.state.checkpoint, ..Opened::default() };
         let staged: Vec<Staged> = this
             .state
@@ -215,6 +222,7 @@ impl Market {
             market: market.to_owned(),
             config,
             journal: None,
+            lock: None,
             recorder,
             writers,
             rows_at_open: state.rows.values().sum(),

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 mod contract;
 mod foreign;
 mod journal;
+mod lock;
 mod part;
 mod path;
 mod reader;
@@ -21,6 +22,7 @@ mod writer;
 
 pub use contract::{ContractFileError, StoredContract, CONTRACT_VERSION};
 pub use journal::{Cause, Entry, Journal, JournalError, Record, Stream};
+pub use lock::{LockError, MarketLock};
 pub use part::{inspect, BadKind, BadPart, PartInfo, RowGroupSpan};
 pub use path::is_temp_name;
 pub use path::{

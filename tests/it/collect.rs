@@ -359,3 +359,36 @@ fn calibrate_recovers_the_simulators_truth_from_a_two_hour_recording() {
     let row = crate::calibrate::assert_recovers_truth(&data, &truth);
     eprintln!("recovered from a 2 h recording: {row}");
 }
+
+/// One recorder per market and tree: a second `collect` of the same market into the same
+/// `--data` is refused at once with the first one's pid and writes nothing; after `kill -9`
+/// of the first, the OS has released its lock and the next one records at once.
+#[test]
+fn a_second_recorder_of_the_same_market_and_tree_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, data) = (dir.path().join("log"), dir.path().join("data"));
+    let sim = Sim::start(&log, &["--speed", "20", "--duration", "2h", "--seed", "9"]);
+    let args = collect_args(&sim.url, &[]);
+    let mut first = Collector::start(&data, &args, true);
+    first.wait_journaled(50);
+    let mut all = vec!["collect"];
+    all.extend_from_slice(&args);
+    let out = mdkit(&data, &all);
+    assert_eq!(out.status.code(), Some(2), "{}", crate::common::stderr(&out));
+    let err = crate::common::stderr(&out);
+    assert!(
+        err.contains("extended/ETH-USD is already being recorded")
+            && err.contains(&format!("(pid {})", first.pid())),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    first.wait_journaled(50);
+    first.kill();
+    let mut next = Collector::start(&data, &args, true);
+    next.wait_journaled(50);
+    sim.stop();
+    assert!(next.interrupt().success());
+    let rec = Recording::read(&data, MARKET);
+    rec.assert_no_duplicates();
+    rec.assert_book_seqs_contiguous();
+}

@@ -124,6 +124,11 @@ impl Collector {
         assert!(status.success(), "kill -s {name}");
     }
 
+    /// The recorder's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The recorder's peak resident memory so far (Linux `VmHWM`), in bytes.
     pub fn peak_rss(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
