@@ -31,7 +31,7 @@ use self::connection::{supervise, Link};
 use self::station::{Inbound, Station};
 use crate::model::{parse_duration, RecvTime};
 use crate::record::{Market, MarketConfig};
-use crate::storage::{check_name, WriterConfig, BOOK_TOP_LEVELS};
+use crate::storage::{check_name, Retention, WriterConfig, BOOK_TOP_LEVELS};
 use crate::venue::{Endpoints, LinkSpec, Venue, Wanted};
 
 const LONG_ABOUT: &str = "\
@@ -109,11 +109,15 @@ pub struct Args {
     /// after a connection that delivered anything is immediate)
     #[arg(long, value_parser = parse_duration, default_value = "3s")]
     pub stable_after: Duration,
-    /// Delete journal segments once their rows are published, instead of keeping them in
-    /// <data>/_journal/<venue>/<MARKET>/archive/ (kept by default, so `mdkit import --from-format
-    /// journal` can rebuild the tables; they take about as much disk as the raw frames)
-    #[arg(long)]
+    /// Delete journal segments once their rows are published, instead of keeping them
+    /// ZSTD-compressed in <data>/_journal/<venue>/<MARKET>/archive/ (kept by default, so `mdkit
+    /// import --from-format journal` can rebuild the tables)
+    #[arg(long, conflicts_with = "keep_journal")]
     pub discard_journal: bool,
+    /// Keep only this much of the journal archive per market: an age (7d, 12h) or a size
+    /// (50GB, 500MB); the oldest archived segments go first, never one not yet committed
+    #[arg(long, value_name = "AGE|SIZE")]
+    pub keep_journal: Option<Retention>,
     /// Stop by itself after this much wall time (as Ctrl+C would); default: run until stopped
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
@@ -220,6 +224,7 @@ impl Config {
                 writer: WriterConfig::default(),
                 batch_rows: 4096,
                 keep_journal: !args.discard_journal,
+                retention: args.keep_journal.unwrap_or_default(),
             },
             commit_every: args.commit_every,
             sync_every: args.sync_every,

@@ -12,14 +12,15 @@
 //! connections the journal left open are closed in `events` — the journal stays the whole
 //! truth, and replaying it again gives the same rows.
 //!
-//! Must not open sockets or read the wall clock except for the state file's `saved_at`:
-//! receive times come from the callers.
+//! Must not open sockets or read the wall clock except for the state file's `saved_at` and the
+//! archive's retention by age: receive times come from the callers.
 
 mod recorder;
 mod refusals;
 mod state;
 
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 pub use crate::venue::{Counters, Output, Saved, SavedConn, Verdict};
 pub use recorder::Recorder;
@@ -27,8 +28,8 @@ pub use state::{State, StateError, STATE_VERSION};
 
 use crate::model::RecvTime;
 use crate::storage::{
-    publish, sweep_temp_files, temp_name, Entry, Journal, JournalError, Record, Staged,
-    StorageError, StoredContract, Table, Writer, WriterConfig, CONTRACT_VERSION,
+    prune, publish, sweep_temp_files, temp_name, Entry, Journal, JournalError, Record, Retention,
+    Staged, StorageError, StoredContract, Table, Writer, WriterConfig, CONTRACT_VERSION,
 };
 use crate::venue::Venue;
 
@@ -57,9 +58,11 @@ pub struct MarketConfig {
     pub writer: WriterConfig,
     /// Rows gathered before they are handed to the Parquet writers.
     pub batch_rows: usize,
-    /// Keep committed journal segments (in `_journal/<venue>/<MARKET>/archive/`) so
-    /// `import --from-format journal` can rebuild the tables from them; off: delete them.
+    /// Keep committed journal segments (compressed, in `_journal/<venue>/<MARKET>/archive/`)
+    /// so `import --from-format journal` can rebuild the tables from them; off: delete them.
     pub keep_journal: bool,
+    /// How much of the archive to keep (oldest archived segments go first).
+    pub retention: Retention,
 }
 
 impl Default for MarketConfig {
@@ -69,6 +72,7 @@ impl Default for MarketConfig {
             writer: WriterConfig::default(),
             batch_rows: 4096,
             keep_journal: true,
+            retention: Retention::All,
         }
     }
 }
@@ -366,6 +370,17 @@ impl Market {
             journal.rotate()?;
             if self.config.keep_journal {
                 journal.archive(position)?;
+                let pruned =
+                    prune(&journal.archive_dir(), self.config.retention, SystemTime::now())?;
+                if pruned.segments > 0 {
+                    tracing::info!(
+                        market = %self.market,
+                        "journal retention ({}): deleted {} archived segment(s), {} bytes",
+                        self.config.retention,
+                        pruned.segments,
+                        pruned.bytes
+                    );
+                }
             } else {
                 journal.trim(position)?;
             }

@@ -21,7 +21,9 @@ mod session;
 mod writer;
 
 pub use contract::{ContractFileError, StoredContract, CONTRACT_VERSION};
-pub use journal::{Cause, Entry, Journal, JournalError, Record, Stream};
+pub use journal::{
+    prune, Cause, Entry, Journal, JournalError, Pruned, Record, Retention, RetentionError, Stream,
+};
 pub use lock::{LockError, MarketLock};
 pub use part::{inspect, BadKind, BadPart, PartInfo, RowGroupSpan};
 pub use path::is_temp_name;

@@ -205,6 +205,14 @@ fn importing_a_collect_journal_reproduces_every_table_row_for_row() {
     sim.stop();
     let journal = data.join("_journal/extended/ETH-USD");
     assert!(journal.join("archive").is_dir(), "committed segments are kept");
+    let archived: Vec<String> = std::fs::read_dir(journal.join("archive"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !archived.is_empty() && archived.iter().all(|n| n.ends_with(".journal.zst")),
+        "archived segments are compressed: {archived:?}"
+    );
     let rebuilt = dir.path().join("rebuilt");
     let out = mdkit(&rebuilt, &["import", "--from-format", "journal", journal.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -10,18 +10,22 @@
 //! at the end of the last segment: opening the journal drops it (it never reached the journal
 //! whole). A bad record anywhere else is corruption and is refused with its place.
 //!
-//! Committed segments are either moved to `archive/` in the journal directory (the default:
-//! they are the raw capture, and `mdkit import --from-format journal` re-applies the recorder to
-//! them; they cost about the size of the raw frames, uncompressed) or deleted.
+//! Committed segments are either compressed into `archive/` in the journal directory (the
+//! default: they are the raw capture, and `mdkit import --from-format journal` re-applies the
+//! recorder to them; see [`archive`] for the format and the retention limits) or deleted.
 //!
 //! This module owns the bytes and the segment files. It must not interpret frames or decide
 //! when to trim: the recorder does, after its state file says what is committed.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::model::RecvTime;
+
+pub use self::archive::{prune, Pruned, Retention, RetentionError};
+
+mod archive;
 
 const MAGIC: &[u8; 8] = b"MDKJRNL1";
 const SUFFIX: &str = ".journal";
@@ -160,6 +164,8 @@ impl Journal {
         let mut all = segments(&dir.join(ARCHIVE))?;
         all.extend(segments(dir)?);
         all.sort();
+        // A crash while archiving can leave a segment both archived and live: one copy.
+        all.dedup_by_key(|(first, _)| *first);
         let mut records = Vec::new();
         for (i, (_, path)) in all.iter().enumerate() {
             let (read, _) = read_segment(path, i + 1 == all.len())?;
@@ -281,19 +287,17 @@ impl Journal {
         Ok(())
     }
 
-    /// Moves every segment whose records all come before `before` (they are committed) to
-    /// `archive/` beside the live ones, where `import --from-format journal` still reads them and
-    /// opening the journal does not. Returns how many segments were moved.
+    /// Compresses every segment whose records all come before `before` (they are committed)
+    /// into `archive/` beside the live ones, where `import --from-format journal` still reads
+    /// them and opening the journal does not. Returns how many segments were archived.
     pub fn archive(&mut self, before: u64) -> Result<usize, JournalError> {
         let segments = segments(&self.dir)?;
-        let archive = self.dir.join(ARCHIVE);
+        let archive = self.archive_dir();
         let mut moved = 0;
         for pair in segments.windows(2) {
             let ((_, path), (next_first, _)) = (&pair[0], &pair[1]);
             if *next_first <= before && *path != self.path {
-                fs::create_dir_all(&archive).map_err(io_err(&archive))?;
-                let name = path.file_name().unwrap_or_default();
-                fs::rename(path, archive.join(name)).map_err(io_err(path))?;
+                archive::compress(path, &archive)?;
                 moved += 1;
             }
         }
@@ -301,6 +305,11 @@ impl Journal {
             File::open(&self.dir).and_then(|d| d.sync_all()).map_err(io_err(&self.dir))?;
         }
         Ok(moved)
+    }
+
+    /// Where this journal's committed segments are archived.
+    pub fn archive_dir(&self) -> PathBuf {
+        self.dir.join(ARCHIVE)
     }
 
     /// Deletes every segment whose records all come before `before` (they are committed).
@@ -330,7 +339,7 @@ fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, JournalError> {
     for entry in entries {
         let entry = entry.map_err(io_err(dir))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(first) = name.strip_suffix(SUFFIX).and_then(|n| n.parse::<u64>().ok()) {
+        if let Some(first) = archive::first_jseq(&name) {
             found.push((first, entry.path()));
         }
     }
@@ -341,8 +350,7 @@ fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, JournalError> {
 /// The whole records of a segment, and the length to cut it to when its last record is torn
 /// (`allow_torn`: only the last segment may end that way).
 fn read_segment(path: &Path, allow_torn: bool) -> Result<(Vec<Record>, Option<u64>), JournalError> {
-    let mut bytes = Vec::new();
-    File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(io_err(path))?;
+    let bytes = archive::read_bytes(path)?;
     let corrupt = |offset: usize, reason: String| JournalError::Corrupt {
         path: path.to_path_buf(),
         offset: offset as u64,
