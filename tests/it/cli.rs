@@ -154,3 +154,32 @@ fn verify_over_a_range_without_rows_is_an_error_not_clean() {
     assert!(csv.starts_with("venue,market,section,kind,severity,count\n"), "{csv}");
     assert!(csv.contains("binance-usdm,BTCUSDT,trades,trade_without_book,note,1"), "{csv}");
 }
+
+/// The deployment files in deploy/ run flags this binary has: every `--flag` of the systemd
+/// unit's ExecStart and of the container's example commands is in `mdkit collect --help` (or
+/// the global help).
+#[test]
+fn the_deploy_files_use_flags_that_exist() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy");
+    let help = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_mdkit")).args(args).output().unwrap();
+        assert!(out.status.success());
+        stdout(&out)
+    };
+    let known = format!("{}{}", help(&["--help"]), help(&["collect", "--help"]));
+    let unit = std::fs::read_to_string(root.join("mdkit-collect@.service")).unwrap();
+    let container = std::fs::read_to_string(root.join("Containerfile")).unwrap();
+    let lines = unit.lines().filter(|l| l.starts_with("ExecStart=")).chain(
+        container.lines().filter(|l| l.contains("docker run") || l.starts_with("ENTRYPOINT")),
+    );
+    let mut checked = 0;
+    for line in lines {
+        for flag in line.split(|c: char| c.is_whitespace() || c == '"' || c == ',') {
+            if flag.starts_with("--") && flag.len() > 2 && !["--rm", "--restart"].contains(&flag) {
+                assert!(known.contains(flag), "{flag} (deploy/: {line}) is not an mdkit flag");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 3, "{checked} flags checked");
+}
