@@ -15,9 +15,11 @@
 
 mod connection;
 mod http;
+mod metrics;
 mod station;
 mod status;
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
@@ -114,6 +116,11 @@ pub struct Args {
     /// import --from-format journal` can rebuild the tables)
     #[arg(long, conflicts_with = "keep_journal")]
     pub discard_journal: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics and a liveness check at /healthz (503
+    /// when a market has been silent past --stale-after). A bare port binds loopback
+    /// (127.0.0.1:PORT); give an address (0.0.0.0:9464) to listen beyond this machine
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
+    pub metrics: Option<SocketAddr>,
     /// Keep only this much of the journal archive per market: an age (7d, 12h) or a size
     /// (50GB, 500MB); the oldest archived segments go first, never one not yet committed
     #[arg(long, value_name = "AGE|SIZE")]
@@ -148,6 +155,19 @@ pub struct Config {
     pub sync_every: Duration,
     pub backoff: Backoff,
     pub duration: Option<Duration>,
+    /// `--metrics`: where to serve them, and the staleness limit `/healthz` judges by.
+    pub metrics: Option<SocketAddr>,
+    pub stale_after: Duration,
+}
+
+/// `--metrics`: `127.0.0.1:9464`, `[::1]:9464`, or a bare port (loopback).
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = text.trim().parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.trim().parse().map_err(|_| {
+        format!("{text:?} is not an address to listen on: use 127.0.0.1:9464 or a port")
+    })
 }
 
 /// Reconnect delays: `min · 2^attempt`, capped at `max`, with jitter; `attempt` returns to
@@ -234,6 +254,8 @@ impl Config {
                 stable_after: args.stable_after,
             },
             duration: args.duration,
+            metrics: args.metrics,
+            stale_after: args.stale_after,
         })
     }
 }
@@ -336,7 +358,22 @@ async fn record(config: Config, markets: Vec<Market>) -> anyhow::Result<()> {
     let stop_tx = Arc::new(stop_tx);
     let next_conns: Vec<Arc<AtomicU32>> =
         markets.iter().map(|m| Arc::new(AtomicU32::new(m.next_conn()))).collect();
-    let station = Station::new(markets, config.commit_every, config.sync_every, stop_tx.clone());
+    let mut station =
+        Station::new(markets, config.commit_every, config.sync_every, stop_tx.clone());
+    let mut server = None;
+    if let Some(addr) = config.metrics {
+        let board = metrics::Board::new(config.stale_after);
+        station = station.with_board(board.clone());
+        let (bound, task) = metrics::start(addr, board, stop_rx.clone())
+            .await
+            .with_context(|| format!("cannot serve --metrics on {addr}"))?;
+        // Always shown: the address is what an operator (or a test, with port 0) needs.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!("metrics: http://{bound}/metrics and http://{bound}/healthz\n").as_bytes(),
+        );
+        server = Some(task);
+    }
     let writer = std::thread::Builder::new()
         .name("mdkit-writer".into())
         .spawn(move || station.run(rx))
@@ -391,6 +428,9 @@ async fn record(config: Config, markets: Vec<Market>) -> anyhow::Result<()> {
         done.context("a connection task failed")?;
     }
     stopper.abort();
+    if let Some(server) = server {
+        server.abort();
+    }
     let outcome = tokio::task::spawn_blocking(move || writer.join())
         .await
         .context("cannot wait for the writer thread")?;

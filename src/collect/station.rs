@@ -17,10 +17,14 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::metrics::{Board, Silence};
 use super::status::Status;
 use crate::model::RecvTime;
 use crate::record::{Market, Verdict};
 use crate::storage::Entry;
+
+/// How often the `--metrics` figures are copied.
+const BOARD_EVERY: Duration = Duration::from_secs(1);
 
 /// What connection tasks (and the ticker) send to the writer thread.
 pub enum Inbound {
@@ -49,6 +53,8 @@ pub struct Station {
     status: Status,
     /// Tells the connections to stop when this thread fails.
     stop: Arc<watch::Sender<bool>>,
+    /// What `--metrics` serves, copied once a second.
+    board: Option<(Arc<Board>, Silence, Instant)>,
 }
 
 impl Station {
@@ -68,6 +74,22 @@ impl Station {
             last_sync: Instant::now(),
             status: Status::new(&names),
             stop,
+            board: None,
+        }
+    }
+
+    /// Copies the figures `--metrics` serves into `board` about once a second.
+    pub fn with_board(mut self, board: Arc<Board>) -> Self {
+        let silence = Silence::new(self.markets.len());
+        self.board = Some((board, silence, Instant::now()));
+        self.publish_board();
+        self
+    }
+
+    fn publish_board(&mut self) {
+        if let Some((board, silence, last)) = &mut self.board {
+            board.update(&self.markets, silence, self.last_commit.elapsed());
+            *last = Instant::now();
         }
     }
 
@@ -172,6 +194,9 @@ impl Station {
             self.last_commit = Instant::now();
         }
         self.status.update(&self.markets);
+        if self.board.as_ref().is_some_and(|(_, _, last)| last.elapsed() >= BOARD_EVERY) {
+            self.publish_board();
+        }
         Ok(())
     }
 }

@@ -28,8 +28,8 @@ pub use state::{State, StateError, STATE_VERSION};
 
 use crate::model::RecvTime;
 use crate::storage::{
-    prune, publish, sweep_temp_files, temp_name, Entry, Journal, JournalError, Record, Retention,
-    Staged, StorageError, StoredContract, Table, Writer, WriterConfig, CONTRACT_VERSION,
+    prune, publish, sweep_temp_files, temp_name, Cause, Entry, Journal, JournalError, Record,
+    Retention, Staged, StorageError, StoredContract, Table, Writer, WriterConfig, CONTRACT_VERSION,
 };
 use crate::venue::Venue;
 
@@ -132,6 +132,10 @@ pub struct Market {
     rows_at_open: u64,
     /// The log lines for refused frames (rate-limited).
     refusals: refusals::Refusals,
+    /// Rows handed to the table writers by this run (committed or not).
+    rows_received: u64,
+    /// Connections this run closed because their stream went silent.
+    stale_timeouts: u64,
 }
 
 impl Market {
@@ -233,6 +237,8 @@ impl Market {
             state,
             parts_published: 0,
             refusals: refusals::Refusals::default(),
+            rows_received: 0,
+            stale_timeouts: 0,
         })
     }
 
@@ -242,6 +248,21 @@ impl Market {
 
     pub fn market(&self) -> &str {
         &self.market
+    }
+
+    /// The data root the market is recorded under.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Rows this run made from frames and handed to the table writers, committed or not.
+    pub fn rows_received(&self) -> u64 {
+        self.rows_received + self.recorder.output().rows() as u64
+    }
+
+    /// Connections this run closed because their stream went silent past its limit.
+    pub fn stale_timeouts(&self) -> u64 {
+        self.stale_timeouts
     }
 
     /// The connection number to give the next connection: above every one ever used.
@@ -278,6 +299,9 @@ impl Market {
 
     /// Journals `entry` (when this market has a journal), then applies it.
     pub fn handle(&mut self, ts_recv: RecvTime, entry: Entry) -> Result<Verdict, RecordError> {
+        if matches!(entry, Entry::Disconnect { cause: Cause::Stale, .. }) {
+            self.stale_timeouts += 1;
+        }
         let record = match &mut self.journal {
             Some(journal) => {
                 let record = journal.append(ts_recv, entry)?;
@@ -327,6 +351,7 @@ impl Market {
             return Ok(());
         }
         let out = self.recorder.output();
+        self.rows_received += out.rows() as u64;
         let [depth, book_top, trades, events] = &mut self.writers;
         let written = depth
             .write_rows(&out.depth)

@@ -41,6 +41,15 @@ impl Sim {
         Sim { child, url }
     }
 
+    /// Sends the simulator a signal (`STOP` freezes the venue, `CONT` resumes it).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args(["-s", name, &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -s {name}");
+    }
+
     /// Ctrl+C: the simulator flushes its log and exits 0.
     pub fn stop(mut self) {
         let status = Command::new("kill")
@@ -102,6 +111,17 @@ impl Collector {
             .spawn()
             .expect("start mdkit collect");
         Collector { child, lines: None }
+    }
+
+    /// Reads stderr (started with trace) up to the line containing `text`, and returns it.
+    pub fn wait_line(&mut self, text: &str) -> String {
+        let lines = self.lines.as_mut().expect("started with trace");
+        loop {
+            let line = lines.next().expect("recorder ended early").expect("read stderr");
+            if line.contains(text) {
+                return line;
+            }
+        }
     }
 
     /// Blocks until the recorder has journaled `n` more records.

@@ -18,6 +18,7 @@ mod interop;
 mod layering;
 mod live;
 mod messy;
+mod metrics;
 mod prev_release;
 mod real_markets;
 mod refused;
