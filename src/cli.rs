@@ -53,9 +53,11 @@ pub struct Cli {
 pub enum Command {
     Collect(crate::collect::Args),
     /// Estimate sigma, A and kappa per side from the tables, by SQL
-    #[command(long_about = "Estimate the Avellaneda-Stoikov parameters sigma, kappa_bid, A_bid, \
-kappa_ask and A_ask per window by running the SQL in sql/ over book_top and trades, print them \
-with R², fit points and order counts, and write one row per window to the calibration table.")]
+    #[command(long_about = "Estimate the Avellaneda-Stoikov parameters sigma (price/sqrt(s)), \
+kappa_bid and kappa_ask (1/price), A_bid and A_ask (1/s) per window by running the SQL in sql/ \
+over book_top and trades, on a depth grid chosen from the data; print them with R², fit points, \
+order counts and a quality verdict per side (a warning names the setting to change when a fit \
+is poor), and write one row per window, with its settings, to the calibration table.")]
     Calibrate(crate::calibrate::Args),
     /// Replay a recording through an Avellaneda-Stoikov market maker: PnL, fills, risk
     Backtest(crate::backtest::Args),
