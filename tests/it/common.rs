@@ -88,3 +88,21 @@ pub fn shared_fixtures(rel: &str) -> Option<std::path::PathBuf> {
         None
     }
 }
+
+/// `../shared/realdata/hftbacktest-binance` (or under `$MDKIT_SHARED`), the team's real
+/// Binance captures, or `None` with a visible "skipped" line when it is absent.
+pub fn shared_realdata() -> Option<std::path::PathBuf> {
+    let shared = std::env::var_os("MDKIT_SHARED")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let dir = shared.join("realdata/hftbacktest-binance");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "skipped: {} is absent (the team's real Binance captures; set MDKIT_SHARED to the shared tree)",
+            dir.display()
+        );
+        None
+    }
+}

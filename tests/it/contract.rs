@@ -4,39 +4,13 @@
 //! checked against a hand computation from fills.parquet — and a COIN-M recording without a
 //! stored contract is refused with one line naming the fix.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use arrow::array::{Array, Decimal128Array, RecordBatch, StringArray};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+use crate::backtest::read_parquet;
 use crate::common::{mdkit, stderr, stdout};
-
-/// The capture folder, or `None` (after saying so on stderr) when it is not there.
-fn captures() -> Option<PathBuf> {
-    let shared = std::env::var_os("MDKIT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let dir = shared.join("realdata/hftbacktest-binance");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    eprintln!(
-        "skipped: ../shared/realdata not found ({} does not exist; set MDKIT_SHARED to the shared tree)",
-        dir.display()
-    );
-    None
-}
-
-fn read_parquet(path: &Path) -> Vec<RecordBatch> {
-    let file = std::fs::File::open(path).unwrap();
-    ParquetRecordBatchReaderBuilder::try_new(file)
-        .unwrap()
-        .build()
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
+use crate::import::{gz, DIFF, SNAP};
 
 /// A decimal column as `f64`s (for the hand computation only).
 fn decimals(batches: &[RecordBatch], name: &str) -> Vec<f64> {
@@ -94,7 +68,7 @@ fn backtest(data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
 
 #[test]
 fn a_coinm_backtest_values_fills_as_inverse_contracts_as_a_hand_computation_does() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = crate::common::shared_realdata() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let capture = dir.join("cm/btcusd_perp_20240808.gz");
@@ -191,18 +165,6 @@ fn a_coinm_backtest_values_fills_as_inverse_contracts_as_a_hand_computation_does
     let bytes = |d: &Path| std::fs::read(d.join("fills.parquet")).unwrap();
     assert!(bytes(&run) == bytes(&again), "--contract inverse:100 values the fills as stored");
 }
-
-fn gz(path: &Path, text: &str) {
-    let mut enc = flate2::write::GzEncoder::new(
-        std::fs::File::create(path).unwrap(),
-        flate2::Compression::fast(),
-    );
-    enc.write_all(text.as_bytes()).unwrap();
-    enc.finish().unwrap();
-}
-
-const DIFF: &str = r#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255208,"s":"BTCUSDT","U":10,"u":12,"b":[["100.0","1"]],"a":[["101.0","2"]]}}"#;
-const SNAP: &str = r#"{"lastUpdateId":11,"bids":[["99.0","1"]],"asks":[["102.0","1"]]}"#;
 
 #[test]
 fn import_stores_the_venue_rule_or_the_contract_flag() {

@@ -3,30 +3,11 @@
 //! the refusals.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
 use crate::common::{mdkit, stderr, stdout};
-
-/// The capture folder, or `None` (after saying so on stderr) when it is not there.
-fn captures() -> Option<PathBuf> {
-    let shared = std::env::var_os("MDKIT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let dir = shared.join("realdata/hftbacktest-binance");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    let _ = std::io::stderr().write_all(
-        format!(
-            "skipped: ../shared/realdata not found ({} does not exist; set MDKIT_SHARED to the shared tree)\n",
-            dir.display()
-        )
-        .as_bytes(),
-    );
-    None
-}
 
 /// Lines of a capture carrying a `@trade` frame, counted straight from the gzip text.
 fn trade_frames(path: &Path) -> u64 {
@@ -60,7 +41,7 @@ fn kinds(market: &Value) -> Vec<String> {
 
 #[test]
 fn each_real_capture_imports_into_tables_verify_finds_clean_with_the_clock_skew() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = crate::common::shared_realdata() else { return };
     let cases = [
         ("spot/btcusdt_20240808.gz", "binance-spot", "BTCUSDT", true),
         ("spot/btcusdt_20240809.gz", "binance-spot", "BTCUSDT", false),
@@ -107,7 +88,7 @@ fn each_real_capture_imports_into_tables_verify_finds_clean_with_the_clock_skew(
 
 #[test]
 fn two_days_of_one_market_are_one_stream_and_reimport_is_refused_or_replaced() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = crate::common::shared_realdata() else { return };
     let data = tempfile::tempdir().unwrap();
     let (d8, d9) = (dir.join("cm/btcusd_perp_20240808.gz"), dir.join("cm/btcusd_perp_20240809.gz"));
     // Given in the wrong order: sorted by receive time.
@@ -135,7 +116,7 @@ fn two_days_of_one_market_are_one_stream_and_reimport_is_refused_or_replaced() {
     assert_eq!(after["markets"][0]["rows"], m["rows"]);
 }
 
-fn gz(path: &Path, text: &str) {
+pub fn gz(path: &Path, text: &str) {
     let mut enc = flate2::write::GzEncoder::new(
         std::fs::File::create(path).unwrap(),
         flate2::Compression::fast(),
@@ -144,8 +125,8 @@ fn gz(path: &Path, text: &str) {
     enc.finish().unwrap();
 }
 
-const DIFF: &str = r#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255208,"s":"BTCUSDT","U":10,"u":12,"b":[["100.0","1"]],"a":[["101.0","2"]]}}"#;
-const SNAP: &str = r#"{"lastUpdateId":11,"bids":[["99.0","1"]],"asks":[["102.0","1"]]}"#;
+pub const DIFF: &str = r#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1723161255208,"s":"BTCUSDT","U":10,"u":12,"b":[["100.0","1"]],"a":[["101.0","2"]]}}"#;
+pub const SNAP: &str = r#"{"lastUpdateId":11,"bids":[["99.0","1"]],"asks":[["102.0","1"]]}"#;
 
 #[test]
 fn a_bad_line_is_named_by_file_and_line_and_a_chain_break_starts_a_new_connection() {

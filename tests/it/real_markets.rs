@@ -4,7 +4,7 @@
 //! the calibration table keeps one row per window and settings with `spread` reading the
 //! latest-written, and the default backtest and `spread` give sound numbers.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -74,20 +74,9 @@ fn the_default_grid_fits_the_shipped_sample_and_a_one_tick_grid_is_warned_about(
     assert!(err.contains("--depth-step"), "names the setting: {err}");
 }
 
-/// The capture folder in ../shared, or `None` after saying so.
-fn captures() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realdata/hftbacktest-binance");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: {} is absent (the team's real Binance captures)", dir.display());
-        None
-    }
-}
-
 #[test]
 fn the_default_grid_fits_the_real_usdm_capture() {
-    let Some(dir) = captures() else { return };
+    let Some(dir) = crate::common::shared_realdata() else { return };
     let data = tempfile::tempdir().unwrap();
     let file = dir.join("usdm/btcusdt_20240808.gz");
     let out =
