@@ -67,6 +67,8 @@ is poor), and write one row per window, with its settings, to the calibration ta
     Simulate(crate::simulate::Args),
     /// Turn raw captures (mdkit journals, hftbacktest Binance files) into the same tables
     Import(crate::import::Args),
+    /// Rewrite each closed day's parts into a few large ones, atomically
+    Compact(crate::compact::Args),
     /// Today's optimal bid and ask from the latest calibration and book
     Spread(crate::spread::Args),
     /// Run SQL over the tables (DataFusion), or an interactive SQL shell
@@ -145,6 +147,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::backtest::run(&data_dir, args).map(|()| ExitCode::SUCCESS)
         }
         Command::Verify(args) => crate::verify::run(&data_dir, args),
+        Command::Compact(args) => crate::compact::run(&data_dir, args),
         Command::Simulate(args) => crate::simulate::run(args).map(|()| ExitCode::SUCCESS),
         Command::Import(args) => crate::import::run(&data_dir, args).map(|()| ExitCode::SUCCESS),
         Command::Spread(args) => crate::spread::run(&data_dir, args).map(|()| ExitCode::SUCCESS),

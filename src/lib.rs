@@ -23,7 +23,7 @@
 //! - Commands, one module each behind `run(args)`: [`collect`] (carries out the venue's link
 //!   plan: connections, supervisor, writer thread), [`import`], [`simulate`] (a local venue
 //!   with a known market and faults), [`verify`], [`calibrate`], [`spread`], [`backtest`],
-//!   [`sql`]; [`cli`] holds the flags and dispatch.
+//!   [`sql`], [`compact`] (rewrites closed days into few parts); [`cli`] holds the flags and dispatch.
 //!
 //! Data flow: venue WebSocket → `collect` → journal → Parquet parts → {`verify`, `calibrate`,
 //! `backtest`, `sql`}, each reading the same files.
@@ -33,6 +33,7 @@ pub mod book;
 pub mod calibrate;
 pub mod cli;
 pub mod collect;
+pub mod compact;
 pub mod estimate;
 pub mod import;
 pub mod model;

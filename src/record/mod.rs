@@ -15,6 +15,7 @@
 //! Must not open sockets or read the wall clock except for the state file's `saved_at` and the
 //! archive's retention by age: receive times come from the callers.
 
+mod compact;
 mod recorder;
 mod refusals;
 mod state;
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 pub use crate::venue::{Counters, Output, Saved, SavedConn, Verdict};
+pub use compact::{compact_day, DayOutcome, StateAccess};
 pub use recorder::Recorder;
 pub use state::{State, StateError, STATE_VERSION};
 
@@ -112,7 +114,8 @@ pub struct Published {
     pub rows: u64,
 }
 
-const TABLES: [Table; 4] = [Table::Depth, Table::BookTop, Table::Trades, Table::Events];
+/// The tables a recorder writes (and compaction rewrites); not `calibration`.
+pub const TABLES: [Table; 4] = [Table::Depth, Table::BookTop, Table::Trades, Table::Events];
 
 /// One market being recorded: its journal, recorder, table writers and state.
 pub struct Market {
@@ -122,7 +125,7 @@ pub struct Market {
     config: MarketConfig,
     journal: Option<Journal>,
     /// Held while the market is open for recording (one recorder per market and tree).
-    lock: Option<crate::storage::MarketLock>,
+    _lock: crate::storage::MarketLock,
     recorder: Recorder,
     /// One per table, in [`TABLES`] order.
     writers: [Writer; 4],
@@ -148,22 +151,9 @@ impl Market {
         config: MarketConfig,
         now: RecvTime,
     ) -> Result<(Self, Opened), RecordError> {
-        // Before anything of the market is read or published: a second recorder stops here.
-        let lock = crate::storage::MarketLock::acquire(root, venue.name(), market)?;
         let mut this = Self::without_journal(root, venue, market, config)?;
-        this.lock = Some(lock);
         let mut opened = Opened { checkpoint: this.state.checkpoint, ..Opened::default() };
-        let staged: Vec<Staged> = this
-            .state
-            .parts
-            .iter()
-            .map(|rel| {
-                let path = root.join(rel);
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-                let temp = path.with_file_name(temp_name(&name.unwrap_or_default()));
-                Staged { temp, path, rows: 0 }
-            })
-            .collect();
+        let staged: Vec<Staged> = this.state.parts.iter().map(|rel| staged(root, rel)).collect();
         opened.finished = staged.iter().filter(|s| s.temp.exists()).count();
         for part in staged.iter().filter(|s| !s.temp.exists() && !s.path.exists()) {
             tracing::warn!(path = %part.path.display(), "a part the state file names is missing");
@@ -177,6 +167,8 @@ impl Market {
             let swept =
                 sweep_temp_files(&dir).map_err(|e| StorageError::Io { path: dir, source: e })?;
             opened.swept += swept.len();
+            // A compaction this crash interrupted left its staging behind: never the table.
+            crate::storage::clear_market_staging(root, table, venue.name(), market)?;
         }
         let dir = Journal::dir(root, venue.name(), market);
         let (journal, tail) = Journal::open(&dir, this.state.journal_pos)?;
@@ -191,7 +183,8 @@ impl Market {
     }
 
     /// A market recorder with no journal (an import re-applying an old journal), starting
-    /// from the saved state if there is one.
+    /// from the saved state if there is one. Holds the market's lock, as [`Market::open`]
+    /// does: an import, a collect and a compaction of one market never run at once.
     pub fn without_journal(
         root: &Path,
         venue: Venue,
@@ -199,6 +192,8 @@ impl Market {
         config: MarketConfig,
     ) -> Result<Self, RecordError> {
         let venue_name = venue.name();
+        // Before anything of the market is read or published: a second writer stops here.
+        let lock = crate::storage::MarketLock::acquire(root, venue_name, market)?;
         if config.levels == 0 || config.levels > crate::storage::BOOK_TOP_LEVELS {
             return Err(RecordError::Config {
                 venue: venue_name.into(),
@@ -230,7 +225,7 @@ impl Market {
             market: market.to_owned(),
             config,
             journal: None,
-            lock: None,
+            _lock: lock,
             recorder,
             writers,
             rows_at_open: state.rows.values().sum(),
@@ -418,4 +413,13 @@ impl Market {
     pub fn close(mut self) -> Result<Published, RecordError> {
         self.checkpoint()
     }
+}
+
+/// A part the state file names (relative to the data root), as a [`Staged`] part: published
+/// already if its temporary file is gone.
+fn staged(root: &Path, rel: &Path) -> Staged {
+    let path = root.join(rel);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let temp = path.with_file_name(temp_name(&name.unwrap_or_default()));
+    Staged { temp, path, rows: 0 }
 }

@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+mod compact;
 mod contract;
 mod foreign;
 mod journal;
@@ -20,6 +21,10 @@ mod schema;
 mod session;
 mod writer;
 
+pub use compact::{
+    clear_market_staging, clear_staging, compact_partition, staging_dir, CompactConfig, Compacted,
+    Skipped, STAGING,
+};
 pub use contract::{ContractFileError, StoredContract, CONTRACT_VERSION};
 pub use journal::{
     prune, Cause, Entry, Journal, JournalError, Pruned, Record, Retention, RetentionError, Stream,

@@ -141,8 +141,14 @@ pub fn list(root: &Path, table: Table, selection: &Selection) -> Result<Listing,
     for problem in &bad {
         warn_once(problem);
     }
-    // Parts that start at the same time (one frame split by the row limit) follow each
-    // other in the order they were written: by part number, then by name.
+    sort_parts(&mut parts);
+    Ok(Listing { table, range: selection.range, parts, bad })
+}
+
+/// Puts parts in reading order: by first time; parts that start at the same time (one frame
+/// split by the row limit) follow each other in the order they were written: by part
+/// number, then by name.
+pub(crate) fn sort_parts(parts: &mut [PartInfo]) {
     parts.sort_by(|a, b| {
         let key = |p: &PartInfo| {
             let start = p.time_span().map_or(i64::MIN, |(lo, _)| lo);
@@ -150,7 +156,6 @@ pub fn list(root: &Path, table: Table, selection: &Selection) -> Result<Listing,
         };
         key(a).cmp(&key(b))
     });
-    Ok(Listing { table, range: selection.range, parts, bad })
 }
 
 /// Names a skipped file on stderr (a `warn` event), once per process however many times the

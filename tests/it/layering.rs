@@ -24,6 +24,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("spread", 6),
     ("backtest", 6),
     ("sql", 6),
+    ("compact", 6),
     ("cli", 7),
 ];
 const COMMANDS: u8 = 6;
