@@ -19,6 +19,7 @@ use http_body_util::Full;
 use hyper::{Request, Response, StatusCode};
 use tokio::sync::watch;
 
+use super::daily::CompactionCounts;
 use crate::record::Market;
 use crate::storage::Journal;
 
@@ -52,6 +53,7 @@ pub struct Board {
 struct Snapshot {
     markets: Vec<Figures>,
     since_commit: Duration,
+    compactions: CompactionCounts,
 }
 
 impl Board {
@@ -60,7 +62,13 @@ impl Board {
     }
 
     /// Copies the markets' figures (called by the writer thread about once a second).
-    pub fn update(&self, markets: &[Market], watch: &mut Silence, since_commit: Duration) {
+    pub fn update(
+        &self,
+        markets: &[Market],
+        watch: &mut Silence,
+        since_commit: Duration,
+        compactions: CompactionCounts,
+    ) {
         let figures = markets
             .iter()
             .enumerate()
@@ -89,7 +97,7 @@ impl Board {
             })
             .collect();
         if let Ok(mut inner) = self.inner.lock() {
-            *inner = Snapshot { markets: figures, since_commit };
+            *inner = Snapshot { markets: figures, since_commit, compactions };
         }
     }
 
@@ -191,6 +199,19 @@ impl Board {
             "gauge",
             "Seconds since the last checkpoint.",
             vec![(String::new(), since)],
+        );
+        let CompactionCounts { days, failures } = inner.compactions;
+        metric(
+            "mdkit_compacted_days_total",
+            "counter",
+            "Market-days compacted by --compact-daily.",
+            vec![(String::new(), days.to_string())],
+        );
+        metric(
+            "mdkit_compaction_failures_total",
+            "counter",
+            "Daily compactions that failed (the day is left as it was).",
+            vec![(String::new(), failures.to_string())],
         );
         if let Some(rss) = resident_bytes() {
             metric(

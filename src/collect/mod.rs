@@ -14,6 +14,7 @@
 //! interpret frames.
 
 mod connection;
+mod daily;
 mod http;
 mod metrics;
 mod station;
@@ -125,6 +126,10 @@ pub struct Args {
     /// (50GB, 500MB); the oldest archived segments go first, never one not yet committed
     #[arg(long, value_name = "AGE|SIZE")]
     pub keep_journal: Option<Retention>,
+    /// After UTC midnight, compact each market's previous day into a few parts (as `mdkit
+    /// compact` does), on a thread of its own while recording goes on
+    #[arg(long)]
+    pub compact_daily: bool,
     /// Stop by itself after this much wall time (as Ctrl+C would); default: run until stopped
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
@@ -158,6 +163,8 @@ pub struct Config {
     /// `--metrics`: where to serve them, and the staleness limit `/healthz` judges by.
     pub metrics: Option<SocketAddr>,
     pub stale_after: Duration,
+    /// `--compact-daily`.
+    pub compact_daily: bool,
 }
 
 /// `--metrics`: `127.0.0.1:9464`, `[::1]:9464`, or a bare port (loopback).
@@ -256,6 +263,7 @@ impl Config {
             duration: args.duration,
             metrics: args.metrics,
             stale_after: args.stale_after,
+            compact_daily: args.compact_daily,
         })
     }
 }
@@ -360,6 +368,9 @@ async fn record(config: Config, markets: Vec<Market>) -> anyhow::Result<()> {
         markets.iter().map(|m| Arc::new(AtomicU32::new(m.next_conn()))).collect();
     let mut station =
         Station::new(markets, config.commit_every, config.sync_every, stop_tx.clone());
+    if config.compact_daily {
+        station = station.with_daily(daily::Daily::new(config.data.clone(), config.markets.len()));
+    }
     let mut server = None;
     if let Some(addr) = config.metrics {
         let board = metrics::Board::new(config.stale_after);

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::daily::Daily;
 use super::metrics::{Board, Silence};
 use super::status::Status;
 use crate::model::RecvTime;
@@ -55,6 +56,8 @@ pub struct Station {
     stop: Arc<watch::Sender<bool>>,
     /// What `--metrics` serves, copied once a second.
     board: Option<(Arc<Board>, Silence, Instant)>,
+    /// `--compact-daily`.
+    daily: Option<Daily>,
 }
 
 impl Station {
@@ -75,6 +78,7 @@ impl Station {
             status: Status::new(&names),
             stop,
             board: None,
+            daily: None,
         }
     }
 
@@ -86,9 +90,16 @@ impl Station {
         self
     }
 
+    /// Compacts each market's previous day after UTC midnight.
+    pub fn with_daily(mut self, daily: Daily) -> Self {
+        self.daily = Some(daily);
+        self
+    }
+
     fn publish_board(&mut self) {
         if let Some((board, silence, last)) = &mut self.board {
-            board.update(&self.markets, silence, self.last_commit.elapsed());
+            let compactions = self.daily.as_ref().map(|d| d.counts).unwrap_or_default();
+            board.update(&self.markets, silence, self.last_commit.elapsed(), compactions);
             *last = Instant::now();
         }
     }
@@ -96,6 +107,11 @@ impl Station {
     /// Runs until every sender is gone; then publishes everything.
     pub fn run(mut self, mut rx: mpsc::Receiver<Inbound>) -> anyhow::Result<()> {
         let result = self.serve(&mut rx);
+        // A compaction under way finishes first (stopping it midway would be safe, but
+        // wasted work).
+        if let Some(daily) = &mut self.daily {
+            daily.poll(true);
+        }
         if result.is_err() {
             // Stop the connections: the senders fail from here on.
             let _ = self.stop.send(true);
@@ -192,6 +208,9 @@ impl Station {
                 market.checkpoint().with_context(|| format!("checkpoint of {name}"))?;
             }
             self.last_commit = Instant::now();
+            if let Some(daily) = &mut self.daily {
+                daily.after_checkpoint(&self.markets, chrono::Utc::now().date_naive());
+            }
         }
         self.status.update(&self.markets);
         if self.board.as_ref().is_some_and(|(_, _, last)| last.elapsed() >= BOARD_EVERY) {

@@ -9,6 +9,7 @@ mod calibrate;
 mod cli;
 mod collect;
 mod common;
+mod compact;
 mod contract;
 mod extended;
 mod extended_v2;
