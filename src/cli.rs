@@ -68,6 +68,7 @@ is poor), and write one row per window, with its settings, to the calibration ta
     /// Turn raw captures (mdkit journals, hftbacktest Binance files) into the same tables
     Import(crate::import::Args),
     /// Rewrite each closed day's parts into a few large ones, atomically
+    #[command(long_about = crate::compact::LONG_ABOUT)]
     Compact(crate::compact::Args),
     /// Today's optimal bid and ask from the latest calibration and book
     Spread(crate::spread::Args),

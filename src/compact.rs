@@ -14,17 +14,21 @@ use crate::storage::{
     clear_market_staging, find_parts, CompactConfig, LockError, MarketLock, PartFilter,
 };
 
-/// Rewrite each closed day's parts into a few large ones
-///
-/// A day of recording leaves many small parts per table and market (one per checkpoint);
-/// every reader opens each. `compact` merges each day before --before into parts of up to
-/// --part-rows rows, in the order readers already read them: the same rows, the same query
-/// results. Each partition folder is swapped with its rewrite in one step, so a reader sees the
-/// old parts or the new, never both or neither; `kill -9` at any instant leaves the tree
-/// readable and the next run finishes the job. Days already compacted are left alone.
-///
-/// A market being recorded is skipped (its `collect --compact-daily` compacts it). The
-/// calibration table is not compacted.
+/// `mdkit compact --help`.
+pub const LONG_ABOUT: &str = "\
+Rewrite each closed day's parts into a few large ones, atomically.
+
+A day of recording leaves many small parts per table and market (one per checkpoint); every \
+reader opens each. `compact` merges each day before --before into parts of up to --part-rows \
+rows, in the order readers already read them: the same rows, the same query results. Each \
+partition folder is swapped with its rewrite in one step, so a reader sees the old parts or the \
+new, never both or neither; kill -9 at any instant leaves the tree readable and the next run \
+finishes the job. Days already compacted are left alone.
+
+A market being recorded is skipped (its `collect --compact-daily` compacts it). A partition \
+folder holding anything but readable parts is left as it was, naming the file (it would be \
+deleted with the old parts). The calibration table is not compacted.";
+
 #[derive(Debug, Clone, clap::Args)]
 #[command(after_help = "Exit codes: 0 done, 1 some market or day was left as it was (named \
 above), 2 could not run.
@@ -103,7 +107,16 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
                     }
                 };
             let DayOutcome::Done(tables) = outcome else { continue };
-            for done in tables.into_iter().flatten() {
+            for (table, outcome) in tables {
+                let done = match outcome {
+                    Ok(Ok(done)) => done,
+                    Ok(Err(_already_compact)) => continue,
+                    Err(e) => {
+                        eprintln!("compact: {table} {venue}/{market} {date} left as it was: {e}");
+                        left += 1;
+                        continue;
+                    }
+                };
                 partitions += 1;
                 parts_before += done.parts_before;
                 parts_after += done.parts_after;
@@ -124,7 +137,7 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
         if partitions == 0 { " (every day before the date was compact already)" } else { "" }
     );
     if left > 0 {
-        eprintln!("compact: {left} market(s) or day(s) left as they were (named above)");
+        eprintln!("compact: {left} market(s) or partition(s) left as they were (named above)");
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

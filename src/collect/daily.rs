@@ -83,7 +83,17 @@ impl Daily {
             Ok(DayOutcome::NotClosed) => {} // tried again after the next checkpoint
             Ok(DayOutcome::Done(tables)) => {
                 self.handled[index] = Some(day);
-                let done: Vec<_> = tables.into_iter().flatten().collect();
+                let mut done = Vec::new();
+                for (table, outcome) in tables {
+                    match outcome {
+                        Ok(Ok(compacted)) => done.push(compacted),
+                        Ok(Err(_already_compact)) => {}
+                        Err(e) => {
+                            self.counts.failures += 1;
+                            tracing::warn!("daily compaction of {table} for {day} failed, that partition is left as it was (`mdkit compact` retries it): {e}");
+                        }
+                    }
+                }
                 if !done.is_empty() {
                     self.counts.days += 1;
                     let (before, after): (usize, usize) = done

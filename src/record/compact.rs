@@ -15,7 +15,8 @@ use chrono::NaiveDate;
 
 use super::{staged, RecordError, State, TABLES};
 use crate::storage::{
-    compact_partition, publish, CompactConfig, Compacted, Partition, Skipped, Staged,
+    compact_partition, publish, CompactConfig, Compacted, Partition, Skipped, Staged, StorageError,
+    Table,
 };
 
 /// Who may rewrite the state file while the day is compacted.
@@ -29,10 +30,14 @@ pub enum StateAccess {
     Recorder,
 }
 
+/// What compacting one table's partition of the day did; an error leaves that partition as
+/// it was (the other tables are still compacted).
+pub type TableOutcome = Result<Result<Compacted, Skipped>, StorageError>;
+
 /// What compacting a day did, per table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum DayOutcome {
-    Done(Vec<Result<Compacted, Skipped>>),
+    Done(Vec<(Table, TableOutcome)>),
     /// The running recorder's last checkpoint still names parts of this day.
     NotClosed,
 }
@@ -77,7 +82,7 @@ pub fn compact_day(
     for table in TABLES {
         let partition =
             Partition { table, venue: venue.to_owned(), market: market.to_owned(), date };
-        done.push(compact_partition(root, &partition, config)?);
+        done.push((table, compact_partition(root, &partition, config)));
     }
     Ok(DayOutcome::Done(done))
 }

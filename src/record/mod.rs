@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 pub use crate::venue::{Counters, Output, Saved, SavedConn, Verdict};
-pub use compact::{compact_day, DayOutcome, StateAccess};
+pub use compact::{compact_day, DayOutcome, StateAccess, TableOutcome};
 pub use recorder::Recorder;
 pub use state::{State, StateError, STATE_VERSION};
 

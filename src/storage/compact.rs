@@ -145,7 +145,7 @@ pub fn compact_partition(
     fs::create_dir_all(&staging).map_err(|e| StorageError::io(&staging, e))?;
     let written = write_merged(partition, parts, &staging, config)?;
     if written.rows != rows {
-        return Err(StorageError::Config(format!(
+        return Err(StorageError::Refused(format!(
             "compaction of {} read {} rows but its parts hold {rows}: left as it was",
             dir.display(),
             written.rows
@@ -194,14 +194,14 @@ fn read_partition(
         }
         let is_file = entry.file_type().map_err(|e| StorageError::io(&path, e))?.is_file();
         if !is_file || !is_part_name(&name) {
-            return Err(StorageError::Config(format!(
+            return Err(StorageError::Refused(format!(
                 "{} is not a part: move it out of {} before compacting (compaction replaces the whole folder)",
                 path.display(),
                 dir.display()
             )));
         }
         let part = inspect(&path, partition).map_err(|bad| {
-            StorageError::Config(format!(
+            StorageError::Refused(format!(
                 "{bad}; compaction would delete it with the old parts: move it out first"
             ))
         })?;

@@ -66,6 +66,9 @@ pub enum StorageError {
     BadName(#[from] BadName),
     #[error("invalid storage setting: {0}")]
     Config(String),
+    /// A partition compaction would not rewrite, and why (names the file and the fix).
+    #[error("{0}")]
+    Refused(String),
     #[error("{0}")]
     Bad(BadPart),
     #[error("query engine: {0}")]

@@ -262,3 +262,29 @@ fn collect_compacts_the_previous_day_while_it_records() {
     assert!(of_day(&now) == of_day(&rows), "yesterday's rows are the same");
     assert!(now.book_top.len() > rows.book_top.len(), "and today was recorded meanwhile");
 }
+
+/// A file that is not a part, in a day's folder, would be deleted with the old parts: that
+/// partition is left as it was, the file named; the other tables of the day are compacted.
+#[test]
+fn a_stray_file_keeps_its_partition_as_it_was_and_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data"), &data, &|_| true);
+    let day = "venue=binance-spot/market=BTCUSDT/date=2024-08-09";
+    let stray = data.join("depth").join(day).join("notes.txt");
+    std::fs::write(&stray, "mine").unwrap();
+    let counts = |data: &Path| {
+        let out = mdkit(data, &["sql", "SELECT (SELECT count(*) FROM depth) AS d, (SELECT count(*) FROM trades) AS t, (SELECT count(*) FROM book_top) AS b"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let before = counts(&data);
+    let out = mdkit(&data, &["compact"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("notes.txt is not a part: move it out"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&stray).unwrap(), "mine");
+    let parts = parts_per_partition(&data);
+    assert!(parts.contains(&(format!("depth/{day}"), 2)), "{parts:?}");
+    assert!(parts.contains(&(format!("trades/{day}"), 1)), "{parts:?}");
+    assert_eq!(counts(&data), before);
+}
