@@ -2,7 +2,8 @@
 # Runs mdkit's benchmarks and writes BENCHMARKS.md with the machine and commit.
 # Usage: scripts/bench.sh                 run the benches (minutes, after a release build)
 #        BENCH_LOG=FILE scripts/bench.sh  rewrite the report from a saved run's output
-#        (set RSS_LOG=FILE too to reuse a saved scripts/record-rss.sh table)
+#        (set RSS_LOG=FILE too to reuse a saved scripts/record-rss.sh table, DUCKDB_LOG=FILE a
+#        saved scripts/calibrate-duckdb.sh table)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,12 @@ if [ -n "${BT_RSS_LOG:-}" ]; then
 else
   cargo build --release --quiet --example simulated_tree
   bt_rss=$(scripts/backtest-rss.sh)
+fi
+
+if [ -n "${DUCKDB_LOG:-}" ]; then
+  duck=$(cat "$DUCKDB_LOG")
+else
+  duck=$(scripts/calibrate-duckdb.sh)
 fi
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
@@ -111,6 +118,18 @@ ${rss}
 release build, resident memory sampled every 0.2 s (whole process).
 
 ${bt_rss}
+
+## Calibration vs DuckDB
+
+\`mdkit calibrate\` (one window over the whole range, default settings, \`--no-write\`) against the
+same σ, κ and A definitions written as DuckDB SQL (\`scripts/calibrate_duckdb.py\`, DuckDB's
+Python package) over the same Parquet files, in the same run: ETH-USD written by
+\`examples/simulated_tree.rs\` (seed 5), release build, whole process each (start-up, planning,
+the queries and the output), by \`scripts/calibrate-duckdb.sh\`: the two alternate, and the
+ratio is the median of the pairs' mdkit / DuckDB. *same numbers*: σ, mid samples, trades, the
+grid and per side κ, A, R², points and orders agree (relative difference ≤ 1e-9).
+
+${duck}
 
 ${marker}
 ${kept}

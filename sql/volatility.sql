@@ -28,7 +28,13 @@
 -- occupied bucket is ln(mid_k / mid_previous occupied), every other return is exactly 0, and
 -- stddev_samp over all n − first_k − 1 returns is computed from the nonzero ones plus the
 -- count of zeros: Σ(r − r̄)² = Σ_nonzero (r − r̄)² + zeros · r̄². This is the grid definition,
--- term for term, in one pass over the frames.
+-- term for term.
+--
+-- One pipeline, each CTE referenced once (DataFusion plans a CTE again at every reference):
+-- a single scan of book_top, one hash aggregate to the last mid per bucket, one sort of the
+-- occupied buckets (at most n rows) for lead/lag, whole-window totals as window aggregates
+-- over that same sorted stream, and the final sum. The mean r̄ that Σ(r − r̄)² needs is such a
+-- window total, so the two-pass variance needs no second pass over the frames.
 WITH frames AS (
     SELECT
         CASE
@@ -44,16 +50,14 @@ WITH frames AS (
       AND bid_price_0 IS NOT NULL
       AND ask_price_0 IS NOT NULL
 ),
+-- The mid of each occupied bucket: that of its last frame.
 buckets AS (
-    SELECT k, mid
-    FROM (
-        SELECT k, mid,
-               row_number() OVER (PARTITION BY k ORDER BY ts_event DESC, ts_recv DESC, conn DESC, seq DESC) AS last_first
-        FROM frames
-        WHERE k < CAST($grid_points AS BIGINT)
-    ) ranked
-    WHERE last_first = 1
+    SELECT k, last_value(mid ORDER BY ts_event, ts_recv, conn, seq) AS mid
+    FROM frames
+    WHERE k < CAST($grid_points AS BIGINT)
+    GROUP BY k
 ),
+-- Per occupied bucket: how many grid points its mid holds for (span) and the return into it.
 steps AS (
     SELECT
         k,
@@ -62,29 +66,39 @@ steps AS (
         ln(mid / lag(mid) OVER (ORDER BY k)) AS r
     FROM buckets
 ),
+-- Every step with the window's totals beside it (samples from the first occupied bucket on).
 totals AS (
     SELECT
-        CAST($grid_points AS BIGINT) - min(k) AS samples,
-        CAST($grid_points AS BIGINT) - min(k) - 1 AS returns,
-        count(r) AS nonzero,
-        sum(r) AS r_sum,
-        sum(mid * CAST(span AS DOUBLE)) AS mid_sum
+        r,
+        mid,
+        span,
+        CAST($grid_points AS BIGINT) - min(k) OVER () AS samples,
+        CAST($grid_points AS BIGINT) - min(k) OVER () - 1 AS returns,
+        count(r) OVER () AS nonzero,
+        sum(r) OVER () AS r_sum
     FROM steps
 ),
-spread AS (
-    SELECT sum((s.r - t.r_sum / CAST(t.returns AS DOUBLE)) * (s.r - t.r_sum / CAST(t.returns AS DOUBLE))) AS nonzero_ss
-    FROM steps s CROSS JOIN totals t
-    WHERE s.r IS NOT NULL
+moments AS (
+    SELECT
+        max(samples) AS samples,
+        max(returns) AS returns,
+        max(nonzero) AS nonzero,
+        max(r_sum) AS r_sum,
+        sum(mid * CAST(span AS DOUBLE)) AS mid_sum,
+        sum(CASE WHEN r IS NOT NULL THEN
+                (r - r_sum / CAST(returns AS DOUBLE)) * (r - r_sum / CAST(returns AS DOUBLE))
+            END) AS nonzero_ss
+    FROM totals
 )
 SELECT
-    CASE WHEN t.returns >= 2 THEN
+    CASE WHEN m.returns >= 2 THEN
         sqrt(
-            (COALESCE(sp.nonzero_ss, 0.0)
-             + CAST(t.returns - t.nonzero AS DOUBLE) * power(COALESCE(t.r_sum, 0.0) / CAST(t.returns AS DOUBLE), 2))
-            / CAST(t.returns - 1 AS DOUBLE)
-        ) / sqrt(CAST($interval_secs AS DOUBLE)) * (t.mid_sum / CAST(t.samples AS DOUBLE))
+            (COALESCE(m.nonzero_ss, 0.0)
+             + CAST(m.returns - m.nonzero AS DOUBLE) * power(COALESCE(m.r_sum, 0.0) / CAST(m.returns AS DOUBLE), 2))
+            / CAST(m.returns - 1 AS DOUBLE)
+        ) / sqrt(CAST($interval_secs AS DOUBLE)) * (m.mid_sum / CAST(m.samples AS DOUBLE))
     END AS sigma,
-    COALESCE(t.samples, 0) AS mid_samples,
-    GREATEST(COALESCE(t.returns, 0), 0) AS returns,
-    t.mid_sum / CAST(t.samples AS DOUBLE) AS mean_mid
-FROM totals t CROSS JOIN spread sp
+    COALESCE(m.samples, 0) AS mid_samples,
+    GREATEST(COALESCE(m.returns, 0), 0) AS returns,
+    m.mid_sum / CAST(m.samples AS DOUBLE) AS mean_mid
+FROM moments m

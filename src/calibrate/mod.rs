@@ -48,6 +48,9 @@ and the settings that produced it; running the same window again with the same s
 replaces its row, other settings add a row beside it, and readers (spread) take the
 latest-written row. --no-write only prints.
 
+--memory-limit (default 1GB) bounds the memory the queries hold: a sort or aggregate that
+needs more spills to the OS temp directory (TMPDIR), so a long range costs time, not memory.
+
 Examples:
   mdkit calibrate --market BTCUSDT
   mdkit calibrate --market ETH-USD --from 2026-11-20T00:00Z --to 2026-11-21 --window 1h --every 10m
@@ -101,6 +104,21 @@ pub struct Args {
     /// Print only; do not write the calibration table
     #[arg(long)]
     pub no_write: bool,
+    /// Memory the queries may hold (e.g. 2GB, 512MiB); sorts and aggregates that need more
+    /// spill to the OS temp directory, so memory stays bounded however long the range
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_MEMORY_LIMIT, value_parser = parse_memory_limit)]
+    pub memory_limit: u64,
+}
+
+/// `--memory-limit` unless set.
+pub const DEFAULT_MEMORY_LIMIT: &str = "1GB";
+
+/// A `--memory-limit`: a size with its unit (KB, MB, GB, TB, or KiB … TiB), at least 32 MB.
+fn parse_memory_limit(text: &str) -> Result<u64, String> {
+    match text.parse::<crate::storage::Retention>() {
+        Ok(crate::storage::Retention::Bytes(n)) if n >= 32_000_000 => Ok(n),
+        _ => Err(format!("{text:?} is not a memory size of at least 32MB: use e.g. 1GB, 512MiB")),
+    }
 }
 
 /// Validated flags.
@@ -119,6 +137,8 @@ pub struct Config {
     pub min_count: i64,
     pub format: Format,
     pub write: bool,
+    /// Bytes DataFusion may hold before it spills.
+    pub memory_limit: u64,
 }
 
 fn nanos(d: Duration) -> i64 {
@@ -146,6 +166,7 @@ impl Config {
             min_count: args.min_count,
             format: args.format,
             write: !args.no_write,
+            memory_limit: args.memory_limit,
         };
         if let (Some(from), Some(to)) = (config.from, config.to) {
             anyhow::ensure!(from < to, "empty range: --from {from} is not before --to {to}");
@@ -201,7 +222,7 @@ async fn calibrate(
     data: &Path,
     config: &Config,
 ) -> anyhow::Result<Vec<(MarketKey, Vec<CalibrationRow>)>> {
-    let session = Session::open(data)
+    let session = Session::open_limited(data, Some(config.memory_limit))
         .await
         .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
     let ctx = &session.ctx;
@@ -373,6 +394,16 @@ mod tests {
         let got = windows(range(0, 10 * S), 4 * S, Some(3 * S));
         assert_eq!(got, vec![range(0, 4 * S), range(3 * S, 7 * S), range(6 * S, 10 * S)]);
         assert!(windows(range(0, 3 * S), 4 * S, Some(S)).is_empty(), "shorter than a window");
+    }
+
+    #[test]
+    fn memory_limits_are_sizes_with_a_unit() {
+        assert_eq!(parse_memory_limit(DEFAULT_MEMORY_LIMIT), Ok(1_000_000_000));
+        assert_eq!(parse_memory_limit("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_memory_limit("2GB"), Ok(2_000_000_000));
+        for bad in ["", "1000000000", "1h", "1KB", "-1GB", "lots"] {
+            assert!(parse_memory_limit(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

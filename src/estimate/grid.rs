@@ -9,9 +9,8 @@
 //! orders, and the points spread over the distances that orders actually reach.
 
 use datafusion::common::ScalarValue;
-use datafusion::prelude::SessionContext;
 
-use super::{run_query, window_params, CalibrateError, MarketKey, QueryTable, Settings, Window};
+use super::{run_query, CalibrateError, Orders, QueryTable, Settings};
 use crate::model::{GridSource, Price};
 
 /// `sql/reach.sql`.
@@ -101,23 +100,20 @@ impl GridSpec {
     }
 }
 
-/// The grid of `window`: the set one, or the one [`choose`] picks from the window's orders.
+/// The grid of a window: the set one, or the one [`choose`] picks from the window's orders.
 pub async fn resolve(
-    ctx: &SessionContext,
-    market: &MarketKey,
-    window: Window,
+    orders: &Orders,
     settings: &Settings,
 ) -> Result<(DepthGrid, GridSource), CalibrateError> {
     let (tick, levels, start) = match settings.grid {
         GridSpec::Set(grid) => return Ok((grid, GridSource::Set)),
         GridSpec::FromData { tick, levels, start } => (tick, levels, start),
     };
-    let mut params = window_params(market, window, settings);
-    params.extend([
+    let params = vec![
         ("tail_orders", ScalarValue::from(tail_orders(settings.min_count))),
         ("tail_share", ScalarValue::from(TAIL_SHARE)),
-    ]);
-    let batches = run_query(ctx, "reach.sql", REACH_SQL, params).await?;
+    ];
+    let batches = run_query(&orders.ctx, "reach.sql", REACH_SQL, params).await?;
     let rows = QueryTable::new("reach.sql", &batches)?;
     let mut reaches = Vec::new();
     for i in 0..rows.len() {

@@ -1,6 +1,9 @@
-//! The calibration of one window, by the SQL in `sql/`: σ (`volatility.sql`), the depth grid
-//! ([`grid`], `reach.sql`), λ(δ) per side (`intensity.sql`) and the fit of A and κ (`fit.sql`)
-//! with its quality verdict, assembled into a [`CalibrationRow`].
+//! The calibration of one window, by the SQL in `sql/`: σ (`volatility.sql`), the window's
+//! aggressive orders by side and distance (`orders.sql`), the depth grid from them ([`grid`],
+//! `reach.sql`), λ(δ) per side from them (`intensity.sql`) and the fit of A and κ (`fit.sql`)
+//! with its quality verdict, assembled into a [`CalibrationRow`]. The book and trade tables are
+//! read twice per window — once for σ, once for the orders — and the grid and λ(δ) are read
+//! from the orders' small histogram ([`Orders`]).
 //!
 //! It lives below the commands so that `calibrate` and `backtest` share it without one
 //! command importing the other (docs/ARCHITECTURE.md "Layering"): [`window`] runs on any [`SessionContext`] that has
@@ -15,7 +18,7 @@ use arrow::array::{
     Array, ArrayRef, Decimal128Array, Float64Array, Int64Array, RecordBatch, StringArray,
 };
 use arrow::compute::cast;
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
@@ -31,6 +34,8 @@ mod grid;
 
 /// `sql/volatility.sql`.
 pub const VOLATILITY_SQL: &str = include_str!("../../sql/volatility.sql");
+/// `sql/orders.sql`.
+pub const ORDERS_SQL: &str = include_str!("../../sql/orders.sql");
 /// `sql/intensity.sql`.
 pub const INTENSITY_SQL: &str = include_str!("../../sql/intensity.sql");
 /// `sql/fit.sql`.
@@ -194,15 +199,41 @@ pub async fn run_query(
     text: &str,
     params: Vec<(&str, ScalarValue)>,
 ) -> Result<Vec<RecordBatch>, CalibrateError> {
+    Ok(run_query_with_schema(ctx, query, text, params).await?.1)
+}
+
+/// [`run_query`], with the result's schema (which an empty result has no batch to carry).
+async fn run_query_with_schema(
+    ctx: &SessionContext,
+    query: &'static str,
+    text: &str,
+    params: Vec<(&str, ScalarValue)>,
+) -> Result<(SchemaRef, Vec<RecordBatch>), CalibrateError> {
     let wrap = |e| CalibrateError::Query { query, source: Box::new(e) };
     let started = std::time::Instant::now();
     tracing::debug!("{query}: {}", describe(&params));
     let df = ctx.sql(text).await.map_err(wrap)?;
     let df = df.with_param_values(ParamValues::from(params)).map_err(wrap)?;
+    let schema = Arc::new(df.schema().as_arrow().clone());
     let batches = df.collect().await.map_err(wrap)?;
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     tracing::debug!("{query}: {rows} rows in {:.3} s", started.elapsed().as_secs_f64());
-    Ok(batches)
+    let schema = batches.first().map_or(schema, RecordBatch::schema);
+    Ok((schema, batches))
+}
+
+/// A context of its own holding one in-memory table.
+fn table_context(
+    query: &'static str,
+    name: &str,
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<SessionContext, CalibrateError> {
+    let wrap = |e| CalibrateError::Query { query, source: Box::new(e) };
+    let table = MemTable::try_new(schema, vec![batches]).map_err(wrap)?;
+    let ctx = SessionContext::new();
+    ctx.register_table(name, Arc::new(table)).map_err(wrap)?;
+    Ok(ctx)
 }
 
 /// `$name=value, …` for a debug line.
@@ -261,8 +292,27 @@ pub async fn volatility(
     })
 }
 
-/// λ(δₖ) per side of `market` over `window` (`sql/intensity.sql`), on the settings' grid (chosen
-/// from the window's orders unless it is set).
+/// The aggressive orders of one window by side and exact distance (`sql/orders.sql`), held in
+/// memory as the table `orders` that `reach.sql` and `intensity.sql` read: a few hundred rows
+/// however long the window, so the book and the trades are matched once per window.
+pub struct Orders {
+    ctx: SessionContext,
+}
+
+/// The orders of `market` over `window` (`sql/orders.sql`).
+pub async fn orders(
+    ctx: &SessionContext,
+    market: &MarketKey,
+    window: Window,
+    settings: &Settings,
+) -> Result<Orders, CalibrateError> {
+    let params = window_params(market, window, settings);
+    let (schema, batches) = run_query_with_schema(ctx, "orders.sql", ORDERS_SQL, params).await?;
+    Ok(Orders { ctx: table_context("orders.sql", "orders", schema, batches)? })
+}
+
+/// λ(δₖ) per side of `market` over `window` (`sql/orders.sql`, then `sql/intensity.sql`), on
+/// the settings' grid (chosen from the window's orders unless it is set).
 pub async fn intensity(
     ctx: &SessionContext,
     market: &MarketKey,
@@ -270,15 +320,24 @@ pub async fn intensity(
     settings: &Settings,
 ) -> Result<Vec<IntensityPoint>, CalibrateError> {
     settings.validate()?;
-    let (grid, _) = grid::resolve(ctx, market, window, settings).await?;
-    let mut params = window_params(market, window, settings);
-    params.extend([
+    let orders = orders(ctx, market, window, settings).await?;
+    let (grid, _) = grid::resolve(&orders, settings).await?;
+    intensity_on(&orders, window, grid).await
+}
+
+/// λ(δₖ) per side from a window's orders on `grid` (`sql/intensity.sql`).
+async fn intensity_on(
+    orders: &Orders,
+    window: Window,
+    grid: DepthGrid,
+) -> Result<Vec<IntensityPoint>, CalibrateError> {
+    let params = vec![
         ("window_secs", ScalarValue::from(window.secs())),
         ("depth_start", decimal(grid.start)),
         ("depth_step", decimal(grid.step)),
         ("depth_levels", ScalarValue::from(i64::from(grid.levels))),
-    ]);
-    let batches = run_query(ctx, "intensity.sql", INTENSITY_SQL, params).await?;
+    ];
+    let batches = run_query(&orders.ctx, "intensity.sql", INTENSITY_SQL, params).await?;
     let rows = QueryTable::new("intensity.sql", &batches)?;
     (0..rows.len())
         .map(|i| {
@@ -299,11 +358,9 @@ pub async fn intensity(
 /// The least-squares fit of ln λ on δ per side (`sql/fit.sql`), over the given points (in
 /// their own in-memory table, so the fit can be run on any λ(δ)).
 pub async fn fit(points: &[IntensityPoint], min_count: i64) -> Result<Vec<Fit>, CalibrateError> {
-    let wrap = |e| CalibrateError::Query { query: "fit.sql", source: Box::new(e) };
-    let batch = intensity_batch(points).map_err(|e| wrap(e.into()))?;
-    let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).map_err(wrap)?;
-    let ctx = SessionContext::new();
-    ctx.register_table("intensity", Arc::new(table)).map_err(wrap)?;
+    let batch = intensity_batch(points)
+        .map_err(|e| CalibrateError::Query { query: "fit.sql", source: Box::new(e.into()) })?;
+    let ctx = table_context("fit.sql", "intensity", batch.schema(), vec![batch])?;
     let batches =
         run_query(&ctx, "fit.sql", FIT_SQL, vec![("min_count", ScalarValue::from(min_count))])
             .await?;
@@ -346,9 +403,9 @@ pub async fn window(
     settings: &Settings,
 ) -> Result<CalibrationRow, CalibrateError> {
     let vol = volatility(ctx, market, window, settings).await?;
-    let (grid, source) = grid::resolve(ctx, market, window, settings).await?;
-    let on_grid = Settings { grid: GridSpec::Set(grid), ..*settings };
-    let points = intensity(ctx, market, window, &on_grid).await?;
+    let orders = orders(ctx, market, window, settings).await?;
+    let (grid, source) = grid::resolve(&orders, settings).await?;
+    let points = intensity_on(&orders, window, grid).await?;
     let fits = fit(&points, settings.min_count).await?;
     let side_fit = |side: BookSide| {
         let mine: Vec<&IntensityPoint> = points.iter().filter(|p| p.side == side).collect();

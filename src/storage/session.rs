@@ -7,6 +7,10 @@
 //! storage listing accepted and nothing else: a stray or broken file is named once and
 //! hidden from DataFusion, so it is neither counted nor able to stop a query. A table with
 //! no parts is an empty table.
+//!
+//! A session may be given a memory limit ([`Session::open_limited`]): DataFusion's operators
+//! then share a fair spill pool of that size, and a sort, aggregate or join that outgrows its
+//! share spills to temporary files in the OS temp directory instead of growing the process.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -23,7 +27,10 @@ use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::datasource::{provider_as_source, MemTable, ViewTable};
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::functions::string::expr_fn::lower;
 use datafusion::logical_expr::LogicalPlanBuilder;
 use datafusion::prelude::ident;
@@ -86,9 +93,35 @@ impl Session {
     /// Lists every table under `root` with [`super::list`] (the one listing every reader
     /// uses) and registers the five tables over exactly the parts it accepted.
     pub async fn open(root: &Path) -> Result<Session, StorageError> {
+        Self::open_limited(root, None).await
+    }
+
+    /// [`Session::open`] with DataFusion's operators held to `memory_limit` bytes in all (no
+    /// limit with `None`): the memory pool is a [`FairSpillPool`], so each operator that can
+    /// spill (sorts, hash aggregates, sort-merge joins) gets a fair share and writes what
+    /// exceeds it to the OS temp directory; one that cannot spill fails with a message naming
+    /// the largest consumers rather than growing past the limit.
+    pub async fn open_limited(
+        root: &Path,
+        memory_limit: Option<u64>,
+    ) -> Result<Session, StorageError> {
         let root = std::path::absolute(root).map_err(|e| StorageError::io(root, e))?;
         let config = SessionConfig::new().with_information_schema(true);
-        let ctx = SessionContext::new_with_config(config);
+        let ctx = match memory_limit {
+            None => SessionContext::new_with_config(config),
+            Some(bytes) => {
+                let pool = FairSpillPool::new(usize::try_from(bytes).unwrap_or(usize::MAX));
+                let top = std::num::NonZeroUsize::new(5).expect("5 is not zero");
+                let runtime = RuntimeEnvBuilder::new()
+                    .with_memory_pool(Arc::new(TrackConsumersPool::new(pool, top)))
+                    .with_disk_manager_builder(
+                        DiskManagerBuilder::default().with_mode(DiskManagerMode::OsTmpDirectory),
+                    )
+                    .build_arc()
+                    .map_err(StorageError::datafusion)?;
+                SessionContext::new_with_config_rt(config, runtime)
+            }
+        };
         let mut skipped = Vec::new();
         let mut allowed = HashSet::new();
         let mut tables = Vec::new();

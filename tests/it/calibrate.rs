@@ -612,3 +612,55 @@ async fn tick_sql_gives_the_distinct_best_prices_of_the_range() {
     .unwrap();
     assert_eq!(none, None, "no book in the range: no tick");
 }
+
+/// Each table a calibration query reads is scanned once: DataFusion plans a CTE again at every
+/// reference, so a CTE used twice shows as a second scan (and sort) of the same table — the
+/// cost issue 23 measured. The plans are those of the tape above, with every parameter bound.
+#[tokio::test]
+async fn each_calibration_query_scans_each_table_once() {
+    use datafusion::common::{ParamValues, ScalarValue};
+    use datafusion::physical_plan::displayable;
+    use mdkit::estimate::{ORDERS_SQL, TICK_SQL, VOLATILITY_SQL};
+
+    let dir = tempfile::tempdir().unwrap();
+    intensity_tape(dir.path());
+    let session = Session::open(dir.path()).await.unwrap();
+    let ts = |ns: i64| ScalarValue::TimestampNanosecond(Some(ns), Some("UTC".into()));
+    let window: Vec<(&str, ScalarValue)> = vec![
+        ("venue", VENUE.into()),
+        ("market", "ETH-USD".into()),
+        ("window_start", ts(T0)),
+        ("window_end", ts(T0 + 10 * SEC)),
+        ("lookback_start", ts(T0 - 3600 * SEC)),
+    ];
+    let grid: Vec<(&str, ScalarValue)> = vec![
+        ("start_ns", T0.into()),
+        ("interval_ns", SEC.into()),
+        ("interval_secs", 1.0.into()),
+        ("grid_points", 10i64.into()),
+    ];
+    let queries = [
+        ("volatility.sql", VOLATILITY_SQL, [window.clone(), grid].concat(), 1, 0),
+        ("orders.sql", ORDERS_SQL, window.clone(), 1, 1),
+        ("tick.sql", TICK_SQL, window[..4].to_vec(), 2, 0),
+    ];
+    for (name, text, params, want_top, want_trades) in queries {
+        let df = session.ctx.sql(text).await.unwrap();
+        let df = df.with_param_values(ParamValues::from(params)).unwrap();
+        let plan = df.create_physical_plan().await.unwrap();
+        let shown = displayable(plan.as_ref()).indent(true).to_string();
+        let scans = |table: &str| {
+            shown
+                .lines()
+                .filter(|l| l.contains("DataSourceExec") && l.contains(&format!("/{table}/")))
+                .count()
+        };
+        // tick.sql reads the best bid and the best ask as two columns of one union: two scans
+        // by design, each of one column.
+        assert_eq!(
+            (scans("book_top"), scans("trades")),
+            (want_top, want_trades),
+            "{name}:\n{shown}"
+        );
+    }
+}
