@@ -11,6 +11,7 @@
 
 pub mod book;
 pub mod check;
+pub mod link;
 pub mod recorder;
 mod scan;
 pub mod wire;
