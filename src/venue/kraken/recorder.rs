@@ -27,7 +27,7 @@ use crate::storage::{DepthRow, Entry, Record, Stream, TradeRow};
 use crate::venue::check::Expect;
 use crate::venue::rules::{self, levels, RecentIds, Saved, SavedConn, Sink, Verdict};
 
-use super::book::KrakenBook;
+use super::book::{KrakenBook, Precision};
 use super::check;
 use super::wire::{self, BookMessage, Message, TradesMessage};
 
@@ -89,6 +89,8 @@ pub struct Rules {
     last_trade_id: Option<i64>,
     max_conn: u32,
     had_book: bool,
+    /// Places to print levels with for the checksum; `None`: each number's own wire text.
+    precision: Option<Precision>,
 }
 
 impl rules::Rules for Rules {
@@ -181,6 +183,13 @@ impl Rules {
         rules
     }
 
+    /// These rules hashing every level at `precision` instead of its wire text's places:
+    /// for captures whose number text was re-serialized (Kraken's own text needs none).
+    pub fn with_precision(mut self, precision: Precision) -> Self {
+        self.precision = Some(precision);
+        self
+    }
+
     fn frame(&mut self, sink: &mut Sink, ts: RecvTime, conn: u32, text: &str) -> Verdict {
         let message = match wire::parse(text) {
             Ok(message) => message,
@@ -233,7 +242,7 @@ impl Rules {
                 return self.end(sink, ts, conn, EventKind::Malformed, None, None, detail);
             };
             let changes = open.kraken.apply(message.snapshot, &data.bids, &data.asks);
-            let computed = open.kraken.checksum(None);
+            let computed = open.kraken.checksum(self.precision);
             if computed != data.checksum {
                 let detail = format!(
                     "book checksum mismatch after book message {}: the venue sent {}, the book gives {}; book dropped, subscribing again",
