@@ -14,6 +14,7 @@ pub mod check;
 mod error;
 pub mod extended;
 mod json;
+pub mod kraken;
 pub mod link;
 pub mod rules;
 

@@ -16,6 +16,7 @@ mod extended_v2;
 mod fuzz;
 mod import;
 mod interop;
+mod kraken;
 mod layering;
 mod live;
 mod messy;
