@@ -173,6 +173,23 @@ impl Sink {
         self.out.events.push(EventRow { ts_recv, conn, kind, seq, expected_seq, detail });
     }
 
+    /// A connection broken by what it sent (a sequence or checksum break, a venue error): its
+    /// one terminal event, counted as a gap, and the verdict that closes its socket.
+    #[allow(clippy::too_many_arguments)]
+    pub fn broken(
+        &mut self,
+        ts_recv: RecvTime,
+        conn: u32,
+        kind: EventKind,
+        seq: Option<i64>,
+        expected_seq: Option<i64>,
+        detail: String,
+    ) -> Verdict {
+        self.counters.gaps += 1;
+        self.event(ts_recv, conn, kind, seq, expected_seq, Some(detail.clone()));
+        Verdict::Close { conn, reason: detail }
+    }
+
     /// A connection opened (its `Connect` record): counted, and its `connect` row.
     pub fn connected(&mut self, ts_recv: RecvTime, conn: u32, url: &str) {
         self.counters.connects += 1;

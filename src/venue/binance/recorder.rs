@@ -297,11 +297,9 @@ impl Rules {
         ids: Option<(u64, u64)>,
         detail: String,
     ) -> Verdict {
-        sink.counters.gaps += 1;
         self.conns.insert(conn, Conn::Ended);
         let (seq, expected) = (ids.map(|i| i.0 as i64), ids.map(|i| i.1 as i64));
-        sink.event(ts, conn, kind, seq, expected, Some(detail.clone()));
-        Verdict::Close { conn, reason: detail }
+        sink.broken(ts, conn, kind, seq, expected, detail)
     }
 
     /// What must survive a restart, for the state file.

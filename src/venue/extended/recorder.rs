@@ -352,10 +352,8 @@ impl Rules {
         expected_seq: Option<i64>,
         detail: String,
     ) -> Verdict {
-        sink.counters.gaps += 1;
         self.conns.insert(conn, Conn::Ended);
-        sink.event(ts, conn, kind, seq, expected_seq, Some(detail.clone()));
-        Verdict::Close { conn, reason: detail }
+        sink.broken(ts, conn, kind, seq, expected_seq, detail)
     }
 
     /// What must survive a restart, for the state file.

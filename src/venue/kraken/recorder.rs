@@ -332,10 +332,8 @@ impl Rules {
         expected_seq: Option<i64>,
         detail: String,
     ) -> Verdict {
-        sink.counters.gaps += 1;
         self.conns.insert(conn, Conn::Ended);
-        sink.event(ts, conn, kind, seq, expected_seq, Some(detail.clone()));
-        Verdict::Close { conn, reason: detail }
+        sink.broken(ts, conn, kind, seq, expected_seq, detail)
     }
 
     fn saved(&self) -> Saved {
