@@ -23,6 +23,7 @@
 //! | `stall=N` | after frame N no more data is sent; pings are still answered, the socket stays open |
 //! | `burst=N:K` | frames N … N+K−1 are held and sent back to back when frame N+K−1 is due |
 //! | `http429=N` | Binance venue only: REST request N of the run (from 1) gets HTTP 429 |
+//! | `checksum=N` | Kraken venue only: book frame N carries a checksum one off the true one |
 //! | `bad=K[:KIND+KIND…]` | before frames K, 2K, 3K, … one bad frame, the kinds taken in turn (default: all, in the order of [`BadKind::ALL`]); **without `@` on every connection** |
 //!
 //! A bad frame is built from the real frame it precedes: it carries the same seq, update ids
@@ -60,6 +61,8 @@ pub enum FaultKind {
     /// REST request number N of the run (Binance venue) is answered HTTP 429; `@CONN` is
     /// not used.
     Http429(u64),
+    /// Venues with a book checksum (Kraken): data frame N carries a wrong checksum.
+    Checksum(u64),
     /// One bad frame before every `every`-th data frame.
     Bad(BadSpec),
 }
@@ -123,7 +126,7 @@ impl FaultStream {
 
 /// A `--fault` spec that does not follow the grammar.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("bad fault {spec:?}: {reason} (use KIND[=ARGS][@[STREAM:]CONN], KIND one of disconnect=N, skip=N, duplicate=N, swap=N, malformed=N, stall=N, burst=N:K, http429=N, bad=K[:KIND+KIND...]; N, K and CONN count from 1)")]
+#[error("bad fault {spec:?}: {reason} (use KIND[=ARGS][@[STREAM:]CONN], KIND one of disconnect=N, skip=N, duplicate=N, swap=N, malformed=N, stall=N, burst=N:K, http429=N, checksum=N, bad=K[:KIND+KIND...]; N, K and CONN count from 1)")]
 pub struct FaultError {
     pub spec: String,
     pub reason: &'static str,
@@ -165,6 +168,7 @@ impl FromStr for Fault {
             "malformed" => FaultKind::Malformed(number(args)?),
             "stall" => FaultKind::Stall(number(args)?),
             "http429" => FaultKind::Http429(number(args)?),
+            "checksum" => FaultKind::Checksum(number(args)?),
             "burst" => {
                 let (from, count) = args.split_once(':').ok_or_else(|| err("burst needs N:K"))?;
                 FaultKind::Burst { from: number(from)?, count: number(count)? }
@@ -206,6 +210,7 @@ impl fmt::Display for Fault {
             FaultKind::Stall(n) => write!(f, "stall={n}"),
             FaultKind::Burst { from, count } => write!(f, "burst={from}:{count}"),
             FaultKind::Http429(n) => write!(f, "http429={n}"),
+            FaultKind::Checksum(n) => write!(f, "checksum={n}"),
             FaultKind::Bad(BadSpec { every, kinds }) if kinds == KindSet::ALL => {
                 write!(f, "bad={every}")
             }
@@ -350,6 +355,11 @@ impl Injector {
     /// Whether a `skip` fault names frame `frame` (venues without a seq field drop the frame).
     pub fn skips(&self, frame: u64) -> bool {
         self.kinds.contains(&FaultKind::Skip(frame))
+    }
+
+    /// Whether data frame `frame` must carry a wrong book checksum (`checksum=N`).
+    pub fn corrupts_checksum(&self, frame: u64) -> bool {
+        self.kinds.contains(&FaultKind::Checksum(frame))
     }
 
     /// Numbers the next data frame and returns `(frame number, seq to put in it)`.

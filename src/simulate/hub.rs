@@ -12,7 +12,7 @@
 //! built, as on the real venue, and `verify` notes no snapshot drift on a clean recording.
 //!
 //! The hub also counts the market-data streams that attached ([`Hub::attach`], [`Hub::view`],
-//! [`Hub::subscribe_stream`]), so that [`drive`] can hold the clock until a recorder is
+//! [`Hub::attach_values`], [`Hub::subscribe_stream`]), so that [`drive`] can hold the clock until a recorder is
 //! listening: then what it records does not depend on how fast it connected.
 
 use std::collections::VecDeque;
@@ -61,6 +61,19 @@ pub struct Tick {
     pub ts_ms: i64,
     /// Indexed like [`Hub::markets`].
     pub markets: Vec<MarketTick>,
+}
+
+/// Where a connection of a venue spelled per connection starts, as values: the state after
+/// step `index` ([`Hub::attach_values`]).
+#[derive(Debug, Clone)]
+pub struct Values {
+    pub index: u64,
+    pub ts_ms: i64,
+    /// The full book, best first.
+    pub bids: Vec<Level>,
+    pub asks: Vec<Level>,
+    /// The last [`REPLAY_TRADES`] trades, oldest first.
+    pub recent: Vec<Trade>,
 }
 
 /// Where a connection starts: the state after step `index`.
@@ -201,6 +214,38 @@ impl Hub {
         };
         self.count_attached();
         Some(attached)
+    }
+
+    /// [`Hub::attach`] as values (for venues spelled per connection, the Kraken venue): the
+    /// book and recent trades of `market` plus a receiver that starts at the very next step;
+    /// the stream counts as attached.
+    pub fn attach_values(&self, market: usize) -> Option<(Values, broadcast::Receiver<Arc<Tick>>)> {
+        let attached = {
+            let state = self.lock();
+            let rx = state.tx.as_ref()?.subscribe();
+            let slot = state.slots.get(market)?;
+            let book = slot.market.book();
+            let values = Values {
+                index: state.index,
+                ts_ms: state.ts_ms,
+                bids: book.levels(BookSide::Bid).collect(),
+                asks: book.levels(BookSide::Ask).collect(),
+                recent: slot.recent.iter().cloned().collect(),
+            };
+            (values, rx)
+        };
+        self.count_attached();
+        Some(attached)
+    }
+
+    /// The price tick of `market`.
+    pub fn tick(&self, market: usize) -> Option<crate::model::Price> {
+        self.lock().slots.get(market).map(|slot| slot.market.params().tick)
+    }
+
+    /// The simulated clock now, epoch ms.
+    pub fn ts_ms(&self) -> i64 {
+        self.lock().ts_ms
     }
 
     /// The current state of `market` (for a v2 subscribe on an existing receiver: steps with

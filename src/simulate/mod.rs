@@ -22,7 +22,8 @@
 //! (default 1; `bad=K` without `@` applies to every connection). See [`fault`] and [`bad`].
 //!
 //! With `--venue binance-spot|binance-usdm|binance-coinm` the same market is served as Binance
-//! (combined WebSocket stream and REST depth snapshot on the same port; see [`binance`]).
+//! (combined WebSocket stream and REST depth snapshot on the same port; see [`binance`]); with
+//! `--venue kraken` as Kraken's WebSocket v2 at `/v2`, with its book checksum (see [`kraken`]).
 //!
 //! With `--wait-streams N` the simulated clock stays at `--start` until N market-data streams
 //! have attached (counted by [`hub`]), so a recording of a seed does not depend on how fast
@@ -37,6 +38,8 @@ pub mod binance;
 pub mod binance_wire;
 pub mod fault;
 pub mod hub;
+pub mod kraken;
+pub mod kraken_wire;
 pub mod log;
 pub mod market;
 pub mod rows;
@@ -55,7 +58,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use self::fault::{Fault, FaultError, FaultPlan, Scenario};
+use self::fault::{Fault, FaultError, FaultKind, FaultPlan, Scenario};
 use self::hub::{drive, Hub, Pace};
 use self::log::{BadLog, Log};
 use self::market::{MarketParams, STEP_MS};
@@ -77,6 +80,8 @@ frames from 1.
   burst=N:K      hold frames N..N+K-1, then send them back to back
   http429=N      (--venue binance-*) REST snapshot request N of the run, from 1, gets HTTP 429
                  with Retry-After: 1
+  checksum=N     (--venue kraken) frame N, if a book message, carries a
+                 checksum one off the true one
   bad=K[:KIND+KIND...]
                  before frames K, 2K, 3K, ... one bad frame built from the
                  real frame after it (same seq, update ids, trade ids; no seq
@@ -91,7 +96,7 @@ frames from 1.
                  of DIR/<market>/bad.jsonl (kind, conn, stream, frame, seq, ts).
 Extended connections without a User-Agent header are always refused with HTTP 403. On the \
 Binance venue, N counts a connection's frames (diffs and trades together) and skip=N drops the \
-first diff at or after frame N, which breaks the update-id chain.";
+first diff at or after frame N, which breaks the update-id chain. On the Kraken venue N counts a connection's book or trade messages (not acks or heartbeats) and skip=N drops frame N, so the next book checksum no longer matches the client's book (or trade ids jump); bad=K is not spelled for Kraken yet and is refused.";
 
 const WAIT_STREAMS_HELP: &str = "\
 Hold the simulated clock at --start until N market-data streams have attached: an Extended v1 \
@@ -108,14 +113,16 @@ per side), max_size. Presets: ETH-USD mid 3000 tick 0.01 lot 0.001 sigma 0.5 A 2
 BTC-USD mid 84000 tick 1 lot 0.00001 sigma 10 kappa 0.15; SOL-USD mid 140 tick 0.001 sigma \
 0.025 kappa 150; any other name: mid 100 tick 0.01 lot 0.01 sigma 0.2 kappa 15.";
 
-/// Run a local Extended-compatible (or Binance) WebSocket venue fed by a synthetic market.
+/// Run a local Extended-compatible (or Binance, or Kraken) WebSocket venue fed by a synthetic market.
 ///
 /// Prints `listening on ws://127.0.0.1:<port>` as the first line of stdout, then one line per
 /// market with its true parameters (key=value), then serves until --duration of simulated
 /// time has passed (exit 0) or Ctrl+C. With --venue binance-*, the same port serves the
 /// combined stream (/stream?streams=<sym>@depth@100ms/<sym>@trade) and the REST depth
 /// snapshot (/api/v3/depth, /fapi/v1/depth or /dapi/v1/depth ?symbol=SYM&limit=N); name
-/// markets like BTCUSDT, e.g. --market BTCUSDT:mid=3000,lot=0.001.
+/// markets like BTCUSDT, e.g. --market BTCUSDT:mid=3000,lot=0.001. With --venue kraken it
+/// serves Kraken's WebSocket v2 at ws://127.0.0.1:<port>/v2 (book with its CRC32 checksum,
+/// trade); name markets like BTC-USD (subscribed as BTC/USD).
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// TCP port on 127.0.0.1; 0 lets the OS choose (read it from the first stdout line).
@@ -158,6 +165,7 @@ pub struct Args {
     pub ping_interval: Duration,
     /// Protocol to speak. binance-*: the combined stream at /stream?streams=… and the REST
     /// depth snapshot (/api/v3/depth, /fapi/v1/depth, /dapi/v1/depth) on the same port.
+    /// kraken: WebSocket v2 at /v2 (subscribe to book and trade).
     #[arg(long, value_enum, default_value_t = Venue::Extended)]
     pub venue: Venue,
     /// Binance venue: steps broadcast after a REST snapshot is taken before it is answered,
@@ -285,6 +293,14 @@ impl Config {
         }
         let faults =
             fault_specs.iter().map(|s| s.parse::<Fault>()).collect::<Result<Vec<_>, _>>()?;
+        if args.venue == Venue::Kraken {
+            if let Some(bad) = faults.iter().find(|f| matches!(f.kind, FaultKind::Bad(_))) {
+                return Err(ConfigError::Fault(FaultError {
+                    spec: bad.to_string(),
+                    reason: "bad=K frames are not spelled for --venue kraken yet",
+                }));
+            }
+        }
         if !(args.speed.is_finite() && args.speed > 0.0) {
             return Err(ConfigError::Speed(args.speed));
         }
@@ -380,6 +396,9 @@ async fn run_config(config: Config) -> anyhow::Result<()> {
     let server_config = ServerConfig { bad_log: Arc::clone(&bad_log), ..config.server.clone() };
     let server = async {
         match config.venue.binance() {
+            None if config.venue == Venue::Kraken => {
+                kraken::serve(listener, hub.clone(), server_config, ended).await
+            }
             None => serve(listener, hub.clone(), server_config, ended).await,
             Some(kind) => {
                 binance::serve(listener, hub.clone(), kind, server_config, config.rest_lag, ended)

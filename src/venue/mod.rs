@@ -48,15 +48,19 @@ pub enum Venue {
     BinanceUsdm,
     /// Binance COIN-M futures.
     BinanceCoinm,
+    /// Kraken spot over WebSocket v2: markets named like `BTC-USD` (the pair `BTC/USD`), the
+    /// book at depth 10 proven by its CRC32 checksum.
+    Kraken,
 }
 
 impl Venue {
-    pub const ALL: [Venue; 5] = [
+    pub const ALL: [Venue; 6] = [
         Venue::Extended,
         Venue::ExtendedV2,
         Venue::BinanceSpot,
         Venue::BinanceUsdm,
         Venue::BinanceCoinm,
+        Venue::Kraken,
     ];
 
     /// The name in the tables, the journal and state folders (`venue=`), and the `--venue`
@@ -67,6 +71,7 @@ impl Venue {
             Venue::BinanceSpot => binance::Kind::Spot.venue(),
             Venue::BinanceUsdm => binance::Kind::UsdM.venue(),
             Venue::BinanceCoinm => binance::Kind::CoinM.venue(),
+            Venue::Kraken => kraken::VENUE,
         }
     }
 
@@ -82,21 +87,23 @@ impl Venue {
     /// The Binance market this venue is, if it is one.
     pub const fn binance(self) -> Option<binance::Kind> {
         match self {
-            Venue::Extended | Venue::ExtendedV2 => None,
+            Venue::Extended | Venue::ExtendedV2 | Venue::Kraken => None,
             Venue::BinanceSpot => Some(binance::Kind::Spot),
             Venue::BinanceUsdm => Some(binance::Kind::UsdM),
             Venue::BinanceCoinm => Some(binance::Kind::CoinM),
         }
     }
 
-    /// A market's name as the venue's frames and the tables spell it (Binance symbols are
-    /// upper case: btcusdt → BTCUSDT).
+    /// A market's name as the tables spell it (Binance symbols are upper case: btcusdt →
+    /// BTCUSDT; a Kraken pair is upper case with `-` for its `/`: btc/usd → BTC-USD, because
+    /// the name is a folder).
     pub fn market_name(self, market: &str) -> String {
         match self {
             Venue::Extended | Venue::ExtendedV2 => market.to_owned(),
             Venue::BinanceSpot | Venue::BinanceUsdm | Venue::BinanceCoinm => {
                 market.to_ascii_uppercase()
             }
+            Venue::Kraken => kraken::market_name(market),
         }
     }
 
@@ -137,6 +144,10 @@ impl Venue {
     ) -> Result<Vec<LinkSpec>, PlanError> {
         match (self, self.binance()) {
             (Venue::ExtendedV2, _) => extended::link::plan_v2(market, endpoints, wanted),
+            (Venue::Kraken, _) => {
+                let symbol = kraken::symbol(market);
+                kraken::link::plan(&symbol, kraken::DEFAULT_DEPTH, endpoints, wanted)
+            }
             (_, None) => extended::link::plan(market, endpoints, wanted),
             (_, Some(kind)) => binance::link::plan(kind, market, endpoints, wanted),
         }
@@ -145,18 +156,24 @@ impl Venue {
     /// The largest WebSocket message this venue's streams may send; a larger one ends the
     /// connection (it cannot be read in part) and is named in its `disconnect` row.
     pub const fn max_message_bytes(self) -> usize {
-        match self.binance() {
-            None => extended::MAX_MESSAGE_BYTES,
-            Some(_) => binance::link::MAX_MESSAGE_BYTES,
+        match (self, self.binance()) {
+            (Venue::Kraken, _) => kraken::link::MAX_MESSAGE_BYTES,
+            (_, None) => extended::MAX_MESSAGE_BYTES,
+            (_, Some(_)) => binance::link::MAX_MESSAGE_BYTES,
         }
     }
 
     /// The recorder rules of `market` (as the tables spell it) of this venue, in the state
     /// `saved` describes.
     pub fn rules(self, market: &str, saved: &Saved) -> Box<dyn Rules> {
-        match self.binance() {
-            None => Box::new(extended::recorder::Rules::restore(market, saved)),
-            Some(kind) => Box::new(binance::recorder::Rules::restore(kind, market, saved)),
+        match (self, self.binance()) {
+            (Venue::Kraken, _) => Box::new(kraken::recorder::Rules::restore(
+                &kraken::symbol(market),
+                kraken::DEFAULT_DEPTH,
+                saved,
+            )),
+            (_, None) => Box::new(extended::recorder::Rules::restore(market, saved)),
+            (_, Some(kind)) => Box::new(binance::recorder::Rules::restore(kind, market, saved)),
         }
     }
 }
@@ -215,8 +232,11 @@ mod tests {
         assert_eq!(Venue::ExtendedV2.name(), "extended");
         assert_eq!("extended".parse::<Venue>(), Ok(Venue::Extended));
         assert_eq!(Venue::value_variants().len(), Venue::ALL.len());
-        let err = "kraken".parse::<Venue>().unwrap_err().to_string();
+        let err = "okx".parse::<Venue>().unwrap_err().to_string();
         assert!(err.contains("known: extended, extended-v2, binance-spot"), "{err}");
+        assert!(err.ends_with("kraken)"), "{err}");
+        assert_eq!(Venue::Kraken.market_name("btc/usd"), "BTC-USD");
+        assert_eq!(Venue::Kraken.market_name("ETH-USD"), "ETH-USD");
         assert_eq!(Venue::BinanceUsdm.market_name("btcusdt"), "BTCUSDT");
         assert_eq!(Venue::Extended.market_name("ETH-USD"), "ETH-USD");
         for kind in binance::Kind::ALL {

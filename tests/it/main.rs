@@ -17,6 +17,7 @@ mod fuzz;
 mod import;
 mod interop;
 mod kraken;
+mod kraken_live;
 mod layering;
 mod live;
 mod messy;
