@@ -12,11 +12,16 @@
 //!   v2 the same `data` in `{"type":"ORDERBOOKS.…","data","ts","seq","subscription"}`);
 //! * Extended trades (v1 `{"ts","seq","data":[{"i","m","S","tT","T","p","q"}]}`, v2 `TRADES`);
 //! * Binance diff (`{"stream","data":{"e":"depthUpdate","E",…"u",…"b":[["p","q"]],"a"}}`);
-//! * Binance trade (`{"stream","data":{"e":"trade","E",…"t","p","q",…"m":bool}}`).
+//! * Binance trade (`{"stream","data":{"e":"trade","E",…"t","p","q",…"m":bool}}`);
+//! * Kraken book (`{"channel":"book","type","data":[{"symbol","bids":[{"price":n,"qty":n}],
+//!   "asks",…,"checksum","timestamp":"RFC 3339"}]}`) and trade (`{"channel":"trade","type",
+//!   "data":[{"symbol","side","price":n,"qty":n,…,"trade_id","timestamp"}]}`): prices and
+//!   sizes are JSON numbers, not strings.
 //!
 //! A frame's *sequence number* is what the recorder checks the order by: Extended `seq`,
-//! Binance diff `u` (last update id), Binance trade `t` (trade id). Its *venue time* is
-//! Extended `ts`, Binance `E` (and `T` where present).
+//! Binance diff `u` (last update id), Binance trade `t` (trade id), Kraken book `checksum`
+//! (Kraken has no sequence: the checksum proves continuity), Kraken trade `trade_id`. Its
+//! *venue time* is Extended `ts`, Binance `E` (and `T` where present), Kraken `timestamp`.
 
 use std::fmt;
 use std::ops::Range;
@@ -179,6 +184,8 @@ pub enum Shape {
     ExtendedTrades,
     BinanceDiff,
     BinanceTrade,
+    KrakenBook,
+    KrakenTrades,
     /// Not one of the simulator's frames (only in tests): mutations that need a field give
     /// `<html>502 Bad Gateway</html>`.
     Unknown,
@@ -186,6 +193,12 @@ pub enum Shape {
 
 impl Shape {
     pub fn of(text: &str) -> Shape {
+        if text.starts_with(r#"{"channel":"book""#) {
+            return Shape::KrakenBook;
+        }
+        if text.starts_with(r#"{"channel":"trade""#) {
+            return Shape::KrakenTrades;
+        }
         if text.starts_with("{\"stream\":") {
             return if text.contains("\"e\":\"depthUpdate\"") {
                 Shape::BinanceDiff
@@ -205,7 +218,20 @@ impl Shape {
     }
 
     fn book(self) -> bool {
-        matches!(self, Shape::ExtendedBook | Shape::BinanceDiff)
+        matches!(self, Shape::ExtendedBook | Shape::BinanceDiff | Shape::KrakenBook)
+    }
+
+    fn kraken(self) -> bool {
+        matches!(self, Shape::KrakenBook | Shape::KrakenTrades)
+    }
+
+    /// The keys of a book level's (or a trade's) price and size.
+    fn level_keys(self) -> (&'static str, &'static str) {
+        if self.kraken() {
+            ("price", "qty")
+        } else {
+            ("p", "q")
+        }
     }
 
     /// The key of the frame's sequence number.
@@ -213,6 +239,8 @@ impl Shape {
         match self {
             Shape::BinanceDiff => "u",
             Shape::BinanceTrade => "t",
+            Shape::KrakenBook => "checksum",
+            Shape::KrakenTrades => "trade_id",
             _ => "seq",
         }
     }
@@ -226,8 +254,12 @@ pub fn seq_of(text: &str) -> Option<u64> {
     text.get(span)?.parse().ok()
 }
 
-/// The venue time of a real frame in ms (Extended `ts`, Binance `E`).
+/// The venue time of a real frame in ms (Extended `ts`, Binance `E`, Kraken `timestamp`).
 pub fn ts_of(text: &str) -> Option<i64> {
+    if Shape::of(text).kraken() {
+        let span = value_span(text, "timestamp", 0)?;
+        return rfc3339_ms(text.get(span.start + 1..span.end - 1)?);
+    }
     let key = if Shape::of(text).binance() { "E" } else { "ts" };
     let span = value_span(text, key, 0)?;
     text.get(span)?.parse().ok()
@@ -266,6 +298,10 @@ pub fn build(kind: BadKind, text: &str, market: &str) -> Payload {
         BadKind::UnknownType => unknown_type(shape, text),
     };
     Payload::Text(built.unwrap_or_else(|| "<html>502 Bad Gateway</html>".to_owned()))
+}
+
+fn rfc3339_ms(text: &str) -> Option<i64> {
+    Some(chrono::DateTime::parse_from_rfc3339(text).ok()?.timestamp_millis())
 }
 
 fn splice(text: &str, range: Range<usize>, with: &str) -> String {
@@ -350,7 +386,8 @@ fn elements(text: &str, array: Range<usize>) -> Vec<Range<usize>> {
 /// empty frame gets a level `1 @ 1` in its bids).
 fn first_level(shape: Shape, text: &str) -> Option<(String, Range<usize>)> {
     let data = if shape == Shape::ExtendedBook { value_span(text, "data", 0)?.start } else { 0 };
-    for side in ["b", "a"] {
+    let sides = if shape.kraken() { ["bids", "asks"] } else { ["b", "a"] };
+    for side in sides {
         let array = value_span(text, side, data)?;
         if let Some(level) = elements(text, array).into_iter().next() {
             return Some((text.to_owned(), level));
@@ -358,10 +395,11 @@ fn first_level(shape: Shape, text: &str) -> Option<(String, Range<usize>)> {
     }
     let template = match shape {
         Shape::BinanceDiff => r#"["1.00000000","1.00000000"]"#,
+        Shape::KrakenBook => r#"{"price":1,"qty":1}"#,
         _ if text.contains(r#""t":"DELTA""#) => r#"{"p":"1","q":"1","c":"1"}"#,
         _ => r#"{"p":"1","q":"1"}"#,
     };
-    let at = value_span(text, "b", data)?.start + 1;
+    let at = value_span(text, sides[0], data)?.start + 1;
     let with = splice(text, at..at, template);
     Some((with, at..at + template.len()))
 }
@@ -376,6 +414,9 @@ fn first_trade(shape: Shape, text: &str, market: &str) -> Option<(String, Range<
     let array = value_span(text, "data", 0)?;
     if let Some(trade) = elements(text, array.clone()).into_iter().next() {
         return Some((text.to_owned(), trade));
+    }
+    if shape.kraken() {
+        return None; // the simulator sends a Kraken trade message only with trades in it
     }
     let ts = ts_of(text).unwrap_or(0);
     let template = format!(
@@ -398,6 +439,23 @@ fn replace_string(
     Some(splice(text, span.clone(), &format!("\"{}\"", f(inner))))
 }
 
+/// Replaces the value of `key` inside `within`: a string (quotes kept) or, on Kraken, whose
+/// prices and sizes are JSON numbers, the number text.
+fn replace_value(
+    shape: Shape,
+    text: &str,
+    key: &str,
+    within: Range<usize>,
+    f: impl FnOnce(&str) -> String,
+) -> Option<String> {
+    if !shape.kraken() {
+        return replace_string(text, key, within, f);
+    }
+    let span = value_span(text, key, within.start).filter(|r| r.end <= within.end)?;
+    let with = f(text.get(span.clone())?);
+    Some(splice(text, span, &with))
+}
+
 /// Replaces the `n`th string of a Binance level array.
 fn replace_nth(
     text: &str,
@@ -411,10 +469,11 @@ fn replace_nth(
 }
 
 fn price(shape: Shape, text: &str, market: &str, f: impl FnOnce(&str) -> String) -> Option<String> {
+    let (p, _) = shape.level_keys();
     match shape {
-        Shape::ExtendedBook => {
+        Shape::ExtendedBook | Shape::KrakenBook => {
             let (text, level) = first_level(shape, text)?;
-            replace_string(&text, "p", level, f)
+            replace_value(shape, &text, p, level, f)
         }
         Shape::BinanceDiff => {
             let (text, level) = first_level(shape, text)?;
@@ -422,13 +481,18 @@ fn price(shape: Shape, text: &str, market: &str, f: impl FnOnce(&str) -> String)
         }
         _ => {
             let (text, trade) = first_trade(shape, text, market)?;
-            replace_string(&text, "p", trade, f)
+            replace_value(shape, &text, p, trade, f)
         }
     }
 }
 
 fn size(shape: Shape, text: &str, market: &str, f: impl FnOnce(&str) -> String) -> Option<String> {
+    let (_, q) = shape.level_keys();
     match shape {
+        Shape::KrakenBook => {
+            let (text, level) = first_level(shape, text)?;
+            replace_value(shape, &text, q, level, f)
+        }
         Shape::ExtendedBook => {
             let (text, level) = first_level(shape, text)?;
             let key = if text[level.clone()].contains("\"c\":") { "c" } else { "q" };
@@ -440,7 +504,7 @@ fn size(shape: Shape, text: &str, market: &str, f: impl FnOnce(&str) -> String) 
         }
         _ => {
             let (text, trade) = first_trade(shape, text, market)?;
-            replace_string(&text, "q", trade, f)
+            replace_value(shape, &text, q, trade, f)
         }
     }
 }
@@ -462,6 +526,17 @@ fn fine_decimal(price: &str) -> String {
 }
 
 fn times(shape: Shape, text: &str, f: impl Fn(i64) -> i64) -> Option<String> {
+    if shape.kraken() {
+        let mut out = text.to_owned();
+        let mut from = 0;
+        while let Some(span) = value_span(&out, "timestamp", from) {
+            let ms = rfc3339_ms(out.get(span.start + 1..span.end - 1)?)?;
+            let with = format!("\"{}\"", super::kraken_wire::time(f(ms)));
+            from = span.start + with.len();
+            out = splice(&out, span, &with);
+        }
+        return Some(out);
+    }
     let keys: &[&str] = if shape.binance() { &["E", "T"] } else { &["ts"] };
     let mut out = text.to_owned();
     let mut changed = false;
@@ -488,10 +563,15 @@ fn bad_side(shape: Shape, text: &str, market: &str) -> Option<String> {
             let span = value_span(text, "m", 0)?;
             Some(splice(text, span, "\"maybe\""))
         }
-        Shape::ExtendedBook => {
+        Shape::KrakenTrades => {
+            let (text, trade) = first_trade(shape, text, market)?;
+            replace_string(&text, "side", trade, |_| "sideways".to_owned())
+        }
+        Shape::ExtendedBook | Shape::KrakenBook => {
             let (text, level) = first_level(shape, text)?;
-            let p = value_span(&text, "p", level.start)?;
-            let q = value_span(&text, "q", level.start)?;
+            let (p, q) = shape.level_keys();
+            let p = value_span(&text, p, level.start)?;
+            let q = value_span(&text, q, level.start)?;
             let array = format!("[{},{},\"SIDEWAYS\"]", &text[p], &text[q]);
             Some(splice(&text, level, &array))
         }
@@ -512,6 +592,7 @@ fn id_range(shape: Shape, text: &str, market: &str) -> Option<String> {
             Some(splice(&text, span, HUGE_ID))
         }
         Shape::BinanceTrade => Some(splice(text, value_span(text, "t", 0)?, HUGE_ID)),
+        Shape::KrakenTrades => Some(splice(text, value_span(text, "trade_id", 0)?, HUGE_ID)),
         _ => Some(splice(text, value_span(text, shape.seq_key(), 0)?, PAST_U64)),
     }
 }
@@ -519,6 +600,8 @@ fn id_range(shape: Shape, text: &str, market: &str) -> Option<String> {
 fn other_market(shape: Shape, text: &str, market: &str) -> Option<String> {
     let (key, other) = if shape.binance() {
         ("s", if market == "DOGEUSDT" { "XRPUSDT" } else { "DOGEUSDT" })
+    } else if shape.kraken() {
+        ("symbol", if market == "DOGE-USD" { "XRP/USD" } else { "DOGE/USD" })
     } else {
         ("m", if market == "DOGE-USD" { "XRP-USD" } else { "DOGE-USD" })
     };

@@ -17,9 +17,9 @@
 //! Faults (see `fault`): frame numbers count a connection's book and trade messages; `skip=N`
 //! drops frame N (the client's next checksum then fails, or trade ids jump); `checksum=N`
 //! sends book frame N with its checksum off by one; `disconnect`, `duplicate`, `swap`,
-//! `malformed`, `stall`, `burst` act as on Extended. `bad=K` is refused by `Config`: no bad
-//! frame is spelled for this protocol yet. Owns routing and the per-subscription view of the
-//! book; spelling is `kraken_wire`'s.
+//! `malformed`, `stall`, `burst` and `bad=K` act as on Extended (`bad` spells Kraken's
+//! shapes; a bad frame's sequence number is the book `checksum` or the `trade_id`). Owns
+//! routing and the per-subscription view of the book; spelling is `kraken_wire`'s.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -58,7 +58,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use self::fault::{Fault, FaultError, FaultKind, FaultPlan, Scenario};
+use self::fault::{Fault, FaultError, FaultPlan, Scenario};
 use self::hub::{drive, Hub, Pace};
 use self::log::{BadLog, Log};
 use self::market::{MarketParams, STEP_MS};
@@ -293,14 +293,6 @@ impl Config {
         }
         let faults =
             fault_specs.iter().map(|s| s.parse::<Fault>()).collect::<Result<Vec<_>, _>>()?;
-        if args.venue == Venue::Kraken {
-            if let Some(bad) = faults.iter().find(|f| matches!(f.kind, FaultKind::Bad(_))) {
-                return Err(ConfigError::Fault(FaultError {
-                    spec: bad.to_string(),
-                    reason: "bad=K frames are not spelled for --venue kraken yet",
-                }));
-            }
-        }
         if !(args.speed.is_finite() && args.speed > 0.0) {
             return Err(ConfigError::Speed(args.speed));
         }

@@ -165,3 +165,79 @@ fn generator_statistics_match_the_true_parameters() {
         assert!((a / true_a - 1.0).abs() < 0.10, "side {side}: A {a} vs {true_a}");
     }
 }
+
+/// Every bad-frame kind built from the local Kraken venue's real messages is refused by the
+/// Kraken rules — one `refused` row, no other row, the connection kept — and the real message
+/// after it is then applied with its checksum intact (docs/VENUES.md §10, §11.5). Oversized
+/// frames end the socket in `collect` before the rules see them, so they are left out.
+#[test]
+fn every_bad_kind_on_kraken_messages_is_refused_and_changes_nothing() {
+    use super::bad::{self, BadKind, Payload};
+    use super::kraken_wire as wire;
+    use crate::model::{EventKind, Level, Price, RecvTime, Trade, TradeKind};
+    use crate::storage::{Entry, Record, Stream};
+    use crate::venue::kraken::{recorder::Rules, KrakenBook};
+    use crate::venue::rules::{Rules as _, Saved, Sink, Verdict};
+
+    const TS_MS: i64 = 1_767_225_600_000; // 2026-01-01
+    let level = |p: i64, q: i64| Level::new(Price::from_raw(p * 100_000_000), Qty::from_raw(q));
+    let wire_levels =
+        |levels: &[Level]| -> Vec<_> { levels.iter().map(|l| wire::wire_level(l, 0)).collect() };
+    let mut view = KrakenBook::new(10);
+    let (bids, asks) = (wire_levels(&[level(99, 5_000)]), wire_levels(&[level(101, 7_000)]));
+    view.apply(true, &bids, &asks);
+    let snapshot = wire::book(true, "BTC/USD", &bids, &asks, view.checksum(None), TS_MS);
+    let mut updates = Vec::new();
+    for n in 1..=BadKind::ALL.len() as i64 {
+        let bids = wire_levels(&[level(99 - n, 1_000 * n)]);
+        view.apply(false, &bids, &[]);
+        updates.push(wire::book(false, "BTC/USD", &bids, &[], view.checksum(None), TS_MS + n));
+    }
+    let trade = |id: i64| Trade {
+        market: "BTC-USD".into(),
+        id,
+        side: TakerSide::Buy,
+        kind: TradeKind::Trade,
+        ts_event: crate::model::EventTime::from_nanos((TS_MS + id) * 1_000_000),
+        price: Price::from_raw(101 * 100_000_000),
+        qty: Qty::from_raw(1_000),
+    };
+    let mut rules = Rules::restore("BTC/USD", 10, &Saved::default());
+    let mut sink = Sink::new(10);
+    let mut jseq: u64 = 0;
+    let mut feed = |rules: &mut Rules, sink: &mut Sink, entry: Entry| {
+        jseq += 1;
+        let ts_recv = RecvTime::from_nanos(TS_MS * 1_000_000 + jseq as i64);
+        let verdict = rules.apply(&Record { jseq, ts_recv, entry }, sink);
+        assert_eq!(verdict, Verdict::Continue, "{:?}", sink.out.events);
+    };
+    let url = "ws://127.0.0.1:1/v2".to_owned();
+    feed(&mut rules, &mut sink, Entry::Connect { conn: 1, stream: Stream::Book, url: url.clone() });
+    feed(&mut rules, &mut sink, Entry::Connect { conn: 2, stream: Stream::Trades, url });
+    feed(&mut rules, &mut sink, Entry::Frame { conn: 1, text: snapshot });
+    let first = wire::trades(true, "BTC/USD", &[trade(1)], 0);
+    feed(&mut rules, &mut sink, Entry::Frame { conn: 2, text: first });
+    let kinds = BadKind::ALL.into_iter().filter(|k| *k != BadKind::Oversized);
+    for (n, kind) in kinds.enumerate() {
+        let real_trades = wire::trades(false, "BTC/USD", &[trade(n as i64 + 2)], 0);
+        for (conn, real) in [(1, updates[n].clone()), (2, real_trades)] {
+            let data_rows =
+                |s: &Sink| s.out.depth.len() + s.out.book_top.len() + s.out.trades.len();
+            let (rows, refused) = (data_rows(&sink), sink.counters.refused);
+            // A binary message never reaches the rules as text (`collect` refuses it).
+            if let Payload::Text(text) = bad::build(kind, &real, "BTC-USD") {
+                assert_ne!(text, real, "{kind}");
+                feed(&mut rules, &mut sink, Entry::Frame { conn, text: text.clone() });
+                assert_eq!(sink.counters.refused, refused + 1, "{kind} not refused: {text}");
+                assert_eq!(data_rows(&sink), rows, "{kind} wrote rows");
+            }
+            feed(&mut rules, &mut sink, Entry::Frame { conn, text: real });
+        }
+    }
+    // Half the frames are bad here, so the share row is written too; nothing else.
+    let allowed = [EventKind::Connect, EventKind::Refused, EventKind::RefusedShare];
+    let other = sink.out.events.iter().find(|e| !allowed.contains(&e.kind));
+    assert!(other.is_none(), "{other:?}");
+    assert_eq!(sink.out.trades.len(), BadKind::ALL.len(), "every real trade recorded once");
+    assert_eq!(sink.out.book_top.len(), BadKind::ALL.len(), "the snapshot and every real update");
+}

@@ -7,13 +7,13 @@
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
-use mdkit::model::{EventKind, Price};
+use mdkit::model::EventKind;
 use mdkit::storage::{Entry, EventRow, Journal};
 use mdkit::venue::kraken;
 use rand::Rng as _;
 
 use crate::common::{mdkit, stderr, stdout};
-use crate::live::{truth_trades, Collector, Recording, Sim};
+use crate::live::{truth_tops, truth_trades, Collector, Recording, Sim};
 
 const MARKET: &str = "BTC-USD";
 
@@ -49,24 +49,12 @@ fn sorted<T: std::fmt::Debug>(rows: &[T]) -> Vec<String> {
     text
 }
 
-/// The simulator's best bid and ask after each step, by the step's ts (ms).
-fn truth_tops(log: &Path) -> HashMap<i64, (Option<Price>, Option<Price>)> {
-    let text = std::fs::read_to_string(log.join(MARKET).join("book.jsonl")).expect("book.jsonl");
-    let price = |v: &serde_json::Value| v.as_str().map(|p| Price::parse(p).expect("price"));
-    text.lines()
-        .map(|line| {
-            let v: serde_json::Value = serde_json::from_str(line).expect("json line");
-            (v["ts"].as_i64().expect("ts"), (price(&v["best_bid"]), price(&v["best_ask"])))
-        })
-        .collect()
-}
-
 /// Every book frame's best levels are the venue's at that step; every trade is one the venue
 /// made, field for field; a hole in the trade ids is flagged by a `trade_gap` event.
 fn assert_matches_truth(rec: &Recording, log: &Path) {
     rec.assert_no_duplicates();
     rec.assert_book_seqs_contiguous();
-    let tops = truth_tops(log);
+    let tops = truth_tops(log, MARKET);
     assert!(rec.book_top.len() > 100, "only {} book frames", rec.book_top.len());
     for top in &rec.book_top {
         let ts = top.ts_event.as_nanos() / 1_000_000;
@@ -110,11 +98,17 @@ fn assert_journal_reimports(data: &Path, rec: &Recording) {
 fn a_kraken_session_with_checksum_faults_is_explained_verified_and_reimported_row_for_row() {
     let dir = tempfile::tempdir().unwrap();
     let (log, data) = (dir.path().join("log"), dir.path().join("data"));
+    // Kraken has no sequence number: a lost update shows only when it leaves the book
+    // different, and one that a later update overwrites heals unseen (the checksum then
+    // proves the book right again). So the first book connection loses one message to a
+    // malformed frame and one to a skip — either may or may not break the checksum chain —
+    // and then gets a wrong checksum at 40, which always does; the second gets a repeated
+    // update, which changes nothing (sizes are absolute).
     let faults = [
-        "checksum=40@book:1", // a wrong checksum: the book is dropped and subscribed again
-        "skip=60@book:2",     // an update never sent: the next checksum fails
-        "malformed=30@book:3", // refused, so the same as never sent
-        "duplicate=20@book:4", // applied twice: absolute sizes, the same book, no break
+        "malformed=10@book:1",
+        "skip=20@book:1",
+        "checksum=40@book:1",
+        "duplicate=20@book:2",
         "disconnect=50@trades:1",
     ];
     let mut args = vec!["--venue", "kraken", "--market", MARKET, "--seed", "7"];
@@ -131,24 +125,31 @@ fn a_kraken_session_with_checksum_faults_is_explained_verified_and_reimported_ro
     assert_matches_truth(&rec, &log);
     // Both streams connect to the same URL: a connection is a book one if it wrote a book row.
     let book = conns(rec.book_top.iter().map(|b| b.conn));
-    assert!(book.len() >= 4, "book conns {book:?} {:?}", rec.events);
+    assert!(book.len() >= 2, "book conns {book:?} {:?}", rec.events);
     let gap = |conn| rec.events_of(conn).into_iter().find(|e| e.kind == EventKind::SeqGap).cloned();
-    for (n, &conn) in book[..3].iter().enumerate() {
-        let gap = gap(conn).unwrap_or_else(|| panic!("book conn {conn} has no seq_gap"));
-        let detail = gap.detail.clone().unwrap_or_default();
-        assert!(detail.contains("checksum mismatch"), "{detail}");
-        if n == 0 {
-            // Frame 40 on the wire is book message 40: its checksum one off the true one.
-            assert!(detail.contains("after book message 40"), "{detail}");
-            assert_eq!(gap.seq.zip(gap.expected_seq).map(|(s, e)| s - e), Some(1), "{gap:?}");
-        }
+    let first = gap(book[0]).unwrap_or_else(|| panic!("book conn {} has no seq_gap", book[0]));
+    let detail = first.detail.clone().unwrap_or_default();
+    assert!(detail.contains("checksum mismatch"), "{detail}");
+    let ended_at: u32 = detail
+        .split("after book message ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{detail}"));
+    // Messages 10 and 20 never arrived as sent, so book message 40 on the wire is the 38th
+    // applied: the break is there or earlier, never later.
+    assert!(ended_at <= 38, "{detail}");
+    if ended_at == 38 {
+        let skew = first.seq.zip(first.expected_seq).map(|(s, e)| s - e);
+        assert_eq!(skew, Some(1), "the wrong checksum is one off: {first:?}");
     }
-    let refused = rec.events_of(book[2]).into_iter().filter(|e| e.kind == EventKind::Refused);
+    let refused = rec.events_of(book[0]).into_iter().filter(|e| e.kind == EventKind::Refused);
     assert_eq!(refused.count(), 1, "the malformed message is refused once");
-    assert!(gap(book[3]).is_none(), "a repeated update changes nothing: {:?}", rec.events);
+    assert!(gap(book[1]).is_none(), "a repeated update changes nothing: {:?}", rec.events);
     let resnapshots = rec.events.iter().filter(|e| e.kind == EventKind::Resnapshot).count();
-    assert!(resnapshots >= 3, "{resnapshots} resnapshots");
+    assert!(resnapshots >= 1, "{resnapshots} resnapshots");
     let trades = conns(rec.trades.iter().map(|t| t.conn));
+    assert_eq!(rec.conns("/v2 (book)"), book, "connect rows name the channel");
     assert!(trades.len() >= 2, "trades conns {trades:?}");
     let cut = rec.events_of(trades[0]).into_iter().any(|e| e.kind == EventKind::Disconnect);
     assert!(cut, "{:?}", rec.events_of(trades[0]));

@@ -306,6 +306,16 @@ pub fn truth_checksums(log: &Path, market: &str) -> HashMap<i64, u64> {
         .collect()
 }
 
+/// The simulator's best bid and ask after each step, by the step's ts (ms): the truth for a
+/// venue that records only the top of the book (Kraken's 10 levels).
+pub fn truth_tops(log: &Path, market: &str) -> HashMap<i64, (Option<Price>, Option<Price>)> {
+    let price = |v: &serde_json::Value| v.as_str().map(|p| Price::parse(p).expect("price"));
+    jsonl(&log.join(market).join("book.jsonl"))
+        .into_iter()
+        .map(|v| (v["ts"].as_i64().expect("ts"), (price(&v["best_bid"]), price(&v["best_ask"]))))
+        .collect()
+}
+
 /// Replays `depth` frame by frame (each book connection on its own book) and returns, for
 /// every frame in `book_top`, (ts_event ms, checksum of the replayed book).
 pub fn replayed_checksums(rec: &Recording) -> Vec<(i64, u64)> {

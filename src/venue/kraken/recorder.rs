@@ -113,7 +113,13 @@ impl rules::Rules for Rules {
                 self.max_conn = self.max_conn.max(*conn);
                 let open = Open::new(*stream, self.depth);
                 self.conns.insert(*conn, Conn::Open(Box::new(open)));
-                sink.connected(ts, *conn, url);
+                // Both channels connect to one URL: the row says which this connection is.
+                let channel = match stream {
+                    Stream::Book => "book",
+                    Stream::Trades => "trade",
+                    Stream::Combined => "book+trade",
+                };
+                sink.connected(ts, *conn, &format!("{url} ({channel})"));
                 Verdict::Continue
             }
             Entry::Frame { conn, text } => {
