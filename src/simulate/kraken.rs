@@ -257,7 +257,7 @@ async fn subscribe(conn: &mut Conn, shared: &Shared, subs: &mut Subs, params: &V
                 text
             }
         };
-        if send(conn, (market, &name), text).await == Flow::End {
+        if conn.send_data((market, &name), text).await == Flow::End {
             return Flow::End;
         }
     }
@@ -327,7 +327,7 @@ async fn step(conn: &mut Conn, shared: &Shared, subs: &mut Subs, tick: &Tick) ->
         }
         let text = wire::trades(false, &sub.symbol, &step.trade_list, sub.price_places);
         sent = true;
-        if send(conn, (sub.market, &names[sub.market]), text).await == Flow::End {
+        if conn.send_data((sub.market, &names[sub.market]), text).await == Flow::End {
             return (Flow::End, sent);
         }
     }
@@ -366,22 +366,5 @@ async fn send_book(
     let (frame, _) = conn.inj.next_frame();
     let corrupt = conn.inj.corrupts_checksum(frame);
     let text = sub.message(false, bids, asks, ts_ms, corrupt);
-    emit(conn, at, frame, text).await
-}
-
-/// Sends one data message through the injector (`skip=N` drops it).
-async fn send(conn: &mut Conn, at: (usize, &str), text: String) -> Flow {
-    if conn.inj.is_stalled() {
-        return Flow::Continue;
-    }
-    let (frame, _) = conn.inj.next_frame();
-    emit(conn, at, frame, text).await
-}
-
-async fn emit(conn: &mut Conn, at: (usize, &str), frame: u64, text: String) -> Flow {
-    if conn.inj.skips(frame) {
-        return Flow::Continue;
-    }
-    let outs = conn.inj.emit(frame, text, at.0, at.1);
-    conn.deliver(outs).await
+    conn.emit_data(at, frame, text).await
 }

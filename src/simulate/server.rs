@@ -296,6 +296,26 @@ impl Conn {
         self.deliver(outs).await
     }
 
+    /// Sends one data message of a venue spelled per connection (Kraken, OKX) through the
+    /// fault injector, where `skip=N` drops frame N outright: the client sees the hole in its
+    /// checksum or sequence chain, as after a lost message.
+    pub(super) async fn send_data(&mut self, at: (usize, &str), text: String) -> Flow {
+        if self.inj.is_stalled() {
+            return Flow::Continue;
+        }
+        let (frame, _) = self.inj.next_frame();
+        self.emit_data(at, frame, text).await
+    }
+
+    /// [`Conn::send_data`] for a frame already numbered (whose text depended on its number).
+    pub(super) async fn emit_data(&mut self, at: (usize, &str), frame: u64, text: String) -> Flow {
+        if self.inj.skips(frame) {
+            return Flow::Continue;
+        }
+        let outs = self.inj.emit(frame, text, at.0, at.1);
+        self.deliver(outs).await
+    }
+
     /// Sends what the fault injector made of one frame, in order.
     pub(super) async fn deliver(&mut self, outs: Vec<Out>) -> Flow {
         if outs.is_empty() {

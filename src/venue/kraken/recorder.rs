@@ -19,12 +19,11 @@
 //! - A failed subscribe response is a `venue_error` and ends the connection; heartbeats,
 //!   status and pongs write nothing.
 
-use std::collections::BTreeMap;
-
 use crate::book::Book;
 use crate::model::{BookSide, EventKind, Price, Qty, RecvTime, TradeKind};
-use crate::storage::{DepthRow, Entry, Record, Stream, TradeRow};
+use crate::storage::{DepthRow, Record, Stream, TradeRow};
 use crate::venue::check::Expect;
+use crate::venue::conns::Conns;
 use crate::venue::rules::{self, levels, RecentIds, Saved, SavedConn, Sink, Verdict};
 
 use super::book::{KrakenBook, Precision};
@@ -33,13 +32,6 @@ use super::wire::{self, BookMessage, Message, TradesMessage};
 
 /// The depth mdkit subscribes to unless told otherwise (the checksum covers 10 levels).
 pub const DEFAULT_DEPTH: usize = 10;
-
-#[derive(Debug, Clone)]
-enum Conn {
-    Open(Box<Open>),
-    /// Ended by a break: its later frames and its disconnect are ignored.
-    Ended,
-}
 
 /// A live connection: its book (with the wire text's places, for the checksum), the same
 /// levels as the tables' [`Book`] for `book_top`, and what it has delivered.
@@ -83,23 +75,31 @@ pub struct Rules {
     /// The pair as the messages spell it (`BTC/USD`).
     market: String,
     depth: usize,
-    conns: BTreeMap<u32, Conn>,
+    conns: Conns<Open>,
     trade_ids: RecentIds,
     /// The highest trade id recorded (ids are sequential per book).
     last_trade_id: Option<i64>,
-    max_conn: u32,
     had_book: bool,
     /// Places to print levels with for the checksum; `None`: each number's own wire text.
     precision: Option<Precision>,
 }
 
+/// Both channels connect to one URL: connect rows say which this connection is.
+fn channel(stream: Stream) -> &'static str {
+    match stream {
+        Stream::Book => "book",
+        Stream::Trades => "trade",
+        Stream::Combined => "book+trade",
+    }
+}
+
 impl rules::Rules for Rules {
     fn max_conn(&self) -> u32 {
-        self.max_conn
+        self.conns.max_conn()
     }
 
     fn open_conns(&self) -> Vec<u32> {
-        self.conns.iter().filter(|(_, c)| matches!(c, Conn::Open(_))).map(|(n, _)| *n).collect()
+        self.conns.open_conns()
     }
 
     fn save(&self) -> Saved {
@@ -107,42 +107,10 @@ impl rules::Rules for Rules {
     }
 
     fn apply(&mut self, record: &Record, sink: &mut Sink) -> Verdict {
-        let ts = record.ts_recv;
-        match &record.entry {
-            Entry::Connect { conn, stream, url } => {
-                self.max_conn = self.max_conn.max(*conn);
-                let open = Open::new(*stream, self.depth);
-                self.conns.insert(*conn, Conn::Open(Box::new(open)));
-                // Both channels connect to one URL: the row says which this connection is.
-                let channel = match stream {
-                    Stream::Book => "book",
-                    Stream::Trades => "trade",
-                    Stream::Combined => "book+trade",
-                };
-                sink.connected(ts, *conn, &format!("{url} ({channel})"));
-                Verdict::Continue
-            }
-            Entry::Frame { conn, text } => {
-                sink.frame(ts, *conn);
-                match self.conns.get(conn) {
-                    Some(Conn::Open(_)) => self.frame(sink, ts, *conn, text),
-                    Some(Conn::Ended) | None => Verdict::Continue,
-                }
-            }
-            Entry::Disconnect { conn, cause, detail } => {
-                if let Some(Conn::Open(_)) = self.conns.get(conn) {
-                    sink.disconnected(ts, *conn, *cause, detail);
-                }
-                self.conns.remove(conn);
-                Verdict::Continue
-            }
-            Entry::Restart => {
-                for conn in rules::Rules::open_conns(self) {
-                    sink.restarted(ts, conn);
-                }
-                self.conns.clear();
-                Verdict::Continue
-            }
+        let depth = self.depth;
+        match self.conns.route(record, sink, |stream| Open::new(stream, depth), channel) {
+            Some((conn, text)) => self.frame(sink, record.ts_recv, conn, text),
+            None => Verdict::Continue,
         }
     }
 }
@@ -154,7 +122,7 @@ impl Rules {
         let mut rules = Self {
             market: market.to_owned(),
             depth,
-            max_conn: saved.max_conn,
+            conns: Conns::after(saved.max_conn),
             had_book: saved.had_book,
             trade_ids: RecentIds::restore(&saved.trade_ids),
             last_trade_id: saved.trade_ids.iter().copied().max(),
@@ -163,28 +131,24 @@ impl Rules {
         for c in &saved.conns {
             let own = c.sync.clone().map(serde_json::from_value::<SavedOpen>);
             let state = match (c.stream, own) {
-                (Some(stream), Some(Ok(own))) => {
-                    match KrakenBook::restore(depth, &own.bids, &own.asks) {
-                        Some(kraken) => Conn::Open(Box::new(Open {
-                            stream,
-                            kraken,
-                            book: c.book(),
-                            book_frames: own.book_frames,
-                            trade_frames: own.trade_frames,
-                            replayed: c.replayed,
-                        })),
-                        None => Conn::Ended,
-                    }
-                }
+                (Some(stream), Some(Ok(own))) => KrakenBook::restore(depth, &own.bids, &own.asks)
+                    .map(|kraken| Open {
+                        stream,
+                        kraken,
+                        book: c.book(),
+                        book_frames: own.book_frames,
+                        trade_frames: own.trade_frames,
+                        replayed: c.replayed,
+                    }),
                 (Some(_), _) => {
                     // A state file that lost the connection's own fields (hand-edited): the
                     // journal tail of that connection is not used, which is said.
                     tracing::warn!(conn = c.conn, "state file: unreadable kraken connection");
-                    Conn::Ended
+                    None
                 }
-                (None, _) => Conn::Ended,
+                (None, _) => None,
             };
-            rules.conns.insert(c.conn, state);
+            rules.conns.restore(c.conn, state);
         }
         rules
     }
@@ -234,10 +198,8 @@ impl Rules {
     }
 
     fn book(&mut self, sink: &mut Sink, ts: RecvTime, conn: u32, message: &BookMessage) -> Verdict {
-        let Some(Conn::Open(open)) = self.conns.get_mut(&conn) else {
-            return Verdict::Continue;
-        };
         for data in &message.data {
+            let Some(open) = self.conns.open_mut(conn) else { return Verdict::Continue };
             if !message.snapshot && open.book_frames == 0 {
                 let detail = "a book update before any snapshot on this connection".to_owned();
                 return self.end(sink, ts, conn, EventKind::SeqGap, None, None, detail);
@@ -290,7 +252,7 @@ impl Rules {
     }
 
     fn trades(&mut self, sink: &mut Sink, ts: RecvTime, conn: u32, message: &TradesMessage) {
-        let Some(Conn::Open(open)) = self.conns.get_mut(&conn) else { return };
+        let Some(open) = self.conns.open_mut(conn) else { return };
         open.trade_frames += 1;
         open.replayed = true;
         let seq = open.trade_frames as i64;
@@ -338,7 +300,7 @@ impl Rules {
         expected_seq: Option<i64>,
         detail: String,
     ) -> Verdict {
-        self.conns.insert(conn, Conn::Ended);
+        self.conns.end(conn);
         sink.broken(ts, conn, kind, seq, expected_seq, detail)
     }
 
@@ -346,8 +308,8 @@ impl Rules {
         let conns = self
             .conns
             .iter()
-            .map(|(&conn, state)| match state {
-                Conn::Open(open) => SavedConn {
+            .map(|(conn, state)| match state {
+                Some(open) => SavedConn {
                     conn,
                     stream: Some(open.stream),
                     last_seq: Some(open.book_frames),
@@ -362,13 +324,13 @@ impl Rules {
                     })
                     .ok(),
                 },
-                Conn::Ended => SavedConn::ended(conn),
+                None => SavedConn::ended(conn),
             })
             .collect();
         Saved {
             conns,
             trade_ids: self.trade_ids.ids().copied().collect(),
-            max_conn: self.max_conn,
+            max_conn: self.conns.max_conn(),
             had_book: self.had_book,
         }
     }

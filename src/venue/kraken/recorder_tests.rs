@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::model::RecvTime;
-use crate::storage::Cause;
+use crate::storage::{Cause, Entry};
 use crate::venue::kraken::wire::WireLevel;
 use crate::venue::rules::Rules as _;
 
