@@ -37,14 +37,19 @@ use crate::venue::Venue;
 
 /// Stores the contract of `venue`/`market` with the recording
 /// (`<root>/_contract/<venue>/<market>.json`) by the venue's rule ([`Venue::contract`]) when
-/// none is stored yet; one stored before (an import's `--contract`) is kept.
+/// none is stored yet; one stored before (an import's `--contract`) is kept. Nothing is
+/// stored where the venue's rule cannot tell ([`Venue::contract`] is `None`).
 pub fn store_contract(root: &Path, venue: Venue, market: &str) -> Result<(), RecordError> {
+    let Some(contract) = venue.contract(market) else {
+        // No rule tells (an OKX linear derivative): a backtest asks for --contract.
+        return Ok(());
+    };
     if StoredContract::load(root, venue.name(), market)?.is_none() {
         StoredContract {
             version: CONTRACT_VERSION,
             venue: venue.name().to_owned(),
             market: market.to_owned(),
-            contract: venue.contract(market),
+            contract,
             source: format!("the {venue} rule of docs/VENUES.md"),
         }
         .save(root)?;

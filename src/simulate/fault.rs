@@ -23,7 +23,7 @@
 //! | `stall=N` | after frame N no more data is sent; pings are still answered, the socket stays open |
 //! | `burst=N:K` | frames N … N+K−1 are held and sent back to back when frame N+K−1 is due |
 //! | `http429=N` | Binance venue only: REST request N of the run (from 1) gets HTTP 429 |
-//! | `checksum=N` | Kraken venue only: book frame N carries a checksum one off the true one |
+//! | `checksum=N` | Kraken and OKX venues only: book frame N carries a checksum one off the true one |
 //! | `bad=K[:KIND+KIND…]` | before frames K, 2K, 3K, … one bad frame, the kinds taken in turn (default: all, in the order of [`BadKind::ALL`]); **without `@` on every connection** |
 //!
 //! A bad frame is built from the real frame it precedes: it carries the same seq, update ids
@@ -61,7 +61,7 @@ pub enum FaultKind {
     /// REST request number N of the run (Binance venue) is answered HTTP 429; `@CONN` is
     /// not used.
     Http429(u64),
-    /// Venues with a book checksum (Kraken): data frame N carries a wrong checksum.
+    /// Venues with a book checksum (Kraken, OKX): data frame N carries a wrong checksum.
     Checksum(u64),
     /// One bad frame before every `every`-th data frame.
     Bad(BadSpec),

@@ -492,9 +492,47 @@ impl<'v> Obj<'v> {
         Ok(out)
     }
 
+    /// An array of levels spelled `[price, size, …]` in strings, more items ignored (OKX:
+    /// `[px, sz, "0", orders]`), each with its text as received (a checksum over that text
+    /// needs it); refusals name the place, e.g. `data[0].bids[3][1]`.
+    pub(super) fn text_levels(&self, name: &str) -> Result<Vec<TextLevel<'v>>, ParseError> {
+        let items = self.array(name)?;
+        let mut out = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            let place = || format!("{}[{index}]", self.field(name));
+            let (price_text, qty_text) = match item.as_array() {
+                Some([Value::String(p), Value::String(q), ..]) => (p.as_ref(), q.as_ref()),
+                _ => {
+                    return Err(ParseError::InvalidField {
+                        field: place(),
+                        expected: "a [price, size, …] array of strings",
+                        found: describe(item),
+                    })
+                }
+            };
+            let decimal = |at: usize, text: &str, source| ParseError::Decimal {
+                field: format!("{}[{at}]", place()),
+                text: text.to_owned(),
+                source,
+            };
+            let price = Price::parse(price_text).map_err(|e| decimal(0, price_text, e))?;
+            let qty = Qty::parse(qty_text).map_err(|e| decimal(1, qty_text, e))?;
+            out.push(TextLevel { price_text, qty_text, level: Level::new(price, qty) });
+        }
+        Ok(out)
+    }
+
     fn bad_decimal(&self, name: &str, text: &str, source: DecimalError) -> ParseError {
         ParseError::Decimal { field: self.field(name), text: text.to_owned(), source }
     }
+}
+
+/// A book level with the text its price and size had in the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct TextLevel<'v> {
+    pub price_text: &'v str,
+    pub qty_text: &'v str,
+    pub level: Level,
 }
 
 /// Optional sign, digits, at most one `.`, at least one digit: the same syntax

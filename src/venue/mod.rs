@@ -11,11 +11,13 @@
 
 pub mod binance;
 pub mod check;
+pub mod conns;
 mod error;
 pub mod extended;
 mod json;
 pub mod kraken;
 pub mod link;
+pub mod okx;
 pub mod rules;
 
 use std::fmt;
@@ -51,16 +53,20 @@ pub enum Venue {
     /// Kraken spot over WebSocket v2: markets named like `BTC-USD` (the pair `BTC/USD`), the
     /// book at depth 10 proven by its CRC32 checksum.
     Kraken,
+    /// OKX v5 public WebSocket: markets are instrument ids (`BTC-USDT`, `BTC-USDT-SWAP`),
+    /// the 400-level book proven by `prevSeqId` chains and its signed CRC32 checksum.
+    Okx,
 }
 
 impl Venue {
-    pub const ALL: [Venue; 6] = [
+    pub const ALL: [Venue; 7] = [
         Venue::Extended,
         Venue::ExtendedV2,
         Venue::BinanceSpot,
         Venue::BinanceUsdm,
         Venue::BinanceCoinm,
         Venue::Kraken,
+        Venue::Okx,
     ];
 
     /// The name in the tables, the journal and state folders (`venue=`), and the `--venue`
@@ -72,6 +78,7 @@ impl Venue {
             Venue::BinanceUsdm => binance::Kind::UsdM.venue(),
             Venue::BinanceCoinm => binance::Kind::CoinM.venue(),
             Venue::Kraken => kraken::VENUE,
+            Venue::Okx => okx::VENUE,
         }
     }
 
@@ -87,7 +94,7 @@ impl Venue {
     /// The Binance market this venue is, if it is one.
     pub const fn binance(self) -> Option<binance::Kind> {
         match self {
-            Venue::Extended | Venue::ExtendedV2 | Venue::Kraken => None,
+            Venue::Extended | Venue::ExtendedV2 | Venue::Kraken | Venue::Okx => None,
             Venue::BinanceSpot => Some(binance::Kind::Spot),
             Venue::BinanceUsdm => Some(binance::Kind::UsdM),
             Venue::BinanceCoinm => Some(binance::Kind::CoinM),
@@ -96,7 +103,7 @@ impl Venue {
 
     /// A market's name as the tables spell it (Binance symbols are upper case: btcusdt →
     /// BTCUSDT; a Kraken pair is upper case with `-` for its `/`: btc/usd → BTC-USD, because
-    /// the name is a folder).
+    /// the name is a folder; an OKX instrument id is upper case: btc-usdt → BTC-USDT).
     pub fn market_name(self, market: &str) -> String {
         match self {
             Venue::Extended | Venue::ExtendedV2 => market.to_owned(),
@@ -104,17 +111,22 @@ impl Venue {
                 market.to_ascii_uppercase()
             }
             Venue::Kraken => kraken::market_name(market),
+            Venue::Okx => okx::market_name(market),
         }
     }
 
     /// The contract `market` (as the tables spell it) trades, by the venue's documented rule
     /// (docs/VENUES.md "Contracts"): linear of size 1 — a quantity is an amount of base — on
-    /// Extended, Binance spot and USD-M; inverse on Binance COIN-M, 100 USD per contract for
-    /// BTC and 10 USD for every other coin ([`binance::coinm_contract`]).
-    pub fn contract(self, market: &str) -> Contract {
-        match self.binance() {
-            Some(binance::Kind::CoinM) => binance::coinm_contract(market),
-            _ => Contract::LINEAR_1,
+    /// Extended, Binance spot and USD-M, Kraken and OKX spot; inverse on Binance COIN-M, 100
+    /// USD per contract for BTC and 10 USD for every other coin ([`binance::coinm_contract`]),
+    /// and likewise on OKX's coin-margined swaps and futures. `None` where no rule tells: an
+    /// OKX USDT- or USDC-margined derivative's contract value differs per instrument (its
+    /// `ctVal`), so nothing is stored and a backtest asks for `--contract`.
+    pub fn contract(self, market: &str) -> Option<Contract> {
+        match (self, self.binance()) {
+            (_, Some(binance::Kind::CoinM)) => Some(binance::coinm_contract(market)),
+            (Venue::Okx, _) => okx::contract(market),
+            _ => Some(Contract::LINEAR_1),
         }
     }
 
@@ -123,8 +135,8 @@ impl Venue {
     /// where it depends on the market's metadata (Binance COIN-M) or the venue is unknown.
     pub fn implied_contract(name: &str) -> Option<Contract> {
         let venue = Venue::ALL.into_iter().find(|v| v.name() == name)?;
-        match venue.binance() {
-            Some(binance::Kind::CoinM) => None,
+        match (venue, venue.binance()) {
+            (Venue::Okx, _) | (_, Some(binance::Kind::CoinM)) => None,
             _ => Some(Contract::LINEAR_1),
         }
     }
@@ -148,6 +160,7 @@ impl Venue {
                 let symbol = kraken::symbol(market);
                 kraken::link::plan(&symbol, kraken::DEFAULT_DEPTH, endpoints, wanted)
             }
+            (Venue::Okx, _) => okx::link::plan(&okx::market_name(market), endpoints, wanted),
             (_, None) => extended::link::plan(market, endpoints, wanted),
             (_, Some(kind)) => binance::link::plan(kind, market, endpoints, wanted),
         }
@@ -158,6 +171,7 @@ impl Venue {
     pub const fn max_message_bytes(self) -> usize {
         match (self, self.binance()) {
             (Venue::Kraken, _) => kraken::link::MAX_MESSAGE_BYTES,
+            (Venue::Okx, _) => okx::link::MAX_MESSAGE_BYTES,
             (_, None) => extended::MAX_MESSAGE_BYTES,
             (_, Some(_)) => binance::link::MAX_MESSAGE_BYTES,
         }
@@ -172,6 +186,9 @@ impl Venue {
                 kraken::DEFAULT_DEPTH,
                 saved,
             )),
+            (Venue::Okx, _) => {
+                Box::new(okx::recorder::Rules::restore(&okx::market_name(market), saved))
+            }
             (_, None) => Box::new(extended::recorder::Rules::restore(market, saved)),
             (_, Some(kind)) => Box::new(binance::recorder::Rules::restore(kind, market, saved)),
         }
@@ -232,11 +249,12 @@ mod tests {
         assert_eq!(Venue::ExtendedV2.name(), "extended");
         assert_eq!("extended".parse::<Venue>(), Ok(Venue::Extended));
         assert_eq!(Venue::value_variants().len(), Venue::ALL.len());
-        let err = "okx".parse::<Venue>().unwrap_err().to_string();
+        let err = "bybit".parse::<Venue>().unwrap_err().to_string();
         assert!(err.contains("known: extended, extended-v2, binance-spot"), "{err}");
-        assert!(err.ends_with("kraken)"), "{err}");
+        assert!(err.ends_with("kraken, okx)"), "{err}");
         assert_eq!(Venue::Kraken.market_name("btc/usd"), "BTC-USD");
         assert_eq!(Venue::Kraken.market_name("ETH-USD"), "ETH-USD");
+        assert_eq!(Venue::Okx.market_name("btc-usdt-swap"), "BTC-USDT-SWAP");
         assert_eq!(Venue::BinanceUsdm.market_name("btcusdt"), "BTCUSDT");
         assert_eq!(Venue::Extended.market_name("ETH-USD"), "ETH-USD");
         for kind in binance::Kind::ALL {
