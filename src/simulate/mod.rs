@@ -23,7 +23,9 @@
 //!
 //! With `--venue binance-spot|binance-usdm|binance-coinm` the same market is served as Binance
 //! (combined WebSocket stream and REST depth snapshot on the same port; see [`binance`]); with
-//! `--venue kraken` as Kraken's WebSocket v2 at `/v2`, with its book checksum (see [`kraken`]).
+//! `--venue kraken` as Kraken's WebSocket v2 at `/v2`, with its book checksum (see [`kraken`]);
+//! `--venue okx` as OKX's v5 public WebSocket at `/ws/v5/public`, with `seqId` chains and the
+//! signed book checksum (see [`okx`]).
 //!
 //! With `--wait-streams N` the simulated clock stays at `--start` until N market-data streams
 //! have attached (counted by [`hub`]), so a recording of a seed does not depend on how fast
@@ -38,10 +40,14 @@ pub mod binance;
 pub mod binance_wire;
 pub mod fault;
 pub mod hub;
+pub mod hyperliquid;
+pub mod hyperliquid_wire;
 pub mod kraken;
 pub mod kraken_wire;
 pub mod log;
 pub mod market;
+pub mod okx;
+pub mod okx_wire;
 pub mod rows;
 pub mod server;
 pub mod wire;
@@ -58,7 +64,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use self::fault::{Fault, FaultError, FaultPlan, Scenario};
+use self::fault::{Fault, FaultError, FaultKind, FaultPlan, Scenario};
 use self::hub::{drive, Hub, Pace};
 use self::log::{BadLog, Log};
 use self::market::{MarketParams, STEP_MS};
@@ -80,8 +86,8 @@ frames from 1.
   burst=N:K      hold frames N..N+K-1, then send them back to back
   http429=N      (--venue binance-*) REST snapshot request N of the run, from 1, gets HTTP 429
                  with Retry-After: 1
-  checksum=N     (--venue kraken) frame N, if a book message, carries a
-                 checksum one off the true one
+  checksum=N     (--venue kraken, okx) frame N, if a book message, carries
+                 a checksum one off the true one
   bad=K[:KIND+KIND...]
                  before frames K, 2K, 3K, ... one bad frame built from the
                  real frame after it (same seq, update ids, trade ids; no seq
@@ -96,7 +102,7 @@ frames from 1.
                  of DIR/<market>/bad.jsonl (kind, conn, stream, frame, seq, ts).
 Extended connections without a User-Agent header are always refused with HTTP 403. On the \
 Binance venue, N counts a connection's frames (diffs and trades together) and skip=N drops the \
-first diff at or after frame N, which breaks the update-id chain. On the Kraken venue N counts a connection's book or trade messages (not acks or heartbeats) and skip=N drops frame N, so the next book checksum no longer matches the client's book (or trade ids jump); bad=K is not spelled for Kraken yet and is refused.";
+first diff at or after frame N, which breaks the update-id chain. On the Kraken venue N counts a connection's book or trade messages (not acks or heartbeats) and skip=N drops frame N, so the next book checksum no longer matches the client's book (or trade ids jump). On the OKX venue N counts the same way and skip=N drops frame N, so the next prevSeqId names a message the client never had; bad=K is not spelled for OKX yet and is refused.";
 
 const WAIT_STREAMS_HELP: &str = "\
 Hold the simulated clock at --start until N market-data streams have attached: an Extended v1 \
@@ -113,7 +119,7 @@ per side), max_size. Presets: ETH-USD mid 3000 tick 0.01 lot 0.001 sigma 0.5 A 2
 BTC-USD mid 84000 tick 1 lot 0.00001 sigma 10 kappa 0.15; SOL-USD mid 140 tick 0.001 sigma \
 0.025 kappa 150; any other name: mid 100 tick 0.01 lot 0.01 sigma 0.2 kappa 15.";
 
-/// Run a local Extended-compatible (or Binance, or Kraken) WebSocket venue fed by a synthetic market.
+/// Run a local Extended-compatible (or Binance, Kraken or OKX) WebSocket venue fed by a synthetic market.
 ///
 /// Prints `listening on ws://127.0.0.1:<port>` as the first line of stdout, then one line per
 /// market with its true parameters (key=value), then serves until --duration of simulated
@@ -122,7 +128,9 @@ BTC-USD mid 84000 tick 1 lot 0.00001 sigma 10 kappa 0.15; SOL-USD mid 140 tick 0
 /// snapshot (/api/v3/depth, /fapi/v1/depth or /dapi/v1/depth ?symbol=SYM&limit=N); name
 /// markets like BTCUSDT, e.g. --market BTCUSDT:mid=3000,lot=0.001. With --venue kraken it
 /// serves Kraken's WebSocket v2 at ws://127.0.0.1:<port>/v2 (book with its CRC32 checksum,
-/// trade); name markets like BTC-USD (subscribed as BTC/USD).
+/// trade); name markets like BTC-USD (subscribed as BTC/USD). With --venue okx it serves
+/// OKX's v5 public WebSocket at ws://127.0.0.1:<port>/ws/v5/public (books with seqId chains
+/// and the signed CRC32 checksum, trades); name markets like BTC-USDT.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// TCP port on 127.0.0.1; 0 lets the OS choose (read it from the first stdout line).
@@ -165,7 +173,8 @@ pub struct Args {
     pub ping_interval: Duration,
     /// Protocol to speak. binance-*: the combined stream at /stream?streams=… and the REST
     /// depth snapshot (/api/v3/depth, /fapi/v1/depth, /dapi/v1/depth) on the same port.
-    /// kraken: WebSocket v2 at /v2 (subscribe to book and trade).
+    /// kraken: WebSocket v2 at /v2 (subscribe to book and trade). okx: the v5 public
+    /// WebSocket at /ws/v5/public (subscribe to books and trades).
     #[arg(long, value_enum, default_value_t = Venue::Extended)]
     pub venue: Venue,
     /// Binance venue: steps broadcast after a REST snapshot is taken before it is answered,
@@ -187,6 +196,10 @@ pub enum ConfigError {
     Start { text: String },
     #[error("--speed must be a positive finite number, not {0}")]
     Speed(f64),
+    #[error(
+        "--fault {fault} cannot be used with --venue {venue}: {why}; drop it or use another venue"
+    )]
+    Unsupported { fault: String, venue: Venue, why: &'static str },
 }
 
 /// Validated settings of one simulator run.
@@ -293,6 +306,15 @@ impl Config {
         }
         let faults =
             fault_specs.iter().map(|s| s.parse::<Fault>()).collect::<Result<Vec<_>, _>>()?;
+        if args.venue == Venue::Okx {
+            if let Some(bad) = faults.iter().find(|f| matches!(f.kind, FaultKind::Bad(_))) {
+                return Err(ConfigError::Unsupported {
+                    fault: bad.to_string(),
+                    venue: Venue::Okx,
+                    why: "bad frames are not spelled in OKX's shapes yet",
+                });
+            }
+        }
         if !(args.speed.is_finite() && args.speed > 0.0) {
             return Err(ConfigError::Speed(args.speed));
         }
@@ -390,6 +412,9 @@ async fn run_config(config: Config) -> anyhow::Result<()> {
         match config.venue.binance() {
             None if config.venue == Venue::Kraken => {
                 kraken::serve(listener, hub.clone(), server_config, ended).await
+            }
+            None if config.venue == Venue::Okx => {
+                okx::serve(listener, hub.clone(), server_config, ended).await
             }
             None => serve(listener, hub.clone(), server_config, ended).await,
             Some(kind) => {

@@ -4,8 +4,7 @@
 //! `verify` exits 0, and the journal re-imports row for row — and `kill -9` at random moments
 //! loses nothing the journal holds. Checked against the simulator's own log; nothing sleeps.
 
-use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::collections::HashSet;
 
 use mdkit::model::EventKind;
 use mdkit::storage::{Entry, EventRow, Journal};
@@ -13,7 +12,9 @@ use mdkit::venue::kraken;
 use rand::Rng as _;
 
 use crate::common::{mdkit, stderr, stdout};
-use crate::live::{truth_tops, truth_trades, Collector, Recording, Sim};
+use crate::live::{
+    assert_journal_reimports, assert_matches_truth, conns, Collector, Recording, Sim,
+};
 
 const MARKET: &str = "BTC-USD";
 
@@ -33,65 +34,6 @@ fn collect_args(url: &str) -> Vec<String> {
     ]
     .map(str::to_owned)
     .to_vec()
-}
-
-/// The connection numbers among `conns`, in order, once each.
-fn conns(conns: impl Iterator<Item = u32>) -> Vec<u32> {
-    let mut conns: Vec<u32> = conns.collect();
-    conns.sort();
-    conns.dedup();
-    conns
-}
-
-fn sorted<T: std::fmt::Debug>(rows: &[T]) -> Vec<String> {
-    let mut text: Vec<String> = rows.iter().map(|r| format!("{r:?}")).collect();
-    text.sort();
-    text
-}
-
-/// Every book frame's best levels are the venue's at that step; every trade is one the venue
-/// made, field for field; a hole in the trade ids is flagged by a `trade_gap` event.
-fn assert_matches_truth(rec: &Recording, log: &Path) {
-    rec.assert_no_duplicates();
-    rec.assert_book_seqs_contiguous();
-    let tops = truth_tops(log, MARKET);
-    assert!(rec.book_top.len() > 100, "only {} book frames", rec.book_top.len());
-    for top in &rec.book_top {
-        let ts = top.ts_event.as_nanos() / 1_000_000;
-        let best = |levels: &mdkit::storage::TopLevels| levels.first().map(|l| l.price);
-        let want = tops.get(&ts).unwrap_or_else(|| panic!("no step at ts {ts}"));
-        assert_eq!((best(&top.bids), best(&top.asks)), *want, "best levels at ts {ts}");
-        assert_eq!((top.bids.len(), top.asks.len()), (10, 10), "depth 10 at ts {ts}");
-    }
-    let trades = truth_trades(log, MARKET);
-    let by_id: HashMap<i64, _> = trades.iter().map(|t| (t.id, t)).collect();
-    for t in &rec.trades {
-        let want =
-            by_id.get(&t.trade_id).unwrap_or_else(|| panic!("trade {} never made", t.trade_id));
-        let got = (t.side, t.price, t.qty, t.ts_event.as_nanos() / 1_000_000);
-        assert_eq!(got, (want.side, want.price, want.qty, want.ts_ms), "trade {}", t.trade_id);
-    }
-    let recorded: HashSet<i64> = rec.trades.iter().map(|t| t.trade_id).collect();
-    let (Some(&lo), Some(&hi)) = (recorded.iter().min(), recorded.iter().max()) else {
-        panic!("no trades recorded")
-    };
-    let missing = trades.iter().filter(|t| t.id >= lo && t.id <= hi && !recorded.contains(&t.id));
-    if missing.count() > 0 {
-        assert!(rec.events.iter().any(|e| e.kind == EventKind::TradeGap), "unflagged trade hole");
-    }
-}
-
-/// Re-imports the market's journal into a fresh tree and asserts its tables equal `rec`.
-fn assert_journal_reimports(data: &Path, rec: &Recording) {
-    let journal = data.join("_journal").join("kraken").join(MARKET);
-    let rebuilt = data.with_file_name("rebuilt");
-    let out = mdkit(&rebuilt, &["import", "--from-format", "journal", journal.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let again = Recording::read(&rebuilt, MARKET);
-    assert_eq!(sorted(&rec.depth), sorted(&again.depth));
-    assert_eq!(sorted(&rec.book_top), sorted(&again.book_top));
-    assert_eq!(sorted(&rec.trades), sorted(&again.trades));
-    assert_eq!(sorted(&rec.events), sorted(&again.events));
 }
 
 #[test]
@@ -122,7 +64,7 @@ fn a_kraken_session_with_checksum_faults_is_explained_verified_and_reimported_ro
     assert!(collector.interrupt().success());
 
     let rec = Recording::read(&data, MARKET);
-    assert_matches_truth(&rec, &log);
+    assert_matches_truth(&rec, &log, MARKET, Some(10));
     // Both streams connect to the same URL: a connection is a book one if it wrote a book row.
     let book = conns(rec.book_top.iter().map(|b| b.conn));
     assert!(book.len() >= 2, "book conns {book:?} {:?}", rec.events);
@@ -159,7 +101,7 @@ fn a_kraken_session_with_checksum_faults_is_explained_verified_and_reimported_ro
     let report = stdout(&out);
     assert!(report.contains("recorded as seq_gap"), "{report}");
     assert!(report.contains("kraken BTC-USD"), "{report}");
-    assert_journal_reimports(&data, &rec);
+    assert_journal_reimports(&data, "kraken", MARKET, &rec);
 }
 
 #[test]
@@ -181,7 +123,7 @@ fn kill_9_of_a_kraken_recorder_loses_nothing_that_reached_the_journal() {
     assert!(last.interrupt().success());
 
     let rec = Recording::read(&data, MARKET);
-    assert_matches_truth(&rec, &log);
+    assert_matches_truth(&rec, &log, MARKET, Some(10));
     // Every trade any journaled message carried is in the table, exactly once.
     let dir = Journal::dir(&data, "kraken", MARKET);
     let recorded: HashSet<i64> = rec.trades.iter().map(|t| t.trade_id).collect();
@@ -202,5 +144,5 @@ fn kill_9_of_a_kraken_recorder_loses_nothing_that_reached_the_journal() {
     let out = mdkit(&data, &["verify"]);
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     // The tables are the journal's: a fresh import of it gives the same rows.
-    assert_journal_reimports(&data, &rec);
+    assert_journal_reimports(&data, "kraken", MARKET, &rec);
 }

@@ -1,14 +1,18 @@
 //! Real processes for end-to-end tests: `mdkit simulate` on 127.0.0.1 with an OS-assigned
 //! port, and `mdkit collect` against it, stopped with SIGINT or SIGKILL. Nothing here sleeps:
-//! the tests wait for a process to print a line or to exit.
+//! the tests wait for a process to print a line or to exit. Also the checks every venue's live
+//! test makes of a recording: against the simulator's truth, and against a re-import of its
+//! journal.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Lines};
 use std::path::Path;
 use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 
 use mdkit::model::{EventKind, Price, Qty, TakerSide};
 use mdkit::storage::{list, BookTopRow, DepthRow, EventRow, Rows, Selection, TradeRow};
+
+use crate::common::{mdkit, stderr};
 
 /// A running `mdkit simulate`.
 pub struct Sim {
@@ -347,4 +351,66 @@ pub fn replayed_checksums(rec: &Recording) -> Vec<(i64, u64)> {
     }
     assert!(levels.is_empty(), "depth rows without a book_top frame: {:?}", levels.keys());
     out
+}
+
+/// The connection numbers among `conns`, in order, once each.
+pub fn conns(conns: impl Iterator<Item = u32>) -> Vec<u32> {
+    let mut conns: Vec<u32> = conns.collect();
+    conns.sort();
+    conns.dedup();
+    conns
+}
+
+fn sorted<T: std::fmt::Debug>(rows: &[T]) -> Vec<String> {
+    let mut text: Vec<String> = rows.iter().map(|r| format!("{r:?}")).collect();
+    text.sort();
+    text
+}
+
+/// Every book frame's best levels are the venue's at that step (and `depth` levels a side,
+/// where given); every trade is one the venue made, field for field; a hole in the trade ids
+/// is flagged by a `trade_gap` event. For venues that name their markets like the simulator.
+pub fn assert_matches_truth(rec: &Recording, log: &Path, market: &str, depth: Option<usize>) {
+    rec.assert_no_duplicates();
+    rec.assert_book_seqs_contiguous();
+    let tops = truth_tops(log, market);
+    assert!(rec.book_top.len() > 100, "only {} book frames", rec.book_top.len());
+    for top in &rec.book_top {
+        let ts = top.ts_event.as_nanos() / 1_000_000;
+        let best = |levels: &mdkit::storage::TopLevels| levels.first().map(|l| l.price);
+        let want = tops.get(&ts).unwrap_or_else(|| panic!("no step at ts {ts}"));
+        assert_eq!((best(&top.bids), best(&top.asks)), *want, "best levels at ts {ts}");
+        if let Some(depth) = depth {
+            assert_eq!((top.bids.len(), top.asks.len()), (depth, depth), "depth at ts {ts}");
+        }
+    }
+    let trades = truth_trades(log, market);
+    let by_id: HashMap<i64, _> = trades.iter().map(|t| (t.id, t)).collect();
+    for t in &rec.trades {
+        let want =
+            by_id.get(&t.trade_id).unwrap_or_else(|| panic!("trade {} never made", t.trade_id));
+        let got = (t.side, t.price, t.qty, t.ts_event.as_nanos() / 1_000_000);
+        assert_eq!(got, (want.side, want.price, want.qty, want.ts_ms), "trade {}", t.trade_id);
+    }
+    let recorded: HashSet<i64> = rec.trades.iter().map(|t| t.trade_id).collect();
+    let (Some(&lo), Some(&hi)) = (recorded.iter().min(), recorded.iter().max()) else {
+        panic!("no trades recorded")
+    };
+    let missing = trades.iter().filter(|t| t.id >= lo && t.id <= hi && !recorded.contains(&t.id));
+    if missing.count() > 0 {
+        assert!(rec.events.iter().any(|e| e.kind == EventKind::TradeGap), "unflagged trade hole");
+    }
+}
+
+/// Re-imports `venue`/`market`'s journal into a fresh tree and asserts its tables equal `rec`.
+pub fn assert_journal_reimports(data: &Path, venue: &str, market: &str, rec: &Recording) {
+    let journal = data.join("_journal").join(venue).join(market);
+    let rebuilt = data.with_file_name("rebuilt");
+    let out = mdkit(&rebuilt, &["import", "--from-format", "journal", journal.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let again = Recording::read(&rebuilt, market);
+    assert_eq!(sorted(&rec.depth), sorted(&again.depth));
+    assert_eq!(sorted(&rec.book_top), sorted(&again.book_top));
+    assert_eq!(sorted(&rec.trades), sorted(&again.trades));
+    assert_eq!(sorted(&rec.events), sorted(&again.events));
 }

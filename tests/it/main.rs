@@ -22,6 +22,8 @@ mod layering;
 mod live;
 mod messy;
 mod metrics;
+mod okx;
+mod okx_live;
 mod prev_release;
 mod real_markets;
 mod refused;
