@@ -1,6 +1,7 @@
 //! Issue 28, "a venue can send anything": property tests that take real frames of every venue
 //! parser (Extended v1 book and trades, Extended v2 JSON-RPC, Binance spot / USD-M / COIN-M
-//! combined-stream frames and REST snapshot bodies) — frames in the exact layout
+//! combined-stream frames and REST snapshot bodies, Kraken v2 `book` and `trade` messages in
+//! `kraken.rs`, OKX v5 `books` and `trades` messages in `okx.rs`) — frames in the exact layout
 //! `mdkit simulate` sends, and the captured frames of `../shared/fixtures/` when present —
 //! mutate them field by field with a JSON-aware mutator, and drive the public [`Recorder`]:
 //! connect, whatever must precede the frame (a snapshot, acks), the mutated frame, then the
@@ -13,6 +14,11 @@
 //! 3. after a refusal the state is untouched: the recorder's saved state is the one before
 //!    the frame, and the original frame then gives exactly the rows it gives on a recorder
 //!    that never saw the mutant (same seq, same book, trade ids not consumed).
+//!
+//! On venues whose every book message carries a checksum (Kraken, OKX) a third outcome is
+//! right: a well-formed message that means something else (a side deleted, another
+//! `prevSeqId`) fails the checksum or the chain, and the recorder writes exactly one `seq_gap`
+//! saying which, no data row, and closes the connection.
 //!
 //! Mutations that can make a different but legal value are *weak*: for them only 1 holds, and
 //! "a refusal is one `refused` row and nothing else, and changes nothing". They are byte-level
@@ -43,7 +49,9 @@ use proptest::test_runner::{Config as ProptestConfig, RngSeed};
 use self::mutate::{mutate, mutation, Mutant, Mutation};
 use self::scenarios::*;
 
+mod kraken;
 mod mutate;
+mod okx;
 mod scenarios;
 
 /// Cases per property test when `PROPTEST_CASES` is not set: the file runs in well under a
@@ -418,9 +426,27 @@ fn check(s: &Scenario, m: &Mutant) -> Result<(), TestCaseError> {
         );
         return Ok(());
     }
+    // 2c, venues whose every book message carries a checksum: a well-formed message that says
+    // something else (a side deleted, a level dropped) no longer matches the checksum the
+    // venue sent, or (OKX) names another previous message — the break it proves is one
+    // `seq_gap` saying so, no data row, and the connection closed to be subscribed again.
+    if checksummed(s.venue) && rows.events.iter().any(|e| e.kind == EventKind::SeqGap) {
+        prop_assert_eq!(rows.events.len(), 1, "a checksum break with other events: {}", context());
+        let detail = rows.events[0].detail.as_deref().unwrap_or("");
+        let proved = detail.contains("checksum mismatch") || detail.contains("prevSeqId");
+        prop_assert!(proved, "not a checksum or chain break: {}", context());
+        prop_assert_eq!(data_rows(rows), 0, "a checksum break with data rows: {}", context());
+        prop_assert!(matches!(verdict, Verdict::Close { .. }), "not closed: {}", context());
+        return Ok(());
+    }
     // A different but legal value (weak mutations only): any rows but a refusal mixed in.
     prop_assert!(m.weak, "neither the original's rows nor a refusal: {}", context());
     Ok(())
+}
+
+/// Venues whose book messages each carry a checksum of the book they lead to.
+fn checksummed(venue: Venue) -> bool {
+    matches!(venue, Venue::Kraken | Venue::Okx)
 }
 
 fn run(
