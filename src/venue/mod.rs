@@ -13,6 +13,7 @@ pub mod binance;
 pub mod check;
 mod error;
 pub mod extended;
+pub mod hyperliquid;
 mod json;
 pub mod kraken;
 pub mod link;
