@@ -14,6 +14,7 @@ pub mod check;
 pub mod conns;
 mod error;
 pub mod extended;
+pub mod hyperliquid;
 mod json;
 pub mod kraken;
 pub mod link;

@@ -14,6 +14,7 @@ mod contract;
 mod extended;
 mod extended_v2;
 mod fuzz;
+mod hyperliquid;
 mod import;
 mod interop;
 mod kraken;
