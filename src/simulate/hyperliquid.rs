@@ -36,6 +36,7 @@ use super::hyperliquid_wire::{self as wire, BOOK_LEVELS};
 use super::server::{accept_until, Conn, Event, Flow, ServerConfig};
 use crate::book::Book;
 use crate::model::{BookSide, Level};
+use crate::venue::hyperliquid;
 
 /// The WebSocket path.
 pub const PATH: &str = "/ws";
@@ -163,7 +164,7 @@ async fn request(conn: &mut Conn, shared: &Shared, subs: &mut Subs, text: &str) 
             let sub = &value["subscription"];
             let (kind, coin) =
                 (sub["type"].as_str().unwrap_or(""), sub["coin"].as_str().unwrap_or(""));
-            match (shared.hub.market_index(coin), kind) {
+            match (shared.hub.market_index(&hyperliquid::market_name(coin)), kind) {
                 (Some(market), "l2Book" | "trades") => {
                     subscribe(conn, shared, subs, (market, coin), kind == "l2Book").await
                 }

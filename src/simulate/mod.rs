@@ -25,7 +25,8 @@
 //! (combined WebSocket stream and REST depth snapshot on the same port; see [`binance`]); with
 //! `--venue kraken` as Kraken's WebSocket v2 at `/v2`, with its book checksum (see [`kraken`]);
 //! `--venue okx` as OKX's v5 public WebSocket at `/ws/v5/public`, with `seqId` chains and the
-//! signed book checksum (see [`okx`]).
+//! signed book checksum (see [`okx`]); `--venue hyperliquid` at `/ws`, full book snapshots
+//! (see [`hyperliquid`]).
 //!
 //! With `--wait-streams N` the simulated clock stays at `--start` until N market-data streams
 //! have attached (counted by [`hub`]), so a recording of a seed does not depend on how fast
@@ -102,7 +103,7 @@ frames from 1.
                  of DIR/<market>/bad.jsonl (kind, conn, stream, frame, seq, ts).
 Extended connections without a User-Agent header are always refused with HTTP 403. On the \
 Binance venue, N counts a connection's frames (diffs and trades together) and skip=N drops the \
-first diff at or after frame N, which breaks the update-id chain. On the Kraken venue N counts a connection's book or trade messages (not acks or heartbeats) and skip=N drops frame N, so the next book checksum no longer matches the client's book (or trade ids jump). On the OKX venue N counts the same way and skip=N drops frame N, so the next prevSeqId names a message the client never had; bad=K is not spelled for OKX yet and is refused.";
+first diff at or after frame N, which breaks the update-id chain. On the Kraken venue N counts a connection's book or trade messages (not acks or heartbeats) and skip=N drops frame N, so the next book checksum no longer matches the client's book (or trade ids jump). On the OKX venue N counts the same way and skip=N drops frame N, so the next prevSeqId names a message the client never had; bad=K is not spelled for OKX yet and is refused. On the Hyperliquid venue (at /ws) every book push is a full snapshot: skip=N loses push N, which the next one heals; checksum=N and bad=K are refused.";
 
 const WAIT_STREAMS_HELP: &str = "\
 Hold the simulated clock at --start until N market-data streams have attached: an Extended v1 \
@@ -119,7 +120,7 @@ per side), max_size. Presets: ETH-USD mid 3000 tick 0.01 lot 0.001 sigma 0.5 A 2
 BTC-USD mid 84000 tick 1 lot 0.00001 sigma 10 kappa 0.15; SOL-USD mid 140 tick 0.001 sigma \
 0.025 kappa 150; any other name: mid 100 tick 0.01 lot 0.01 sigma 0.2 kappa 15.";
 
-/// Run a local Extended-compatible (or Binance, Kraken or OKX) WebSocket venue fed by a synthetic market.
+/// Run a local Extended-compatible (or Binance, Kraken, OKX or Hyperliquid) WebSocket venue fed by a synthetic market.
 ///
 /// Prints `listening on ws://127.0.0.1:<port>` as the first line of stdout, then one line per
 /// market with its true parameters (key=value), then serves until --duration of simulated
@@ -130,7 +131,9 @@ BTC-USD mid 84000 tick 1 lot 0.00001 sigma 10 kappa 0.15; SOL-USD mid 140 tick 0
 /// serves Kraken's WebSocket v2 at ws://127.0.0.1:<port>/v2 (book with its CRC32 checksum,
 /// trade); name markets like BTC-USD (subscribed as BTC/USD). With --venue okx it serves
 /// OKX's v5 public WebSocket at ws://127.0.0.1:<port>/ws/v5/public (books with seqId chains
-/// and the signed CRC32 checksum, trades); name markets like BTC-USDT.
+/// and the signed CRC32 checksum, trades); name markets like BTC-USDT. With --venue
+/// hyperliquid it serves ws://127.0.0.1:<port>/ws (l2Book full snapshots, trades); name
+/// markets like BTC.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// TCP port on 127.0.0.1; 0 lets the OS choose (read it from the first stdout line).
@@ -174,7 +177,8 @@ pub struct Args {
     /// Protocol to speak. binance-*: the combined stream at /stream?streams=… and the REST
     /// depth snapshot (/api/v3/depth, /fapi/v1/depth, /dapi/v1/depth) on the same port.
     /// kraken: WebSocket v2 at /v2 (subscribe to book and trade). okx: the v5 public
-    /// WebSocket at /ws/v5/public (subscribe to books and trades).
+    /// WebSocket at /ws/v5/public (subscribe to books and trades). hyperliquid: /ws
+    /// (subscribe to l2Book and trades).
     #[arg(long, value_enum, default_value_t = Venue::Extended)]
     pub venue: Venue,
     /// Binance venue: steps broadcast after a REST snapshot is taken before it is answered,
@@ -306,14 +310,22 @@ impl Config {
         }
         let faults =
             fault_specs.iter().map(|s| s.parse::<Fault>()).collect::<Result<Vec<_>, _>>()?;
-        if args.venue == Venue::Okx {
-            if let Some(bad) = faults.iter().find(|f| matches!(f.kind, FaultKind::Bad(_))) {
-                return Err(ConfigError::Unsupported {
-                    fault: bad.to_string(),
-                    venue: Venue::Okx,
-                    why: "bad frames are not spelled in OKX's shapes yet",
-                });
-            }
+        for fault in &faults {
+            let why = match (args.venue, &fault.kind) {
+                (Venue::Okx | Venue::Hyperliquid, FaultKind::Bad(_)) => {
+                    "bad frames are not spelled in this venue's shapes yet"
+                }
+                (Venue::Kraken | Venue::Okx, FaultKind::Checksum(_)) | (_, FaultKind::Bad(_)) => {
+                    continue
+                }
+                (_, FaultKind::Checksum(_)) => "this venue's book messages carry no checksum",
+                _ => continue,
+            };
+            return Err(ConfigError::Unsupported {
+                fault: fault.to_string(),
+                venue: args.venue,
+                why,
+            });
         }
         if !(args.speed.is_finite() && args.speed > 0.0) {
             return Err(ConfigError::Speed(args.speed));
@@ -415,6 +427,9 @@ async fn run_config(config: Config) -> anyhow::Result<()> {
             }
             None if config.venue == Venue::Okx => {
                 okx::serve(listener, hub.clone(), server_config, ended).await
+            }
+            None if config.venue == Venue::Hyperliquid => {
+                hyperliquid::serve(listener, hub.clone(), server_config, ended).await
             }
             None => serve(listener, hub.clone(), server_config, ended).await,
             Some(kind) => {

@@ -57,10 +57,13 @@ pub enum Venue {
     /// OKX v5 public WebSocket: markets are instrument ids (`BTC-USDT`, `BTC-USDT-SWAP`),
     /// the 400-level book proven by `prevSeqId` chains and its signed CRC32 checksum.
     Okx,
+    /// Hyperliquid perps and spot: markets are coins (`BTC`, `kPEPE`; `PURR/USDC` stored as
+    /// `PURR-USDC`), every `l2Book` push a full snapshot diffed into `depth`.
+    Hyperliquid,
 }
 
 impl Venue {
-    pub const ALL: [Venue; 7] = [
+    pub const ALL: [Venue; 8] = [
         Venue::Extended,
         Venue::ExtendedV2,
         Venue::BinanceSpot,
@@ -68,6 +71,7 @@ impl Venue {
         Venue::BinanceCoinm,
         Venue::Kraken,
         Venue::Okx,
+        Venue::Hyperliquid,
     ];
 
     /// The name in the tables, the journal and state folders (`venue=`), and the `--venue`
@@ -80,6 +84,7 @@ impl Venue {
             Venue::BinanceCoinm => binance::Kind::CoinM.venue(),
             Venue::Kraken => kraken::VENUE,
             Venue::Okx => okx::VENUE,
+            Venue::Hyperliquid => hyperliquid::VENUE,
         }
     }
 
@@ -95,7 +100,11 @@ impl Venue {
     /// The Binance market this venue is, if it is one.
     pub const fn binance(self) -> Option<binance::Kind> {
         match self {
-            Venue::Extended | Venue::ExtendedV2 | Venue::Kraken | Venue::Okx => None,
+            Venue::Extended
+            | Venue::ExtendedV2
+            | Venue::Kraken
+            | Venue::Okx
+            | Venue::Hyperliquid => None,
             Venue::BinanceSpot => Some(binance::Kind::Spot),
             Venue::BinanceUsdm => Some(binance::Kind::UsdM),
             Venue::BinanceCoinm => Some(binance::Kind::CoinM),
@@ -113,12 +122,13 @@ impl Venue {
             }
             Venue::Kraken => kraken::market_name(market),
             Venue::Okx => okx::market_name(market),
+            Venue::Hyperliquid => hyperliquid::market_name(market),
         }
     }
 
     /// The contract `market` (as the tables spell it) trades, by the venue's documented rule
     /// (docs/VENUES.md "Contracts"): linear of size 1 — a quantity is an amount of base — on
-    /// Extended, Binance spot and USD-M, Kraken and OKX spot; inverse on Binance COIN-M, 100
+    /// Extended, Binance spot and USD-M, Kraken, OKX spot and Hyperliquid; inverse on Binance COIN-M, 100
     /// USD per contract for BTC and 10 USD for every other coin ([`binance::coinm_contract`]),
     /// and likewise on OKX's coin-margined swaps and futures. `None` where no rule tells: an
     /// OKX USDT- or USDC-margined derivative's contract value differs per instrument (its
@@ -162,6 +172,9 @@ impl Venue {
                 kraken::link::plan(&symbol, kraken::DEFAULT_DEPTH, endpoints, wanted)
             }
             (Venue::Okx, _) => okx::link::plan(&okx::market_name(market), endpoints, wanted),
+            (Venue::Hyperliquid, _) => {
+                hyperliquid::link::plan(&hyperliquid::symbol(market), endpoints, wanted)
+            }
             (_, None) => extended::link::plan(market, endpoints, wanted),
             (_, Some(kind)) => binance::link::plan(kind, market, endpoints, wanted),
         }
@@ -173,6 +186,7 @@ impl Venue {
         match (self, self.binance()) {
             (Venue::Kraken, _) => kraken::link::MAX_MESSAGE_BYTES,
             (Venue::Okx, _) => okx::link::MAX_MESSAGE_BYTES,
+            (Venue::Hyperliquid, _) => hyperliquid::link::MAX_MESSAGE_BYTES,
             (_, None) => extended::MAX_MESSAGE_BYTES,
             (_, Some(_)) => binance::link::MAX_MESSAGE_BYTES,
         }
@@ -189,6 +203,9 @@ impl Venue {
             )),
             (Venue::Okx, _) => {
                 Box::new(okx::recorder::Rules::restore(&okx::market_name(market), saved))
+            }
+            (Venue::Hyperliquid, _) => {
+                Box::new(hyperliquid::recorder::Rules::restore(&hyperliquid::symbol(market), saved))
             }
             (_, None) => Box::new(extended::recorder::Rules::restore(market, saved)),
             (_, Some(kind)) => Box::new(binance::recorder::Rules::restore(kind, market, saved)),
@@ -252,7 +269,7 @@ mod tests {
         assert_eq!(Venue::value_variants().len(), Venue::ALL.len());
         let err = "bybit".parse::<Venue>().unwrap_err().to_string();
         assert!(err.contains("known: extended, extended-v2, binance-spot"), "{err}");
-        assert!(err.ends_with("kraken, okx)"), "{err}");
+        assert!(err.ends_with("kraken, okx, hyperliquid)"), "{err}");
         assert_eq!(Venue::Kraken.market_name("btc/usd"), "BTC-USD");
         assert_eq!(Venue::Kraken.market_name("ETH-USD"), "ETH-USD");
         assert_eq!(Venue::Okx.market_name("btc-usdt-swap"), "BTC-USDT-SWAP");

@@ -15,6 +15,7 @@ mod extended;
 mod extended_v2;
 mod fuzz;
 mod hyperliquid;
+mod hyperliquid_live;
 mod import;
 mod interop;
 mod kraken;

@@ -17,8 +17,10 @@
 //!   staleness only (the link plan's `stale_after`). A new connection's first push after an
 //!   earlier book writes `resnapshot`.
 //! - **Trades**: deduplicated by `tid` across connections and restarts (the first push of a
-//!   subscription replays recent trades). `tid`s are not consecutive, so no `trade_gap` can
-//!   be derived from them. `hash` is not a key (it can be all zeros) and `users` are ignored.
+//!   subscription replays recent trades). `tid`s are not consecutive, so a hole shows only
+//!   where a connection's first push (the replay) holds no trade already recorded: one
+//!   `trade_gap` row then says trades may be missing before its oldest `tid`. `hash` is not a
+//!   key (it can be all zeros) and `users` are ignored.
 //! - An `error` message is a `venue_error` and ends the connection; subscription responses and
 //!   pongs write nothing.
 
@@ -262,8 +264,22 @@ impl Rules {
     fn trades(&mut self, sink: &mut Sink, ts: RecvTime, conn: u32, trades: &[WireTrade]) {
         let Some(Conn::Open(open)) = self.conns.get_mut(&conn) else { return };
         open.trade_frames += 1;
-        open.replayed = true;
+        let first = !std::mem::replace(&mut open.replayed, true);
         let seq = open.trade_frames as i64;
+        // tids are not consecutive, so a hole shows only here: a connection's first push
+        // replays recent trades, and one that reaches back to no trade already recorded may
+        // have missed some between the two.
+        let known = |id: &i64| self.trade_ids.set().contains(id);
+        if first && self.trade_ids.ids().next().is_some() && !trades.iter().any(|t| known(&t.id)) {
+            if let Some(oldest) = trades.iter().min_by_key(|t| t.ts_event.as_nanos()) {
+                sink.counters.gaps += 1;
+                let detail = format!(
+                    "the first trades push of this connection replays no trade already recorded: trades before tid {} may be missing",
+                    oldest.id
+                );
+                sink.event(ts, conn, EventKind::TradeGap, Some(oldest.id), None, Some(detail));
+            }
+        }
         for trade in trades {
             if !self.trade_ids.insert(trade.id) {
                 continue;

@@ -194,7 +194,8 @@ fn trades_are_written_once_across_connections_and_a_restore() {
     run.frame(1, &trades(&[900, 17, 555]));
     run.feed(Entry::Disconnect { conn: 1, cause: Cause::Closed, detail: "closed".into() });
     run.connect(2, Stream::Trades);
-    // The replay repeats 17 and 555 and brings 3; ids are not consecutive: no trade_gap.
+    // The replay repeats 17 and 555 (it overlaps) and brings 3; ids are not consecutive: no
+    // trade_gap.
     run.frame(2, &trades(&[17, 555, 3]));
     let ids: Vec<(i64, u32)> = run.sink.out.trades.iter().map(|t| (t.trade_id, t.conn)).collect();
     assert_eq!(ids, vec![(900, 1), (17, 1), (555, 1), (3, 2)]);
@@ -243,4 +244,22 @@ fn the_book_and_its_time_survive_a_restore() {
     assert_eq!(again.kinds(), vec![EventKind::Refused], "no resnapshot after a restore");
     again.feed(Entry::Restart);
     assert_eq!(again.kinds().last(), Some(&EventKind::Disconnect));
+}
+
+#[test]
+fn a_replay_that_reaches_back_to_no_recorded_trade_is_a_trade_gap() {
+    let mut run = Run::new();
+    run.connect(1, Stream::Trades);
+    run.frame(1, &trades(&[10, 11]));
+    run.feed(Entry::Disconnect { conn: 1, cause: Cause::Closed, detail: "closed".into() });
+    run.connect(2, Stream::Trades);
+    // The replay on connection 2 starts after everything recorded: 12.. may be lost.
+    run.frame(2, &trades(&[20, 21]));
+    let gap = run.sink.out.events.last().unwrap();
+    assert_eq!((gap.kind, gap.seq), (EventKind::TradeGap, Some(20)));
+    assert_eq!(run.sink.counters.gaps, 1);
+    // Later pushes of the connection are not replays: no more gaps.
+    run.frame(2, &trades(&[40]));
+    assert_eq!(run.kinds().iter().filter(|k| **k == EventKind::TradeGap).count(), 1);
+    assert_eq!(run.sink.out.trades.len(), 5);
 }
