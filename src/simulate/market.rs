@@ -67,13 +67,15 @@ impl MarketParams {
     /// (κ·tick = 0.15) so the touch is hit on most orders and a 20-point calibration grid has
     /// data, and make a one-second mid move many ticks (σ/tick ≥ 10) so σ is not drowned by
     /// tick rounding. ETH-USD uses the brief's values: σ 0.5 (≈ 90 % a year at 3000), A 2/s,
-    /// κ 15/price. Unknown names get a generic market at 100 with a 0.01 tick.
+    /// κ 15/price. Unknown names get a generic market at 1000 with a 0.01 tick: its 50 levels
+    /// span 5 bps, so even an order sweeping the whole side prints well inside `verify`'s
+    /// 50 bps band (at 100 they spanned 50 bps, and one order in ~1,800 reached past it).
     pub fn preset(market: &str) -> Self {
         let (mid, tick, lot, sigma, kappa, max_size) = match market {
             "ETH-USD" => ("3000", "0.01", "0.001", 0.5, 15.0, "2"),
             "BTC-USD" => ("84000", "1", "0.00001", 10.0, 0.15, "0.5"),
             "SOL-USD" => ("140", "0.001", "0.01", 0.025, 150.0, "50"),
-            _ => ("100", "0.01", "0.01", 0.2, 15.0, "100"),
+            _ => ("1000", "0.01", "0.01", 0.2, 15.0, "100"),
         };
         let price = |t: &str| Price::parse(t).expect("preset prices are valid decimals");
         let qty = |t: &str| Qty::parse(t).expect("preset sizes are valid decimals");

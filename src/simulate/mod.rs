@@ -118,7 +118,7 @@ A market to simulate, repeatable (default ETH-USD): NAME[:key=value,...]. Keys: 
 sigma (price/sqrt(s)), a_bid, a_ask (orders/s), kappa_bid, kappa_ask (1/price), levels (ticks \
 per side), max_size. Presets: ETH-USD mid 3000 tick 0.01 lot 0.001 sigma 0.5 A 2 kappa 15; \
 BTC-USD mid 84000 tick 1 lot 0.00001 sigma 10 kappa 0.15; SOL-USD mid 140 tick 0.001 sigma \
-0.025 kappa 150; any other name: mid 100 tick 0.01 lot 0.01 sigma 0.2 kappa 15.";
+0.025 kappa 150; any other name: mid 1000 tick 0.01 lot 0.01 sigma 0.2 kappa 15.";
 
 /// Run a local Extended-compatible (or Binance, Kraken, OKX or Hyperliquid) WebSocket venue fed by a synthetic market.
 ///

@@ -126,6 +126,9 @@ kinds! {
     TradeEventWentBack => "trade_event_went_back", Time, Note, "trade ts_event earlier than the trade before it";
     TradeOutsideBook => "trade_outside_book", Trades, Violation, "trade priced outside the book by more than the tolerance";
     TradeWithoutBook => "trade_without_book", Trades, Note, "trade with no fresh book to compare with";
+    // The book a trade met was the last frame of a connection that then ended in a seq_gap:
+    // updates were already being lost, so the comparison proves nothing either way.
+    TradeBesideLostBook => "trade_beside_lost_book", Trades, Note, "trade outside a book that was losing updates (its connection ended in seq_gap next)";
     BadTrade => "bad_trade", Trades, Violation, "trade with a non-positive price or size";
 }
 

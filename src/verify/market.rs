@@ -9,10 +9,12 @@ use serde::Serialize;
 
 use super::checks::cursor::{Batches, PartTicker};
 use super::checks::latency::LatencyStats;
+use super::checks::trades::BookEnd;
 use super::checks::{self, files, sequence, PassConfig, PassInput};
 use super::findings::{Finding, Findings, Key, Kind};
 use super::locate::Locator;
 use super::{Config, VerifyError};
+use crate::model::EventKind;
 use crate::storage::{BadPart, EventRow, Listing, PartInfo, Rows, Table, TimeRange};
 
 /// The tables verify reads (calibration is derived, not recorded).
@@ -116,6 +118,14 @@ pub fn check(
         tolerance_bps: config.tolerance_bps,
         mid_stream_start: range.start.is_some(),
         fresh_conns,
+        ends: by_conn
+            .iter()
+            .filter_map(|(c, e)| {
+                let end = e.terminals.iter().min_by_key(|t| t.ts_recv.as_nanos())?;
+                let seq_gap = end.kind == EventKind::SeqGap;
+                Some((*c, BookEnd { ts_recv: end.ts_recv.as_nanos(), seq_gap }))
+            })
+            .collect(),
     };
     let result = checks::pass(input, pass_config, &mut f)?;
     sequence::judge(

@@ -18,7 +18,7 @@ use book::{BookCheck, BookSummary};
 use cursor::{
     fmt_ts, Batches, DepthCursor, DepthLevel, FrameHead, PartTicker, Source, TopCursor, TradeCursor,
 };
-use trades::{TradeCheck, TradeSummary};
+use trades::{BookEnd, TradeCheck, TradeSummary};
 
 use crate::storage::{StorageError, Table};
 use crate::verify::findings::{Findings, Key, Kind};
@@ -40,6 +40,8 @@ pub struct PassConfig {
     /// Connections whose connect event lies inside the range: they must still start at
     /// seq 1 with a snapshot.
     pub fresh_conns: Vec<u32>,
+    /// The terminal event of each ended connection (see `trades`).
+    pub ends: HashMap<u32, BookEnd>,
 }
 
 /// What the pass saw.
@@ -60,7 +62,7 @@ pub fn pass(
     let mut trade_rows =
         TradeCursor::new(Source::new(Table::Trades, input.trades.0, input.trades.1));
     let mut book = BookCheck::new(config.mid_stream_start, config.fresh_conns);
-    let mut trades = TradeCheck::new(config.tolerance_bps);
+    let mut trades = TradeCheck::new(config.tolerance_bps, config.ends);
     let mut rows: Vec<DepthLevel> = Vec::with_capacity(1024);
     let mut strays = Strays::default();
     let mut head = FrameHead::EMPTY;
@@ -100,7 +102,9 @@ pub fn pass(
         (Table::BookTop, tops.rows()),
         (Table::Trades, trade_rows.rows()),
     ];
-    Ok(PassResult { book: book.finish(f), trades: trades.finish(), rows })
+    let book = book.finish(f);
+    let trades = trades.finish(&book.conns, f);
+    Ok(PassResult { book, trades, rows })
 }
 
 /// Depth rows that met no `book_top` row where the merge expected it. They wait here, in

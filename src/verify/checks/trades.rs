@@ -1,13 +1,17 @@
 //! The trades checks: duplicates by trade_id over the whole selection, positive price and
 //! size, frame order and clocks per trades connection, receive latency, and the price against
-//! the book at that moment (the latest book frame received before the trade).
+//! the book at that moment (the latest book frame received before the trade, unless its
+//! connection had already ended: a book nobody was keeping is no book).
 //!
 //! A taker may sweep past the best level, so only a price beyond the best bid or ask by more
-//! than the tolerance (in basis points of that price) is counted.
+//! than the tolerance (in basis points of that price) is counted. A book that was the last
+//! frame of a connection ending in `seq_gap` was already missing updates when the trade came
+//! (a message lost or refused before the break was seen), so a trade outside it is a note
+//! saying so, not a violation.
 
 use std::collections::HashMap;
 
-use super::book::{fmt_duration, MarketTop};
+use super::book::{fmt_duration, ConnSummary, MarketTop};
 use super::cursor::{fmt_ts, TradeRaw};
 use super::latency::Histogram;
 use crate::model::{Price, Qty};
@@ -38,9 +42,30 @@ pub struct TradeCheck {
     seen: HashMap<i64, i64>,
     conns: Vec<TradeConn>,
     tolerance_bps: u32,
+    /// How each ended book connection ended.
+    ends: HashMap<u32, BookEnd>,
+    /// Trades outside a book of a lossy connection, judged once its last frame is known.
+    held: Vec<Held>,
     pub latency: Histogram,
     pub rows: u64,
     pub compared: u64,
+}
+
+/// The terminal event of a book connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BookEnd {
+    pub ts_recv: i64,
+    /// Ended by a `seq_gap`: updates were lost before the break was seen.
+    pub seq_gap: bool,
+}
+
+/// A trade outside the book it met, waiting for `finish` to know whether that book was the
+/// connection's last before its break.
+struct Held {
+    conn: u32,
+    seq: i64,
+    text: String,
+    keys: Vec<Key>,
 }
 
 pub struct TradeSummary {
@@ -51,11 +76,14 @@ pub struct TradeSummary {
 }
 
 impl TradeCheck {
-    pub fn new(tolerance_bps: u32) -> Self {
+    /// `ends`: the terminal event of each ended book connection.
+    pub fn new(tolerance_bps: u32, ends: HashMap<u32, BookEnd>) -> Self {
         Self {
             seen: HashMap::new(),
             conns: Vec::new(),
             tolerance_bps,
+            ends,
+            held: Vec::new(),
             latency: Histogram::default(),
             rows: 0,
             compared: 0,
@@ -152,6 +180,7 @@ impl TradeCheck {
     }
 
     fn band(&mut self, t: &TradeRaw, top: Option<&MarketTop>, f: &mut Findings) {
+        let key = || vec![Key::Trade { trade_id: t.trade_id, ts_recv: t.ts_recv }];
         let Some(top) = top.filter(|b| t.ts_recv - b.ts_recv <= FRESH_BOOK_NS) else {
             f.add(
                 Kind::TradeWithoutBook,
@@ -163,10 +192,27 @@ impl TradeCheck {
                         fmt_duration(FRESH_BOOK_NS)
                     )
                 },
-                vec![Key::Trade { trade_id: t.trade_id, ts_recv: t.ts_recv }],
+                key(),
             );
             return;
         };
+        let end = self.ends.get(&top.conn).copied();
+        if let Some(end) = end.filter(|e| e.ts_recv <= t.ts_recv) {
+            f.add(
+                Kind::TradeWithoutBook,
+                || {
+                    format!(
+                        "trade_id {} at {}: the latest book (conn {}) ended at {}, before it",
+                        t.trade_id,
+                        fmt_ts(t.ts_recv),
+                        top.conn,
+                        fmt_ts(end.ts_recv)
+                    )
+                },
+                key(),
+            );
+            return;
+        }
         self.compared += 1;
         let tol = i128::from(self.tolerance_bps);
         // (distance beyond the edge, the edge, which edge)
@@ -179,31 +225,48 @@ impl TradeCheck {
         if i128::from(distance) * 10_000 <= tol * i128::from(edge) {
             return;
         }
-        f.add(
-            Kind::TradeOutsideBook,
-            || {
-                let bps = distance as f64 / edge as f64 * 10_000.0;
-                format!(
-                    "trade_id {} {} {} × {} at {}: {bps:.1} bps {what} {} (book of conn {} seq {}; tolerance {} bps)",
-                    t.trade_id,
-                    if t.sell { "sell" } else { "buy" },
-                    Price::from_raw(t.price),
-                    Qty::from_raw(t.qty),
-                    fmt_ts(t.ts_recv),
-                    Price::from_raw(edge),
-                    top.conn,
-                    top.seq,
-                    self.tolerance_bps
-                )
+        let text = || {
+            let bps = distance as f64 / edge as f64 * 10_000.0;
+            format!(
+                "trade_id {} {} {} × {} at {}: {bps:.1} bps {what} {} (book of conn {} seq {}; tolerance {} bps)",
+                t.trade_id,
+                if t.sell { "sell" } else { "buy" },
+                Price::from_raw(t.price),
+                Qty::from_raw(t.qty),
+                fmt_ts(t.ts_recv),
+                Price::from_raw(edge),
+                top.conn,
+                top.seq,
+                self.tolerance_bps
+            )
+        };
+        let keys = vec![
+            Key::Trade { trade_id: t.trade_id, ts_recv: t.ts_recv },
+            Key::Frame {
+                table: Table::BookTop,
+                conn: top.conn,
+                seq: top.seq,
+                ts_recv: top.ts_recv,
             },
-            vec![
-                Key::Trade { trade_id: t.trade_id, ts_recv: t.ts_recv },
-                Key::Frame { table: Table::BookTop, conn: top.conn, seq: top.seq, ts_recv: top.ts_recv },
-            ],
-        );
+        ];
+        if end.is_some_and(|e| e.seq_gap) {
+            self.held.push(Held { conn: top.conn, seq: top.seq, text: text(), keys });
+        } else {
+            f.add(Kind::TradeOutsideBook, text, keys);
+        }
     }
 
-    pub fn finish(self) -> TradeSummary {
+    /// Judges the held trades against each book connection's last frame.
+    pub fn finish(self, books: &[ConnSummary], f: &mut Findings) -> TradeSummary {
+        for held in self.held {
+            let last = books.iter().find(|c| c.conn == held.conn).map(|c| c.last.seq);
+            if last == Some(held.seq) {
+                let text = format!("{}; conn {} ended in seq_gap after it", held.text, held.conn);
+                f.add(Kind::TradeBesideLostBook, || text, held.keys);
+            } else {
+                f.add(Kind::TradeOutsideBook, || held.text, held.keys);
+            }
+        }
         let mut conns = self.conns;
         conns.sort_by_key(|c| c.conn);
         TradeSummary { conns, latency: self.latency, rows: self.rows, compared: self.compared }
@@ -266,11 +329,52 @@ mod tests {
         ];
         for (trades, top, kind, count) in cases {
             let mut f = Findings::new(5);
-            let mut check = TradeCheck::new(50);
+            let mut check = TradeCheck::new(50, HashMap::new());
             for t in &trades {
                 check.trade(t, top.as_ref(), &mut f);
             }
             assert_eq!(f.count(kind), count, "{kind:?} in {trades:?}");
+        }
+    }
+
+    fn ended_at(seq: i64) -> ConnSummary {
+        use super::super::book::FrameMark;
+        let mark = |seq| FrameMark { seq, ts_recv: seq, ts_event: seq, snapshot: seq == 1 };
+        ConnSummary { conn: 1, first: mark(1), last: mark(seq), frames: seq as u64, gaps: vec![] }
+    }
+
+    #[test]
+    fn a_trade_beside_the_last_book_of_a_connection_that_broke_is_a_note() {
+        // The book of conn 1 seq 7 is its last frame before a seq_gap: a note.
+        let outside = [trade(1, 1, 1, 10_070)];
+        for (seq_gap, last, kind) in [
+            (true, 7, Kind::TradeBesideLostBook),
+            // Frames followed on the same connection: the book was whole at that moment.
+            (true, 8, Kind::TradeOutsideBook),
+            // The connection ended some other way.
+            (false, 7, Kind::TradeOutsideBook),
+        ] {
+            let mut f = Findings::new(5);
+            let ends = HashMap::from([(1, BookEnd { ts_recv: 100, seq_gap })]);
+            let mut check = TradeCheck::new(50, ends);
+            check.trade(&outside[0], Some(&TOP), &mut f);
+            check.finish(&[ended_at(last)], &mut f);
+            assert_eq!(f.count(kind), 1, "{kind:?} with last seq {last}");
+            assert_eq!(f.violations(), u64::from(kind == Kind::TradeOutsideBook));
+        }
+    }
+
+    #[test]
+    fn a_trade_after_the_books_connection_ended_meets_no_book() {
+        // Conn 1 ended at 100 (say, a recorder killed and restarted): a trade at 100 or
+        // later is not compared with its book, however far outside it lies.
+        for (at, kind) in [(99, Kind::TradeOutsideBook), (100, Kind::TradeWithoutBook)] {
+            let mut f = Findings::new(5);
+            let ends = HashMap::from([(1, BookEnd { ts_recv: 100, seq_gap: false })]);
+            let mut check = TradeCheck::new(50, ends);
+            check.trade(&trade(1, at, 1, 10_070), Some(&TOP), &mut f);
+            check.finish(&[ended_at(7)], &mut f);
+            assert_eq!(f.count(kind), 1, "trade at {at}");
         }
     }
 }
