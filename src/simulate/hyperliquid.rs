@@ -18,22 +18,13 @@
 //! not spelled in Hyperliquid's shapes yet: both are refused when the simulator starts.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use serde_json::Value;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::StatusCode;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::Message;
 
-use super::fault::FaultStream;
-use super::hub::{Hub, Tick};
+use super::hub::Tick;
 use super::hyperliquid_wire::{self as wire, BOOK_LEVELS};
-use super::server::{accept_until, Conn, Event, Flow, ServerConfig};
+use super::server::{Conn, Flow};
+use super::subscribed::{Protocol, Shared};
 use crate::book::Book;
 use crate::model::{BookSide, Level};
 use crate::venue::hyperliquid;
@@ -42,34 +33,6 @@ use crate::venue::hyperliquid;
 pub const PATH: &str = "/ws";
 /// Steps without a change after which an unchanged book is pushed again.
 const QUIET_STEPS: u64 = 10;
-
-struct Shared {
-    hub: Hub,
-    config: ServerConfig,
-    accepted: AtomicU64,
-    /// Connections whose first subscription was an l2Book / trades one.
-    accepted_by: [AtomicU64; 2],
-}
-
-/// Accepts connections until `shutdown`, then lets them drain (as `server::serve` does).
-pub async fn serve(
-    listener: TcpListener,
-    hub: Hub,
-    config: ServerConfig,
-    shutdown: impl Future<Output = ()>,
-) {
-    let drain_timeout = config.drain_timeout;
-    let shared = Arc::new(Shared {
-        hub,
-        config,
-        accepted: AtomicU64::new(0),
-        accepted_by: Default::default(),
-    });
-    accept_until(listener, drain_timeout, shutdown, |stream, stop| {
-        connection(stream, Arc::clone(&shared), stop)
-    })
-    .await;
-}
 
 /// An `l2Book` subscription: the full book as the steps leave it and the top last pushed.
 struct BookSub {
@@ -96,60 +59,34 @@ struct TradeSub {
 }
 
 #[derive(Default)]
-struct Subs {
+pub(super) struct Subs {
     books: Vec<BookSub>,
     trades: Vec<TradeSub>,
 }
 
-// The handshake callback's error type is tungstenite's, large by design.
-#[allow(clippy::result_large_err)]
-async fn connection(stream: TcpStream, shared: Arc<Shared>, stop: watch::Receiver<()>) {
-    let callback = |request: &Request, response: Response| {
-        if request.uri().path() == PATH {
-            Ok(response)
-        } else {
-            let mut refused = ErrorResponse::new(Some("not found: the API is at /ws".into()));
-            *refused.status_mut() = StatusCode::NOT_FOUND;
-            Err(refused)
-        }
-    };
-    let Ok(ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
-        return;
-    };
-    let number = shared.accepted.fetch_add(1, Ordering::SeqCst) + 1;
-    let period = shared.config.ping_every;
-    let conn = Conn {
-        ws,
-        // Replaced by the first subscription, which says which stream this is.
-        inj: shared.config.faults.injector(number, FaultStream::Book, 0, 1),
-        stop,
-        ping: tokio::time::interval_at(Instant::now() + period, period),
-        number,
-        stream: "book",
-        bad_log: Arc::clone(&shared.config.bad_log),
-    };
-    run(conn, &shared).await;
-}
+/// The Hyperliquid protocol on the shared skeleton.
+pub(super) struct Hyperliquid;
 
-async fn run(mut conn: Conn, shared: &Shared) {
-    let Some(mut rx) = shared.hub.subscribe() else {
-        return conn.close(CloseCode::Away, "simulation ended").await;
-    };
-    let mut subs = Subs::default();
-    loop {
-        let flow = match conn.next_event(&mut rx).await {
-            Event::Tick(Ok(tick)) => step(&mut conn, shared, &mut subs, &tick).await,
-            Event::Tick(Err(err)) => return conn.close_for(err).await,
-            Event::Client(Some(Ok(Message::Text(text)))) => {
-                request(&mut conn, shared, &mut subs, text.as_str()).await
-            }
-            Event::Client(msg) => conn.client(msg).await,
-            Event::Ping => conn.ping().await,
-            Event::Stop => return conn.close(CloseCode::Away, "server shutting down").await,
-        };
-        if flow == Flow::End {
-            return;
-        }
+impl Protocol for Hyperliquid {
+    type Subs = Subs;
+    const PATH: &'static str = PATH;
+
+    fn request<'a>(
+        conn: &'a mut Conn,
+        shared: &'a Shared,
+        subs: &'a mut Subs,
+        text: &'a str,
+    ) -> impl Future<Output = Flow> + Send + 'a {
+        request(conn, shared, subs, text)
+    }
+
+    fn tick<'a>(
+        conn: &'a mut Conn,
+        shared: &'a Shared,
+        subs: &'a mut Subs,
+        tick: &'a Tick,
+    ) -> impl Future<Output = Flow> + Send + 'a {
+        step(conn, shared, subs, tick)
     }
 }
 
@@ -184,11 +121,7 @@ async fn subscribe(
     book: bool,
 ) -> Flow {
     if subs.books.is_empty() && subs.trades.is_empty() {
-        // The first subscription says which stream this connection is, for `@book:N`.
-        let (kind, index) = if book { (FaultStream::Book, 0) } else { (FaultStream::Trades, 1) };
-        let of_kind = shared.accepted_by[index].fetch_add(1, Ordering::SeqCst) + 1;
-        conn.inj = shared.config.faults.injector(conn.number, kind, of_kind, 1);
-        conn.stream = kind.name();
+        shared.first_subscription(conn, book);
     }
     // The connection's own receiver already holds every later step: this one is dropped.
     let Some((values, _rx)) = shared.hub.attach_values(market) else {

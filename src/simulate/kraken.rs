@@ -22,22 +22,13 @@
 //! routing and the per-subscription view of the book; spelling is `kraken_wire`'s.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use serde_json::Value;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::StatusCode;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::Message;
 
-use super::fault::FaultStream;
-use super::hub::{Hub, Tick};
+use super::hub::Tick;
 use super::kraken_wire as wire;
-use super::server::{accept_until, Conn, Event, Flow, ServerConfig};
+use super::server::{Conn, Flow};
+use super::subscribed::{Protocol, Shared};
 use crate::book::Book;
 use crate::model::{BookSide, Level, Qty};
 use crate::venue::kraken::link::DEPTHS;
@@ -48,34 +39,6 @@ use crate::venue::kraken::{self, KrakenBook};
 pub const PATH: &str = "/v2";
 /// Steps without other traffic after which a heartbeat goes out (one simulated second).
 const HEARTBEAT_STEPS: u64 = 10;
-
-struct Shared {
-    hub: Hub,
-    config: ServerConfig,
-    accepted: AtomicU64,
-    /// Connections whose first subscription was a book / trade one.
-    accepted_by: [AtomicU64; 2],
-}
-
-/// Accepts connections until `shutdown`, then lets them drain (as `server::serve` does).
-pub async fn serve(
-    listener: TcpListener,
-    hub: Hub,
-    config: ServerConfig,
-    shutdown: impl Future<Output = ()>,
-) {
-    let drain_timeout = config.drain_timeout;
-    let shared = Arc::new(Shared {
-        hub,
-        config,
-        accepted: AtomicU64::new(0),
-        accepted_by: Default::default(),
-    });
-    accept_until(listener, drain_timeout, shutdown, |stream, stop| {
-        connection(stream, Arc::clone(&shared), stop)
-    })
-    .await;
-}
 
 /// A `book` subscription: the full book as the steps leave it, and the client's view of it
 /// (the top `depth` levels, with the text places the client will hash).
@@ -99,73 +62,52 @@ struct TradeSub {
 }
 
 #[derive(Default)]
-struct Subs {
+pub(super) struct Subs {
     books: Vec<BookSub>,
     trades: Vec<TradeSub>,
+    /// Steps in a row in which nothing was sent.
+    quiet: u64,
 }
 
-// The handshake callback's error type is tungstenite's, large by design.
-#[allow(clippy::result_large_err)]
-async fn connection(stream: TcpStream, shared: Arc<Shared>, stop: watch::Receiver<()>) {
-    let callback = |request: &Request, response: Response| {
-        if request.uri().path() == PATH {
-            Ok(response)
-        } else {
-            let mut refused = ErrorResponse::new(Some("not found: the v2 API is at /v2".into()));
-            *refused.status_mut() = StatusCode::NOT_FOUND;
-            Err(refused)
-        }
-    };
-    let Ok(ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
-        return;
-    };
-    let number = shared.accepted.fetch_add(1, Ordering::SeqCst) + 1;
-    let period = shared.config.ping_every;
-    let conn = Conn {
-        ws,
-        // Replaced by the first subscription, which says which stream this is.
-        inj: shared.config.faults.injector(number, FaultStream::Book, 0, 1),
-        stop,
-        ping: tokio::time::interval_at(Instant::now() + period, period),
-        number,
-        stream: "book",
-        bad_log: Arc::clone(&shared.config.bad_log),
-    };
-    run(conn, &shared).await;
-}
+/// The Kraken v2 protocol on the shared skeleton.
+pub(super) struct Kraken;
 
-async fn run(mut conn: Conn, shared: &Shared) {
-    let Some(mut rx) = shared.hub.subscribe() else {
-        return conn.close(CloseCode::Away, "simulation ended").await;
-    };
-    if conn.text(wire::status(conn.number)).await == Flow::End {
-        return;
+impl Protocol for Kraken {
+    type Subs = Subs;
+    const PATH: &'static str = PATH;
+
+    fn hello(conn: &Conn) -> Option<String> {
+        Some(wire::status(conn.number))
     }
-    let mut subs = Subs::default();
-    let mut quiet = 0;
-    loop {
-        let flow = match conn.next_event(&mut rx).await {
-            Event::Tick(Ok(tick)) => {
-                let (flow, sent) = step(&mut conn, shared, &mut subs, &tick).await;
-                quiet = if sent { 0 } else { quiet + 1 };
-                if flow == Flow::Continue && quiet >= HEARTBEAT_STEPS && !conn.inj.is_stalled() {
-                    quiet = 0;
-                    conn.text(wire::HEARTBEAT.to_owned()).await
-                } else {
-                    flow
-                }
-            }
-            Event::Tick(Err(err)) => return conn.close_for(err).await,
-            Event::Client(Some(Ok(Message::Text(text)))) => {
-                request(&mut conn, shared, &mut subs, text.as_str()).await
-            }
-            Event::Client(msg) => conn.client(msg).await,
-            Event::Ping => conn.ping().await,
-            Event::Stop => return conn.close(CloseCode::Away, "server shutting down").await,
-        };
-        if flow == Flow::End {
-            return;
-        }
+
+    fn request<'a>(
+        conn: &'a mut Conn,
+        shared: &'a Shared,
+        subs: &'a mut Subs,
+        text: &'a str,
+    ) -> impl Future<Output = Flow> + Send + 'a {
+        request(conn, shared, subs, text)
+    }
+
+    fn tick<'a>(
+        conn: &'a mut Conn,
+        shared: &'a Shared,
+        subs: &'a mut Subs,
+        tick: &'a Tick,
+    ) -> impl Future<Output = Flow> + Send + 'a {
+        heartbeat_step(conn, shared, subs, tick)
+    }
+}
+
+/// One step, then a heartbeat if nothing went out for `HEARTBEAT_STEPS`.
+async fn heartbeat_step(conn: &mut Conn, shared: &Shared, subs: &mut Subs, tick: &Tick) -> Flow {
+    let (flow, sent) = step(conn, shared, subs, tick).await;
+    subs.quiet = if sent { 0 } else { subs.quiet + 1 };
+    if flow == Flow::Continue && subs.quiet >= HEARTBEAT_STEPS && !conn.inj.is_stalled() {
+        subs.quiet = 0;
+        conn.text(wire::HEARTBEAT.to_owned()).await
+    } else {
+        flow
     }
 }
 
@@ -202,12 +144,7 @@ async fn subscribe(conn: &mut Conn, shared: &Shared, subs: &mut Subs, params: &V
         None => return conn.text(fail("Must provide a list of symbols".into())).await,
     };
     if subs.books.is_empty() && subs.trades.is_empty() {
-        // The first subscription says which stream this connection is, for `@book:N`.
-        let (kind, index) =
-            if depth.is_some() { (FaultStream::Book, 0) } else { (FaultStream::Trades, 1) };
-        let of_kind = shared.accepted_by[index].fetch_add(1, Ordering::SeqCst) + 1;
-        conn.inj = shared.config.faults.injector(conn.number, kind, of_kind, 1);
-        conn.stream = kind.name();
+        shared.first_subscription(conn, depth.is_some());
     }
     for symbol in symbols {
         let name = kraken::market_name(symbol);

@@ -51,6 +51,7 @@ pub mod okx;
 pub mod okx_wire;
 pub mod rows;
 pub mod server;
+mod subscribed;
 pub mod wire;
 
 #[cfg(test)]
@@ -423,13 +424,20 @@ async fn run_config(config: Config) -> anyhow::Result<()> {
     let server = async {
         match config.venue.binance() {
             None if config.venue == Venue::Kraken => {
-                kraken::serve(listener, hub.clone(), server_config, ended).await
+                subscribed::serve::<kraken::Kraken>(listener, hub.clone(), server_config, ended)
+                    .await
             }
             None if config.venue == Venue::Okx => {
-                okx::serve(listener, hub.clone(), server_config, ended).await
+                subscribed::serve::<okx::Okx>(listener, hub.clone(), server_config, ended).await
             }
             None if config.venue == Venue::Hyperliquid => {
-                hyperliquid::serve(listener, hub.clone(), server_config, ended).await
+                subscribed::serve::<hyperliquid::Hyperliquid>(
+                    listener,
+                    hub.clone(),
+                    server_config,
+                    ended,
+                )
+                .await
             }
             None => serve(listener, hub.clone(), server_config, ended).await,
             Some(kind) => {

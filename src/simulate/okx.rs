@@ -21,22 +21,13 @@
 //! is refused when the simulator starts.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use serde_json::Value;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
-use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::StatusCode;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::Message;
 
-use super::fault::FaultStream;
-use super::hub::{Hub, Tick};
+use super::hub::Tick;
 use super::okx_wire::{self as wire, Chain};
-use super::server::{accept_until, Conn, Event, Flow, ServerConfig};
+use super::server::{Conn, Flow};
+use super::subscribed::{Protocol, Shared};
 use crate::book::Book;
 use crate::model::{BookSide, Level, Qty};
 use crate::venue::okx::book::DEPTH;
@@ -46,34 +37,6 @@ use crate::venue::okx::{self, OkxBook, WireLevel};
 pub const PATH: &str = "/ws/v5/public";
 /// Steps without a book change after which an empty update goes out (one simulated second).
 const QUIET_STEPS: u64 = 10;
-
-struct Shared {
-    hub: Hub,
-    config: ServerConfig,
-    accepted: AtomicU64,
-    /// Connections whose first subscription was a books / trades one.
-    accepted_by: [AtomicU64; 2],
-}
-
-/// Accepts connections until `shutdown`, then lets them drain (as `server::serve` does).
-pub async fn serve(
-    listener: TcpListener,
-    hub: Hub,
-    config: ServerConfig,
-    shutdown: impl Future<Output = ()>,
-) {
-    let drain_timeout = config.drain_timeout;
-    let shared = Arc::new(Shared {
-        hub,
-        config,
-        accepted: AtomicU64::new(0),
-        accepted_by: Default::default(),
-    });
-    accept_until(listener, drain_timeout, shutdown, |stream, stop| {
-        connection(stream, Arc::clone(&shared), stop)
-    })
-    .await;
-}
 
 /// A `books` subscription: the full book as the steps leave it, the client's view of it (the
 /// top 400 levels with the text sent) and where its chain stands.
@@ -96,69 +59,42 @@ struct TradeSub {
 }
 
 #[derive(Default)]
-struct Subs {
+pub(super) struct Subs {
     books: Vec<BookSub>,
     trades: Vec<TradeSub>,
 }
 
-// The handshake callback's error type is tungstenite's, large by design.
-#[allow(clippy::result_large_err)]
-async fn connection(stream: TcpStream, shared: Arc<Shared>, stop: watch::Receiver<()>) {
-    let callback = |request: &Request, response: Response| {
-        if request.uri().path() == PATH {
-            Ok(response)
-        } else {
-            let text = "not found: the public API is at /ws/v5/public";
-            let mut refused = ErrorResponse::new(Some(text.into()));
-            *refused.status_mut() = StatusCode::NOT_FOUND;
-            Err(refused)
-        }
-    };
-    let Ok(ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
-        return;
-    };
-    let number = shared.accepted.fetch_add(1, Ordering::SeqCst) + 1;
-    let period = shared.config.ping_every;
-    let conn = Conn {
-        ws,
-        // Replaced by the first subscription, which says which stream this is.
-        inj: shared.config.faults.injector(number, FaultStream::Book, 0, 1),
-        stop,
-        ping: tokio::time::interval_at(Instant::now() + period, period),
-        number,
-        stream: "book",
-        bad_log: Arc::clone(&shared.config.bad_log),
-    };
-    run(conn, &shared).await;
-}
+/// The OKX protocol on the shared skeleton.
+pub(super) struct Okx;
 
-async fn run(mut conn: Conn, shared: &Shared) {
-    let Some(mut rx) = shared.hub.subscribe() else {
-        return conn.close(CloseCode::Away, "simulation ended").await;
-    };
-    let mut subs = Subs::default();
-    loop {
-        let flow = match conn.next_event(&mut rx).await {
-            Event::Tick(Ok(tick)) => step(&mut conn, shared, &mut subs, &tick).await,
-            Event::Tick(Err(err)) => return conn.close_for(err).await,
-            Event::Client(Some(Ok(Message::Text(text)))) if text.as_str() == "ping" => {
-                conn.text("pong".to_owned()).await
-            }
-            Event::Client(Some(Ok(Message::Text(text)))) => {
-                request(&mut conn, shared, &mut subs, text.as_str()).await
-            }
-            Event::Client(msg) => conn.client(msg).await,
-            Event::Ping => conn.ping().await,
-            Event::Stop => return conn.close(CloseCode::Away, "server shutting down").await,
-        };
-        if flow == Flow::End {
-            return;
-        }
+impl Protocol for Okx {
+    type Subs = Subs;
+    const PATH: &'static str = PATH;
+
+    fn request<'a>(
+        conn: &'a mut Conn,
+        shared: &'a Shared,
+        subs: &'a mut Subs,
+        text: &'a str,
+    ) -> impl Future<Output = Flow> + Send + 'a {
+        request(conn, shared, subs, text)
+    }
+
+    fn tick<'a>(
+        conn: &'a mut Conn,
+        shared: &'a Shared,
+        subs: &'a mut Subs,
+        tick: &'a Tick,
+    ) -> impl Future<Output = Flow> + Send + 'a {
+        step(conn, shared, subs, tick)
     }
 }
 
 /// Answers one client request: `subscribe` with a list of `{channel, instId}`.
 async fn request(conn: &mut Conn, shared: &Shared, subs: &mut Subs, text: &str) -> Flow {
+    if text == "ping" {
+        return conn.text("pong".to_owned()).await;
+    }
     let conn_id = format!("{:08x}", conn.number);
     let value = match serde_json::from_str::<Value>(text) {
         Ok(value) if value["op"] == "subscribe" && value["args"].is_array() => value,
@@ -198,11 +134,7 @@ async fn subscribe(
     conn_id: &str,
 ) -> Flow {
     if subs.books.is_empty() && subs.trades.is_empty() {
-        // The first subscription says which stream this connection is, for `@book:N`.
-        let (kind, index) = if book { (FaultStream::Book, 0) } else { (FaultStream::Trades, 1) };
-        let of_kind = shared.accepted_by[index].fetch_add(1, Ordering::SeqCst) + 1;
-        conn.inj = shared.config.faults.injector(conn.number, kind, of_kind, 1);
-        conn.stream = kind.name();
+        shared.first_subscription(conn, book);
     }
     // The connection's own receiver, taken before any subscription, already holds every
     // later step: this one is dropped, and steps up to `values.index` skipped.
