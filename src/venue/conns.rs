@@ -1,5 +1,5 @@
 //! The connection bookkeeping of venues that subscribe one channel per connection and prove
-//! each connection's book on its own (Kraken, OKX): which connections are open, which were
+//! each connection's book on its own (Kraken, OKX, Hyperliquid): which connections are open, which were
 //! ended by a break (their later frames and their disconnect are ignored, docs/VENUES.md §4),
 //! and the `connect` / `disconnect` rows every such venue writes the same way. A venue keeps
 //! its own per-connection state `T` and handles only the frames [`Conns::route`] hands back.
@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 use crate::storage::{Entry, Record, Stream};
 
-use super::rules::Sink;
+use super::rules::{Sink, Verdict};
+use crate::model::{EventKind, RecvTime};
 
 /// One connection's state.
 #[derive(Debug, Clone)]
@@ -96,6 +97,23 @@ impl<T> Conns<T> {
     /// Marks `conn` ended by a break.
     pub fn end(&mut self, conn: u32) {
         self.map.insert(conn, Conn::Ended);
+    }
+
+    /// Ends `conn` by a break: its one terminal row (counted as a gap), and the verdict that
+    /// closes its socket.
+    #[allow(clippy::too_many_arguments)]
+    pub fn break_off(
+        &mut self,
+        sink: &mut Sink,
+        ts: RecvTime,
+        conn: u32,
+        kind: EventKind,
+        seq: Option<i64>,
+        expected_seq: Option<i64>,
+        detail: String,
+    ) -> Verdict {
+        self.end(conn);
+        sink.broken(ts, conn, kind, seq, expected_seq, detail)
     }
 
     pub fn open_conns(&self) -> Vec<u32> {

@@ -294,6 +294,44 @@ pub fn levels(book: &Book, side: BookSide) -> Vec<[i64; 2]> {
     book.levels(side).map(|l| [l.price.raw(), l.qty.raw()]).collect()
 }
 
+/// Trade ids that rise by a known step per trade (Kraken: 1; OKX: the trade's `count`): an id
+/// past the next expected one writes a `trade_gap` row (docs/VENUES.md §5). Fed only trades
+/// not seen before.
+#[derive(Debug, Clone)]
+pub struct IdChain {
+    last: Option<i64>,
+    /// The step after `last` (1 after a restart, when the count is not known).
+    last_count: i64,
+}
+
+impl Default for IdChain {
+    fn default() -> Self {
+        Self::after(None)
+    }
+}
+
+impl IdChain {
+    /// Continues after `last`, the highest id recorded (none on a fresh tree).
+    pub fn after(last: Option<i64>) -> Self {
+        Self { last, last_count: 1 }
+    }
+
+    /// A new trade `id` that stands for `count` ids.
+    pub fn trade(&mut self, sink: &mut Sink, ts: RecvTime, conn: u32, id: i64, count: i64) {
+        let step = self.last_count.max(count);
+        if let Some(last) = self.last.filter(|last| id > last.saturating_add(step)) {
+            sink.counters.gaps += 1;
+            let missing = id - last - step;
+            let detail =
+                format!("trade ids jumped from {last} to {id}: {missing} trades may be missing");
+            sink.event(ts, conn, EventKind::TradeGap, Some(id), Some(last + step), Some(detail));
+        }
+        if self.last.is_none_or(|last| id > last) {
+            (self.last, self.last_count) = (Some(id), count);
+        }
+    }
+}
+
 /// The last [`REMEMBERED_TRADES`] trade ids, in arrival order, with a set for lookups.
 #[derive(Debug, Clone, Default)]
 pub struct RecentIds {

@@ -24,23 +24,15 @@
 //! - An `error` message is a `venue_error` and ends the connection; subscription responses and
 //!   pongs write nothing.
 
-use std::collections::BTreeMap;
-
 use crate::book::Book;
 use crate::model::{BookSide, EventKind, EventTime, Level, Qty, RecvTime, TradeKind};
-use crate::storage::{DepthRow, Entry, Record, Stream, TradeRow};
+use crate::storage::{DepthRow, Record, Stream, TradeRow};
 use crate::venue::check::Expect;
+use crate::venue::conns::Conns;
 use crate::venue::rules::{self, levels, RecentIds, Saved, SavedConn, Sink, Verdict};
 
 use super::check;
 use super::wire::{self, BookPush, Message, WireTrade};
-
-#[derive(Debug, Clone)]
-enum Conn {
-    Open(Box<Open>),
-    /// Ended by a venue error: its later frames and its disconnect are ignored.
-    Ended,
-}
 
 /// A live connection: the book of its last push and what it has delivered.
 #[derive(Debug, Clone)]
@@ -83,19 +75,26 @@ struct SavedOpen {
 pub struct Rules {
     /// The coin as the messages spell it (`BTC`, `PURR/USDC`, `@107`).
     coin: String,
-    conns: BTreeMap<u32, Conn>,
+    conns: Conns<Open>,
     trade_ids: RecentIds,
-    max_conn: u32,
     had_book: bool,
+}
+
+fn channel(stream: Stream) -> &'static str {
+    match stream {
+        Stream::Book => "l2Book",
+        Stream::Trades => "trades",
+        Stream::Combined => "l2Book+trades",
+    }
 }
 
 impl rules::Rules for Rules {
     fn max_conn(&self) -> u32 {
-        self.max_conn
+        self.conns.max_conn()
     }
 
     fn open_conns(&self) -> Vec<u32> {
-        self.conns.iter().filter(|(_, c)| matches!(c, Conn::Open(_))).map(|(n, _)| *n).collect()
+        self.conns.open_conns()
     }
 
     fn save(&self) -> Saved {
@@ -103,41 +102,10 @@ impl rules::Rules for Rules {
     }
 
     fn apply(&mut self, record: &Record, sink: &mut Sink) -> Verdict {
-        let ts = record.ts_recv;
-        match &record.entry {
-            Entry::Connect { conn, stream, url } => {
-                self.max_conn = self.max_conn.max(*conn);
-                self.conns.insert(*conn, Conn::Open(Box::new(Open::new(*stream))));
-                // Both streams connect to one URL: the row says which this connection is.
-                let channel = match stream {
-                    Stream::Book => "l2Book",
-                    Stream::Trades => "trades",
-                    Stream::Combined => "l2Book+trades",
-                };
-                sink.connected(ts, *conn, &format!("{url} ({channel})"));
-                Verdict::Continue
-            }
-            Entry::Frame { conn, text } => {
-                sink.frame(ts, *conn);
-                match self.conns.get(conn) {
-                    Some(Conn::Open(_)) => self.frame(sink, ts, *conn, text),
-                    Some(Conn::Ended) | None => Verdict::Continue,
-                }
-            }
-            Entry::Disconnect { conn, cause, detail } => {
-                if let Some(Conn::Open(_)) = self.conns.get(conn) {
-                    sink.disconnected(ts, *conn, *cause, detail);
-                }
-                self.conns.remove(conn);
-                Verdict::Continue
-            }
-            Entry::Restart => {
-                for conn in rules::Rules::open_conns(self) {
-                    sink.restarted(ts, conn);
-                }
-                self.conns.clear();
-                Verdict::Continue
-            }
+        // Both streams connect to one URL: the connect row says which this connection is.
+        match self.conns.route(record, sink, Open::new, channel) {
+            Some((conn, text)) => self.frame(sink, record.ts_recv, conn, text),
+            None => Verdict::Continue,
         }
     }
 }
@@ -148,31 +116,30 @@ impl Rules {
     pub fn restore(coin: &str, saved: &Saved) -> Self {
         let mut rules = Self {
             coin: coin.to_owned(),
-            max_conn: saved.max_conn,
+            conns: Conns::after(saved.max_conn),
             had_book: saved.had_book,
             trade_ids: RecentIds::restore(&saved.trade_ids),
-            ..Self::default()
         };
         for c in &saved.conns {
             let own = c.sync.clone().map(serde_json::from_value::<SavedOpen>);
             let state = match (c.stream, own) {
-                (Some(stream), Some(Ok(own))) => Conn::Open(Box::new(Open {
+                (Some(stream), Some(Ok(own))) => Some(Open {
                     stream,
                     book: c.book(),
                     book_frames: own.book_frames,
                     book_time: own.book_time.map(EventTime::from_nanos),
                     trade_frames: own.trade_frames,
                     replayed: c.replayed,
-                })),
+                }),
                 (Some(_), _) => {
                     // A state file that lost the connection's own fields (hand-edited): the
                     // journal tail of that connection is not used, which is said.
                     tracing::warn!(conn = c.conn, "state file: unreadable hyperliquid connection");
-                    Conn::Ended
+                    None
                 }
-                (None, _) => Conn::Ended,
+                (None, _) => None,
             };
-            rules.conns.insert(c.conn, state);
+            rules.conns.restore(c.conn, state);
         }
         rules
     }
@@ -185,10 +152,7 @@ impl Rules {
                 return Verdict::Continue;
             }
         };
-        let previous = match self.conns.get(&conn) {
-            Some(Conn::Open(open)) => open.book_time,
-            _ => None,
-        };
+        let previous = self.conns.open_mut(conn).and_then(|open| open.book_time);
         let want = Expect { market: &self.coin, ts_recv: ts };
         let checked = match &message {
             Message::Book(push) => check::book(push, &want, previous),
@@ -203,9 +167,16 @@ impl Rules {
             Message::Book(push) => self.book(sink, ts, conn, &push),
             Message::Trades(trades) => self.trades(sink, ts, conn, &trades),
             Message::Error(reason) => {
-                self.conns.insert(conn, Conn::Ended);
                 let detail = format!("venue error: {reason}");
-                return sink.broken(ts, conn, EventKind::VenueError, None, None, detail);
+                return self.conns.break_off(
+                    sink,
+                    ts,
+                    conn,
+                    EventKind::VenueError,
+                    None,
+                    None,
+                    detail,
+                );
             }
             Message::Subscribed | Message::Pong => {}
         }
@@ -213,7 +184,7 @@ impl Rules {
     }
 
     fn book(&mut self, sink: &mut Sink, ts: RecvTime, conn: u32, push: &BookPush) {
-        let Some(Conn::Open(open)) = self.conns.get_mut(&conn) else { return };
+        let Some(open) = self.conns.open_mut(conn) else { return };
         let mut book = Book::new();
         for (side, levels) in [(BookSide::Bid, &push.bids), (BookSide::Ask, &push.asks)] {
             for level in levels {
@@ -262,7 +233,7 @@ impl Rules {
     }
 
     fn trades(&mut self, sink: &mut Sink, ts: RecvTime, conn: u32, trades: &[WireTrade]) {
-        let Some(Conn::Open(open)) = self.conns.get_mut(&conn) else { return };
+        let Some(open) = self.conns.open_mut(conn) else { return };
         open.trade_frames += 1;
         let first = !std::mem::replace(&mut open.replayed, true);
         let seq = open.trade_frames as i64;
@@ -302,8 +273,8 @@ impl Rules {
         let conns = self
             .conns
             .iter()
-            .map(|(&conn, state)| match state {
-                Conn::Open(open) => SavedConn {
+            .map(|(conn, state)| match state {
+                Some(open) => SavedConn {
                     conn,
                     stream: Some(open.stream),
                     last_seq: Some(open.book_frames),
@@ -317,13 +288,13 @@ impl Rules {
                     })
                     .ok(),
                 },
-                Conn::Ended => SavedConn::ended(conn),
+                None => SavedConn::ended(conn),
             })
             .collect();
         Saved {
             conns,
             trade_ids: self.trade_ids.ids().copied().collect(),
-            max_conn: self.max_conn,
+            max_conn: self.conns.max_conn(),
             had_book: self.had_book,
         }
     }

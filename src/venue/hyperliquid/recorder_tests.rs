@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::model::{Price, TakerSide};
-use crate::storage::{Cause, EventRow};
+use crate::storage::{Cause, Entry, EventRow};
 use crate::venue::rules::Rules as _;
 
 /// 2025-01-26T19:14:00Z, the fixture's day, in ns and in ms.

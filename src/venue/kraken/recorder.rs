@@ -24,7 +24,7 @@ use crate::model::{BookSide, EventKind, Price, Qty, RecvTime, TradeKind};
 use crate::storage::{DepthRow, Record, Stream, TradeRow};
 use crate::venue::check::Expect;
 use crate::venue::conns::Conns;
-use crate::venue::rules::{self, levels, RecentIds, Saved, SavedConn, Sink, Verdict};
+use crate::venue::rules::{self, levels, IdChain, RecentIds, Saved, SavedConn, Sink, Verdict};
 
 use super::book::{KrakenBook, Precision};
 use super::check;
@@ -77,8 +77,8 @@ pub struct Rules {
     depth: usize,
     conns: Conns<Open>,
     trade_ids: RecentIds,
-    /// The highest trade id recorded (ids are sequential per book).
-    last_trade_id: Option<i64>,
+    /// Trade ids are sequential per book.
+    ids: IdChain,
     had_book: bool,
     /// Places to print levels with for the checksum; `None`: each number's own wire text.
     precision: Option<Precision>,
@@ -125,7 +125,7 @@ impl Rules {
             conns: Conns::after(saved.max_conn),
             had_book: saved.had_book,
             trade_ids: RecentIds::restore(&saved.trade_ids),
-            last_trade_id: saved.trade_ids.iter().copied().max(),
+            ids: IdChain::after(saved.trade_ids.iter().copied().max()),
             ..Self::default()
         };
         for c in &saved.conns {
@@ -189,7 +189,7 @@ impl Rules {
                     "venue error: {method} failed: {}",
                     error.as_deref().unwrap_or("(no reason given)")
                 );
-                self.end(sink, ts, conn, EventKind::VenueError, None, None, detail)
+                self.conns.break_off(sink, ts, conn, EventKind::VenueError, None, None, detail)
             }
             Message::Response { .. } | Message::Heartbeat | Message::Status | Message::Pong => {
                 Verdict::Continue
@@ -202,12 +202,20 @@ impl Rules {
             let Some(open) = self.conns.open_mut(conn) else { return Verdict::Continue };
             if !message.snapshot && open.book_frames == 0 {
                 let detail = "a book update before any snapshot on this connection".to_owned();
-                return self.end(sink, ts, conn, EventKind::SeqGap, None, None, detail);
+                return self.conns.break_off(sink, ts, conn, EventKind::SeqGap, None, None, detail);
             }
             // `check::book` refused a book message without its venue time.
             let Some(ts_event) = data.ts_event else {
                 let detail = "a checked book message has no timestamp".to_owned();
-                return self.end(sink, ts, conn, EventKind::Malformed, None, None, detail);
+                return self.conns.break_off(
+                    sink,
+                    ts,
+                    conn,
+                    EventKind::Malformed,
+                    None,
+                    None,
+                    detail,
+                );
             };
             let changes = open.kraken.apply(message.snapshot, &data.bids, &data.asks);
             let computed = open.kraken.checksum(self.precision);
@@ -219,7 +227,7 @@ impl Rules {
                     computed
                 );
                 let (got, want) = (Some(i64::from(data.checksum)), Some(i64::from(computed)));
-                return self.end(sink, ts, conn, EventKind::SeqGap, got, want, detail);
+                return self.conns.break_off(sink, ts, conn, EventKind::SeqGap, got, want, detail);
             }
             open.book_frames += 1;
             let seq = open.book_frames as i64;
@@ -260,20 +268,7 @@ impl Rules {
             if !self.trade_ids.insert(trade.id) {
                 continue;
             }
-            match self.last_trade_id {
-                Some(last) if trade.id > last.saturating_add(1) => {
-                    sink.counters.gaps += 1;
-                    let detail = format!(
-                        "trade ids jumped from {last} to {}: {} trades may be missing",
-                        trade.id,
-                        trade.id - last - 1
-                    );
-                    let (got, want) = (Some(trade.id), Some(last + 1));
-                    sink.event(ts, conn, EventKind::TradeGap, got, want, Some(detail));
-                }
-                _ => {}
-            }
-            self.last_trade_id = Some(self.last_trade_id.map_or(trade.id, |l| l.max(trade.id)));
+            self.ids.trade(sink, ts, conn, trade.id, 1);
             sink.out.trades.push(TradeRow {
                 ts_event: trade.ts_event,
                 ts_recv: ts,
@@ -286,22 +281,6 @@ impl Rules {
                 kind: TradeKind::Trade,
             });
         }
-    }
-
-    /// Ends `conn` with one terminal event and asks for its socket to be closed.
-    #[allow(clippy::too_many_arguments)]
-    fn end(
-        &mut self,
-        sink: &mut Sink,
-        ts: RecvTime,
-        conn: u32,
-        kind: EventKind,
-        seq: Option<i64>,
-        expected_seq: Option<i64>,
-        detail: String,
-    ) -> Verdict {
-        self.conns.end(conn);
-        sink.broken(ts, conn, kind, seq, expected_seq, detail)
     }
 
     fn saved(&self) -> Saved {

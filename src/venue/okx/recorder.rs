@@ -31,7 +31,7 @@ use crate::model::{BookSide, EventKind, RecvTime, TradeKind};
 use crate::storage::{DepthRow, Record, Stream, TradeRow};
 use crate::venue::check::Expect;
 use crate::venue::conns::Conns;
-use crate::venue::rules::{self, levels, RecentIds, Saved, SavedConn, Sink, Verdict};
+use crate::venue::rules::{self, levels, IdChain, RecentIds, Saved, SavedConn, Sink, Verdict};
 use crate::venue::ParseError;
 
 use super::book::OkxBook;
@@ -85,10 +85,8 @@ pub struct Rules {
     inst_id: String,
     conns: Conns<Open>,
     trade_ids: RecentIds,
-    /// The highest trade id recorded (ids increase by one per trade).
-    last_trade_id: Option<i64>,
-    /// The `count` of the trade with that id (1 after a restart).
-    last_count: i64,
+    /// Trade ids rise by each trade's `count`.
+    ids: IdChain,
     had_book: bool,
 }
 
@@ -129,8 +127,7 @@ impl Rules {
             conns: Conns::after(saved.max_conn),
             had_book: saved.had_book,
             trade_ids: RecentIds::restore(&saved.trade_ids),
-            last_trade_id: saved.trade_ids.iter().copied().max(),
-            last_count: 1,
+            ids: IdChain::after(saved.trade_ids.iter().copied().max()),
         };
         for c in &saved.conns {
             let own = c.sync.clone().map(serde_json::from_value::<SavedOpen>);
@@ -185,7 +182,7 @@ impl Rules {
             }
             Message::Error { code, message } => {
                 let detail = format!("venue error {code}: {message}");
-                self.end(sink, ts, conn, EventKind::VenueError, None, None, detail)
+                self.conns.break_off(sink, ts, conn, EventKind::VenueError, None, None, detail)
             }
             Message::OtherChannel { channel } => {
                 // Data nobody subscribed to here: refused like any frame that cannot be used.
@@ -212,7 +209,7 @@ impl Rules {
             let Some(open) = self.conns.open_mut(conn) else { return Verdict::Continue };
             if !message.snapshot && open.book_frames == 0 {
                 let detail = "a book update before any snapshot on this connection".to_owned();
-                return self.end(sink, ts, conn, EventKind::SeqGap, None, None, detail);
+                return self.conns.break_off(sink, ts, conn, EventKind::SeqGap, None, None, detail);
             }
             if !message.snapshot
                 && open.last_seq_id.is_some()
@@ -238,7 +235,7 @@ impl Rules {
                         "book message {} has prevSeqId {prev} but the previous one had seqId {last}: updates were lost; book dropped, subscribing again",
                         open.book_frames + 1
                     );
-                    return self.end(
+                    return self.conns.break_off(
                         sink,
                         ts,
                         conn,
@@ -258,7 +255,15 @@ impl Rules {
                         open.book_frames + 1
                     );
                     let (got, want) = (Some(i64::from(sent)), Some(i64::from(computed)));
-                    return self.end(sink, ts, conn, EventKind::SeqGap, got, want, detail);
+                    return self.conns.break_off(
+                        sink,
+                        ts,
+                        conn,
+                        EventKind::SeqGap,
+                        got,
+                        want,
+                        detail,
+                    );
                 }
             }
             open.last_seq_id = data.seq_id.or(open.last_seq_id);
@@ -301,23 +306,7 @@ impl Rules {
             if !self.trade_ids.insert(trade.id) {
                 continue;
             }
-            let step = self.last_count.max(trade.count);
-            match self.last_trade_id {
-                Some(last) if trade.id > last.saturating_add(step) => {
-                    sink.counters.gaps += 1;
-                    let detail = format!(
-                        "trade ids jumped from {last} to {}: {} trades may be missing",
-                        trade.id,
-                        trade.id - last - step
-                    );
-                    let (got, want) = (Some(trade.id), Some(last + step));
-                    sink.event(ts, conn, EventKind::TradeGap, got, want, Some(detail));
-                }
-                _ => {}
-            }
-            if self.last_trade_id.is_none_or(|last| trade.id > last) {
-                (self.last_trade_id, self.last_count) = (Some(trade.id), trade.count);
-            }
+            self.ids.trade(sink, ts, conn, trade.id, trade.count);
             sink.out.trades.push(TradeRow {
                 ts_event: trade.ts_event,
                 ts_recv: ts,
@@ -330,22 +319,6 @@ impl Rules {
                 kind: TradeKind::Trade,
             });
         }
-    }
-
-    /// Ends `conn` with one terminal event and asks for its socket to be closed.
-    #[allow(clippy::too_many_arguments)]
-    fn end(
-        &mut self,
-        sink: &mut Sink,
-        ts: RecvTime,
-        conn: u32,
-        kind: EventKind,
-        seq: Option<i64>,
-        expected_seq: Option<i64>,
-        detail: String,
-    ) -> Verdict {
-        self.conns.end(conn);
-        sink.broken(ts, conn, kind, seq, expected_seq, detail)
     }
 
     fn saved(&self) -> Saved {
