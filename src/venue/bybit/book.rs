@@ -9,6 +9,9 @@
 //!   of its depth itself (the fixture keeps exactly 500 a side after every message without
 //!   help), so the cut is a defence: a level it removes is written as a removal.
 //!
+//! - A snapshot that continues the stream ([`replace`]) can be taken as its difference from the
+//!   book, so the tables hold it as the delta it is.
+//!
 //! Pure: no clocks, no rows. Levels are exact 10⁻⁸ integers, never `f64`.
 
 use crate::book::Book;
@@ -48,6 +51,30 @@ pub fn apply(
     changes
 }
 
+/// Replaces `book` with a snapshot's levels (kept to `depth`), returning the difference as
+/// changes — levels gone as removals, levels new or resized with their size — so a snapshot
+/// that continues the stream (the depth-1 topic sends nothing else) can be written as the
+/// delta it amounts to, and a replay of the changes gives the same book.
+pub fn replace(book: &mut Book, bids: &[Level], asks: &[Level], depth: usize) -> Changes {
+    let mut next = Book::new();
+    apply(&mut next, true, bids, asks, depth);
+    let mut changes = Vec::new();
+    for side in [BookSide::Bid, BookSide::Ask] {
+        for old in book.levels(side) {
+            if next.get(side, old.price).is_none() {
+                changes.push((side, Level::new(old.price, Qty::ZERO)));
+            }
+        }
+        for new in next.levels(side) {
+            if book.get(side, new.price) != Some(new.qty) {
+                changes.push((side, new));
+            }
+        }
+    }
+    *book = next;
+    changes
+}
+
 /// True when the best bid is at or above the best ask.
 pub fn is_crossed(book: &Book) -> bool {
     matches!((book.best_bid(), book.best_ask()), (Some(b), Some(a)) if b.price >= a.price)
@@ -79,5 +106,25 @@ mod tests {
         // A snapshot replaces everything.
         apply(&mut book, true, &[lv("1", "1")], &[], 2);
         assert_eq!((book.depth(BookSide::Bid), book.depth(BookSide::Ask)), (1, 0));
+    }
+
+    #[test]
+    fn a_replacing_snapshot_is_its_difference() {
+        let mut book = Book::new();
+        apply(&mut book, true, &[lv("10", "1"), lv("9", "1")], &[lv("11", "1")], 5);
+        let changes = replace(&mut book, &[lv("10", "2"), lv("9", "1")], &[lv("12", "1")], 5);
+        let want = vec![
+            (BookSide::Bid, lv("10", "2")),
+            (BookSide::Ask, lv("11", "0")),
+            (BookSide::Ask, lv("12", "1")),
+        ];
+        assert_eq!(changes, want);
+        let mut replayed = Book::new();
+        apply(&mut replayed, true, &[lv("10", "1"), lv("9", "1")], &[lv("11", "1")], 5);
+        let (bids, asks): (Vec<_>, Vec<_>) = changes.iter().partition(|(s, _)| *s == BookSide::Bid);
+        let levels =
+            |v: Vec<&(BookSide, Level)>| v.into_iter().map(|(_, l)| *l).collect::<Vec<_>>();
+        apply(&mut replayed, false, &levels(bids), &levels(asks), 5);
+        assert_eq!(replayed, book);
     }
 }

@@ -22,7 +22,7 @@ pub mod wire;
 use crate::model::contract::Contract;
 use crate::model::{Qty, UNIT};
 
-pub use wire::{parse, BookData, BookMessage, Message, TradeId, WireTrade};
+pub use wire::{parse, BookData, BookMessage, Message, TradeId, TradesMessage, WireTrade};
 
 /// The venue's name when one name covers every category (the wiring may instead name each
 /// category, [`Category::venue`]).

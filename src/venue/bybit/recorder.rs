@@ -15,7 +15,8 @@
 //!   whatever its `u`: the first of a connection, one the venue sends after restarting its
 //!   service (`u` = 1, which also writes `resnapshot`), the depth-1 topic's every message. A
 //!   snapshot repeating the `u` just applied (depth 1 re-sends an unchanged book every 3 s)
-//!   writes nothing. With no checksum, a book left crossed by a message is proof it is wrong,
+//!   writes nothing; one continuing `u` is written as its difference from the book, with
+//!   `snapshot` false. With no checksum, a book left crossed by a message is proof it is wrong,
 //!   so it is a break too. A break, or a delta before any snapshot, writes one `seq_gap` row,
 //!   drops the connection's book and closes it ([`Verdict::Close`]); the next connection
 //!   subscribes again and rebuilds from its snapshot (`resnapshot`). Rows number a
@@ -252,7 +253,15 @@ impl Rules {
             }
         }
         let data = &message.data;
-        let changes = book::apply(&mut open.book, snapshot, &data.bids, &data.asks, self.depth);
+        // A snapshot continuing `u` (the depth-1 topic sends nothing else) is written as the
+        // delta it amounts to: a snapshot row would claim a new start at every message.
+        let continues = snapshot && open.last_u.is_some() && replaced.is_none();
+        let changes = if continues {
+            book::replace(&mut open.book, &data.bids, &data.asks, self.depth)
+        } else {
+            book::apply(&mut open.book, snapshot, &data.bids, &data.asks, self.depth)
+        };
+        let snapshot = snapshot && !continues;
         if book::is_crossed(&open.book) {
             let (bid, ask) = (open.book.best_bid(), open.book.best_ask());
             let (bid, ask) = (bid.map(|l| l.price.to_string()), ask.map(|l| l.price.to_string()));

@@ -167,9 +167,15 @@ fn a_snapshot_with_u_1_replaces_the_book_mid_stream() {
     assert_eq!(run.sink.out.book_top.len(), 4);
     // A snapshot that continues u (the depth-1 topic sends only snapshots) says nothing, and
     // one repeating the last u (depth 1's unchanged book) writes nothing.
+    let rows = run.sink.out.depth.len();
     run.frame(1, &book(true, 3, &[("95", "6")], &[("96", "1")]));
     run.frame(1, &book(true, 3, &[("95", "6")], &[("96", "1")]));
     assert_eq!(run.sink.out.book_top.len(), 5);
+    // Written as its difference (95 → 6, 96 → 1), not as a new start.
+    let diff: Vec<_> = run.sink.out.depth[rows..].iter().map(|r| (r.snapshot, r.qty)).collect();
+    let q = |t| Qty::parse(t).unwrap();
+    assert_eq!(diff, vec![(false, q("6")), (false, q("1"))]);
+    assert!(!run.sink.out.book_top.last().unwrap().snapshot);
     assert_eq!(run.kinds().iter().filter(|k| **k == EventKind::Resnapshot).count(), 1);
 }
 
