@@ -10,6 +10,7 @@
 //! [`ParseError`] are shared by every venue's parser.
 
 pub mod binance;
+pub mod bybit;
 pub mod check;
 pub mod conns;
 mod error;

@@ -5,6 +5,7 @@ mod backtest;
 mod backtest_output;
 mod bad_venue;
 mod binance_live;
+mod bybit;
 mod calibrate;
 mod cli;
 mod collect;
