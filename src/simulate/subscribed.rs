@@ -27,8 +27,14 @@ use super::server::{accept_until, Conn, Event, Flow, ServerConfig};
 pub(super) trait Protocol: Send + Sync + 'static {
     /// The subscriptions of one connection.
     type Subs: Default + Send + Sync;
-    /// The WebSocket path; any other is refused with 404.
+    /// The WebSocket path; any other is refused with 404 (unless [`Protocol::serves`] says
+    /// otherwise).
     const PATH: &'static str;
+
+    /// Whether a request for `path` is served (Bybit serves one path per product category).
+    fn serves(path: &str) -> bool {
+        path == Self::PATH
+    }
 
     /// A message sent as soon as a connection is accepted (Kraken's `status`).
     fn hello(_conn: &Conn) -> Option<String> {
@@ -100,7 +106,7 @@ async fn connection<P: Protocol>(
     stop: watch::Receiver<()>,
 ) {
     let callback = |request: &Request, response: Response| {
-        if request.uri().path() == P::PATH {
+        if P::serves(request.uri().path()) {
             Ok(response)
         } else {
             let text = format!("not found: the API is at {}", P::PATH);

@@ -20,6 +20,25 @@ pub struct Endpoints {
     pub rest_url: Option<String>,
 }
 
+impl Endpoints {
+    /// The stream URL to connect to: the venue's production `default` unless `--url` names
+    /// another; a `--url` of a host alone (`ws://127.0.0.1:PORT`, as `mdkit simulate` prints)
+    /// gets `default`'s path, since every venue serves its streams at one path.
+    pub fn stream_url(&self, default: &str) -> String {
+        let Some(given) = self.url.as_deref() else { return default.to_owned() };
+        let given = given.trim_end_matches('/');
+        let path = |url: &str| {
+            let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+            after_scheme.find('/').map_or("", |at| &after_scheme[at..]).to_owned()
+        };
+        if path(given).is_empty() {
+            format!("{given}{}", path(default))
+        } else {
+            given.to_owned()
+        }
+    }
+}
+
 /// What to record of a market and how patient to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Wanted {
@@ -75,3 +94,24 @@ impl RestSnapshot {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct PlanError(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_host_gets_the_venues_path_and_anything_else_is_kept() {
+        let default = "wss://ws.okx.com:8443/ws/v5/public";
+        let at = |url: Option<&str>| {
+            Endpoints { url: url.map(str::to_owned), rest_url: None }.stream_url(default)
+        };
+        assert_eq!(at(None), default);
+        assert_eq!(at(Some("ws://127.0.0.1:4000")), "ws://127.0.0.1:4000/ws/v5/public");
+        assert_eq!(at(Some("ws://127.0.0.1:4000/")), "ws://127.0.0.1:4000/ws/v5/public");
+        assert_eq!(at(Some("ws://127.0.0.1:4000/other")), "ws://127.0.0.1:4000/other");
+        assert_eq!(
+            at(Some("wss://ws.okx.com:8443/ws/v5/business")),
+            "wss://ws.okx.com:8443/ws/v5/business"
+        );
+    }
+}

@@ -61,10 +61,17 @@ pub enum Venue {
     /// Hyperliquid perps and spot: markets are coins (`BTC`, `kPEPE`; `PURR/USDC` stored as
     /// `PURR-USDC`), every `l2Book` push a full snapshot diffed into `depth`.
     Hyperliquid,
+    /// Bybit v5 spot: markets are symbols (`BTCUSDT`), the book at depth 50 proven by its
+    /// update id `u`.
+    BybitSpot,
+    /// Bybit v5 USDT and USDC perpetuals and futures (`BTCUSDT`, `BTCPERP`).
+    BybitLinear,
+    /// Bybit v5 coin-margined perpetuals and futures (`BTCUSD`), 1 USD per contract.
+    BybitInverse,
 }
 
 impl Venue {
-    pub const ALL: [Venue; 8] = [
+    pub const ALL: [Venue; 11] = [
         Venue::Extended,
         Venue::ExtendedV2,
         Venue::BinanceSpot,
@@ -73,6 +80,9 @@ impl Venue {
         Venue::Kraken,
         Venue::Okx,
         Venue::Hyperliquid,
+        Venue::BybitSpot,
+        Venue::BybitLinear,
+        Venue::BybitInverse,
     ];
 
     /// The name in the tables, the journal and state folders (`venue=`), and the `--venue`
@@ -86,6 +96,9 @@ impl Venue {
             Venue::Kraken => kraken::VENUE,
             Venue::Okx => okx::VENUE,
             Venue::Hyperliquid => hyperliquid::VENUE,
+            Venue::BybitSpot => bybit::Category::Spot.venue(),
+            Venue::BybitLinear => bybit::Category::Linear.venue(),
+            Venue::BybitInverse => bybit::Category::Inverse.venue(),
         }
     }
 
@@ -105,10 +118,23 @@ impl Venue {
             | Venue::ExtendedV2
             | Venue::Kraken
             | Venue::Okx
-            | Venue::Hyperliquid => None,
+            | Venue::Hyperliquid
+            | Venue::BybitSpot
+            | Venue::BybitLinear
+            | Venue::BybitInverse => None,
             Venue::BinanceSpot => Some(binance::Kind::Spot),
             Venue::BinanceUsdm => Some(binance::Kind::UsdM),
             Venue::BinanceCoinm => Some(binance::Kind::CoinM),
+        }
+    }
+
+    /// The Bybit category this venue is, if it is one.
+    pub const fn bybit(self) -> Option<bybit::Category> {
+        match self {
+            Venue::BybitSpot => Some(bybit::Category::Spot),
+            Venue::BybitLinear => Some(bybit::Category::Linear),
+            Venue::BybitInverse => Some(bybit::Category::Inverse),
+            _ => None,
         }
     }
 
@@ -124,12 +150,16 @@ impl Venue {
             Venue::Kraken => kraken::market_name(market),
             Venue::Okx => okx::market_name(market),
             Venue::Hyperliquid => hyperliquid::market_name(market),
+            Venue::BybitSpot | Venue::BybitLinear | Venue::BybitInverse => {
+                bybit::market_name(market)
+            }
         }
     }
 
     /// The contract `market` (as the tables spell it) trades, by the venue's documented rule
     /// (docs/VENUES.md "Contracts"): linear of size 1 — a quantity is an amount of base — on
-    /// Extended, Binance spot and USD-M, Kraken, OKX spot and Hyperliquid; inverse on Binance COIN-M, 100
+    /// Extended, Binance spot and USD-M, Kraken, OKX spot, Hyperliquid and Bybit spot and linear;
+    /// inverse of 1 USD per contract on Bybit's inverse category; inverse on Binance COIN-M, 100
     /// USD per contract for BTC and 10 USD for every other coin ([`binance::coinm_contract`]),
     /// and likewise on OKX's coin-margined swaps and futures. `None` where no rule tells: an
     /// OKX USDT- or USDC-margined derivative's contract value differs per instrument (its
@@ -138,7 +168,10 @@ impl Venue {
         match (self, self.binance()) {
             (_, Some(binance::Kind::CoinM)) => Some(binance::coinm_contract(market)),
             (Venue::Okx, _) => okx::contract(market),
-            _ => Some(Contract::LINEAR_1),
+            _ => match self.bybit() {
+                Some(category) => bybit::contract(category, market),
+                None => Some(Contract::LINEAR_1),
+            },
         }
     }
 
@@ -149,7 +182,7 @@ impl Venue {
         let venue = Venue::ALL.into_iter().find(|v| v.name() == name)?;
         match (venue, venue.binance()) {
             (Venue::Okx, _) | (_, Some(binance::Kind::CoinM)) => None,
-            _ => Some(Contract::LINEAR_1),
+            _ => Some(venue.bybit().map_or(Contract::LINEAR_1, bybit::Category::contract)),
         }
     }
 
@@ -166,6 +199,11 @@ impl Venue {
         endpoints: &Endpoints,
         wanted: Wanted,
     ) -> Result<Vec<LinkSpec>, PlanError> {
+        if let Some(category) = self.bybit() {
+            let symbol = bybit::market_name(market);
+            let depth = bybit::link::DEFAULT_DEPTH;
+            return bybit::link::plan(category, &symbol, depth, endpoints, wanted);
+        }
         match (self, self.binance()) {
             (Venue::ExtendedV2, _) => extended::link::plan_v2(market, endpoints, wanted),
             (Venue::Kraken, _) => {
@@ -188,6 +226,9 @@ impl Venue {
             (Venue::Kraken, _) => kraken::link::MAX_MESSAGE_BYTES,
             (Venue::Okx, _) => okx::link::MAX_MESSAGE_BYTES,
             (Venue::Hyperliquid, _) => hyperliquid::link::MAX_MESSAGE_BYTES,
+            (Venue::BybitSpot | Venue::BybitLinear | Venue::BybitInverse, _) => {
+                bybit::link::MAX_MESSAGE_BYTES
+            }
             (_, None) => extended::MAX_MESSAGE_BYTES,
             (_, Some(_)) => binance::link::MAX_MESSAGE_BYTES,
         }
@@ -207,6 +248,13 @@ impl Venue {
             }
             (Venue::Hyperliquid, _) => {
                 Box::new(hyperliquid::recorder::Rules::restore(&hyperliquid::symbol(market), saved))
+            }
+            (Venue::BybitSpot | Venue::BybitLinear | Venue::BybitInverse, _) => {
+                Box::new(bybit::recorder::Rules::restore(
+                    &bybit::market_name(market),
+                    bybit::link::DEFAULT_DEPTH,
+                    saved,
+                ))
             }
             (_, None) => Box::new(extended::recorder::Rules::restore(market, saved)),
             (_, Some(kind)) => Box::new(binance::recorder::Rules::restore(kind, market, saved)),
@@ -270,7 +318,11 @@ mod tests {
         assert_eq!(Venue::value_variants().len(), Venue::ALL.len());
         let err = "bybit".parse::<Venue>().unwrap_err().to_string();
         assert!(err.contains("known: extended, extended-v2, binance-spot"), "{err}");
-        assert!(err.ends_with("kraken, okx, hyperliquid)"), "{err}");
+        assert!(err.ends_with("hyperliquid, bybit-spot, bybit-linear, bybit-inverse)"), "{err}");
+        assert_eq!(Venue::BybitLinear.market_name("ethusdt"), "ETHUSDT");
+        let usd = Contract::Inverse { size: crate::model::Qty::from_raw(crate::model::UNIT) };
+        assert_eq!(Venue::BybitInverse.contract("BTCUSD"), Some(usd));
+        assert_eq!(Venue::implied_contract("bybit-spot"), Some(Contract::LINEAR_1));
         assert_eq!(Venue::Kraken.market_name("btc/usd"), "BTC-USD");
         assert_eq!(Venue::Kraken.market_name("ETH-USD"), "ETH-USD");
         assert_eq!(Venue::Okx.market_name("btc-usdt-swap"), "BTC-USDT-SWAP");

@@ -6,6 +6,7 @@ mod backtest_output;
 mod bad_venue;
 mod binance_live;
 mod bybit;
+mod bybit_live;
 mod calibrate;
 mod cli;
 mod collect;

@@ -76,7 +76,7 @@ pub fn plan(
             "bybit books are subscribed at depth 1, 50, 200, 500 or 1000, not {depth}"
         )));
     }
-    let url = endpoints.url.clone().unwrap_or_else(|| category.url().to_owned());
+    let url = endpoints.stream_url(category.url());
     let link = |stream, topic: &str| LinkSpec {
         stream,
         url: url.clone(),
@@ -128,7 +128,7 @@ mod tests {
         assert_eq!(spot[0].url, "wss://stream.bybit.com/v5/public/spot");
         let local = Endpoints { url: Some("ws://127.0.0.1:4000".into()), rest_url: None };
         let inverse = plan(Category::Inverse, "BTCUSD", 1, &local, BOTH).unwrap();
-        assert_eq!(inverse[1].url, "ws://127.0.0.1:4000");
+        assert_eq!(inverse[1].url, "ws://127.0.0.1:4000/v5/public/inverse");
     }
 
     #[test]

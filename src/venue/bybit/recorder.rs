@@ -198,7 +198,7 @@ impl Rules {
             }
             Message::Error { op, message } => {
                 let detail = format!("venue error on {op}: {message}");
-                self.end(sink, ts, conn, EventKind::VenueError, (None, None), detail)
+                self.conns.break_off(sink, ts, conn, EventKind::VenueError, None, None, detail)
             }
             Message::OtherTopic { .. } | Message::Subscribed | Message::Pong => Verdict::Continue,
         }
@@ -226,7 +226,7 @@ impl Rules {
         let next = open.book_frames + 1;
         if !snapshot && open.book_frames == 0 {
             let detail = "a book delta before any snapshot on this connection".to_owned();
-            return self.end(sink, ts, conn, EventKind::SeqGap, (Some(u), None), detail);
+            return self.conns.break_off(sink, ts, conn, EventKind::SeqGap, Some(u), None, detail);
         }
         let mut replaced = None;
         if let Some(last) = open.last_u {
@@ -242,12 +242,13 @@ impl Rules {
                     "book message {next} has u {u} but the previous one had u {last}: {}; book dropped, subscribing again",
                     if u > last { "updates were lost" } else { "u went back without a snapshot" }
                 );
-                return self.end(
+                return self.conns.break_off(
                     sink,
                     ts,
                     conn,
                     EventKind::SeqGap,
-                    (Some(u), Some(last + 1)),
+                    Some(u),
+                    Some(last + 1),
                     detail,
                 );
             }
@@ -270,7 +271,7 @@ impl Rules {
                 bid.unwrap_or_default(),
                 ask.unwrap_or_default()
             );
-            return self.end(sink, ts, conn, EventKind::SeqGap, (Some(u), None), detail);
+            return self.conns.break_off(sink, ts, conn, EventKind::SeqGap, Some(u), None, detail);
         }
         open.last_u = Some(u);
         open.book_frames = next;
@@ -362,20 +363,6 @@ impl Rules {
             }
             _ => false,
         }
-    }
-
-    /// Ends `conn` with one terminal event and asks for its socket to be closed.
-    fn end(
-        &mut self,
-        sink: &mut Sink,
-        ts: RecvTime,
-        conn: u32,
-        kind: EventKind,
-        (seq, expected_seq): (Option<i64>, Option<i64>),
-        detail: String,
-    ) -> Verdict {
-        self.conns.end(conn);
-        sink.broken(ts, conn, kind, seq, expected_seq, detail)
     }
 
     fn saved(&self) -> Saved {

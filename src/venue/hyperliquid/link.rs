@@ -64,7 +64,7 @@ pub fn plan(coin: &str, endpoints: &Endpoints, wanted: Wanted) -> Result<Vec<Lin
             "{coin:?} is not a Hyperliquid coin (spelled like BTC, kPEPE, PURR/USDC or @107; case matters)"
         )));
     }
-    let url = endpoints.url.clone().unwrap_or_else(|| URL.to_owned());
+    let url = endpoints.stream_url(URL);
     let link = |stream, subscribe: String| LinkSpec {
         stream,
         url: url.clone(),

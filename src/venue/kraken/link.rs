@@ -61,7 +61,7 @@ pub fn plan(
             "{symbol:?} is not a Kraken v2 pair (spelled like BTC/USD)"
         )));
     }
-    let url = endpoints.url.clone().unwrap_or_else(|| URL.to_owned());
+    let url = endpoints.stream_url(URL);
     let link = |stream, subscribe: String| LinkSpec {
         stream,
         url: url.clone(),
@@ -107,7 +107,7 @@ mod tests {
         assert!(links[1].subscribe[0].contains(r#""channel":"trade""#));
         assert_eq!(links[1].ping.as_ref().unwrap().text, r#"{"method":"ping"}"#);
         let local = Endpoints { url: Some("ws://127.0.0.1:4000".into()), rest_url: None };
-        assert_eq!(plan("BTC/USD", 25, &local, BOTH).unwrap()[1].url, "ws://127.0.0.1:4000");
+        assert_eq!(plan("BTC/USD", 25, &local, BOTH).unwrap()[1].url, "ws://127.0.0.1:4000/v2");
     }
 
     #[test]

@@ -51,7 +51,7 @@ pub fn plan(
             "{inst_id:?} is not an OKX instrument id (spelled like BTC-USDT or BTC-USDT-SWAP)"
         )));
     }
-    let url = endpoints.url.clone().unwrap_or_else(|| URL.to_owned());
+    let url = endpoints.stream_url(URL);
     let link = |stream, channel: &str| LinkSpec {
         stream,
         url: url.clone(),
@@ -95,7 +95,10 @@ mod tests {
         assert!(links[1].subscribe[0].contains(r#""channel":"trades""#));
         assert_eq!(links[1].ping.as_ref().unwrap().text, "ping");
         let local = Endpoints { url: Some("ws://127.0.0.1:4000".into()), rest_url: None };
-        assert_eq!(plan("BTC-USD-SWAP", &local, BOTH).unwrap()[1].url, "ws://127.0.0.1:4000");
+        assert_eq!(
+            plan("BTC-USD-SWAP", &local, BOTH).unwrap()[1].url,
+            "ws://127.0.0.1:4000/ws/v5/public"
+        );
     }
 
     #[test]
