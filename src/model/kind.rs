@@ -143,6 +143,11 @@ named_enum!(
         /// More than a tenth of a connection's frames over a minute were refused; recording
         /// goes on. Written once when the share crosses the limit, again only after it fell back.
         RefusedShare => "refused_share",
+        /// The venue's book is crossed (best bid at or above best ask) and is recorded as
+        /// sent, because the venue documents that it may be (dYdX, docs/VENUES.md §15.5): one
+        /// row when a connection's book enters the crossed state, none while it stays so. Not a
+        /// break: the connection stays up.
+        Crossed => "crossed",
     }
 );
 
