@@ -13,6 +13,7 @@ pub mod binance;
 pub mod bybit;
 pub mod check;
 pub mod conns;
+pub mod dydx;
 mod error;
 pub mod extended;
 pub mod hyperliquid;
