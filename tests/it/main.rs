@@ -13,6 +13,7 @@ mod collect;
 mod common;
 mod compact;
 mod contract;
+mod dydx;
 mod extended;
 mod extended_v2;
 mod fuzz;

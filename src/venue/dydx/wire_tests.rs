@@ -50,7 +50,7 @@ fn book_messages_read_in_both_level_shapes() {
 #[test]
 fn trades_replies_and_the_greeting_read() {
     let trades = format!(
-        r#"{{"type":"channel_data",{CONN},"message_id":1491,"id":"ETH-USD","channel":"v4_trades","version":"2.1.0","contents":{{"trades":[{{"id":"014206cf0000000200000002","size":"0.01","price":"3392.9","side":"BUY","createdAt":"2024-07-24T19:12:35.705Z","type":"LIMIT"}},{{"id":"014206CF000000020000000E","size":"1.738","price":"3392.9","side":"SELL","createdAt":"2024-07-24T19:12:35.705Z","type":"LIQUIDATED","createdAtHeight":"21103311"}}]}}}}"#
+        r#"{{"type":"channel_data",{CONN},"message_id":1491,"id":"ETH-USD","channel":"v4_trades","version":"2.1.0","contents":{{"trades":[{{"id":"014206cf0000000200000002","size":"0.01","price":"3392.9","side":"BUY","createdAt":"2024-07-24T19:12:35.705Z","type":"LIMIT"}},{{"id":"014206CF000000020000000E","size":"1.738","price":"3392.9","side":"SELL","createdAt":"2024-07-24T19:12:35.705Z","type":"LIQUIDATED","createdAtHeight":"21104335"}}]}}}}"#
     );
     let Message::Trades { message_id, trades, replay, .. } = parse(&trades).unwrap() else {
         panic!("not trades")
@@ -69,7 +69,7 @@ fn trades_replies_and_the_greeting_read() {
     assert!(b.id.table_id() > a.id.table_id() && b.id.is_exact());
     assert_eq!(
         (b.side, b.kind, b.height),
-        (TakerSide::Sell, TradeKind::Liquidation, Some(21_103_311))
+        (TakerSide::Sell, TradeKind::Liquidation, Some(21_104_335))
     );
     // The subscription answer replays recent trades.
     let replay = format!(
