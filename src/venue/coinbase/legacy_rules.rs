@@ -10,8 +10,11 @@
 //!   lost update cannot be seen. The `connect` row says so; the only check is that the book
 //!   never crosses — a crossed book is proof it is wrong and a break (`seq_gap` without
 //!   numbers), after which the product has no book until a new snapshot.
-//! - **Book**: `snapshot` replaces the book and carries no time: its rows take the capture's
-//!   receive time as `ts_event` too. `l2update` sets absolute sizes (zero, in any spelling,
+//! - **Book**: `snapshot` replaces the book and carries no time: its rows take the venue time
+//!   of the connection's last book row, or for the first snapshot the connection's start (the
+//!   capture's connect time) — a bound that never makes `ts_event` go back within the book
+//!   stream (the receive time would: the venue's clock ran 13–18 ms ahead in the fixture, so
+//!   the first update was stamped before the snapshot's arrival). `l2update` sets absolute sizes (zero, in any spelling,
 //!   removes; removing an absent level is no change) and its rows take its `time`. Updates
 //!   before the product's snapshot cannot be applied: one `unsynced` row says so and they are
 //!   skipped. `seq` numbers the connection's book messages of the product from 1.
@@ -45,10 +48,12 @@ struct Open {
     said_unsynced: bool,
     book_frames: u64,
     trade_frames: u64,
+    /// The `ts_event` a snapshot takes: the connection's start, then its last book row's.
+    book_time: EventTime,
 }
 
 impl Open {
-    fn new(stream: Stream) -> Self {
+    fn new(stream: Stream, connected: RecvTime) -> Self {
         Self {
             stream,
             book: Book::new(),
@@ -56,6 +61,7 @@ impl Open {
             said_unsynced: false,
             book_frames: 0,
             trade_frames: 0,
+            book_time: EventTime::from_nanos(connected.as_nanos()),
         }
     }
 }
@@ -66,6 +72,7 @@ struct SavedOpen {
     said_unsynced: bool,
     book_frames: u64,
     trade_frames: u64,
+    book_time: i64,
 }
 
 /// One product's rules.
@@ -104,6 +111,7 @@ impl rules::Rules for Rules {
                         said_unsynced: open.said_unsynced,
                         book_frames: open.book_frames,
                         trade_frames: open.trade_frames,
+                        book_time: open.book_time.as_nanos(),
                     })
                     .ok(),
                 },
@@ -119,7 +127,8 @@ impl rules::Rules for Rules {
     }
 
     fn apply(&mut self, record: &Record, sink: &mut Sink) -> Verdict {
-        match self.conns.route(record, sink, Open::new, |_| CHANNELS) {
+        let connected = record.ts_recv;
+        match self.conns.route(record, sink, |s| Open::new(s, connected), |_| CHANNELS) {
             Some((conn, text)) => self.frame(sink, record.ts_recv, conn, text),
             None => Verdict::Continue,
         }
@@ -147,6 +156,7 @@ impl Rules {
                     said_unsynced: own.said_unsynced,
                     book_frames: own.book_frames,
                     trade_frames: own.trade_frames,
+                    book_time: EventTime::from_nanos(own.book_time),
                 }),
                 _ => None,
             };
@@ -166,8 +176,9 @@ impl Rules {
         };
         match message {
             Legacy::Snapshot { bids, asks, .. } => {
-                // A snapshot has no time: the capture's receive time stands for it.
-                let ts_event = EventTime::from_nanos(ts.as_nanos());
+                // A snapshot has no time: the connection's last book time stands for it.
+                let Some(open) = self.conns.open_mut(conn) else { return Verdict::Continue };
+                let ts_event = open.book_time;
                 self.book(sink, ts, conn, true, &bids, &asks, ts_event)
             }
             Legacy::Update { bids, asks, ts_event, .. } => {
@@ -219,6 +230,7 @@ impl Rules {
         }
         open.synced = true;
         open.book_frames = next;
+        open.book_time = open.book_time.max(ts_event);
         let seq = next as i64;
         for (side, level) in &changes {
             sink.out.depth.push(DepthRow {
@@ -329,8 +341,9 @@ mod tests {
         let depth = &run.sink.out.depth;
         assert_eq!(depth.len(), 4);
         assert!(depth[..2].iter().all(|r| r.snapshot && r.seq == 1));
-        // The snapshot's rows take the receive time; updates their `time`.
-        assert_eq!(depth[0].ts_event.as_nanos(), depth[0].ts_recv.as_nanos());
+        // The snapshot's rows take the connection's start; updates their `time`.
+        assert_eq!(depth[0].ts_event.as_nanos(), T0 + 1_000_000);
+        assert_eq!(depth[2].ts_event.as_nanos(), 1_618_677_817_075_687_000);
         assert_eq!(depth[2].qty, crate::model::Qty::ZERO);
         assert_eq!(run.sink.out.book_top.last().map(|t| t.seq), Some(3));
         // Trades: the maker's side flipped; a repeat dropped; a jump in ids said.
