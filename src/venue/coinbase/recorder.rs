@@ -384,12 +384,12 @@ impl Rules {
 /// book connection, trades only on the trades one (a combined connection takes both);
 /// heartbeats and acknowledgements anywhere; any other channel was not subscribed here.
 fn subscribed(stream: Stream, envelope: &Envelope) -> Result<(), ParseError> {
-    let fits = match (&envelope.body, stream) {
-        (Body::L2(_), Stream::Book | Stream::Combined) => true,
-        (Body::Trades(_), Stream::Trades | Stream::Combined) => true,
-        (Body::Heartbeat | Body::Subscriptions, _) => true,
-        _ => false,
-    };
+    let fits = matches!(
+        (&envelope.body, stream),
+        (Body::L2(_), Stream::Book | Stream::Combined)
+            | (Body::Trades(_), Stream::Trades | Stream::Combined)
+            | (Body::Heartbeat | Body::Subscriptions, _)
+    );
     if fits {
         return Ok(());
     }
