@@ -6,6 +6,9 @@
 //!   ([`raw`]). Each file's Binance market is inferred from its frames (or folder); files of
 //!   one market given together are one continuous stream in receive-time order, recorded as
 //!   one connection (a chain break starts a new one, as `collect` would reconnect).
+//! * `--from-format coinbase-legacy`: cryptofeed's raw recordings of the legacy Coinbase
+//!   Exchange feed (`snapshot` / `l2update` / `match`), one market per product under venue
+//!   `coinbase-exchange` ([`coinbase`], docs/VENUES.md §16.6).
 //! * `--from-format journal`: mdkit's own journal (`<data>/_journal/<venue>/<MARKET>`, archived
 //!   segments included), replayed record by record: connections, frames, disconnects and
 //!   restarts exactly as `collect` journaled them, so the rows come out as `collect` wrote
@@ -15,6 +18,7 @@
 //! capture's first receive time is refused, unless `--replace` deletes that market's tables
 //! and state first. Owns flags and the summary; must not parse frames (the recorder does).
 
+mod coinbase;
 mod journal;
 pub mod raw;
 
@@ -44,6 +48,11 @@ collector writes Binance combined streams and REST depth snapshots. The Binance 
 unless --venue/--market are given. Files of one market are one continuous stream: give a \
 day's files together (e.g. btcusdt_20240808.gz btcusdt_20240809.gz), since a file without \
 a REST snapshot has no book on its own.
+  coinbase-legacy  cryptofeed raw recordings of the legacy Coinbase Exchange feed (line 1 \
+`<url> <-> <connect time>`, then `<receive time>: <frame>`): level2 `snapshot`/`l2update` and \
+`match`/`last_match` become each product's depth, book_top, trades (taker side: the opposite of \
+the maker `side`) and events under venue coinbase-exchange; every product in the file, or \
+--market. l2update has no sequence number, so book continuity cannot be proven.
   journal          mdkit's own journal directory, <data>/_journal/<venue>/<MARKET> (or a \
 data root holding _journal/): replayed as collect recorded it.
 
@@ -57,9 +66,11 @@ state first.
 
 Examples:
   mdkit import spot/btcusdt_20240808.gz spot/btcusdt_20240809.gz --from-format hftbacktest-raw
-  mdkit --data rebuilt import data/_journal/extended/ETH-USD --from-format journal";
+  mdkit --data rebuilt import data/_journal/extended/ETH-USD --from-format journal
+  mdkit import COINBASE.ws.28.0 --from-format coinbase-legacy --market SKL-USD";
 
-/// Import raw captures (mdkit journals, hftbacktest Binance files) into the tables.
+/// Import raw captures (mdkit journals, hftbacktest Binance files, legacy Coinbase captures)
+/// into the tables.
 #[derive(Debug, Clone, clap::Args)]
 #[command(long_about = LONG_ABOUT)]
 pub struct Args {
@@ -93,6 +104,8 @@ pub struct Args {
 pub enum Format {
     Journal,
     HftbacktestRaw,
+    /// cryptofeed raw recordings of the legacy Coinbase Exchange feed.
+    CoinbaseLegacy,
 }
 
 /// What one market's import wrote.
@@ -155,6 +168,7 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
     let imported = match args.format {
         Format::HftbacktestRaw => import_raw(data, &args.files, &config)?,
         Format::Journal => journal::import(data, &args.files, &config)?,
+        Format::CoinbaseLegacy => coinbase::import(data, &args.files, &config)?,
     };
     for one in &imported {
         print!("{}", summary(one));

@@ -94,7 +94,7 @@ impl<'a> Value<'a> {
         }
     }
 
-    fn as_array(&self) -> Option<&[Value<'a>]> {
+    pub(super) fn as_array(&self) -> Option<&[Value<'a>]> {
         match self {
             Value::Array(items) => Some(items),
             _ => None,
@@ -380,6 +380,38 @@ impl<'v> Obj<'v> {
         let millis = self.i64(name)?;
         EventTime::from_millis(millis)
             .ok_or_else(|| ParseError::TimeOutOfRange { field: self.field(name), millis })
+    }
+
+    /// An RFC 3339 time with up to nanoseconds (`2023-02-09T20:32:50.714964855Z`, Coinbase's
+    /// spelling, docs/VENUES.md §16) on the venue's clock.
+    pub(super) fn rfc3339(&self, name: &str) -> Result<EventTime, ParseError> {
+        let text = self.str(name)?;
+        chrono::DateTime::parse_from_rfc3339(text)
+            .ok()
+            .and_then(|t| t.timestamp_nanos_opt())
+            .map(EventTime::from_nanos)
+            .ok_or_else(|| ParseError::InvalidField {
+                field: self.field(name),
+                expected: "an RFC 3339 time",
+                found: format!("string {:?}", excerpt_of(text, EXCERPT_CHARS)),
+            })
+    }
+
+    /// An id spelled as a JSON string of digits (`"trade_id":"34112908"`), exact, in
+    /// 0..=i64::MAX.
+    pub(super) fn digits_id(&self, name: &str) -> Result<i64, ParseError> {
+        let text = self.str(name)?;
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ParseError::InvalidField {
+                field: self.field(name),
+                expected: "a string of digits",
+                found: format!("string {:?}", excerpt_of(text, EXCERPT_CHARS)),
+            });
+        }
+        text.parse::<i64>().map_err(|_| ParseError::IdOutOfRange {
+            field: self.field(name),
+            text: text.to_owned(),
+        })
     }
 
     /// A non-negative integer id, exact (docs/VENUES.md §1.4: ids exceed 2^53).

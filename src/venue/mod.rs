@@ -12,6 +12,7 @@
 pub mod binance;
 pub mod bybit;
 pub mod check;
+pub mod coinbase;
 pub mod conns;
 pub mod dydx;
 mod error;

@@ -9,6 +9,7 @@ mod bybit;
 mod bybit_live;
 mod calibrate;
 mod cli;
+mod coinbase;
 mod collect;
 mod common;
 mod compact;
