@@ -41,6 +41,8 @@ pub mod binance;
 pub mod binance_wire;
 pub mod bybit;
 pub mod bybit_wire;
+pub mod dydx;
+pub mod dydx_wire;
 pub mod fault;
 pub mod hub;
 pub mod hyperliquid;
@@ -106,7 +108,7 @@ frames from 1.
                  of DIR/<market>/bad.jsonl (kind, conn, stream, frame, seq, ts).
 Extended connections without a User-Agent header are always refused with HTTP 403. On the \
 Binance venue, N counts a connection's frames (diffs and trades together) and skip=N drops the \
-first diff at or after frame N, which breaks the update-id chain. On the Kraken venue N counts a connection's book or trade messages (not acks or heartbeats) and skip=N drops frame N, so the next book checksum no longer matches the client's book (or trade ids jump). On the OKX venue N counts the same way and skip=N drops frame N, so the next prevSeqId names a message the client never had; bad=K is not spelled for OKX yet and is refused. On the Hyperliquid venue (at /ws) every book push is a full snapshot: skip=N loses push N, which the next one heals; checksum=N and bad=K are refused. On the Bybit venues (at /v5/public/linear, /spot and /inverse) skip=N drops data message N, so the next delta's u jumps; checksum=N and bad=K are refused.";
+first diff at or after frame N, which breaks the update-id chain. On the Kraken venue N counts a connection's book or trade messages (not acks or heartbeats) and skip=N drops frame N, so the next book checksum no longer matches the client's book (or trade ids jump). On the OKX venue N counts the same way and skip=N drops frame N, so the next prevSeqId names a message the client never had; bad=K is not spelled for OKX yet and is refused. On the Hyperliquid venue (at /ws) every book push is a full snapshot: skip=N loses push N, which the next one heals; checksum=N and bad=K are refused. On the Bybit venues (at /v5/public/linear, /spot and /inverse) skip=N drops data message N, so the next delta's u jumps; checksum=N and bad=K are refused. On the dYdX venue (at /v4/ws) skip=N drops message N, so the next message_id jumps; a step's bid and ask changes go out as two messages (one batch when subscribed batched), so an up-move leaves the book crossed in between, as the indexer's may be; checksum=N and bad=K are refused.";
 
 const WAIT_STREAMS_HELP: &str = "\
 Hold the simulated clock at --start until N market-data streams have attached: an Extended v1 \
@@ -123,7 +125,7 @@ per side), max_size. Presets: ETH-USD mid 3000 tick 0.01 lot 0.001 sigma 0.5 A 2
 BTC-USD mid 84000 tick 1 lot 0.00001 sigma 10 kappa 0.15; SOL-USD mid 140 tick 0.001 sigma \
 0.025 kappa 150; any other name: mid 1000 tick 0.01 lot 0.01 sigma 0.2 kappa 15.";
 
-/// Run a local Extended-compatible (or Binance, Kraken, OKX, Hyperliquid or Bybit) WebSocket venue fed by a synthetic market.
+/// Run a local Extended-compatible (or Binance, Kraken, OKX, Hyperliquid, Bybit or dYdX) WebSocket venue fed by a synthetic market.
 ///
 /// Prints `listening on ws://127.0.0.1:<port>` as the first line of stdout, then one line per
 /// market with its true parameters (key=value), then serves until --duration of simulated
@@ -318,7 +320,7 @@ impl Config {
                 (Venue::Okx | Venue::Hyperliquid, FaultKind::Bad(_)) => {
                     "bad frames are not spelled in this venue's shapes yet"
                 }
-                (venue, FaultKind::Bad(_)) if venue.bybit().is_some() => {
+                (venue, FaultKind::Bad(_)) if venue.bybit().is_some() || venue == Venue::Dydx => {
                     "bad frames are not spelled in this venue's shapes yet"
                 }
                 (Venue::Kraken | Venue::Okx, FaultKind::Checksum(_)) | (_, FaultKind::Bad(_)) => {
@@ -434,6 +436,9 @@ async fn run_config(config: Config) -> anyhow::Result<()> {
             }
             None if config.venue == Venue::Okx => {
                 subscribed::serve::<okx::Okx>(listener, hub.clone(), server_config, ended).await
+            }
+            None if config.venue == Venue::Dydx => {
+                subscribed::serve::<dydx::Dydx>(listener, hub.clone(), server_config, ended).await
             }
             None if config.venue.bybit().is_some() => {
                 subscribed::serve::<bybit::Bybit>(listener, hub.clone(), server_config, ended).await

@@ -70,10 +70,13 @@ pub enum Venue {
     BybitLinear,
     /// Bybit v5 coin-margined perpetuals and futures (`BTCUSD`), 1 USD per contract.
     BybitInverse,
+    /// dYdX v4 perpetuals through the indexer (`BTC-USD`): batched book updates proven by
+    /// `message_id`; a crossed book is recorded as sent, with a `crossed` row.
+    Dydx,
 }
 
 impl Venue {
-    pub const ALL: [Venue; 11] = [
+    pub const ALL: [Venue; 12] = [
         Venue::Extended,
         Venue::ExtendedV2,
         Venue::BinanceSpot,
@@ -85,6 +88,7 @@ impl Venue {
         Venue::BybitSpot,
         Venue::BybitLinear,
         Venue::BybitInverse,
+        Venue::Dydx,
     ];
 
     /// The name in the tables, the journal and state folders (`venue=`), and the `--venue`
@@ -101,6 +105,7 @@ impl Venue {
             Venue::BybitSpot => bybit::Category::Spot.venue(),
             Venue::BybitLinear => bybit::Category::Linear.venue(),
             Venue::BybitInverse => bybit::Category::Inverse.venue(),
+            Venue::Dydx => dydx::VENUE,
         }
     }
 
@@ -123,7 +128,8 @@ impl Venue {
             | Venue::Hyperliquid
             | Venue::BybitSpot
             | Venue::BybitLinear
-            | Venue::BybitInverse => None,
+            | Venue::BybitInverse
+            | Venue::Dydx => None,
             Venue::BinanceSpot => Some(binance::Kind::Spot),
             Venue::BinanceUsdm => Some(binance::Kind::UsdM),
             Venue::BinanceCoinm => Some(binance::Kind::CoinM),
@@ -155,6 +161,7 @@ impl Venue {
             Venue::BybitSpot | Venue::BybitLinear | Venue::BybitInverse => {
                 bybit::market_name(market)
             }
+            Venue::Dydx => dydx::market_name(market),
         }
     }
 
@@ -170,6 +177,7 @@ impl Venue {
         match (self, self.binance()) {
             (_, Some(binance::Kind::CoinM)) => Some(binance::coinm_contract(market)),
             (Venue::Okx, _) => okx::contract(market),
+            (Venue::Dydx, _) => dydx::contract(market),
             _ => match self.bybit() {
                 Some(category) => bybit::contract(category, market),
                 None => Some(Contract::LINEAR_1),
@@ -216,6 +224,7 @@ impl Venue {
             (Venue::Hyperliquid, _) => {
                 hyperliquid::link::plan(&hyperliquid::symbol(market), endpoints, wanted)
             }
+            (Venue::Dydx, _) => dydx::link::plan(&dydx::market_name(market), endpoints, wanted),
             (_, None) => extended::link::plan(market, endpoints, wanted),
             (_, Some(kind)) => binance::link::plan(kind, market, endpoints, wanted),
         }
@@ -228,6 +237,7 @@ impl Venue {
             (Venue::Kraken, _) => kraken::link::MAX_MESSAGE_BYTES,
             (Venue::Okx, _) => okx::link::MAX_MESSAGE_BYTES,
             (Venue::Hyperliquid, _) => hyperliquid::link::MAX_MESSAGE_BYTES,
+            (Venue::Dydx, _) => dydx::link::MAX_MESSAGE_BYTES,
             (Venue::BybitSpot | Venue::BybitLinear | Venue::BybitInverse, _) => {
                 bybit::link::MAX_MESSAGE_BYTES
             }
@@ -250,6 +260,9 @@ impl Venue {
             }
             (Venue::Hyperliquid, _) => {
                 Box::new(hyperliquid::recorder::Rules::restore(&hyperliquid::symbol(market), saved))
+            }
+            (Venue::Dydx, _) => {
+                Box::new(dydx::recorder::Rules::restore(&dydx::market_name(market), saved))
             }
             (Venue::BybitSpot | Venue::BybitLinear | Venue::BybitInverse, _) => {
                 Box::new(bybit::recorder::Rules::restore(
@@ -320,7 +333,7 @@ mod tests {
         assert_eq!(Venue::value_variants().len(), Venue::ALL.len());
         let err = "bybit".parse::<Venue>().unwrap_err().to_string();
         assert!(err.contains("known: extended, extended-v2, binance-spot"), "{err}");
-        assert!(err.ends_with("hyperliquid, bybit-spot, bybit-linear, bybit-inverse)"), "{err}");
+        assert!(err.ends_with("bybit-spot, bybit-linear, bybit-inverse, dydx)"), "{err}");
         assert_eq!(Venue::BybitLinear.market_name("ethusdt"), "ETHUSDT");
         let usd = Contract::Inverse { size: crate::model::Qty::from_raw(crate::model::UNIT) };
         assert_eq!(Venue::BybitInverse.contract("BTCUSD"), Some(usd));

@@ -115,6 +115,9 @@ kinds! {
     DuplicateTrade => "duplicate_trade", Duplicates, Violation, "trade recorded twice (same trade_id)";
     BadSize => "bad_size", Replay, Violation, "negative or zero resting size, or a bad price or side";
     CrossedBook => "crossed_book", Replay, Violation, "crossed or locked book after a frame";
+    // dYdX's indexer may send a briefly crossed book (docs/VENUES.md §15): the recorder keeps it
+    // as sent with a `crossed` events row, and these moments are counted apart.
+    VenueCrossed => "venue_crossed", Replay, Note, "crossed book as the venue sent it (a crossed events row says so)";
     // A note, not a violation: a minutely SNAPSHOT carries the book as of its own seq, so the
     // changes of that 100 ms step show up as drift (the simulator does this, and docs/VENUES.md
     // does not say the venue does otherwise). A lost DELTA is caught as a seq gap.

@@ -118,6 +118,7 @@ pub fn check(
         tolerance_bps: config.tolerance_bps,
         mid_stream_start: range.start.is_some(),
         fresh_conns,
+        may_cross: events.iter().filter(|e| e.kind == EventKind::Crossed).map(|e| e.conn).collect(),
         ends: by_conn
             .iter()
             .filter_map(|(c, e)| {

@@ -15,6 +15,7 @@ mod common;
 mod compact;
 mod contract;
 mod dydx;
+mod dydx_live;
 mod extended;
 mod extended_v2;
 mod fuzz;

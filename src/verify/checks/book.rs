@@ -7,7 +7,7 @@
 //! arrive early are copied. Gaps are collected here and judged against `events` afterwards
 //! (`sequence.rs`); this module must not read events.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use super::cursor::{fmt_ts, DepthLevel, FrameHead, Top};
 use super::latency::Histogram;
@@ -85,6 +85,9 @@ struct ConnBook {
     last: Option<FrameMark>,
     pending: BTreeMap<i64, Pending>,
     gaps: Vec<Gap>,
+    /// The venue said this connection's book may be crossed (a `crossed` events row): a
+    /// crossed frame is counted apart, as a note.
+    may_cross: bool,
 }
 
 /// Buffers shared by every connection.
@@ -104,6 +107,8 @@ pub struct BookCheck {
     mid_stream_start: bool,
     /// …except on connections whose connect event lies inside the range.
     fresh: Vec<u32>,
+    /// Connections with a `crossed` events row.
+    may_cross: HashSet<u32>,
     work: Work,
     pub frames: u64,
     pub depth_rows: u64,
@@ -176,10 +181,18 @@ impl BookCheck {
             current: 0,
             mid_stream_start,
             fresh,
+            may_cross: HashSet::new(),
             work: Work::default(),
             frames: 0,
             depth_rows: 0,
         }
+    }
+
+    /// Connections whose book the venue said was crossed (`crossed` events rows, dYdX): their
+    /// crossed frames are `venue_crossed` notes, not `crossed_book` violations.
+    pub fn may_cross(mut self, conns: HashSet<u32>) -> Self {
+        self.may_cross = conns;
+        self
     }
 
     /// The best prices after the latest frame applied.
@@ -204,6 +217,7 @@ impl BookCheck {
                     last: None,
                     pending: BTreeMap::new(),
                     gaps: Vec::new(),
+                    may_cross: self.may_cross.contains(&conn),
                 });
                 self.conns.len() - 1
             }
@@ -380,6 +394,7 @@ fn apply(
                 c.ladder.best(BookSide::Bid),
                 c.ladder.best(BookSide::Ask),
                 "replayed book",
+                c.may_cross,
                 f,
             );
         }
@@ -394,7 +409,7 @@ fn apply(
     } else {
         let (bid, ask) = (head.top.level(true, 0), head.top.level(false, 0));
         if matches!((bid, ask), (Some(b), Some(a)) if b.0 >= a.0) {
-            crossed(head, bid, ask, "book_top row", f);
+            crossed(head, bid, ask, "book_top row", c.may_cross, f);
         }
         work.top = Some(MarketTop {
             bid: bid.map(|l| l.0),
@@ -472,10 +487,11 @@ fn crossed(
     bid: Option<(i64, i64)>,
     ask: Option<(i64, i64)>,
     whose: &str,
+    venue_said: bool,
     f: &mut Findings,
 ) {
     f.add(
-        Kind::CrossedBook,
+        if venue_said { Kind::VenueCrossed } else { Kind::CrossedBook },
         || {
             let how = match (bid, ask) {
                 (Some(b), Some(a)) if b.0 == a.0 => "locked",
@@ -702,6 +718,16 @@ mod tests {
         assert_eq!(f.count(Kind::CrossedBook), 1);
         let text = &f.iter().next().unwrap().examples[0].message;
         assert!(text.contains("crossed after conn 1 seq 2"), "{text}");
+
+        // The same frames on a connection whose venue said its book may cross: a note.
+        let mut f = Findings::new(5);
+        let mut check = BookCheck::new(false, vec![]).may_cross(HashSet::from([1]));
+        for (head, rows) in &frames {
+            check.frame(head, rows, &mut f);
+        }
+        check.finish(&mut f);
+        assert_eq!((f.count(Kind::CrossedBook), f.count(Kind::VenueCrossed)), (0, 1));
+        assert_eq!(f.violations(), 0);
     }
 
     #[test]

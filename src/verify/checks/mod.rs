@@ -12,7 +12,7 @@ pub mod latency;
 pub mod sequence;
 pub mod trades;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use book::{BookCheck, BookSummary};
 use cursor::{
@@ -42,6 +42,8 @@ pub struct PassConfig {
     pub fresh_conns: Vec<u32>,
     /// The terminal event of each ended connection (see `trades`).
     pub ends: HashMap<u32, BookEnd>,
+    /// Connections with a `crossed` events row (see `book`).
+    pub may_cross: HashSet<u32>,
 }
 
 /// What the pass saw.
@@ -61,7 +63,8 @@ pub fn pass(
     let mut depth = DepthCursor::new(Source::new(Table::Depth, input.depth.0, input.depth.1));
     let mut trade_rows =
         TradeCursor::new(Source::new(Table::Trades, input.trades.0, input.trades.1));
-    let mut book = BookCheck::new(config.mid_stream_start, config.fresh_conns);
+    let mut book =
+        BookCheck::new(config.mid_stream_start, config.fresh_conns).may_cross(config.may_cross);
     let mut trades = TradeCheck::new(config.tolerance_bps, config.ends);
     let mut rows: Vec<DepthLevel> = Vec::with_capacity(1024);
     let mut strays = Strays::default();

@@ -196,6 +196,22 @@ impl TradeCheck {
             );
             return;
         };
+        if matches!((top.bid, top.ask), (Some(bid), Some(ask)) if bid >= ask) {
+            f.add(
+                Kind::TradeWithoutBook,
+                || {
+                    format!(
+                        "trade_id {} at {}: the book of that moment (conn {} seq {}) was crossed",
+                        t.trade_id,
+                        fmt_ts(t.ts_recv),
+                        top.conn,
+                        top.seq
+                    )
+                },
+                key(),
+            );
+            return;
+        }
         let end = self.ends.get(&top.conn).copied();
         if let Some(end) = end.filter(|e| e.ts_recv <= t.ts_recv) {
             f.add(
