@@ -41,6 +41,8 @@ pub mod binance;
 pub mod binance_wire;
 pub mod bybit;
 pub mod bybit_wire;
+pub mod coinbase;
+pub mod coinbase_wire;
 pub mod dydx;
 pub mod dydx_wire;
 pub mod fault;
@@ -125,7 +127,7 @@ per side), max_size. Presets: ETH-USD mid 3000 tick 0.01 lot 0.001 sigma 0.5 A 2
 BTC-USD mid 84000 tick 1 lot 0.00001 sigma 10 kappa 0.15; SOL-USD mid 140 tick 0.001 sigma \
 0.025 kappa 150; any other name: mid 1000 tick 0.01 lot 0.01 sigma 0.2 kappa 15.";
 
-/// Run a local Extended-compatible (or Binance, Kraken, OKX, Hyperliquid, Bybit or dYdX) WebSocket venue fed by a synthetic market.
+/// Run a local Extended-compatible (or Binance, Kraken, OKX, Hyperliquid, Bybit, dYdX or Coinbase) WebSocket venue fed by a synthetic market.
 ///
 /// Prints `listening on ws://127.0.0.1:<port>` as the first line of stdout, then one line per
 /// market with its true parameters (key=value), then serves until --duration of simulated
@@ -320,7 +322,10 @@ impl Config {
                 (Venue::Okx | Venue::Hyperliquid, FaultKind::Bad(_)) => {
                     "bad frames are not spelled in this venue's shapes yet"
                 }
-                (venue, FaultKind::Bad(_)) if venue.bybit().is_some() || venue == Venue::Dydx => {
+                (venue, FaultKind::Bad(_))
+                    if venue.bybit().is_some()
+                        || matches!(venue, Venue::Dydx | Venue::Coinbase) =>
+                {
                     "bad frames are not spelled in this venue's shapes yet"
                 }
                 (Venue::Kraken | Venue::Okx, FaultKind::Checksum(_)) | (_, FaultKind::Bad(_)) => {
@@ -436,6 +441,10 @@ async fn run_config(config: Config) -> anyhow::Result<()> {
             }
             None if config.venue == Venue::Okx => {
                 subscribed::serve::<okx::Okx>(listener, hub.clone(), server_config, ended).await
+            }
+            None if config.venue == Venue::Coinbase => {
+                subscribed::serve::<coinbase::Coinbase>(listener, hub.clone(), server_config, ended)
+                    .await
             }
             None if config.venue == Venue::Dydx => {
                 subscribed::serve::<dydx::Dydx>(listener, hub.clone(), server_config, ended).await

@@ -73,10 +73,13 @@ pub enum Venue {
     /// dYdX v4 perpetuals through the indexer (`BTC-USD`): batched book updates proven by
     /// `message_id`; a crossed book is recorded as sent, with a `crossed` row.
     Dydx,
+    /// Coinbase Advanced Trade spot (`BTC-USD`): `level2` and `market_trades`, each with
+    /// `heartbeats`, proven by the connection's `sequence_num`.
+    Coinbase,
 }
 
 impl Venue {
-    pub const ALL: [Venue; 12] = [
+    pub const ALL: [Venue; 13] = [
         Venue::Extended,
         Venue::ExtendedV2,
         Venue::BinanceSpot,
@@ -89,6 +92,7 @@ impl Venue {
         Venue::BybitLinear,
         Venue::BybitInverse,
         Venue::Dydx,
+        Venue::Coinbase,
     ];
 
     /// The name in the tables, the journal and state folders (`venue=`), and the `--venue`
@@ -106,6 +110,7 @@ impl Venue {
             Venue::BybitLinear => bybit::Category::Linear.venue(),
             Venue::BybitInverse => bybit::Category::Inverse.venue(),
             Venue::Dydx => dydx::VENUE,
+            Venue::Coinbase => coinbase::VENUE,
         }
     }
 
@@ -129,7 +134,8 @@ impl Venue {
             | Venue::BybitSpot
             | Venue::BybitLinear
             | Venue::BybitInverse
-            | Venue::Dydx => None,
+            | Venue::Dydx
+            | Venue::Coinbase => None,
             Venue::BinanceSpot => Some(binance::Kind::Spot),
             Venue::BinanceUsdm => Some(binance::Kind::UsdM),
             Venue::BinanceCoinm => Some(binance::Kind::CoinM),
@@ -162,6 +168,7 @@ impl Venue {
                 bybit::market_name(market)
             }
             Venue::Dydx => dydx::market_name(market),
+            Venue::Coinbase => coinbase::market_name(market),
         }
     }
 
@@ -178,6 +185,7 @@ impl Venue {
             (_, Some(binance::Kind::CoinM)) => Some(binance::coinm_contract(market)),
             (Venue::Okx, _) => okx::contract(market),
             (Venue::Dydx, _) => dydx::contract(market),
+            (Venue::Coinbase, _) => coinbase::contract(market),
             _ => match self.bybit() {
                 Some(category) => bybit::contract(category, market),
                 None => Some(Contract::LINEAR_1),
@@ -225,6 +233,9 @@ impl Venue {
                 hyperliquid::link::plan(&hyperliquid::symbol(market), endpoints, wanted)
             }
             (Venue::Dydx, _) => dydx::link::plan(&dydx::market_name(market), endpoints, wanted),
+            (Venue::Coinbase, _) => {
+                coinbase::link::plan(&coinbase::market_name(market), endpoints, wanted)
+            }
             (_, None) => extended::link::plan(market, endpoints, wanted),
             (_, Some(kind)) => binance::link::plan(kind, market, endpoints, wanted),
         }
@@ -238,6 +249,7 @@ impl Venue {
             (Venue::Okx, _) => okx::link::MAX_MESSAGE_BYTES,
             (Venue::Hyperliquid, _) => hyperliquid::link::MAX_MESSAGE_BYTES,
             (Venue::Dydx, _) => dydx::link::MAX_MESSAGE_BYTES,
+            (Venue::Coinbase, _) => coinbase::link::MAX_MESSAGE_BYTES,
             (Venue::BybitSpot | Venue::BybitLinear | Venue::BybitInverse, _) => {
                 bybit::link::MAX_MESSAGE_BYTES
             }
@@ -263,6 +275,9 @@ impl Venue {
             }
             (Venue::Dydx, _) => {
                 Box::new(dydx::recorder::Rules::restore(&dydx::market_name(market), saved))
+            }
+            (Venue::Coinbase, _) => {
+                Box::new(coinbase::recorder::Rules::restore(&coinbase::market_name(market), saved))
             }
             (Venue::BybitSpot | Venue::BybitLinear | Venue::BybitInverse, _) => {
                 Box::new(bybit::recorder::Rules::restore(
@@ -333,7 +348,7 @@ mod tests {
         assert_eq!(Venue::value_variants().len(), Venue::ALL.len());
         let err = "bybit".parse::<Venue>().unwrap_err().to_string();
         assert!(err.contains("known: extended, extended-v2, binance-spot"), "{err}");
-        assert!(err.ends_with("bybit-spot, bybit-linear, bybit-inverse, dydx)"), "{err}");
+        assert!(err.ends_with("bybit-spot, bybit-linear, bybit-inverse, dydx, coinbase)"), "{err}");
         assert_eq!(Venue::BybitLinear.market_name("ethusdt"), "ETHUSDT");
         let usd = Contract::Inverse { size: crate::model::Qty::from_raw(crate::model::UNIT) };
         assert_eq!(Venue::BybitInverse.contract("BTCUSD"), Some(usd));

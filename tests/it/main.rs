@@ -10,6 +10,7 @@ mod bybit_live;
 mod calibrate;
 mod cli;
 mod coinbase;
+mod coinbase_live;
 mod collect;
 mod common;
 mod compact;
