@@ -15,6 +15,7 @@ mod collect;
 mod common;
 mod compact;
 mod contract;
+mod counted;
 mod dydx;
 mod dydx_live;
 mod extended;
