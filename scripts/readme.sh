@@ -45,6 +45,13 @@ for line in "${lines[@]}"; do
             fi
             mkdir -p "$work/import" && ln -sfn "$shared" "$work/import/spot"
             dir=$work/import ;;
+        "mdkit import COINBASE.ws.28.0 "*)
+            capture=$root/../shared/fixtures/coinbase/COINBASE.ws.28.0
+            if [ ! -f "$capture" ]; then
+                echo "skipped: $line  (needs the legacy Coinbase capture in ../shared)"; continue
+            fi
+            mkdir -p "$work/coinbase" && ln -sfn "$capture" "$work/coinbase/COINBASE.ws.28.0"
+            dir=$work/coinbase ;;
         *ETH-USD*|*_journal*) dir=$work/eth ;;
         *) dir=$work/sample ;;
     esac
