@@ -35,7 +35,7 @@ use crate::backtest::event::{Event, MarketSpec, Recalibration};
 use crate::backtest::exchange::{Exchange, Outcome};
 use crate::backtest::metrics::Metrics;
 use crate::backtest::report::{
-    Diagnostics, EquitySample, Fill, Sink, SinkError, Summary, PROGRESS_EVERY,
+    Diagnostics, EquitySample, Fill, FillCause, Sink, SinkError, Summary, PROGRESS_EVERY,
 };
 use crate::backtest::settings::{Config, Latency, Settings, SettingsError};
 use crate::backtest::strategy::{
@@ -355,7 +355,8 @@ impl<'a, S: Strategy + ?Sized> Engine<'a, S> {
             let report_at = at.saturating_add(response).max(self.floor).max(self.last_to_strategy);
             self.last_to_strategy = report_at;
             if let ReportKind::Filled { price, qty, liquidity, fee, .. } = o.kind {
-                self.metrics.on_fill(at, o.side, price, qty, o.position, self.ex_mid2);
+                let cause = o.cause.unwrap_or(FillCause::Taker);
+                self.metrics.on_fill(at, o.side, price, qty, o.position, self.ex_mid2, cause);
                 let fill = Fill {
                     ts_exchange: RecvTime::from_nanos(at),
                     ts_report: RecvTime::from_nanos(report_at),
@@ -365,6 +366,7 @@ impl<'a, S: Strategy + ?Sized> Engine<'a, S> {
                     price,
                     qty,
                     liquidity,
+                    cause,
                     fee,
                     position: Qty::from_raw(o.position),
                     cash: o.cash,

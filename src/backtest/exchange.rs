@@ -24,7 +24,7 @@
 //!   could leave if everything resting on it filled.
 
 use crate::backtest::queue::Queue;
-use crate::backtest::report::Liquidity;
+use crate::backtest::report::{FillCause, Liquidity};
 use crate::backtest::settings::{Config, FillModel, QueueModel};
 use crate::backtest::strategy::{Action, OrderId, OrderKind, RejectReason, ReportKind};
 use crate::book::Ladder;
@@ -86,6 +86,8 @@ pub struct Outcome {
     pub kind: ReportKind,
     pub position: i64,
     pub cash: Money,
+    /// Why it filled; `None` for answers that are not fills.
+    pub cause: Option<FillCause>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -175,17 +177,28 @@ impl Exchange {
     }
 
     fn emit(&mut self, id: OrderId, side: BookSide, kind: ReportKind) {
+        self.emit_fill(id, side, kind, None);
+    }
+
+    fn emit_fill(
+        &mut self,
+        id: OrderId,
+        side: BookSide,
+        kind: ReportKind,
+        cause: Option<FillCause>,
+    ) {
         self.out.push(Outcome {
             id,
             side,
             kind,
             position: self.account.position,
             cash: self.account.cash,
+            cause,
         });
     }
 
     /// Executes `qty` of resting order `i` at its price (maker); removes it when done.
-    fn fill_resting(&mut self, i: usize, qty: i64) -> bool {
+    fn fill_resting(&mut self, i: usize, qty: i64, cause: FillCause) -> bool {
         let o = &mut self.orders[i];
         let qty = qty.min(o.leaves);
         if qty <= 0 {
@@ -203,7 +216,7 @@ impl Exchange {
             liquidity: Liquidity::Maker,
             fee,
         };
-        self.emit(id, side, kind);
+        self.emit_fill(id, side, kind, Some(cause));
         if leaves == 0 {
             self.orders.remove(i);
             true
@@ -376,7 +389,7 @@ impl Exchange {
                 liquidity: Liquidity::Taker,
                 fee,
             };
-            self.emit(id, side, kind);
+            self.emit_fill(id, side, kind, Some(FillCause::Taker));
             filled = true;
         }
         if !filled {
@@ -415,7 +428,7 @@ impl Exchange {
             let o = self.orders[i];
             let opposite = if o.side == BookSide::Bid { best_ask } else { best_bid };
             if o.arrived <= event_time && opposite.is_some_and(|b| crosses(o.side, o.price, b)) {
-                if self.fill_resting(i, o.leaves) {
+                if self.fill_resting(i, o.leaves, FillCause::Crossing) {
                     continue;
                 }
             } else if self.fill_model == FillModel::Queue {
@@ -463,7 +476,8 @@ impl Exchange {
             };
             if reach > 0 {
                 available = (available - reach.min(o.leaves)).max(0);
-                if self.fill_resting(i, reach) {
+                let cause = if through { FillCause::Through } else { FillCause::Queue };
+                if self.fill_resting(i, reach, cause) {
                     continue;
                 }
             }

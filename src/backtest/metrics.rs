@@ -9,7 +9,7 @@
 
 use std::collections::VecDeque;
 
-use crate::backtest::report::{Markout, Summary};
+use crate::backtest::report::{FillCause, Markout, Summary};
 use crate::model::contract::Contract;
 use crate::model::money::Money;
 use crate::model::{BookSide, Price, Qty, NANOS_PER_SEC, UNIT};
@@ -57,6 +57,8 @@ pub struct Metrics {
     contract: Contract,
     fills_bid: u64,
     fills_ask: u64,
+    /// Fills by [`FillCause`], in the order of [`FillCause::ALL`].
+    by_cause: [u64; 4],
     volume: i64,
     turnover: Money,
     position: i64,
@@ -94,6 +96,7 @@ impl Metrics {
             contract,
             fills_bid: 0,
             fills_ask: 0,
+            by_cause: [0; 4],
             volume: 0,
             turnover: Money::ZERO,
             position: 0,
@@ -131,8 +134,10 @@ impl Metrics {
         qty: Qty,
         position: i64,
         mid2: Option<i64>,
+        cause: FillCause,
     ) {
         self.on_time(t);
+        self.by_cause[cause as usize] += 1;
         match side {
             BookSide::Bid => self.fills_bid += 1,
             BookSide::Ask => self.fills_ask += 1,
@@ -188,6 +193,7 @@ impl Metrics {
         self.on_book(t + 1, mid2);
         s.fills_bid = self.fills_bid;
         s.fills_ask = self.fills_ask;
+        [s.fills_queue, s.fills_through, s.fills_crossing, s.fills_taker] = self.by_cause;
         s.volume = Qty::from_raw(self.volume);
         s.turnover = self.turnover;
         s.max_abs_inventory = Qty::from_raw(self.max_abs);
@@ -273,6 +279,7 @@ mod tests {
             Qty::from_raw(100_000_000),
             100_000_000,
             Some(mid2("100")),
+            FillCause::Queue,
         );
         m.on_fill(
             s / 2,
@@ -281,6 +288,7 @@ mod tests {
             Qty::from_raw(100_000_000),
             0,
             Some(mid2("100")),
+            FillCause::Through,
         );
         // The mid moves to 101 at 0.8 s and to 98 at 5 s; the run ends at 20 s.
         m.on_book(800_000_000, Some(mid2("100")));

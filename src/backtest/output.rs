@@ -173,6 +173,7 @@ pub fn fills_schema() -> SchemaRef {
         Field::new("price", decimal(), false),
         Field::new("qty", decimal(), false),
         Field::new("liquidity", DataType::Utf8, false),
+        Field::new("cause", DataType::Utf8, false),
         Field::new("fee", money(), false),
         Field::new("position", decimal(), false),
         Field::new("cash", money(), false),
@@ -238,6 +239,7 @@ pub fn fills_batch(rows: &[Fill]) -> Result<RecordBatch, arrow::error::ArrowErro
         decimals(rows.iter().map(|r| price(r.price))),
         decimals(rows.iter().map(|r| qty(r.qty))),
         strings(rows.iter().map(|r| r.liquidity.as_str())),
+        strings(rows.iter().map(|r| r.cause.as_str())),
         moneys(rows.iter().map(|r| r.fee)),
         decimals(rows.iter().map(|r| qty(r.position))),
         moneys(rows.iter().map(|r| r.cash)),
@@ -398,7 +400,7 @@ mod tests {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     use super::*;
-    use crate::backtest::report::Liquidity;
+    use crate::backtest::report::{FillCause, Liquidity};
     use crate::model::{BookSide, EventTime};
 
     const T: i64 = 1_795_132_800_000_000_000;
@@ -413,6 +415,7 @@ mod tests {
             price: Price::parse("3000.01").unwrap(),
             qty: Qty::parse("0.01").unwrap(),
             liquidity: Liquidity::Maker,
+            cause: FillCause::Queue,
             fee: Money::from_raw(45_000_150_000_000),
             position: Qty::parse("-0.01").unwrap(),
             cash: Money::from_units(-30),

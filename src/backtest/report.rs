@@ -48,6 +48,36 @@ impl Liquidity {
     }
 }
 
+/// Why a fill happened (docs/MODEL.md "Simulated exchange"), so a run can tell the fills the
+/// queue model decided from those it did not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FillCause {
+    /// A trade at our price reached us through the queue ahead (or, with the cross fill
+    /// model, any trade at our price).
+    Queue,
+    /// A trade printed beyond our price: the queue ahead did not matter.
+    Through,
+    /// The opposite best moved onto or past our price.
+    Crossing,
+    /// Our marketable order took the book.
+    Taker,
+}
+
+impl FillCause {
+    pub const ALL: [FillCause; 4] =
+        [FillCause::Queue, FillCause::Through, FillCause::Crossing, FillCause::Taker];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FillCause::Queue => "queue",
+            FillCause::Through => "through",
+            FillCause::Crossing => "crossing",
+            FillCause::Taker => "taker",
+        }
+    }
+}
+
 /// One execution of one of our orders.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fill {
@@ -64,6 +94,7 @@ pub struct Fill {
     pub price: Price,
     pub qty: Qty,
     pub liquidity: Liquidity,
+    pub cause: FillCause,
     /// Fee paid (negative = rebate), rounded up to 10⁻¹⁶.
     pub fee: Money,
     /// Position and cash right after this fill (cash net of fees).
@@ -342,6 +373,12 @@ pub struct Summary {
     pub orders_rejected: u64,
     pub fills_bid: u64,
     pub fills_ask: u64,
+    /// Fills by [`FillCause`]: through the queue, by a trade through the price, by the
+    /// opposite best crossing the price, and as a taker.
+    pub fills_queue: u64,
+    pub fills_through: u64,
+    pub fills_crossing: u64,
+    pub fills_taker: u64,
     /// Quantity traded (contracts), both sides.
     #[serde(serialize_with = "text")]
     pub volume: Qty,
@@ -433,6 +470,13 @@ pub fn table(s: &Summary) -> String {
         ("duration (s)".into(), format!("{:.3}", s.duration_seconds)),
         ("orders sent / rejected".into(), format!("{} / {}", s.orders_sent, s.orders_rejected)),
         ("fills bid / ask".into(), format!("{} / {}", s.fills_bid, s.fills_ask)),
+        (
+            "fills by queue / through / crossing / taker".into(),
+            format!(
+                "{} / {} / {} / {}",
+                s.fills_queue, s.fills_through, s.fills_crossing, s.fills_taker
+            ),
+        ),
         ("volume".into(), s.volume.to_string()),
         ("turnover".into(), s.turnover.to_string()),
         ("pnl gross".into(), s.pnl_gross.to_string()),
@@ -478,7 +522,7 @@ pub fn table(s: &Summary) -> String {
 
 /// The top-level summary fields that are one CSV column each, in column order; the CSV
 /// adds the markouts, diagnostics, notes and settings after them (see [`csv`]).
-const CSV_FIELDS: [&str; 36] = [
+const CSV_FIELDS: [&str; 40] = [
     "venue",
     "market",
     "base_asset",
@@ -496,6 +540,10 @@ const CSV_FIELDS: [&str; 36] = [
     "orders_rejected",
     "fills_bid",
     "fills_ask",
+    "fills_queue",
+    "fills_through",
+    "fills_crossing",
+    "fills_taker",
     "volume",
     "turnover",
     "pnl_gross",
