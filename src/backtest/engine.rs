@@ -356,7 +356,8 @@ impl<'a, S: Strategy + ?Sized> Engine<'a, S> {
             self.last_to_strategy = report_at;
             if let ReportKind::Filled { price, qty, liquidity, fee, .. } = o.kind {
                 let cause = o.cause.unwrap_or(FillCause::Taker);
-                self.metrics.on_fill(at, o.side, price, qty, o.position, self.ex_mid2, cause);
+                self.metrics.on_cause(cause);
+                self.metrics.on_fill(at, o.side, price, qty, o.position, self.ex_mid2);
                 let fill = Fill {
                     ts_exchange: RecvTime::from_nanos(at),
                     ts_report: RecvTime::from_nanos(report_at),

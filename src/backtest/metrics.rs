@@ -125,6 +125,11 @@ impl Metrics {
         self.last_t = Some(t);
     }
 
+    /// Counts one fill by its cause (besides [`Metrics::on_fill`]).
+    pub fn on_cause(&mut self, cause: FillCause) {
+        self.by_cause[cause as usize] += 1;
+    }
+
     /// One of our fills at exchange time `t`; `mid2` is the exchange's bid + ask then.
     pub fn on_fill(
         &mut self,
@@ -134,10 +139,8 @@ impl Metrics {
         qty: Qty,
         position: i64,
         mid2: Option<i64>,
-        cause: FillCause,
     ) {
         self.on_time(t);
-        self.by_cause[cause as usize] += 1;
         match side {
             BookSide::Bid => self.fills_bid += 1,
             BookSide::Ask => self.fills_ask += 1,
@@ -279,7 +282,6 @@ mod tests {
             Qty::from_raw(100_000_000),
             100_000_000,
             Some(mid2("100")),
-            FillCause::Queue,
         );
         m.on_fill(
             s / 2,
@@ -288,7 +290,6 @@ mod tests {
             Qty::from_raw(100_000_000),
             0,
             Some(mid2("100")),
-            FillCause::Through,
         );
         // The mid moves to 101 at 0.8 s and to 98 at 5 s; the run ends at 20 s.
         m.on_book(800_000_000, Some(mid2("100")));
