@@ -24,6 +24,7 @@ pub mod replay;
 pub mod schedule;
 pub mod spec;
 pub mod sweep;
+pub mod walkforward;
 
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
@@ -100,11 +101,20 @@ KEY=VALUE,...), and prints a comparison table, also kept in sweep.txt. --format 
 row per run (per point), --format json each summary object on its own line; the folder then
 goes to stderr.
 
+Walk-forward: --walk-forward train=6h,test=1h[,step=1h] cuts the range into folds; each fold runs
+the --sweep grid over its train span only, picks the best point by --select (sharpe, pnl or
+pnl_dd; the first point on a tie) and runs it over the test span after it. Every run starts flat
+and reads only its own span; the recalibrations it uses are fitted on data received before them.
+Output: fold-NN/train/<point>/ and fold-NN/test/, walkforward.txt and walkforward.json (each
+fold's choice and its in-sample and out-of-sample figures side by side) and, at the top, the
+test runs stitched into one account (equity.parquet, fills.parquet, summary.json, chart.svg).
+
 Examples:
   mdkit backtest
   mdkit backtest --market ETH-USD --from 2026-11-20T00:00Z --to 2026-11-21 --fill-model cross
   mdkit backtest --set gamma=0.05 --latency 25ms --sweep gamma=0.05,0.1,0.2 --sweep cooldown=30,60
-  mdkit backtest --clock event --set warmup=2m --set window=10m --set every=2m --set gamma=0.001";
+  mdkit backtest --clock event --set warmup=2m --set window=10m --set every=2m --set gamma=0.001
+  mdkit backtest --walk-forward train=6h,test=1h --sweep gamma=0.0005,0.002,0.01 --select pnl_dd";
 
 /// Replay a recording through a market-making strategy and report PnL, risk and fills.
 ///
@@ -183,6 +193,14 @@ pub struct Args {
     /// Runs at once in a sweep [default: available cores, at least 2]
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// Walk-forward evaluation: fold after fold, run the --sweep grid on TRAIN, pick the best
+    /// point by --select, and run it on the TEST span that follows (STEP apart, default TEST)
+    #[arg(long, value_name = "train=D,test=D[,step=D]")]
+    pub walk_forward: Option<String>,
+    /// What a walk-forward fold maximises on its train span: sharpe, pnl (net) or pnl_dd (net
+    /// PnL / max drawdown)
+    #[arg(long, value_name = "METRIC", value_parser = ["sharpe", "pnl", "pnl_dd"], default_value = "sharpe")]
+    pub select: String,
     /// What to print: table (the summary; a comparison for a sweep), csv (one row per run,
     /// per point for a sweep) or json (each run's summary object, one per line)
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -215,6 +233,9 @@ pub struct Config {
     pub jobs: usize,
     pub clock: Clock,
     pub format: Format,
+    /// `--walk-forward` fold lengths, and `--select`.
+    pub walk_forward: Option<walkforward::Spec>,
+    pub select: walkforward::Select,
 }
 
 /// Every key a settings file may hold for the backtest.
@@ -333,6 +354,12 @@ impl Config {
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()).max(2));
         anyhow::ensure!(jobs >= 1, "--jobs must be at least 1");
+        let walk_forward = args
+            .walk_forward
+            .as_deref()
+            .map(|text| text.parse::<walkforward::Spec>().context("bad --walk-forward"))
+            .transpose()?;
+        let select = walkforward::Select::parse(&args.select)?;
         let clock = match args.clock.as_str() {
             "event" => {
                 let latency = parse_duration(&args.feed_latency).context("bad --feed-latency")?;
@@ -359,6 +386,8 @@ impl Config {
             sweep,
             jobs,
             format: args.format,
+            walk_forward,
+            select,
         })
     }
 }
@@ -371,7 +400,11 @@ impl Config {
             Some(dir) => Destination::Given { dir: dir.clone(), force: self.force },
             None => {
                 let from = from.to_datetime().format("%Y%m%dT%H%M%SZ");
-                let sweep = if self.sweep.is_empty() { "" } else { "-sweep" };
+                let sweep = match (&self.walk_forward, self.sweep.is_empty()) {
+                    (Some(_), _) => "-walkforward",
+                    (None, true) => "",
+                    (None, false) => "-sweep",
+                };
                 Destination::Numbered {
                     parent: PathBuf::from(output::DEFAULT_PARENT),
                     stem: output::component(&format!("{market}-{from}{sweep}")),
@@ -401,7 +434,19 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
     let (prepared, session) = runtime.block_on(prepare(data, &config))?;
     let source = &prepared.listings.source;
     let span_ns = source.to.as_nanos().saturating_sub(source.from.as_nanos());
-    if let Some(note) = size_to_range(&mut config.settings, span_ns) {
+    if let Some(spec) = config.walk_forward {
+        // Each fold's runs are separate backtests over their own spans; a schedule sized to
+        // the whole range would not fit them, so the settings stay as given.
+        anyhow::ensure!(
+            !walkforward::folds(source.from, source.to, spec).is_empty(),
+            "--walk-forward: the range {} .. {} is shorter than one fold (train {} s + test {} s): \
+             shorten train/test or widen --from/--to",
+            source.from,
+            source.to,
+            spec.train_ns / NANOS_PER_SEC,
+            spec.test_ns / NANOS_PER_SEC
+        );
+    } else if let Some(note) = size_to_range(&mut config.settings, span_ns) {
         tracing::warn!("{note}");
     }
     let points = sweep::points(&config.settings, &config.sweep)?;
@@ -419,10 +464,23 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
     drop(session);
     drop(runtime);
     let dir = prepared.destination.claim()?;
-    if config.sweep.is_empty() {
+    if let Some(spec) = config.walk_forward {
+        walkforward::run(
+            data,
+            &prepared,
+            &points,
+            &schedules,
+            spec,
+            config.select,
+            config.jobs,
+            &dir,
+            config.format,
+        )
+    } else if config.sweep.is_empty() {
         let point = &points[0];
         let recalibrations = sweep::schedule_of(&schedules, &point.settings)?;
-        let summary = run_one(&prepared, &point.settings, recalibrations, &dir, visible_bar())?;
+        let summary =
+            run_one(&prepared, &point.settings, recalibrations, &dir, visible_bar(), None)?;
         print(config.format, &report::table(&summary), &[("", &summary)], &dir)
     } else {
         sweep::run(&prepared, &points, &schedules, config.jobs, &dir, config.format)
@@ -468,13 +526,42 @@ fn visible_bar() -> ProgressBar {
     }
 }
 
-/// One backtest into `dir`: replay, engine, output files. Returns the summary.
+/// Both an [`Output`] and a second sink get every fill and second (walk-forward's stitched
+/// account).
+struct Both<'a, 'b> {
+    out: &'a mut Output,
+    tee: Option<&'a mut (dyn report::Sink + 'b)>,
+}
+
+impl report::Sink for Both<'_, '_> {
+    fn fill(&mut self, fill: &report::Fill) -> Result<(), report::SinkError> {
+        if let Some(tee) = &mut self.tee {
+            tee.fill(fill)?;
+        }
+        self.out.fill(fill)
+    }
+
+    fn equity(&mut self, sample: &report::EquitySample) -> Result<(), report::SinkError> {
+        if let Some(tee) = &mut self.tee {
+            tee.equity(sample)?;
+        }
+        self.out.equity(sample)
+    }
+
+    fn progress(&mut self, events: u64, now: RecvTime) {
+        self.out.progress(events, now);
+    }
+}
+
+/// One backtest into `dir`: replay, engine, output files; every fill and second also goes to
+/// `tee` when given. Returns the summary.
 pub fn run_one(
     prepared: &Prepared,
     settings: &Settings,
     recalibrations: &[Recalibration],
     dir: &Path,
     progress: ProgressBar,
+    tee: Option<&mut dyn report::Sink>,
 ) -> anyhow::Result<Summary> {
     let source = &prepared.listings.source;
     let span = (source.to.as_nanos() - source.from.as_nanos()).max(0) / NANOS_PER_SEC;
@@ -502,7 +589,7 @@ pub fn run_one(
         prepared.spec,
         &engine_settings,
         recalibrations,
-        &mut sink,
+        &mut Both { out: &mut sink, tee },
     )
     .with_context(|| format!("backtest of {}", source.market))?;
     // Record the settings as given (`feed`, not the constant it stood for).

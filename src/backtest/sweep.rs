@@ -142,12 +142,34 @@ pub fn run(
     out_dir: &Path,
     format: Format,
 ) -> anyhow::Result<()> {
+    let summaries = run_points(prepared, points, schedules, jobs, out_dir, "sweep")?;
+    let text = table(points, &summaries);
+    let file = out_dir.join("sweep.txt");
+    std::fs::write(&file, &text).with_context(|| format!("cannot write {}", file.display()))?;
+    let runs: Vec<(&str, &Summary)> =
+        points.iter().zip(&summaries).map(|(p, s)| (p.label.as_str(), s)).collect();
+    print(format, &text, &runs, out_dir)
+}
+
+/// Runs every point over `prepared`'s range on `jobs` threads, each into `<out>/<label>/`,
+/// and returns their summaries in the points' order (`what` names the runs on the progress
+/// bar). Results do not depend on `jobs`.
+pub fn run_points(
+    prepared: &Prepared,
+    points: &[Point],
+    schedules: &Schedules,
+    jobs: usize,
+    out_dir: &Path,
+    what: &str,
+) -> anyhow::Result<Vec<Summary>> {
     let next = AtomicUsize::new(0);
     let results: Vec<Mutex<Option<anyhow::Result<Summary>>>> =
         points.iter().map(|_| Mutex::new(None)).collect();
     let bar = visible_bar();
     bar.set_length(points.len() as u64);
-    if let Ok(style) = ProgressStyle::with_template("sweep {bar:40} {pos}/{len} runs {eta}") {
+    if let Ok(style) =
+        ProgressStyle::with_template(&format!("{what} {{bar:40}} {{pos}}/{{len}} runs {{eta}}"))
+    {
         bar.set_style(style);
     }
     std::thread::scope(|scope| {
@@ -157,7 +179,7 @@ pub fn run(
                 let Some(point) = points.get(i) else { break };
                 let dir = out_dir.join(component(&point.label));
                 let result = schedule_of(schedules, &point.settings).and_then(|schedule| {
-                    run_one(prepared, &point.settings, schedule, &dir, ProgressBar::hidden())
+                    run_one(prepared, &point.settings, schedule, &dir, ProgressBar::hidden(), None)
                 });
                 if let Ok(mut slot) = results[i].lock() {
                     *slot = Some(result);
@@ -173,15 +195,10 @@ pub fn run(
             .into_inner()
             .ok()
             .flatten()
-            .with_context(|| format!("sweep point {} did not run", point.label))?;
-        summaries.push(result.with_context(|| format!("sweep point {}", point.label))?);
+            .with_context(|| format!("{what} point {} did not run", point.label))?;
+        summaries.push(result.with_context(|| format!("{what} point {}", point.label))?);
     }
-    let text = table(points, &summaries);
-    let file = out_dir.join("sweep.txt");
-    std::fs::write(&file, &text).with_context(|| format!("cannot write {}", file.display()))?;
-    let runs: Vec<(&str, &Summary)> =
-        points.iter().zip(&summaries).map(|(p, s)| (p.label.as_str(), s)).collect();
-    print(format, &text, &runs, out_dir)
+    Ok(summaries)
 }
 
 fn opt(v: Option<f64>, digits: usize) -> String {

@@ -43,3 +43,4 @@ mod sql;
 mod storage;
 mod storage_faults;
 mod verify;
+mod walkforward;
