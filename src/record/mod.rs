@@ -426,5 +426,5 @@ fn staged(root: &Path, rel: &Path) -> Staged {
     let path = root.join(rel);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
     let temp = path.with_file_name(temp_name(&name.unwrap_or_default()));
-    Staged { temp, path, rows: 0 }
+    Staged { temp, path, rows: 0, time: None }
 }

@@ -189,7 +189,9 @@ fn read_partition(
         let entry = entry.map_err(|e| StorageError::io(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
-        if is_temp_name(&name) {
+        // The catalog is ours and describes the old parts: it goes with the folder, and the
+        // compacted day starts without one (docs/ARCHITECTURE.md "Catalog").
+        if is_temp_name(&name) || name == super::manifest::MANIFEST {
             continue;
         }
         let is_file = entry.file_type().map_err(|e| StorageError::io(&path, e))?.is_file();

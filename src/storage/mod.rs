@@ -13,6 +13,7 @@ mod contract;
 mod foreign;
 mod journal;
 mod lock;
+pub mod manifest;
 mod part;
 mod path;
 mod reader;
@@ -30,7 +31,7 @@ pub use journal::{
     prune, Cause, Entry, Journal, JournalError, Pruned, Record, Retention, RetentionError, Stream,
 };
 pub use lock::{LockError, MarketLock};
-pub use part::{inspect, BadKind, BadPart, PartInfo, RowGroupSpan};
+pub use part::{footer_reads, inspect, BadKind, BadPart, PartInfo, RowGroupSpan};
 pub use path::is_temp_name;
 pub use path::{
     check_name, find_parts, sweep_temp_files, temp_name, BadName, Found, PartFilter, PartPath,

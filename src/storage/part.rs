@@ -8,6 +8,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::file::statistics::Statistics;
@@ -83,8 +84,17 @@ impl PartInfo {
 
 const MAGIC: &[u8; 4] = b"PAR1";
 
+/// Footers read by [`inspect`] in this process (for tests of the catalog).
+static FOOTER_READS: AtomicU64 = AtomicU64::new(0);
+
+/// How many part footers this process has read so far.
+pub fn footer_reads() -> u64 {
+    FOOTER_READS.load(Ordering::Relaxed)
+}
+
 /// Reads and checks a part's footer.
 pub fn inspect(path: &Path, partition: &Partition) -> Result<PartInfo, BadPart> {
+    FOOTER_READS.fetch_add(1, Ordering::Relaxed);
     let bad = |kind: BadKind, reason: String| BadPart::new(path, kind, reason);
     let mut file =
         File::open(path).map_err(|e| bad(BadKind::Unreadable, format!("cannot open: {e}")))?;

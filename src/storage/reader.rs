@@ -7,7 +7,7 @@
 //! its first time, so memory stays one batch per overlapping part, however long the range.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -17,6 +17,7 @@ use arrow::compute::{filter_record_batch, interleave_record_batch};
 use chrono::NaiveDate;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
+use super::manifest;
 use super::part::{inspect, BadPart, PartInfo};
 use super::path::{find_parts, PartFilter};
 use super::schema::Table;
@@ -116,7 +117,14 @@ pub fn list(root: &Path, table: Table, selection: &Selection) -> Result<Listing,
     let found = find_parts(root, table, &filter).map_err(|e| StorageError::io(&table_dir, e))?;
     let mut parts = Vec::new();
     let mut bad = found.strays;
+    // The manifests of the partitions met so far (docs/ARCHITECTURE.md "Catalog").
+    let mut manifests: Vec<(PathBuf, HashMap<String, manifest::Entry>)> = Vec::new();
     for found in found.parts {
+        if selection.range != TimeRange::ALL
+            && outside(&mut manifests, &found.path, &selection.range)
+        {
+            continue;
+        }
         match inspect(&found.path, &found.partition) {
             Ok(part) => {
                 let keep = part
@@ -143,6 +151,29 @@ pub fn list(root: &Path, table: Table, selection: &Selection) -> Result<Listing,
     }
     sort_parts(&mut parts);
     Ok(Listing { table, range: selection.range, parts, bad })
+}
+
+/// Whether the manifest of `path`'s directory says the part holds no row of `range`: it must
+/// describe the part at its current size (else the footer decides).
+fn outside(
+    manifests: &mut Vec<(PathBuf, HashMap<String, manifest::Entry>)>,
+    path: &Path,
+    range: &TimeRange,
+) -> bool {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return false;
+    };
+    let i = match manifests.iter().position(|(d, _)| d == dir) {
+        Some(i) => i,
+        None => {
+            manifests.push((dir.to_path_buf(), manifest::read(dir)));
+            manifests.len() - 1
+        }
+    };
+    let Some(entry) = manifests[i].1.get(name) else { return false };
+    let Some((lo, hi)) = entry.time else { return false };
+    let same_size = std::fs::metadata(path).is_ok_and(|m| m.len() == entry.bytes);
+    same_size && !range.overlaps(lo, hi)
 }
 
 /// Puts parts in reading order: by first time; parts that start at the same time (one frame

@@ -25,6 +25,7 @@ use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
+use super::manifest;
 use super::path::{check_name, part_name, temp_name, Partition};
 use super::rows::Rows;
 use super::schema::{
@@ -101,6 +102,9 @@ pub struct Staged {
     pub temp: PathBuf,
     pub path: PathBuf,
     pub rows: u64,
+    /// Smallest and largest time of its rows, when the writer knows them: [`publish`] then
+    /// adds the part to its partition's manifest (`None`: it is listed by its footer).
+    pub time: Option<(i64, i64)>,
 }
 
 /// Renames staged parts into place and fsyncs their directories. A part whose temporary file
@@ -123,6 +127,13 @@ pub fn publish(parts: &[Staged]) -> Result<(), StorageError> {
     for dir in dirs {
         File::open(&dir).and_then(|d| d.sync_all()).map_err(|e| StorageError::io(&dir, e))?;
     }
+    let known: Vec<manifest::Published<'_>> = parts
+        .iter()
+        .filter_map(|p| {
+            p.time.map(|time| manifest::Published { path: &p.path, rows: p.rows, time })
+        })
+        .collect();
+    manifest::record(&known);
     Ok(())
 }
 
@@ -381,13 +392,19 @@ impl Writer {
         file.sync_all().map_err(|e| StorageError::io(&temp, e))?;
         drop(file);
         if self.config.defer_publish {
-            self.staged.push(Staged { temp, path: part.final_path, rows: part.rows });
+            let time = Some((part.first_time, part.last_key.0));
+            self.staged.push(Staged { temp, path: part.final_path, rows: part.rows, time });
             return Ok(());
         }
         fs::rename(&temp, &part.final_path).map_err(|e| StorageError::io(&part.final_path, e))?;
         let dir = part.partition.dir(&self.root);
         File::open(&dir).and_then(|d| d.sync_all()).map_err(|e| StorageError::io(&dir, e))?;
         tracing::debug!(path = %part.final_path.display(), rows = part.rows, "committed part");
+        manifest::record(&[manifest::Published {
+            path: &part.final_path,
+            rows: part.rows,
+            time: (part.first_time, part.last_key.0),
+        }]);
         self.committed.push(part.final_path);
         Ok(())
     }

@@ -8,6 +8,7 @@ mod binance_live;
 mod bybit;
 mod bybit_live;
 mod calibrate;
+mod catalog;
 mod cli;
 mod coinbase;
 mod coinbase_live;
