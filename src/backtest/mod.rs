@@ -170,8 +170,8 @@ pub struct Args {
     /// Seed recorded with the run [default: 0, or the config's seed]
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Strategy: as (Avellaneda-Stoikov market maker) or imbalance (L2 order-book imbalance)
-    /// [default: as]
+    /// Strategy: as (Avellaneda-Stoikov market maker), imbalance (L2 order-book imbalance)
+    /// or glft (Gueant-Lehalle-Fernandez-Tapia market maker) [default: as]
     #[arg(long, value_name = "NAME", value_parser = strategy_names())]
     pub strategy: Option<String>,
     /// Price increment [default: inferred, see below]

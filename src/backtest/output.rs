@@ -31,7 +31,7 @@ use parquet::file::properties::WriterProperties;
 use super::chart::{Chart, Point};
 use super::report::{EquitySample, Fill, Sink, SinkError, Summary};
 use crate::model::money::{Money, MONEY_SCALE};
-use crate::model::{Price, Qty, RecvTime, SCALE};
+use crate::model::{BookSide, Price, Qty, RecvTime, SCALE};
 
 /// The folder default output folders are made in, relative to the working directory.
 pub const DEFAULT_PARENT: &str = "backtest";
@@ -348,10 +348,16 @@ impl Output {
         })
     }
 
+    /// Shades `[from, to)` on the chart with `label` (walk-forward folds; [`Chart::shade`]).
+    pub fn shade(&mut self, from: RecvTime, to: RecvTime, label: &str) {
+        self.chart.shade(from.as_nanos(), to.as_nanos(), label);
+    }
+
     /// Closes the Parquet files and writes `chart.svg` and `summary.json`.
-    pub fn finish(self, summary: &Summary) -> Result<(), OutputError> {
+    pub fn finish(mut self, summary: &Summary) -> Result<(), OutputError> {
         self.fills.close()?;
         self.equity.close()?;
+        self.chart.annotate(summary);
         write_file(&self.dir.join("chart.svg"), self.chart.svg().as_bytes())?;
         let mut json = serde_json::to_vec_pretty(summary)
             .map_err(|e| fail(&self.dir.join("summary.json"), e))?;
@@ -370,6 +376,8 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
 
 impl Sink for Output {
     fn fill(&mut self, fill: &Fill) -> Result<(), SinkError> {
+        let buy = fill.side == BookSide::Bid;
+        self.chart.fill(fill.ts_exchange.as_nanos(), fill.price.to_f64(), buy);
         self.fills.push(fill).map_err(Into::into)
     }
 
@@ -482,7 +490,8 @@ mod tests {
         let price = equity.column_by_name("mid").unwrap();
         let price = price.as_any().downcast_ref::<Decimal128Array>().unwrap();
         assert_eq!(price.value_as_string(0), "3000.01500000");
-        assert!(std::fs::read_to_string(dir.path().join("chart.svg")).unwrap().contains("<svg"));
+        let svg = std::fs::read_to_string(dir.path().join("chart.svg")).unwrap();
+        assert_eq!(svg.matches(r#"class="fill "#).count(), fills.num_rows(), "a marker per fill");
         let summary = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
         assert!(summary.ends_with("}\n"));
     }

@@ -673,6 +673,8 @@ mod tests {
             "profit_target_bps",
             "stop_loss_bps",
             "time_stop_seconds",
+            "glft_gamma",
+            "glft_xi",
         ];
         assert_eq!(keys(), want);
         let aliases = [
@@ -701,7 +703,7 @@ mod tests {
             assert_eq!(canonical_key(alias), Some(key), "{alias}");
         }
         let err = Settings::default().set("strategy", "x").unwrap_err();
-        assert_eq!(err.to_string(), "setting strategy: \"x\" is not as or imbalance");
+        assert_eq!(err.to_string(), "setting strategy: \"x\" is not as, imbalance or glft");
         let mut s = Settings::default();
         s.set("strategy", "avellaneda").unwrap();
         assert_eq!(s.strategy, StrategyKind::As);

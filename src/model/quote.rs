@@ -300,15 +300,16 @@ pub fn quote(settings: &QuoteSettings, inputs: &QuoteInputs) -> Result<Quote, Qu
     })
 }
 
-#[derive(Clone, Copy)]
-enum Rounding {
+/// Which way [`round_to_tick`] goes: a bid rounds down and an ask up, away from mid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rounding {
     Down,
     Up,
 }
 
 /// Rounds a price statistic onto the tick grid. A billionth of a tick of slack keeps an f64
 /// that lands a hair off a grid point (2999.99 computed as 2999.9899999) on that point.
-fn round_to_tick(value: f64, tick: Price, rounding: Rounding) -> Result<Price, QuoteError> {
+pub fn round_to_tick(value: f64, tick: Price, rounding: Rounding) -> Result<Price, QuoteError> {
     let ticks = value / tick.to_f64();
     let ticks = match rounding {
         Rounding::Down => (ticks + 1e-9).floor(),
@@ -322,11 +323,13 @@ fn round_to_tick(value: f64, tick: Price, rounding: Rounding) -> Result<Price, Q
     Ok(Price::from_raw(ticks as i64 * tick.raw()))
 }
 
-fn prev_tick(price: Price, tick: Price) -> Price {
+/// One tick below `price`.
+pub fn prev_tick(price: Price, tick: Price) -> Price {
     Price::from_raw(price.raw() - tick.raw())
 }
 
-fn next_tick(price: Price, tick: Price) -> Price {
+/// One tick above `price`.
+pub fn next_tick(price: Price, tick: Price) -> Price {
     Price::from_raw(price.raw() + tick.raw())
 }
 

@@ -207,7 +207,12 @@ fn backtest_writes_every_output_with_sane_numbers() {
 
     let svg = std::fs::read_to_string(dir.join("chart.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("Inventory") && svg.contains("PnL"));
-    assert_eq!(svg.matches("<path").count(), 6, "mid, quotes, equity, inventory, PnL");
+    assert_eq!(svg.matches(r#"class="series""#).count(), 5, "mid, quotes, PnL, inventory");
+    // One marker per fill row, each a buy or a sell as fills.parquet says.
+    let buys = u64_of(&s, "fills_bid") as usize;
+    assert_eq!(svg.matches(r#"class="fill buy""#).count(), buys);
+    assert_eq!(svg.matches(r#"class="fill sell""#).count(), rows(&fills_file) - buys);
+    assert!(svg.contains(&format!("fills {fills} (")), "the header counts the fills");
 }
 
 /// Same tables, settings and seed: byte-identical summary.json and fills.parquet.

@@ -22,6 +22,7 @@ mod dydx_live;
 mod extended;
 mod extended_v2;
 mod fuzz;
+mod glft;
 mod hyperliquid;
 mod hyperliquid_live;
 mod import;

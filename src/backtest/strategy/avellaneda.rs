@@ -18,7 +18,7 @@
 
 use crate::backtest::settings::{number, seconds, Base, Config, SettingsError};
 use crate::backtest::strategy::{
-    OrderKind, OrderState, Orders, Registered, Report, ReportKind, Strategy, View,
+    requote, side_index, Orders, Registered, Report, ReportKind, Strategy, View,
 };
 use crate::model::quote::{quote, GammaMode, QuoteInputs, QuoteSettings};
 use crate::model::{BookSide, Price, Qty};
@@ -193,13 +193,6 @@ pub struct Avellaneda {
     last_fill: [Option<i64>; 2],
 }
 
-fn index(side: BookSide) -> usize {
-    match side {
-        BookSide::Bid => 0,
-        BookSide::Ask => 1,
-    }
-}
-
 impl Avellaneda {
     pub fn new(config: &Config) -> Self {
         Self {
@@ -237,7 +230,8 @@ impl Avellaneda {
         let Ok(q) = quote(&self.settings, &inputs) else { return none };
         let now = view.now.as_nanos();
         let cooling = |side: BookSide| {
-            self.last_fill[index(side)].is_some_and(|t| now < t.saturating_add(self.cooldown_ns))
+            self.last_fill[side_index(side)]
+                .is_some_and(|t| now < t.saturating_add(self.cooldown_ns))
         };
         let room_bid = (self.max_inventory - position).min(self.order_size);
         let room_ask = (self.max_inventory + position).min(self.order_size);
@@ -249,30 +243,12 @@ impl Avellaneda {
 
 impl Strategy for Avellaneda {
     fn on_top(&mut self, view: &View<'_>, _top: &BookTopRow, out: &mut Orders) {
-        let wanted = self.wanted(view);
-        for side in [BookSide::Bid, BookSide::Ask] {
-            let mut kept = false;
-            for o in view.orders_on(side) {
-                if o.state == OrderState::Canceling {
-                    continue;
-                }
-                match wanted[index(side)] {
-                    Some((price, qty)) if !kept => {
-                        out.modify(o.id, price, qty);
-                        kept = true;
-                    }
-                    _ => out.cancel(o.id),
-                }
-            }
-            if let (false, Some((price, qty))) = (kept, wanted[index(side)]) {
-                out.place(side, price, qty, OrderKind::PostOnly);
-            }
-        }
+        requote(view, self.wanted(view), out);
     }
 
     fn on_report(&mut self, _view: &View<'_>, report: &Report, out: &mut Orders) {
         if let ReportKind::Filled { leaves, .. } = report.kind {
-            self.last_fill[index(report.side)] = Some(report.ts.as_nanos());
+            self.last_fill[side_index(report.side)] = Some(report.ts.as_nanos());
             if leaves.raw() > 0 && self.cooldown_ns > 0 {
                 out.cancel(report.id);
             }

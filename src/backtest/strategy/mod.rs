@@ -12,6 +12,7 @@
 //! the `registry!` at the end of this file, the one place a new strategy is added.
 
 pub mod avellaneda;
+pub mod glft;
 pub mod imbalance;
 
 use crate::backtest::event::Recalibration;
@@ -198,6 +199,41 @@ pub trait Strategy {
     fn on_report(&mut self, _view: &View<'_>, _report: &Report, _out: &mut Orders) {}
 }
 
+/// The slot of a side in a per-side pair: bid 0, ask 1.
+pub fn side_index(side: BookSide) -> usize {
+    match side {
+        BookSide::Bid => 0,
+        BookSide::Ask => 1,
+    }
+}
+
+/// How the quoting strategies (Avellaneda–Stoikov, GLFT) keep one post-only order per side at
+/// `wanted` (bid, ask): the first open order of a side is modified to the wanted price and
+/// size (an unchanged quote is a refresh that keeps its queue place and validity), every other
+/// one is canceled, and a side without an order gets a new one. A side wanting nothing has its
+/// orders canceled. Orders already being canceled are left alone.
+pub fn requote(view: &View<'_>, wanted: [Option<(Price, Qty)>; 2], out: &mut Orders) {
+    for side in [BookSide::Bid, BookSide::Ask] {
+        let want = wanted[side_index(side)];
+        let mut kept = false;
+        for o in view.orders_on(side) {
+            if o.state == OrderState::Canceling {
+                continue;
+            }
+            match want {
+                Some((price, qty)) if !kept => {
+                    out.modify(o.id, price, qty);
+                    kept = true;
+                }
+                _ => out.cancel(o.id),
+            }
+        }
+        if let (false, Some((price, qty))) = (kept, want) {
+            out.place(side, price, qty, OrderKind::PostOnly);
+        }
+    }
+}
+
 /// A strategy `--strategy` and the `strategy` setting can choose, with its own settings.
 pub trait Registered: Strategy + Sized + 'static {
     /// Names the `strategy` setting accepts; the first is the one written back (summary,
@@ -345,4 +381,5 @@ pub fn names_text() -> &'static str {
 registry! {
     As => avellaneda::Avellaneda,
     Imbalance => imbalance::Imbalance,
+    Glft => glft::Glft,
 }
