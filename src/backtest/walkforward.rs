@@ -404,7 +404,10 @@ pub fn run(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let (out, summary) = stitched_summary(stitch, &tests);
+    let (mut out, summary) = stitched_summary(stitch, &tests);
+    for fold in &folds {
+        out.shade(fold.test.0, fold.test.1, &format!("fold {}", fold.number));
+    }
     out.finish(&summary)
         .with_context(|| format!("cannot write the output in {}", dir.display()))?;
     let text = table(select, &results, &summary);

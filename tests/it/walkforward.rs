@@ -202,7 +202,17 @@ fn walk_forward_selects_on_train_only_and_tests_without_look_ahead() {
     let table = std::fs::read_to_string(out("full").join("walkforward.txt")).unwrap();
     assert_eq!(table.lines().count(), 6, "header, 4 folds, the stitched line: {table}");
     assert!(table.contains("pnl in") && table.contains("pnl out"), "{table}");
-    assert!(out("full").join("chart.svg").is_file());
+    let chart = std::fs::read_to_string(out("full").join("chart.svg")).unwrap();
+    assert_eq!(
+        chart.matches("class=\"shade-label\"").count(),
+        4,
+        "one shaded, labelled band per fold"
+    );
+    assert!(chart.contains(">fold 4</text>"), "{chart}");
+    let fills = crate::backtest::read_parquet(&out("full").join("fills.parquet"));
+    let fills: usize = fills.iter().map(|b| b.num_rows()).sum();
+    assert!(fills > 0);
+    assert_eq!(chart.matches("class=\"fill ").count(), fills, "one marker per stitched fill");
 
     // Cut after fold 1's test span: fold 1 is the same in every output file.
     let report_cut = run(&cut, &out("cut"));
