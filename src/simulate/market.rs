@@ -25,6 +25,37 @@
 //! published mid, so on docs/MODEL.md's grid δₖ = tick/2 + k·tick the count of orders with deepest
 //! print ≥ δₖ is exactly the count with reach ≥ δₖ, whose rate is A·e^(−κ·δₖ). Trades sit in
 //! (ts of the last frame, ts of the next frame), so the as-of join finds the mid they used.
+//!
+//! With [`BookKind::Queues`] (`mdkit simulate --book queues`, docs/MODEL.md "The queue book")
+//! the book holds resting queues that build and drain instead. Per step:
+//! * the same orders (Poisson(A·0.1) per side, reach δ ~ Exp(κ) from the published mid); each
+//!   sweeps every level whose distance from the published mid is below the first grid point
+//!   tick/2 + k·tick beyond δ: the shallower levels whole (each refilled at once, as above), the
+//!   deepest from its front, 1 lot to all of it uniformly (refilled at once only when all);
+//! * queue flow at every level (`queue_flow`): at the k-th level from the touch (k from 0) an
+//!   arrival at the back with chance [`QUEUE_FLOW`]/(k+1), of 1 to ⌈max_size/2⌉ lots, and a
+//!   cancel with the same chance, of 1 lot to all but one: sizes rise and fall without trades,
+//!   and no level empties without a trade;
+//! * the published mid moves by half ticks (`move_mid`) at the jumps of a two-state chain: on a
+//!   half tick the spread is one tick, on a tick it is two, around an empty level at the mid.
+//!   An up-move from one tick cancels the best ask's queue; from two ticks a new bid queue opens
+//!   at the mid (down-moves mirror it). Dense levels missing outside the new touch are added and
+//!   the outer region is kept as above; nothing else moves, so the best levels and their queues
+//!   stay while the mid does.
+//!
+//! Why the printed truth stays exact with queues:
+//! * σ: the mid M is a martingale of ±tick/2 jumps at rate J/(2(1 − w)) from one tick and
+//!   J/(2w) from two (w = [`WIDE_SHARE`], J = 4σ²/tick²), started in the chain's stationary law;
+//!   then a span of t seconds holds J·t jumps on average, so E[(ΔM)²] = σ²·t for every sampling
+//!   interval, with no rounding term (the dense book's mid carries ±tick/2 of it). The returns
+//!   are heavier-tailed than normal, which widens σ's error, not its mean.
+//! * A and κ: an order reaching δ has n grid points δₖ = tick/2 + k·tick within reach and sweeps
+//!   the levels closer than δₙ. With a one-tick spread the levels sit at tick/2 + j·tick, so its
+//!   deepest print is at δₙ₋₁; with two ticks they sit at j·tick (j ≥ 1), so it is at n·tick.
+//!   Both lie in [δₙ₋₁, δₙ): the deepest print is ≥ δₖ exactly when δ ≥ δₖ, whose rate is
+//!   A·e^(−κ·δₖ). (With one tick this is the dense book's rule; a three-tick spread would leave
+//!   no level in [tick/2, 3·tick/2), so the spread never exceeds two.) Partial prints, refills
+//!   and queue flow change sizes, never which levels exist, so they cannot bias the law.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -34,7 +34,9 @@
 //!
 //! Market spec (`--market`, repeatable): `NAME[:key=value,...]` with keys `mid`, `tick`, `lot`,
 //! `sigma`, `a_bid`, `kappa_bid`, `a_ask`, `kappa_ask`, `levels`, `max_size`; unset keys come
-//! from [`MarketParams::preset`].
+//! from [`MarketParams::preset`]. `--book queues` gives every market resting queues that build
+//! and drain, with a one- or two-tick spread, instead of the dense book re-centred every step
+//! ([`market::BookKind`]; docs/MODEL.md "The queue book"); its truth line ends in `book=queues`.
 
 pub mod bad;
 pub mod binance;
@@ -127,9 +129,13 @@ refilled at once. queues: resting queues that build and drain: the best levels s
 mid moves by half ticks (the spread is two ticks wide a quarter of the time), sizes rise with \
 arrivals and fall with cancels at every level without trades, and an order's deepest print \
 takes only the front of its level, so a backtest's queue model decides which resting orders \
-fill. Both print an exact truth (docs/MODEL.md \"The synthetic market\"). Queue position \
-matters when the mid moves less than a tick between quotes, e.g.
-  mdkit simulate --book queues --market ETH-USD:sigma=0.005,kappa_bid=100,kappa_ask=100";
+fill. Both print an exact truth (docs/MODEL.md \"The queue book\"). Queue position matters \
+when the mid moves less than a tick between quotes and orders reach a tick or two, as on \
+this ETH-USD with a 1 USD tick (sigma 0.5 is half a tick per sqrt(s), kappa 1 a mean reach \
+of one tick):
+  mdkit simulate --book queues --market ETH-USD:tick=1,kappa_bid=1,kappa_ask=1
+(the presets move their mid 10 to 50 ticks a second, so their queues rarely decide a fill). \
+sigma/tick above 100 per sqrt(s) is refused with --book queues.";
 
 const MARKET_HELP: &str = "\
 A market to simulate, repeatable (default ETH-USD): NAME[:key=value,...]. Keys: mid, tick, lot, \
@@ -162,6 +168,8 @@ pub struct Args {
     /// Simulated seconds per wall-clock second (one 100 ms step every 100 ms / SPEED).
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
+    /// How the book is made: dense (re-centred every step) or queues (resting queues whose
+    /// position decides fills).
     #[arg(long, value_enum, default_value_t = BookKind::Dense, long_help = BOOK_HELP)]
     pub book: BookKind,
     /// Seed of the random market; the same seed gives the same frames.
