@@ -8,11 +8,17 @@
 //! `book_top` frame and its trades, through the project's `storage::Writer` (parts rotate
 //! hourly, as live). Memory stays small: rows are written every 10,000 steps.
 //!
-//! Usage: cargo run --release --example simulated_tree -- DIR [HOURS=24] [SEED=5] [MARKET=ETH-USD]
+//! MARKET is a market spec as in `mdkit simulate --market` (NAME[:key=value,...]) and BOOK the
+//! book of `mdkit simulate --book` (dense or queues; docs/MODEL.md "The synthetic market").
+//!
+//! Usage: cargo run --release --example simulated_tree -- DIR [HOURS=24] [SEED=5] [MARKET=ETH-USD] [BOOK=dense]
+//! e.g. `... -- /tmp/q 2 5 ETH-USD:sigma=0.005,kappa_bid=100,kappa_ask=100 queues`
 
 use std::path::PathBuf;
 
-use mdkit::simulate::market::{Market, MarketParams, STEP_MS};
+use clap::ValueEnum as _;
+use mdkit::simulate::market::{BookKind, Market, STEP_MS};
+use mdkit::simulate::parse_market;
 use mdkit::simulate::rows::SimulatedRows;
 use mdkit::storage::{BookTopRow, DepthRow, Rows, Table, TradeRow, Writer, WriterConfig};
 
@@ -24,13 +30,20 @@ const VENUE: &str = "extended";
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(dir) = args.first().map(PathBuf::from) else {
-        anyhow::bail!("usage: simulated_tree DIR [HOURS=24] [SEED=5] [MARKET=ETH-USD]");
+        anyhow::bail!(
+            "usage: simulated_tree DIR [HOURS=24] [SEED=5] [MARKET=ETH-USD] [BOOK=dense|queues]"
+        );
     };
     let hours: i64 = args.get(1).map_or(Ok(24), |h| h.parse())?;
     let seed: u64 = args.get(2).map_or(Ok(5), |s| s.parse())?;
-    let name = args.get(3).cloned().unwrap_or_else(|| "ETH-USD".to_owned());
+    let mut params = parse_market(args.get(3).map_or("ETH-USD", String::as_str))?;
+    params.book = match args.get(4) {
+        Some(text) => BookKind::from_str(text, false).map_err(anyhow::Error::msg)?,
+        None => BookKind::Dense,
+    };
+    let name = params.market.clone();
     let steps = hours * 3_600_000 / STEP_MS;
-    let mut market = Market::new(MarketParams::preset(&name), seed);
+    let mut market = Market::new(params, seed);
     let writer = |table| Writer::new(&dir, table, VENUE, &name, WriterConfig::default());
     let (mut depth_w, mut top_w, mut trade_w) =
         (writer(Table::Depth)?, writer(Table::BookTop)?, writer(Table::Trades)?);
@@ -53,7 +66,8 @@ fn main() -> anyhow::Result<()> {
     top_w.close()?;
     trade_w.close()?;
     println!(
-        "{hours} simulated hours of {name} (seed {seed}) in {}: {} depth rows, {} book_top frames, {} trades",
+        "{hours} simulated hours of {name} (seed {seed}, book {}) in {}: {} depth rows, {} book_top frames, {} trades",
+        market.params().book.name(),
         dir.display(),
         counts.0,
         counts.1,

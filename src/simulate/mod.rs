@@ -34,7 +34,9 @@
 //!
 //! Market spec (`--market`, repeatable): `NAME[:key=value,...]` with keys `mid`, `tick`, `lot`,
 //! `sigma`, `a_bid`, `kappa_bid`, `a_ask`, `kappa_ask`, `levels`, `max_size`; unset keys come
-//! from [`MarketParams::preset`].
+//! from [`MarketParams::preset`]. `--book queues` gives every market resting queues that build
+//! and drain, with a one- or two-tick spread, instead of the dense book re-centred every step
+//! ([`market::BookKind`]; docs/MODEL.md "The queue book"); its truth line ends in `book=queues`.
 
 pub mod bad;
 pub mod binance;
@@ -75,7 +77,7 @@ use tokio::net::TcpListener;
 use self::fault::{Fault, FaultError, FaultKind, FaultPlan, Scenario};
 use self::hub::{drive, Hub, Pace};
 use self::log::{BadLog, Log};
-use self::market::{MarketParams, STEP_MS};
+use self::market::{BookKind, MarketParams, QUEUES_MAX_SIGMA_TICKS, STEP_MS};
 use self::server::{serve, ServerConfig};
 use crate::model::{parse_duration, DecimalError, EventTime, Price, Qty};
 use crate::venue::Venue;
@@ -120,6 +122,21 @@ records the same frames (`collect` on Extended v1 opens 2 streams per market; on
 and its REST snapshot, asked for after the first diff, is still answered at whichever step \
 it arrives). 0 (default): the clock starts when serving does.";
 
+const BOOK_HELP: &str = "\
+How every market's book is made. dense (default): a one-tick spread re-centred on the latent \
+mid every step; an order sweeps every level within its reach whole, and each swept level is \
+refilled at once. queues: resting queues that build and drain: the best levels stay while the \
+mid moves by half ticks (the spread is two ticks wide a quarter of the time), sizes rise with \
+arrivals and fall with cancels at every level without trades, and an order's deepest print \
+takes only the front of its level, so a backtest's queue model decides which resting orders \
+fill. Both print an exact truth (docs/MODEL.md \"The queue book\"). Queue position matters \
+when the mid moves less than a tick between quotes and orders reach a tick or two, as on \
+this ETH-USD with a 1 USD tick (sigma 0.5 is half a tick per sqrt(s), kappa 1 a mean reach \
+of one tick):
+  mdkit simulate --book queues --market ETH-USD:tick=1,kappa_bid=1,kappa_ask=1
+(the presets move their mid 10 to 50 ticks a second, so their queues rarely decide a fill). \
+sigma/tick above 100 per sqrt(s) is refused with --book queues.";
+
 const MARKET_HELP: &str = "\
 A market to simulate, repeatable (default ETH-USD): NAME[:key=value,...]. Keys: mid, tick, lot, \
 sigma (price/sqrt(s)), a_bid, a_ask (orders/s), kappa_bid, kappa_ask (1/price), levels (ticks \
@@ -151,6 +168,10 @@ pub struct Args {
     /// Simulated seconds per wall-clock second (one 100 ms step every 100 ms / SPEED).
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
+    /// How the book is made: dense (re-centred every step) or queues (resting queues whose
+    /// position decides fills).
+    #[arg(long, value_enum, default_value_t = BookKind::Dense, long_help = BOOK_HELP)]
+    pub book: BookKind,
     /// Seed of the random market; the same seed gives the same frames.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -303,8 +324,23 @@ impl Config {
         if market_specs.is_empty() {
             market_specs.push("ETH-USD".to_owned());
         }
-        let markets =
+        let mut markets =
             market_specs.iter().map(|s| parse_market(s)).collect::<Result<Vec<_>, _>>()?;
+        for (market, spec) in markets.iter_mut().zip(&market_specs) {
+            market.book = args.book;
+            let sigma_ticks = market.sigma / market.tick.to_f64();
+            if args.book == BookKind::Queues && sigma_ticks > QUEUES_MAX_SIGMA_TICKS {
+                return Err(ConfigError::Market {
+                    spec: spec.clone(),
+                    reason: format!(
+                        "--book queues draws every half-tick move of the mid: sigma/tick is \
+                         {sigma_ticks} per sqrt(s), more than {QUEUES_MAX_SIGMA_TICKS}; lower \
+                         sigma or raise tick (queues matter when the mid moves less than a tick \
+                         between quotes)"
+                    ),
+                });
+            }
+        }
         if let Some(dup) = markets
             .iter()
             .enumerate()
@@ -413,9 +449,15 @@ async fn run_config(config: Config) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on ws://127.0.0.1:{port}");
         for m in &config.markets {
+            // The book kind is named only when it is not the default, so the dense line is as
+            // it always was.
+            let book = match m.book {
+                BookKind::Dense => String::new(),
+                kind => format!(" book={}", kind.name()),
+            };
             let _ = writeln!(
                 out,
-                "market={} tick={} lot={} sigma={} a_bid={} kappa_bid={} a_ask={} kappa_ask={} seed={}",
+                "market={} tick={} lot={} sigma={} a_bid={} kappa_bid={} a_ask={} kappa_ask={} seed={}{book}",
                 m.market, m.tick, m.lot, m.sigma, m.a_bid, m.kappa_bid, m.a_ask, m.kappa_ask, config.seed
             );
         }

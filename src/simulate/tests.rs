@@ -89,28 +89,25 @@ fn ols(points: &[(f64, f64)]) -> (f64, f64) {
     (slope, my - slope * mx)
 }
 
-/// Over two simulated hours of ETH-USD with seed 42, docs/MODEL.md's estimators applied to what
-/// the simulator publishes recover its true parameters:
-/// * σ from 1 s log returns of the published mid: 7,200 returns give a relative standard error
-///   of 1/√(2·7200) ≈ 0.8 %; the tolerance is 5 % (six standard errors);
-/// * per side, A and κ from the OLS fit of ln λ(δₖ) on the grid δₖ = tick/2 + k·tick (k < 20,
-///   at least 5 orders per point). About 14,000 orders per side; the sparsest point still
-///   has ~800, so κ and A are expected within ~3 % (seed 42 gives κ 14.88 / 15.05 and
-///   A 2.00 / 2.03 for bid / ask, σ 0.493); the tolerance is 10 %. A generator bug that
-///   matters to calibration (holes at the touch, a wrong reference mid, merged orders) moves
-///   these by more than that.
-///
-/// The run is deterministic, so this test either always passes or always fails; the margins
-/// above are what make a pass meaningful rather than lucky.
-#[test]
-fn generator_statistics_match_the_true_parameters() {
-    let params = MarketParams::preset("ETH-USD");
+/// What docs/MODEL.md's estimators recover from two simulated hours of `params` (seed 42):
+/// σ from 1 s log returns of the published mid, and per side (bid, ask) κ, A and the number of
+/// grid points, from the OLS fit of ln λ(δₖ) on δₖ = tick/2 + k·tick (k < 20) over the points
+/// with at least `min_count` orders; and the share of frames whose spread is wider than a tick.
+#[derive(Debug)]
+struct Recovered {
+    sigma: f64,
+    sides: [(f64, f64, usize); 2],
+    wide_share: f64,
+}
+
+fn recover(params: &MarketParams, min_count: usize) -> Recovered {
     let tick = params.tick.raw();
     let mut market = Market::new(params.clone(), 42);
     let hours = 2;
     let steps = hours * 36_000;
     let seconds = (hours * 3600) as f64;
     let mut mids = Vec::new();
+    let mut wide = 0;
     // Deepest print per order, as twice the distance in raw units, per side.
     let mut reach2: [Vec<i64>; 2] = [Vec::new(), Vec::new()];
     for k in 1..=steps {
@@ -118,6 +115,7 @@ fn generator_statistics_match_the_true_parameters() {
             market.book().best_bid().unwrap().price.raw(),
             market.book().best_ask().unwrap().price.raw(),
         );
+        wide += usize::from(ask - bid > tick);
         if (k - 1) % 10 == 0 {
             mids.push((bid + ask) as f64 / 2.0 / 1e8);
         }
@@ -141,29 +139,88 @@ fn generator_statistics_match_the_true_parameters() {
     let var =
         returns.iter().map(|r| (r - mean_r).powi(2)).sum::<f64>() / (returns.len() - 1) as f64;
     let sigma = var.sqrt() * mids.iter().sum::<f64>() / mids.len() as f64;
-    assert!((sigma / params.sigma - 1.0).abs() < 0.05, "sigma {sigma} vs {}", params.sigma);
-
-    for (side, true_a, true_kappa) in
-        [(0, params.a_bid, params.kappa_bid), (1, params.a_ask, params.kappa_ask)]
-    {
+    let sides = [0, 1].map(|side| {
         let mut points = Vec::new();
         for k in 0..20i64 {
             // δₖ = tick/2 + k·tick, compared as 2δ in raw units: exact.
             let grid2 = tick + 2 * k * tick;
             let count = reach2[side].iter().filter(|d2| **d2 >= grid2).count();
-            if count >= 5 {
+            if count >= min_count {
                 points.push((grid2 as f64 / 2.0 / 1e8, (count as f64 / seconds).ln()));
             }
         }
-        assert!(points.len() >= 15, "side {side}: only {} grid points", points.len());
         let (slope, intercept) = ols(&points);
-        let (kappa, a) = (-slope, intercept.exp());
-        assert!(
-            (kappa / true_kappa - 1.0).abs() < 0.10,
-            "side {side}: kappa {kappa} vs {true_kappa}"
-        );
-        assert!((a / true_a - 1.0).abs() < 0.10, "side {side}: A {a} vs {true_a}");
+        (-slope, intercept.exp(), points.len())
+    });
+    Recovered { sigma, sides, wide_share: wide as f64 / steps as f64 }
+}
+
+fn assert_close(name: &str, got: f64, want: f64, tolerance: f64) {
+    assert!((got / want - 1.0).abs() < tolerance, "{name} {got} vs true {want}");
+}
+
+/// Over two simulated hours of ETH-USD with seed 42, docs/MODEL.md's estimators applied to what
+/// the simulator publishes recover its true parameters:
+/// * σ from 1 s log returns of the published mid: 7,200 returns give a relative standard error
+///   of 1/√(2·7200) ≈ 0.8 %; the tolerance is 5 % (six standard errors);
+/// * per side, A and κ from the OLS fit of ln λ(δₖ) on the grid δₖ = tick/2 + k·tick (k < 20,
+///   at least 5 orders per point). About 14,000 orders per side; the sparsest point still
+///   has ~800, so κ and A are expected within ~3 % (seed 42 gives κ 14.88 / 15.05 and
+///   A 2.00 / 2.03 for bid / ask, σ 0.493); the tolerance is 10 %. A generator bug that
+///   matters to calibration (holes at the touch, a wrong reference mid, merged orders) moves
+///   these by more than that.
+///
+/// The run is deterministic, so this test either always passes or always fails; the margins
+/// above are what make a pass meaningful rather than lucky.
+#[test]
+fn generator_statistics_match_the_true_parameters() {
+    let params = MarketParams::preset("ETH-USD");
+    let got = recover(&params, 5);
+    eprintln!("{got:?}");
+    assert_close("sigma", got.sigma, params.sigma, 0.05);
+    assert_eq!(got.wide_share, 0.0, "the dense book is always one tick wide");
+    for (side, (kappa, a, points), true_a, true_kappa) in [
+        (0, got.sides[0], params.a_bid, params.kappa_bid),
+        (1, got.sides[1], params.a_ask, params.kappa_ask),
+    ] {
+        assert!(points >= 15, "side {side}: only {points} grid points");
+        assert_close(&format!("side {side}: kappa"), kappa, true_kappa, 0.10);
+        assert_close(&format!("side {side}: A"), a, true_a, 0.10);
     }
+}
+
+/// The same for the queue book (docs/MODEL.md "The queue book"), on the market of
+/// `mdkit simulate --help`: ETH-USD with a 1 USD tick, σ 0.5 (half a tick per √s) and κ 1 (a
+/// mean reach of one tick). Its mid moves only by half-tick jumps, about one a second, so
+/// the 1 s returns are heavy-tailed (kurtosis ≈ 3 + 1/jumps per second): σ's relative
+/// standard error is ≈ ½·√(3/7200) ≈ 1 %, tolerance 5 %. Reaches are short, so the grid
+/// points are taken from 100 orders up (the deepest of the four or five has ~400, its
+/// count within 5 %): κ and A within 10 %. And the spread is two ticks in a share
+/// [`WIDE_SHARE`](super::market::WIDE_SHARE) of the frames: over 7,200 s with about one
+/// spread change a second the share is known to ±0.02.
+#[test]
+fn queue_book_statistics_match_the_true_parameters() {
+    let params = queue_market();
+    let got = recover(&params, 100);
+    eprintln!("{got:?}");
+    assert_close("sigma", got.sigma, params.sigma, 0.05);
+    let share = got.wide_share;
+    assert!((share - super::market::WIDE_SHARE).abs() < 0.02, "two ticks wide {share}");
+    for (side, (kappa, a, points), true_a, true_kappa) in [
+        (0, got.sides[0], params.a_bid, params.kappa_bid),
+        (1, got.sides[1], params.a_ask, params.kappa_ask),
+    ] {
+        assert!(points >= 4, "side {side}: only {points} grid points");
+        assert_close(&format!("side {side}: kappa"), kappa, true_kappa, 0.10);
+        assert_close(&format!("side {side}: A"), a, true_a, 0.10);
+    }
+}
+
+/// The queue book's example market (`mdkit simulate --help`).
+fn queue_market() -> MarketParams {
+    let mut params = super::parse_market("ETH-USD:tick=1,kappa_bid=1,kappa_ask=1").unwrap();
+    params.book = super::market::BookKind::Queues;
+    params
 }
 
 /// Every bad-frame kind built from the local Kraken venue's real messages is refused by the

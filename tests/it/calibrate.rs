@@ -363,7 +363,14 @@ pub fn simulated_tree(
 /// σ within 5 %, κ within 10 %, A within 15 % of the truth. Returns the calibration row as
 /// JSON. Reusable for any tree (in-process simulation here; a recording over WebSocket later).
 pub fn assert_recovers_truth(data: &Path, truth: &Truth) -> serde_json::Value {
-    let out = mdkit(data, &["calibrate", "--market", &truth.market, "--format", "json"]);
+    assert_recovers_truth_with(data, truth, &[])
+}
+
+/// [`assert_recovers_truth`] with more `calibrate` flags.
+pub fn assert_recovers_truth_with(data: &Path, truth: &Truth, flags: &[&str]) -> serde_json::Value {
+    let mut args = vec!["calibrate", "--market", &truth.market, "--format", "json"];
+    args.extend(flags);
+    let out = mdkit(data, &args);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();

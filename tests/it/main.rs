@@ -39,6 +39,7 @@ mod prev_release;
 mod real_markets;
 mod refused;
 mod schemas;
+mod sim_queues;
 mod simulate;
 mod spread;
 mod sql;
