@@ -406,7 +406,8 @@ impl Market {
         for _ in 0..1_000_000 {
             let rate = if self.half_ticks % 2 != 0 { from_one } else { from_two };
             let wait = -(1.0 - self.rng.random::<f64>()).ln() / rate;
-            if !(wait < left) {
+            // A NaN wait (never expected) ends the step like a wait past its end.
+            if wait.partial_cmp(&left) != Some(std::cmp::Ordering::Less) {
                 break;
             }
             left -= wait;
