@@ -13,12 +13,22 @@
 //!   (`max` with the previous one) because the stream is sorted by `ts_recv`, not by venue
 //!   time; the unguarded time still decides which orders an event may fill, so an event
 //!   delivered late never fills an order that arrived after it happened.
-//! - An action written at strategy time `t` reaches the exchange at `t + entry latency`, and
-//!   is applied only once an event with a later exchange time is seen (or at the end), so
-//!   it sees every market event that happened before it. Answers reach the strategy at
-//!   exchange time + response latency, but never before the `ts_recv` of the event whose
-//!   processing produced them: the strategy never learns anything before it could have.
-//!   Both paths are FIFO, like one order connection.
+//! - An action written at strategy time `t` reaches the exchange at `t + entry latency`.
+//!   Answers (acks, rejects, fills, cancels, expiries) reach the strategy at the exchange time
+//!   that produced them + response latency, floored only by the `ts_recv` of the last market
+//!   event already processed (the strategy cannot hear of anything before it has received the
+//!   data it depends on). Both paths are FIFO, like one order connection.
+//! - Interleaving. Before a market event with exchange time `x` and strategy time `recv` is
+//!   applied, the engine repeatedly takes whichever comes first of: the next action reaching
+//!   the exchange before `x` (or an order's expiry before `x`, which goes first on a tie), and
+//!   the next answer due to the strategy before `recv`. So an action sees every market event
+//!   that happened before it, an acknowledgement arrives a round trip after the order even in
+//!   a market quiet for seconds, and what the strategy does on an answer (a new order, a
+//!   cancel) reaches the exchange and is answered before the next market event when its times
+//!   say so. An action reaching the exchange exactly at `x` comes after the event.
+//! - Latency is constant, the latest feed latency (`feed`), or recorded
+//!   ([`crate::backtest::latency`]: entry latency read at the time the action is written,
+//!   response latency at the exchange time the answer is produced).
 //! - `feed` latency is `ts_recv − exchange time` of the latest event.
 //! - With `--clock event` the replay has already put `ts_event + L` in `ts_recv` (see
 //!   [`crate::backtest::replay`]): the offset stays 0, the exchange sees each event L before
@@ -111,7 +121,8 @@ struct Engine<'a, S: ?Sized> {
     offset: i64,
     ex_clock: i64,
     feed_latency: i64,
-    /// `ts_recv` of the event being processed: answers reach the strategy no earlier.
+    /// `ts_recv` of the last market event whose exchange side has been applied: answers reach
+    /// the strategy no earlier.
     floor: i64,
     last_ts_event: EventTime,
     ex_mid2: Option<i64>,
@@ -248,6 +259,22 @@ impl<'a, S: Strategy + ?Sized> Engine<'a, S> {
         }
     }
 
+    /// Entry latency of an action written at strategy time `t`.
+    fn entry_latency(&self, t: i64) -> i64 {
+        match &self.config.order_latency {
+            Some(recorded) => recorded.entry(t),
+            None => self.latency(self.config.entry_latency),
+        }
+    }
+
+    /// Response latency of an answer produced at exchange time `at`.
+    fn response_latency(&self, at: i64) -> i64 {
+        match &self.config.order_latency {
+            Some(recorded) => recorded.response(at),
+            None => self.latency(self.config.response_latency),
+        }
+    }
+
     fn event(&mut self, event: &Event) -> Result<(), SinkError> {
         let (recv, ts_event) = match event {
             Event::Depth(r) => (r.ts_recv, r.ts_event),
@@ -272,8 +299,8 @@ impl<'a, S: Strategy + ?Sized> Engine<'a, S> {
         self.offset = self.offset.min(recv - ev);
         let raw = ev + self.offset;
         let x = raw.max(self.ex_clock);
+        self.interleave(x, recv)?;
         self.floor = recv;
-        self.drain_exchange(x)?;
         self.ex_clock = x;
         self.last_ts_event = ts_event;
         self.metrics.on_time(x);
@@ -282,6 +309,7 @@ impl<'a, S: Strategy + ?Sized> Engine<'a, S> {
             Event::Depth(r) => self.exchange.on_depth(r),
             Event::Top(r) => {
                 self.metrics.on_book(x, self.ex_mid2);
+                self.write_fills()?;
                 self.ex_mid2 = match (r.bids.first(), r.asks.first()) {
                     (Some(b), Some(a)) => Some(b.price.raw() + a.price.raw()),
                     _ => None,
@@ -293,8 +321,8 @@ impl<'a, S: Strategy + ?Sized> Engine<'a, S> {
         self.feed_latency = recv - x;
         self.collect(x)?;
 
-        // Strategy side, at ts_recv.
-        self.drain_strategy(recv)?;
+        // Strategy side, at ts_recv. Every answer due before `recv` was delivered by
+        // `interleave`; those this event produced are due at `recv` or later.
         self.advance(recv)?;
         match event {
             Event::Depth(_) => {}
@@ -330,35 +358,76 @@ impl<'a, S: Strategy + ?Sized> Engine<'a, S> {
         Ok(())
     }
 
-    /// Applies our actions that reach the exchange before `x`.
-    fn drain_exchange(&mut self, x: i64) -> Result<(), SinkError> {
-        while let Some(&(at, action)) = self.to_exchange.front() {
-            if at >= x {
-                break;
+    /// Before a market event at exchange time `x`, received at `recv`: applies the actions
+    /// that reach the exchange before `x` and the expiries due before it, and delivers the
+    /// answers due before `recv`, whichever comes first each time (the exchange on a tie), so
+    /// the strategy's reactions to an answer can reach the exchange before the event too.
+    fn interleave(&mut self, x: i64, recv: i64) -> Result<(), SinkError> {
+        loop {
+            let action = self.to_exchange.front().map(|a| a.0).filter(|&a| a < x);
+            let expiry = self.exchange.next_expiry().filter(|&e| e < x);
+            let report = self.to_strategy.front().map(|r| r.0).filter(|&r| r < recv);
+            let exchange = match (action, expiry) {
+                (Some(a), Some(e)) => Some(a.min(e)),
+                (a, e) => a.or(e),
+            };
+            match (exchange, report) {
+                (None, None) => return Ok(()),
+                (Some(at), r) if r.is_none_or(|r| at <= r) => {
+                    if expiry == Some(at) {
+                        self.expire(at)?;
+                    } else {
+                        self.apply_action()?;
+                    }
+                }
+                _ => {
+                    if let Some((r, o)) = self.to_strategy.pop_front() {
+                        self.deliver(r, o, true)?;
+                    }
+                }
             }
-            self.to_exchange.pop_front();
-            let at = at.max(self.ex_clock);
-            self.ex_clock = at;
-            self.metrics.on_time(at);
-            self.exchange.expire(at);
-            self.exchange.on_action(at, action);
-            self.collect(at)?;
+        }
+    }
+
+    /// Orders whose validity ends by exchange time `at` expire then.
+    fn expire(&mut self, at: i64) -> Result<(), SinkError> {
+        let at = at.max(self.ex_clock);
+        self.ex_clock = at;
+        self.metrics.on_time(at);
+        self.exchange.expire(at);
+        self.collect(at)
+    }
+
+    /// The next action in flight reaches the exchange.
+    fn apply_action(&mut self) -> Result<(), SinkError> {
+        let Some((at, action)) = self.to_exchange.pop_front() else { return Ok(()) };
+        let at = at.max(self.ex_clock);
+        self.ex_clock = at;
+        self.metrics.on_time(at);
+        self.exchange.expire(at);
+        self.exchange.on_action(at, action);
+        self.collect(at)
+    }
+
+    /// Streams the fills whose markout horizons have all passed, in execution order.
+    fn write_fills(&mut self) -> Result<(), SinkError> {
+        while let Some(fill) = self.metrics.pop_fill() {
+            self.sink.fill(&fill)?;
         }
         Ok(())
     }
 
-    /// Streams the exchange's fills and queues its answers for the strategy.
+    /// Hands the exchange's fills to the metrics and queues its answers for the strategy.
     fn collect(&mut self, at: i64) -> Result<(), SinkError> {
-        let response = self.latency(self.config.response_latency);
+        let response = self.response_latency(at);
         for i in 0..self.exchange.out.len() {
             let o = self.exchange.out[i];
             let report_at = at.saturating_add(response).max(self.floor).max(self.last_to_strategy);
             self.last_to_strategy = report_at;
             if let ReportKind::Filled { price, qty, liquidity, fee, .. } = o.kind {
                 let cause = o.cause.unwrap_or(FillCause::Taker);
-                self.metrics.on_cause(cause);
-                self.metrics.on_fill(at, o.side, price, qty, o.position, self.ex_mid2);
-                let fill = Fill {
+                // It reaches the sink once its markout horizons have passed (`Metrics`).
+                self.metrics.on_fill(Fill {
                     ts_exchange: RecvTime::from_nanos(at),
                     ts_report: RecvTime::from_nanos(report_at),
                     ts_event: self.last_ts_event,
@@ -372,24 +441,14 @@ impl<'a, S: Strategy + ?Sized> Engine<'a, S> {
                     position: Qty::from_raw(o.position),
                     cash: o.cash,
                     mid: self.ex_mid2.map(|m| Price::from_raw(m.div_euclid(2))),
-                };
-                self.sink.fill(&fill)?;
+                    mid2: self.ex_mid2,
+                    queue_ahead: o.ahead.map(Qty::from_raw),
+                    later_mid2: [None; 3],
+                });
             }
             self.to_strategy.push_back((report_at, o));
         }
         self.exchange.out.clear();
-        Ok(())
-    }
-
-    /// Delivers the answers due before strategy time `until`.
-    fn drain_strategy(&mut self, until: i64) -> Result<(), SinkError> {
-        while let Some(&(at, o)) = self.to_strategy.front() {
-            if at >= until {
-                break;
-            }
-            self.to_strategy.pop_front();
-            self.deliver(at, o, true)?;
-        }
         Ok(())
     }
 
@@ -501,7 +560,7 @@ impl<'a, S: Strategy + ?Sized> Engine<'a, S> {
         if self.orders.actions.is_empty() {
             return;
         }
-        let entry = self.latency(self.config.entry_latency);
+        let entry = self.entry_latency(t);
         let arrive = t.saturating_add(entry).max(self.last_to_exchange);
         self.last_to_exchange = arrive;
         for k in 0..self.orders.actions.len() {
@@ -547,8 +606,12 @@ impl<'a, S: Strategy + ?Sized> Engine<'a, S> {
     /// answers (its new actions are dropped: there is no market left to meet them), the last
     /// seconds are sampled and the summary is built from the exchange's account.
     fn finish(mut self) -> Result<Summary, SinkError> {
-        self.floor = self.now;
-        self.drain_exchange(i64::MAX)?;
+        // Orders still resting do not expire after the data: the run ends at its last event,
+        // and so do the markout horizons.
+        let last_event = self.ex_clock;
+        while !self.to_exchange.is_empty() {
+            self.apply_action()?;
+        }
         while let Some((at, o)) = self.to_strategy.pop_front() {
             self.deliver(at, o, false)?;
         }
@@ -584,6 +647,8 @@ impl<'a, S: Strategy + ?Sized> Engine<'a, S> {
             diagnostics: self.seen.diagnostics(self.config.tick),
             ..Summary::default()
         };
+        self.metrics.end(last_event, self.ex_mid2);
+        self.write_fills()?;
         self.metrics.finish(self.ex_clock, self.ex_mid2, net, &mut s);
         Ok(s)
     }

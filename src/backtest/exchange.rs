@@ -14,8 +14,13 @@
 //!   price or a crossing opposite best fills it whole.
 //! - Without partial fills an order reached by a trade fills whole (hftbacktest's
 //!   no-partial-fill exchange); with them, a trade fills what reaches the order.
-//! - Our own orders never change the recorded book (no market impact); a marketable order
-//!   takes visible levels without removing them.
+//! - Our own orders never change the recorded book (no price impact), but the liquidity our
+//!   fills use is not used twice: per level (side, price) the exchange keeps the quantity our
+//!   fills have consumed there since the level's last depth row (a snapshot clears it all).
+//!   What can still fill us at that level is reduced by it first: the size a marketable order
+//!   or a crossing finds displayed there, and the quantity of a public trade printed there
+//!   (docs/MODEL.md "Own orders in the book").
+//! - Prices must be multiples of the tick and sizes of the lot, else `Invalid`.
 //! - Fees: maker fee on resting fills, taker fee on marketable ones, each rounded up
 //!   ([`Money::fee`]), on the fill's value in the settlement currency.
 //! - Money follows the market's [`Contract`] (`crate::model::contract`): a linear fill of
@@ -88,6 +93,18 @@ pub struct Outcome {
     pub cash: Money,
     /// Why it filled; `None` for answers that are not fills.
     pub cause: Option<FillCause>,
+    /// A resting fill's queue ahead (raw qty) when the event that filled it arrived, before
+    /// that event consumed any of it; `None` for a taker fill, with the `cross` fill model
+    /// (which keeps no queue), and for answers that are not fills.
+    pub ahead: Option<i64>,
+}
+
+/// Liquidity our fills have used at one level since its last depth row.
+#[derive(Debug, Clone, Copy)]
+struct Consumed {
+    side: BookSide,
+    price: Price,
+    qty: i64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -115,7 +132,13 @@ pub struct Exchange {
     max_inventory: i64,
     cash_limit: Option<Money>,
     validity_ns: i64,
+    /// Raw tick and lot: prices and sizes must be multiples of them.
+    tick: i64,
+    lot: i64,
     book: Ladder,
+    /// Per level, the quantity our fills have consumed since its last depth row; a few
+    /// entries (levels we traded at), no hash map.
+    consumed: Vec<Consumed>,
     /// `(ts_recv, conn, seq)` of the depth frame being applied, to see where a snapshot starts.
     frame: Option<(i64, u32, i64)>,
     orders: Vec<Resting>,
@@ -143,7 +166,10 @@ impl Exchange {
             max_inventory: config.max_inventory.raw(),
             cash_limit: config.cash_limit,
             validity_ns: config.quote_validity_ns,
+            tick: config.tick.raw().max(1),
+            lot: config.lot.raw().max(1),
             book: Ladder::with_capacity(1024),
+            consumed: Vec::with_capacity(8),
             frame: None,
             orders: Vec::with_capacity(8),
             account: Account::default(),
@@ -176,8 +202,38 @@ impl Exchange {
         }
     }
 
+    /// The earliest exchange time at which a resting order expires.
+    pub fn next_expiry(&self) -> Option<i64> {
+        self.orders.iter().map(|o| o.expires).filter(|&e| e != i64::MAX).min()
+    }
+
+    /// What our fills have consumed at a level since its last depth row (raw qty).
+    pub fn consumed_at(&self, side: BookSide, price: Price) -> i64 {
+        self.consumed.iter().find(|c| c.side == side && c.price == price).map_or(0, |c| c.qty)
+    }
+
+    /// `shown` size at a level less what our fills have consumed there, not below 0.
+    fn left_at(&self, side: BookSide, price: Price, shown: Qty) -> i64 {
+        (shown.raw() - self.consumed_at(side, price)).max(0)
+    }
+
+    fn consume(&mut self, side: BookSide, price: Price, qty: i64) {
+        if qty <= 0 {
+            return;
+        }
+        match self.consumed.iter_mut().find(|c| c.side == side && c.price == price) {
+            Some(c) => c.qty += qty,
+            None => self.consumed.push(Consumed { side, price, qty }),
+        }
+    }
+
+    /// A price off the tick grid, a size off the lot grid, or either not positive.
+    fn invalid(&self, price: Price, qty: i64) -> bool {
+        qty <= 0 || price.raw() <= 0 || price.raw() % self.tick != 0 || qty % self.lot != 0
+    }
+
     fn emit(&mut self, id: OrderId, side: BookSide, kind: ReportKind) {
-        self.emit_fill(id, side, kind, None);
+        self.emit_fill(id, side, kind, None, None);
     }
 
     fn emit_fill(
@@ -186,6 +242,7 @@ impl Exchange {
         side: BookSide,
         kind: ReportKind,
         cause: Option<FillCause>,
+        ahead: Option<i64>,
     ) {
         self.out.push(Outcome {
             id,
@@ -194,11 +251,18 @@ impl Exchange {
             position: self.account.position,
             cash: self.account.cash,
             cause,
+            ahead,
         });
     }
 
-    /// Executes `qty` of resting order `i` at its price (maker); removes it when done.
-    fn fill_resting(&mut self, i: usize, qty: i64, cause: FillCause) -> bool {
+    /// The queue ahead of resting order `i` as the fills report it (`None` under `cross`).
+    fn ahead_of(&self, i: usize) -> Option<i64> {
+        (self.fill_model == FillModel::Queue).then(|| self.orders[i].queue.ahead)
+    }
+
+    /// Executes `qty` of resting order `i` at its price (maker); removes it when done. `ahead`
+    /// is its queue position when the filling event arrived.
+    fn fill_resting(&mut self, i: usize, qty: i64, cause: FillCause, ahead: Option<i64>) -> bool {
         let o = &mut self.orders[i];
         let qty = qty.min(o.leaves);
         if qty <= 0 {
@@ -216,7 +280,7 @@ impl Exchange {
             liquidity: Liquidity::Maker,
             fee,
         };
-        self.emit_fill(id, side, kind, Some(cause));
+        self.emit_fill(id, side, kind, Some(cause), ahead);
         if leaves == 0 {
             self.orders.remove(i);
             true
@@ -284,7 +348,7 @@ impl Exchange {
     pub fn on_action(&mut self, now: i64, action: Action) {
         match action {
             Action::Place { id, side, price, qty, kind } => {
-                if qty.raw() <= 0 || price.raw() <= 0 {
+                if self.invalid(price, qty.raw()) {
                     return self.emit(id, side, ReportKind::Rejected(RejectReason::Invalid));
                 }
                 match kind {
@@ -337,7 +401,7 @@ impl Exchange {
         }
         let crossing =
             self.book.best_level(o.side.opposite()).is_some_and(|(b, _)| crosses(o.side, price, b));
-        let reason = if qty <= 0 || price.raw() <= 0 {
+        let reason = if self.invalid(price, qty) {
             Some(RejectReason::Invalid)
         } else if crossing {
             Some(RejectReason::WouldCross)
@@ -361,9 +425,11 @@ impl Exchange {
         let mut left = qty;
         let mut filled = false;
         // At most a few levels are taken; walking the book borrows it, so collect them first.
+        // Each level offers what it shows less what our fills consumed there before.
         let mut takes = [(Price::ZERO, 0i64); 16];
         let mut n = 0;
-        for (price, size) in self.book.walk(side.opposite()) {
+        let opposite = side.opposite();
+        for (price, size) in self.book.walk(opposite) {
             let beyond = match side {
                 BookSide::Bid => price > limit,
                 BookSide::Ask => price < limit,
@@ -371,13 +437,17 @@ impl Exchange {
             if left == 0 || n == takes.len() || beyond {
                 break;
             }
-            let q = size.raw().min(left);
+            let q = self.left_at(opposite, price, size).min(left);
+            if q == 0 {
+                continue;
+            }
             takes[n] = (price, q);
             n += 1;
             left -= q;
         }
         let mut leaves = qty;
         for &(price, q) in &takes[..n] {
+            self.consume(opposite, price, q);
             leaves -= q;
             let qq = Qty::from_raw(q);
             let fee = Money::fee(self.contract.value(price, qq), self.taker_fee);
@@ -389,7 +459,7 @@ impl Exchange {
                 liquidity: Liquidity::Taker,
                 fee,
             };
-            self.emit_fill(id, side, kind, Some(FillCause::Taker));
+            self.emit_fill(id, side, kind, Some(FillCause::Taker), None);
             filled = true;
         }
         if !filled {
@@ -406,8 +476,11 @@ impl Exchange {
             self.frame = Some(key);
             if row.snapshot {
                 self.book.clear();
+                self.consumed.clear();
             }
         }
+        // The level shows its new size: what our fills consumed there is forgotten.
+        self.consumed.retain(|c| c.side != row.side || c.price != row.price);
         let prev = self.book.set_level(row.side, row.price, row.qty);
         if self.fill_model == FillModel::Queue {
             for o in &mut self.orders {
@@ -418,17 +491,41 @@ impl Exchange {
         }
     }
 
-    /// A book frame is complete: orders the opposite best now crosses fill whole; queues are
-    /// clamped to their level (a snapshot may have rebuilt it).
+    /// A book frame is complete: orders the opposite best now crosses fill (whole, or with
+    /// partial fills as much as the crossing levels still offer) if those levels still offer
+    /// any size our fills have not consumed; queues are clamped to their level (a snapshot may
+    /// have rebuilt it).
     pub fn on_top(&mut self, event_time: i64, row: &BookTopRow) {
-        let best_bid = row.bids.first().map(|l| l.price);
-        let best_ask = row.asks.first().map(|l| l.price);
         let mut i = 0;
         while i < self.orders.len() {
             let o = self.orders[i];
-            let opposite = if o.side == BookSide::Bid { best_ask } else { best_bid };
-            if o.arrived <= event_time && opposite.is_some_and(|b| crosses(o.side, o.price, b)) {
-                if self.fill_resting(i, o.leaves, FillCause::Crossing) {
+            let (opposite, levels) = match o.side {
+                BookSide::Bid => (BookSide::Ask, &row.asks),
+                BookSide::Ask => (BookSide::Bid, &row.bids),
+            };
+            let crossing = || levels.iter().take_while(|l| crosses(o.side, o.price, l.price));
+            let offered: i64 = crossing().map(|l| self.left_at(opposite, l.price, l.qty)).sum();
+            if o.arrived <= event_time && offered > 0 {
+                let qty = if self.partial { o.leaves.min(offered) } else { o.leaves };
+                // Consume the crossing levels from the best; a whole fill beyond what they
+                // offer is charged to the best one.
+                let mut left = qty;
+                let mut takes = [(Price::ZERO, 0i64); 16];
+                let mut n = 0;
+                for l in crossing().take(takes.len()) {
+                    let q = self.left_at(opposite, l.price, l.qty).min(left);
+                    takes[n] = (l.price, q);
+                    n += 1;
+                    left -= q;
+                }
+                if left > 0 && n > 0 {
+                    takes[0].1 += left;
+                }
+                for &(price, q) in &takes[..n] {
+                    self.consume(opposite, price, q);
+                }
+                let ahead = self.ahead_of(i);
+                if self.fill_resting(i, qty, FillCause::Crossing, ahead) {
                     continue;
                 }
             } else if self.fill_model == FillModel::Queue {
@@ -439,10 +536,13 @@ impl Exchange {
         }
     }
 
-    /// A public trade: it fills our orders on the side it hits, by the fill model.
+    /// A public trade: it fills our orders on the side it hits, by the fill model, out of its
+    /// quantity less what our fills have already consumed at the level it printed at.
     pub fn on_trade(&mut self, event_time: i64, row: &TradeRow) {
         let hit = row.side.hits();
+        // The print's quantity not yet given to our orders, and of it what they may still use.
         let mut available = row.qty.raw();
+        let spent = self.consumed_at(hit, row.price);
         let mut i = 0;
         while i < self.orders.len() {
             let o = self.orders[i];
@@ -455,17 +555,22 @@ impl Exchange {
                 TakerSide::Sell => row.price < o.price,
                 TakerSide::Buy => row.price > o.price,
             };
+            let usable = (available - spent).max(0);
+            let ahead = self.ahead_of(i);
             let reach = match self.fill_model {
-                FillModel::Cross if at || through => {
+                FillModel::Cross if (at || through) && usable > 0 => {
                     if self.partial {
-                        available
+                        usable
                     } else {
                         o.leaves
                     }
                 }
-                FillModel::Queue if through => o.leaves,
+                FillModel::Queue if through && usable > 0 => o.leaves,
                 FillModel::Queue if at => {
+                    // The print advances the queue whatever we consumed; only what is left of
+                    // it after our earlier fills at this level can reach the order.
                     let reach = self.orders[i].queue.trade(Qty::from_raw(available)).raw();
+                    let reach = reach.min(usable);
                     if self.partial || reach == 0 {
                         reach
                     } else {
@@ -475,9 +580,11 @@ impl Exchange {
                 _ => 0,
             };
             if reach > 0 {
-                available = (available - reach.min(o.leaves)).max(0);
+                let filled = reach.min(o.leaves);
+                available = (available - filled).max(0);
+                self.consume(hit, row.price, filled);
                 let cause = if through { FillCause::Through } else { FillCause::Queue };
-                if self.fill_resting(i, reach, cause) {
+                if self.fill_resting(i, reach, cause, ahead) {
                     continue;
                 }
             }

@@ -12,6 +12,7 @@ pub mod diagnose;
 pub mod engine;
 pub mod event;
 pub mod exchange;
+pub mod latency;
 pub mod metrics;
 pub mod queue;
 pub mod report;
@@ -167,6 +168,10 @@ pub struct Args {
     /// ts_recv - ts_event of the latest event) [default: 10ms]
     #[arg(long, value_name = "LATENCY")]
     pub latency: Option<String>,
+    /// Recorded order latency: a CSV (header req_ts,entry_ns,resp_ns) or Parquet file of
+    /// samples, interpolated in time; replaces --latency for the order path (docs/MODEL.md)
+    #[arg(long, value_name = "FILE")]
+    pub order_latency: Option<String>,
     /// Seed recorded with the run [default: 0, or the config's seed]
     #[arg(long)]
     pub seed: Option<u64>,
@@ -329,6 +334,9 @@ impl Config {
         if let Some(v) = &args.latency {
             flags.push(("latency", "entry_latency", v.clone()));
             flags.push(("latency", "response_latency", v.clone()));
+        }
+        if let Some(v) = &args.order_latency {
+            flags.push(("order-latency", "order_latency", v.clone()));
         }
         if let Some(v) = args.seed {
             flags.push(("seed", "seed", v.to_string()));

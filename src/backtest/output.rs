@@ -20,7 +20,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use arrow::array::{
-    ArrayRef, Decimal128Array, RecordBatch, StringArray, TimestampNanosecondArray, UInt64Array,
+    ArrayRef, Decimal128Array, Float64Array, RecordBatch, StringArray, TimestampNanosecondArray,
+    UInt64Array,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use indicatif::ProgressBar;
@@ -178,6 +179,16 @@ pub fn fills_schema() -> SchemaRef {
         Field::new("position", decimal(), false),
         Field::new("cash", money(), false),
         Field::new("mid", decimal(), true),
+        Field::new("queue_ahead", decimal(), true),
+        Field::new("mid_1s", decimal(), true),
+        Field::new("mid_10s", decimal(), true),
+        Field::new("mid_60s", decimal(), true),
+        Field::new("markout_1s", decimal(), true),
+        Field::new("markout_10s", decimal(), true),
+        Field::new("markout_60s", decimal(), true),
+        Field::new("markout_1s_bps", DataType::Float64, true),
+        Field::new("markout_10s_bps", DataType::Float64, true),
+        Field::new("markout_60s_bps", DataType::Float64, true),
     ]))
 }
 
@@ -227,7 +238,7 @@ fn qty(q: Qty) -> Option<i64> {
 
 /// The fills as a record batch of [`fills_schema`].
 pub fn fills_batch(rows: &[Fill]) -> Result<RecordBatch, arrow::error::ArrowError> {
-    let columns: Vec<ArrayRef> = vec![
+    let mut columns: Vec<ArrayRef> = vec![
         times(rows.iter().map(|r| r.ts_exchange)),
         times(rows.iter().map(|r| r.ts_report)),
         Arc::new(
@@ -244,7 +255,18 @@ pub fn fills_batch(rows: &[Fill]) -> Result<RecordBatch, arrow::error::ArrowErro
         decimals(rows.iter().map(|r| qty(r.position))),
         moneys(rows.iter().map(|r| r.cash)),
         decimals(rows.iter().map(|r| r.mid.map(Price::raw))),
+        decimals(rows.iter().map(|r| r.queue_ahead.map(Qty::raw))),
     ];
+    // The markouts: the mids at +1 s, +10 s, +60 s, then the markouts, then in bps.
+    for k in 0..3 {
+        columns.push(decimals(rows.iter().map(|r| r.mid_after(k).map(Price::raw))));
+    }
+    for k in 0..3 {
+        columns.push(decimals(rows.iter().map(|r| r.markout(k).map(Price::raw))));
+    }
+    for k in 0..3 {
+        columns.push(Arc::new(rows.iter().map(|r| r.markout_bps(k)).collect::<Float64Array>()));
+    }
     RecordBatch::try_new(fills_schema(), columns)
 }
 
@@ -428,6 +450,9 @@ mod tests {
             position: Qty::parse("-0.01").unwrap(),
             cash: Money::from_units(-30),
             mid: (i % 2 == 0).then(|| Price::parse("3000.015").unwrap()),
+            mid2: (i % 2 == 0).then(|| Price::parse("6000.03").unwrap().raw()),
+            queue_ahead: (i == 0).then(|| Qty::parse("1.5").unwrap()),
+            later_mid2: [Some(Price::parse("6000.05").unwrap().raw()), None, None],
         }
     }
 
@@ -483,6 +508,22 @@ mod tests {
         let side = fills.column_by_name("side").unwrap();
         let side = side.as_any().downcast_ref::<StringArray>().unwrap();
         assert_eq!((side.value(0), side.value(1)), ("bid", "ask"));
+        let decimal = |name: &str, row: usize| {
+            let c = fills.column_by_name(name).unwrap();
+            let c = c.as_any().downcast_ref::<Decimal128Array>().unwrap();
+            c.is_valid(row).then(|| c.value_as_string(row))
+        };
+        // The bid at 3000.01 with mid 3000.015: 1 s later 3000.025, +0.01 (0.0333 bps).
+        assert_eq!(decimal("queue_ahead", 0).as_deref(), Some("1.50000000"));
+        assert_eq!(decimal("queue_ahead", 1), None);
+        assert_eq!(decimal("mid_1s", 0).as_deref(), Some("3000.02500000"));
+        assert_eq!(decimal("markout_1s", 0).as_deref(), Some("0.01000000"));
+        assert_eq!(decimal("mid_10s", 0), None, "the run ended first");
+        assert_eq!(decimal("markout_1s", 1), None, "no mid at the fill");
+        let bps = fills.column_by_name("markout_1s_bps").unwrap();
+        let bps = bps.as_any().downcast_ref::<Float64Array>().unwrap();
+        assert!((bps.value(0) - 0.01 / 3000.015 * 1e4).abs() < 1e-12);
+        assert!(bps.is_null(1) && !bps.is_null(2));
 
         let equity = read(&dir.path().join("equity.parquet"));
         assert_eq!(equity.schema(), equity_schema());

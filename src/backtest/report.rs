@@ -100,8 +100,47 @@ pub struct Fill {
     /// Position and cash right after this fill (cash net of fees).
     pub position: Qty,
     pub cash: Money,
-    /// The exchange's best bid and ask mid when it filled (`None` with a one-sided book).
+    /// The exchange's best bid and ask mid when it filled (`None` with a one-sided book),
+    /// rounded down to 10⁻⁸.
     pub mid: Option<Price>,
+    /// The same mid exactly, as best bid + best ask in raw units (twice the mid).
+    pub mid2: Option<i64>,
+    /// Size ahead of the order in its level when the event that filled it arrived, before
+    /// that event consumed any of it; `None` for a taker fill and under the `cross` fill model.
+    pub queue_ahead: Option<Qty>,
+    /// Best bid + best ask (raw, twice the mid) in force at exchange time `ts_exchange` + 1 s,
+    /// 10 s and 60 s ([`crate::backtest::metrics::HORIZONS`]): of the latest book frame with
+    /// exchange time at or before it; `None` when the run ended first or that frame was
+    /// one-sided.
+    pub later_mid2: [Option<i64>; 3],
+}
+
+impl Fill {
+    /// +1 buy, −1 sell.
+    pub fn sign(&self) -> i64 {
+        match self.side {
+            BookSide::Bid => 1,
+            BookSide::Ask => -1,
+        }
+    }
+
+    /// The mid at horizon `k` (0, 1, 2 for 1 s, 10 s, 60 s), rounded down to 10⁻⁸ as `mid` is.
+    pub fn mid_after(&self, k: usize) -> Option<Price> {
+        self.later_mid2.get(k).copied().flatten().map(|m| Price::from_raw(m.div_euclid(2)))
+    }
+
+    /// side × (mid at horizon `k` − mid at the fill), of the rounded mids: positive when the
+    /// market moved our way, negative for adverse selection.
+    pub fn markout(&self, k: usize) -> Option<Price> {
+        let (later, now) = (self.mid_after(k)?, self.mid?);
+        Some(Price::from_raw(self.sign() * (later.raw() - now.raw())))
+    }
+
+    /// The markout at horizon `k` in basis points of the mid at the fill, from the exact mids.
+    pub fn markout_bps(&self, k: usize) -> Option<f64> {
+        let (later, now) = (self.later_mid2.get(k).copied().flatten()?, self.mid2?);
+        (now != 0).then(|| (self.sign() * (later - now)) as f64 / now as f64 * 1e4)
+    }
 }
 
 /// The account once per second of strategy time.
@@ -292,6 +331,9 @@ pub fn units_for(
         ("markouts.horizon_seconds", "s"),
         ("markouts.mean", &price),
         ("markouts.mean_bps", "bps of mid at the fill"),
+        ("markouts_by.horizon_seconds", "s"),
+        ("markouts_by.mean", &price),
+        ("markouts_by.mean_bps", "bps of mid at the fill"),
         ("diagnostics.quote_distance_ticks_mean", "ticks"),
         ("diagnostics.trade_distance_ticks_p50", "ticks"),
         ("diagnostics.trade_distance_ticks_p90", "ticks"),
@@ -314,6 +356,26 @@ pub struct Markout {
     /// against our fills (adverse selection). `None` without a counted fill.
     pub mean: Option<f64>,
     /// The same in basis points of mid(t).
+    pub mean_bps: Option<f64>,
+}
+
+/// The average markouts of one group of fills at one horizon: adverse selection broken down
+/// by side and by queue position at the fill (docs/MODEL.md markouts).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupMarkout {
+    /// `side` or `position`.
+    pub by: &'static str,
+    /// For `side`: `bid` (our buys) or `ask` (our sells). For `position`: the fill's cause
+    /// and where the order stood in its queue when the filling event arrived: `queue_front`,
+    /// `queue_behind`, `through_front`, `through_behind`, `crossing_front`,
+    /// `crossing_behind` (front: nothing ahead; behind: some size still ahead), the cause
+    /// alone (`queue`, `through`, `crossing`) under the `cross` fill model, which keeps no
+    /// queue, and `taker`.
+    pub group: &'static str,
+    pub horizon_seconds: u32,
+    /// Fills of the group whose horizon ended inside the run, with a mid at both ends.
+    pub fills: u64,
+    pub mean: Option<f64>,
     pub mean_bps: Option<f64>,
 }
 
@@ -420,6 +482,9 @@ pub struct Summary {
     pub avg_captured_spread: Option<f64>,
     pub avg_captured_spread_bps: Option<f64>,
     pub markouts: Vec<Markout>,
+    /// The markouts by side and by queue position at the fill: one row per group that had a
+    /// fill and horizon, groups in a fixed order.
+    pub markouts_by: Vec<GroupMarkout>,
     pub diagnostics: Diagnostics,
     /// One line per reason the strategy did not quote or did not fill, from what happened
     /// (empty when it filled).
@@ -508,6 +573,17 @@ pub fn table(s: &Summary) -> String {
             format!("{} ({} bps, {} fills)", opt_f64(m.mean, 8), opt_f64(m.mean_bps, 3), m.fills),
         ));
     }
+    // One line per group: its mean markouts in bps at each horizon, and its fill counts.
+    for chunk in s.markouts_by.chunks(3) {
+        let Some(first) = chunk.first() else { continue };
+        let bps: Vec<String> = chunk.iter().map(|m| opt_f64(m.mean_bps, 3)).collect();
+        let fills: Vec<String> = chunk.iter().map(|m| m.fills.to_string()).collect();
+        let hs: Vec<String> = chunk.iter().map(|m| format!("{}s", m.horizon_seconds)).collect();
+        rows.push((
+            format!("markouts of {} fills", first.group),
+            format!("{} bps at {} ({} fills)", bps.join(" / "), hs.join(" / "), fills.join(" / ")),
+        ));
+    }
     let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
     let mut out = String::new();
     for (k, v) in rows {
@@ -581,7 +657,8 @@ fn csv_cell(v: &serde_json::Value) -> String {
 
 /// One run as `(column, field)` pairs: `point`, the [`CSV_FIELDS`], then
 /// `markouts.<h>s.fills|mean|mean_bps`, `diagnostics.<name>`, `notes` (joined by `; `) and
-/// `settings.<key>`, each as it is in summary.json.
+/// `settings.<key>`, each as it is in summary.json. `markouts_by` is left out: its groups
+/// depend on the run, and every row of a CSV must have the same columns.
 fn csv_row(point: &str, summary: &Summary) -> serde_json::Result<Vec<(String, String)>> {
     let v = serde_json::to_value(summary)?;
     let mut row = vec![("point".to_owned(), csv_cell(&point.into()))];
@@ -675,7 +752,7 @@ mod tests {
 
         // Every top-level scalar of summary.json has its column.
         let v = serde_json::to_value(&a).unwrap();
-        let nested = ["units", "settings", "markouts", "diagnostics", "notes"];
+        let nested = ["units", "settings", "markouts", "markouts_by", "diagnostics", "notes"];
         let mut scalars: Vec<&str> = v
             .as_object()
             .unwrap()

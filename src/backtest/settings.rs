@@ -13,9 +13,10 @@
 //! must not silently do nothing.
 
 use std::path::Path;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use crate::backtest::event::MarketSpec;
+use crate::backtest::latency::{LatencyFileError, OrderLatency};
 use crate::backtest::strategy::{self, StrategyConfigs, StrategyKind, StrategySettings};
 use crate::model::contract::Contract;
 use crate::model::money::{FeeRate, Money};
@@ -33,6 +34,8 @@ pub enum SettingsError {
     Invalid(String),
     #[error("config file {path}: {message}")]
     Config { path: String, message: String },
+    #[error(transparent)]
+    LatencyFile(#[from] LatencyFileError),
 }
 
 /// How resting orders fill (docs/MODEL.md "Simulated exchange").
@@ -69,6 +72,14 @@ pub enum Latency {
     Feed,
 }
 
+/// `order_latency`: a recorded latency file ([`OrderLatency`]) and the path it was read from,
+/// as given (the summary records the path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLatencyFile {
+    pub path: String,
+    pub table: Arc<OrderLatency>,
+}
+
 /// Every setting of a backtest, as given (docs/MODEL.md's table and defaults).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -92,6 +103,8 @@ pub struct Settings {
     pub recalibration_interval_seconds: f64,
     pub entry_latency: Latency,
     pub response_latency: Latency,
+    /// Recorded order latency; when set it replaces `entry_latency` and `response_latency`.
+    pub order_latency: Option<OrderLatencyFile>,
     pub fill_model: FillModel,
     pub queue_model: QueueModel,
     pub partial_fills: bool,
@@ -123,6 +136,7 @@ impl Default for Settings {
             recalibration_interval_seconds: 600.0,
             entry_latency: Latency::Constant(10_000_000),
             response_latency: Latency::Constant(10_000_000),
+            order_latency: None,
             fill_model: FillModel::Queue,
             queue_model: QueueModel::RiskAverse,
             partial_fills: false,
@@ -148,6 +162,7 @@ pub const ENGINE_KEYS: &[&str] = &[
     "recalibration_interval_seconds",
     "entry_latency",
     "response_latency",
+    "order_latency",
     "fill_model",
     "queue_model",
     "partial_fills",
@@ -319,6 +334,16 @@ impl Settings {
             }
             "entry_latency" => self.entry_latency = latency(key, value)?,
             "response_latency" => self.response_latency = latency(key, value)?,
+            "order_latency" => {
+                let path = value.trim();
+                self.order_latency = match path {
+                    "" | "none" => None,
+                    _ => Some(OrderLatencyFile {
+                        path: path.to_owned(),
+                        table: Arc::new(OrderLatency::read(Path::new(path))?),
+                    }),
+                };
+            }
             "fill_model" => {
                 self.fill_model = match value.trim() {
                     "cross" => FillModel::Cross,
@@ -426,6 +451,10 @@ impl Settings {
                 "recalibration_interval_seconds" => self.recalibration_interval_seconds.to_string(),
                 "entry_latency" => latency_text(self.entry_latency),
                 "response_latency" => latency_text(self.response_latency),
+                "order_latency" => self
+                    .order_latency
+                    .as_ref()
+                    .map_or_else(|| "none".to_owned(), |f| f.path.clone()),
                 "fill_model" => match self.fill_model {
                     FillModel::Cross => "cross".to_owned(),
                     FillModel::Queue => "queue".to_owned(),
@@ -501,6 +530,7 @@ impl Settings {
             warmup_ns: ns("warmup_period_seconds", self.warmup_period_seconds)?,
             entry_latency: self.entry_latency,
             response_latency: self.response_latency,
+            order_latency: self.order_latency.as_ref().map(|f| Arc::clone(&f.table)),
             fill_model: self.fill_model,
             queue_model: self.queue_model,
             partial_fills: self.partial_fills,
@@ -546,6 +576,8 @@ pub struct Config {
     pub warmup_ns: i64,
     pub entry_latency: Latency,
     pub response_latency: Latency,
+    /// Recorded order latency, replacing both legs above when set.
+    pub order_latency: Option<Arc<OrderLatency>>,
     pub fill_model: FillModel,
     pub queue_model: QueueModel,
     pub partial_fills: bool,
@@ -661,6 +693,7 @@ mod tests {
             "max_volatility",
             "entry_latency",
             "response_latency",
+            "order_latency",
             "fill_model",
             "queue_model",
             "partial_fills",

@@ -356,6 +356,8 @@ fn assert_same_before(full: &tempfile::TempDir, cut: &tempfile::TempDir, t: i64,
         ]);
         args.extend(SHORT);
         ok(&backtest(data.path(), outs.path(), &args));
+        // A fill's markouts (`mid_<h>s`, `markout_<h>s…`) are measured up to 60 s after it,
+        // from data the strategy never sees then: they are left out of the comparison.
         let before = |file: &str, column: &str| -> Vec<RecordBatch> {
             read_parquet(&dir.join(file))
                 .iter()
@@ -364,7 +366,14 @@ fn assert_same_before(full: &tempfile::TempDir, cut: &tempfile::TempDir, t: i64,
                     let ts = ts.as_any().downcast_ref::<TimestampNanosecondArray>().unwrap();
                     let keep: arrow::array::BooleanArray =
                         ts.values().iter().map(|v| Some(*v < t)).collect();
-                    arrow::compute::filter_record_batch(b, &keep).unwrap()
+                    let b = arrow::compute::filter_record_batch(b, &keep).unwrap();
+                    let known: Vec<usize> = (0..b.num_columns())
+                        .filter(|&i| {
+                            let name = b.schema().field(i).name().clone();
+                            !name.starts_with("mid_") && !name.starts_with("markout_")
+                        })
+                        .collect();
+                    b.project(&known).unwrap()
                 })
                 .filter(|b| b.num_rows() > 0)
                 .collect()

@@ -3,6 +3,7 @@
 
 mod backtest;
 mod backtest_output;
+mod backtest_research;
 mod bad_venue;
 mod binance_live;
 mod bybit;

@@ -96,16 +96,25 @@ fn an_old_tree_calibrates_and_backtests_as_it_did() {
     let summary = std::fs::read_to_string(out_dir.join("summary.json")).unwrap();
     // The fields added since that release, and only they, differ: an old tree stores no
     // contract, and Extended's markets are all linear:1 (docs/MODEL.md "Contracts"); the
-    // inventory_skew setting (unused here: a γ alone is a constant γ).
+    // inventory_skew setting (unused here: a γ alone is a constant γ); the fills by cause;
+    // the order_latency setting and the markouts by side and queue position (issue 24).
     let added = [
         "  \"contract\": \"linear:1\",\n  \"settlement_currency\": \"USD\",\n",
         "    \"inventory_skew\": 1,\n",
+        "  \"fills_queue\": 0,\n  \"fills_through\": 0,\n  \"fills_crossing\": 4,\n  \"fills_taker\": 0,\n",
+        "    \"order_latency\": \"none\",\n",
+        "    \"markouts_by.horizon_seconds\": \"s\",\n    \"markouts_by.mean\": \"USD per ETH\",\n    \"markouts_by.mean_bps\": \"bps of mid at the fill\",\n",
     ];
     let mut rest = summary.clone();
     for line in added {
         assert!(rest.contains(line), "{line:?} missing: {summary}");
         rest = rest.replacen(line, "", 1);
     }
+    // The markouts_by block is new too (the markouts before it are the old release's).
+    let start = rest.find("  \"markouts_by\": [\n").expect("markouts_by is written");
+    let end = start + rest[start..].find("\n  ],\n").expect("markouts_by ends") + "\n  ],\n".len();
+    assert!(rest[start..end].contains("\"group\": \"crossing_"), "{summary}");
+    rest.replace_range(start..end, "");
     assert_eq!(rest, expected("backtest-ETH-USD.json"));
     assert!(summary.contains("\"fills_bid\": 2"), "the old tree still fills: {summary}");
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use mdkit::backtest::output::{equity_schema, fills_schema};
-use mdkit::backtest::report::{self, Markout, Summary};
+use mdkit::backtest::report::{self, GroupMarkout, Markout, Summary};
 use mdkit::storage::{type_label, Table, BOOK_TOP_LEVELS};
 
 struct DocColumn {
@@ -183,6 +183,14 @@ fn the_summary_document_matches_summary_json() {
     // Every Option is None here, every other field holds its type's zero.
     let sample = Summary {
         markouts: vec![Markout { horizon_seconds: 1, fills: 0, mean: None, mean_bps: None }],
+        markouts_by: vec![GroupMarkout {
+            by: "side",
+            group: "bid",
+            horizon_seconds: 1,
+            fills: 0,
+            mean: None,
+            mean_bps: None,
+        }],
         ..Summary::default()
     };
     let pretty = serde_json::to_string_pretty(&sample).unwrap();

@@ -1,12 +1,14 @@
-//! Hand-checked scenarios of issue 7 on small event sequences: each number below is worked
-//! out in the comment above its assertion.
+//! Hand-checked scenarios of issues 7 and 24 on small event sequences: each number below is
+//! worked out in the comment above its assertion.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use super::*;
+use crate::backtest::latency::OrderLatency;
 use crate::backtest::report::{Collect, Liquidity};
 use crate::backtest::settings::Settings;
-use crate::backtest::strategy::OrderKind;
+use crate::backtest::strategy::{OrderKind, RejectReason};
 use crate::model::contract::Contract;
 use crate::model::{Level, TakerSide, TradeKind};
 use crate::storage::{BookTopRow, CalibrationRow, DepthRow, SideFit, TradeRow};
@@ -30,6 +32,10 @@ fn spec() -> MarketSpec {
 }
 
 fn config(pairs: &[(&str, &str)]) -> Config {
+    config_for(spec(), pairs)
+}
+
+fn config_for(spec: MarketSpec, pairs: &[(&str, &str)]) -> Config {
     let mut s = Settings::default();
     s.set("warmup", "0").unwrap();
     // These tape tests were worked out with the constant γ 0.1 (σ is tiny here, which would
@@ -38,7 +44,7 @@ fn config(pairs: &[(&str, &str)]) -> Config {
     for (k, v) in pairs {
         s.set(k, v).unwrap();
     }
-    s.resolve(spec()).unwrap()
+    s.resolve(spec).unwrap()
 }
 
 /// A book frame at `ms` after T0 (both clocks alike unless the test says otherwise): depth
@@ -509,8 +515,14 @@ fn no_look_ahead_changing_the_future_changes_nothing_before_it() {
     let (log_b, sink_b, _) = recorded(&changed, &c, &recals2);
     let before =
         |log: &[(i64, Action)]| log.iter().filter(|(ts, _)| *ts <= t).cloned().collect::<Vec<_>>();
+    // A fill's markout mids are measured after it (up to 60 s later, the strategy never sees
+    // them): they are left out of the comparison.
     let fills = |s: &Collect| {
-        s.fills.iter().filter(|f| f.ts_report.as_nanos() <= t).cloned().collect::<Vec<_>>()
+        s.fills
+            .iter()
+            .filter(|f| f.ts_report.as_nanos() <= t)
+            .map(|f| Fill { later_mid2: [None; 3], ..f.clone() })
+            .collect::<Vec<_>>()
     };
     assert!(before(&log_a).len() > 50, "the test needs decisions before t");
     assert!(!fills(&sink_a).is_empty(), "the test needs fills before t");
@@ -557,7 +569,9 @@ fn the_same_inputs_give_identical_fills_and_summary() {
 
 #[test]
 fn the_imbalance_strategy_buys_a_heavy_bid_side_and_takes_its_profit() {
-    let c = config(&[("strategy", "imbalance")]);
+    // Its book quotes 100.5 and 101.2: a market with a tick of 0.1 (prices off the tick are
+    // refused since issue 24).
+    let c = config_for(MarketSpec { tick: p("0.1"), ..spec() }, &[("strategy", "imbalance")]);
     let mut ev = Vec::new();
     // Ratio (5+5)/(2+1) = 3.33 > 3: buy 1 at the best ask 101 (taker).
     frame(&mut ev, 0, 0, &[("100", "5"), ("99", "5")], &[("101", "2"), ("102", "1")]);
@@ -586,4 +600,316 @@ fn the_imbalance_strategy_buys_a_heavy_bid_side_and_takes_its_profit() {
     assert_eq!(s.pnl_realized.to_string(), "0.2");
     assert_eq!(s.fees.to_string(), "0.09099");
     assert_eq!(s.pnl_net.to_string(), "0.10901");
+}
+
+/// Places one order on the first book frame, cancels an order when its acknowledgement
+/// arrives (if `cancel_on_ack`), and records every report with the strategy's clock then.
+struct Ack {
+    order: (BookSide, &'static str, &'static str, OrderKind),
+    placed: bool,
+    cancel_on_ack: bool,
+    /// (report ts, view.now, kind), ns after T0.
+    seen: Vec<(i64, i64, ReportKind)>,
+}
+
+impl Ack {
+    fn new(order: (BookSide, &'static str, &'static str, OrderKind), cancel_on_ack: bool) -> Self {
+        Self { order, placed: false, cancel_on_ack, seen: Vec::new() }
+    }
+}
+
+impl Strategy for Ack {
+    fn on_top(&mut self, _view: &View<'_>, _top: &BookTopRow, out: &mut Orders) {
+        if !self.placed {
+            let (side, price, qty, kind) = self.order;
+            out.place(side, p(price), q(qty), kind);
+            self.placed = true;
+        }
+    }
+    fn on_report(&mut self, view: &View<'_>, report: &Report, out: &mut Orders) {
+        let t = |r: RecvTime| r.as_nanos() - T0;
+        self.seen.push((t(report.ts), t(view.now), report.kind));
+        if self.cancel_on_ack && report.kind == ReportKind::Accepted {
+            out.cancel(report.id);
+        }
+    }
+}
+
+fn run_ack(events: Vec<Event>, c: &Config, strategy: &mut Ack) -> (Collect, Summary) {
+    let mut sink = Collect::default();
+    let iter = events.into_iter().map(Ok::<_, Infallible>);
+    let summary = run_with(iter, c, &[], strategy, &mut sink).unwrap();
+    (sink, summary)
+}
+
+#[test]
+fn an_acknowledgement_arrives_a_round_trip_after_the_order_in_a_quiet_market() {
+    // 10 ms round trip: 5 ms entry, 5 ms response. The market is quiet for 5 s after the
+    // order, sent on the frame at 0 ms.
+    let c = config(&[("entry_latency", "5ms"), ("response_latency", "5ms")]);
+    let mut ev = Vec::new();
+    book(&mut ev, 0);
+    book(&mut ev, 5000);
+    let bid = (BookSide::Bid, "99", "1", OrderKind::PostOnly);
+    let mut strategy = Ack::new(bid, false);
+    run_ack(ev.clone(), &c, &mut strategy);
+    // The order reaches the exchange at 5 ms; its acknowledgement reaches the strategy at
+    // 10 ms (Report.ts and View.now alike), not with the next frame at 5 s.
+    assert_eq!(strategy.seen, [(10 * MS, 10 * MS, ReportKind::Accepted)]);
+
+    // What the strategy does on the answer goes out at once: a cancel sent at 10 ms reaches
+    // the exchange at 15 ms and is answered at 20 ms, still before the frame at 5 s.
+    let mut strategy = Ack::new(bid, true);
+    run_ack(ev, &c, &mut strategy);
+    assert_eq!(
+        strategy.seen,
+        [(10 * MS, 10 * MS, ReportKind::Accepted), (20 * MS, 20 * MS, ReportKind::Canceled)]
+    );
+}
+
+#[test]
+fn an_order_expires_on_time_in_a_quiet_market() {
+    // Validity 1 s: the bid arrives at 5 ms, expires at 1.005 s and the strategy hears it at
+    // 1.010 s, although the next market event is at 5 s.
+    let c = config(&[("entry_latency", "5ms"), ("response_latency", "5ms"), ("validity", "1")]);
+    let mut ev = Vec::new();
+    book(&mut ev, 0);
+    book(&mut ev, 5000);
+    let mut strategy = Ack::new((BookSide::Bid, "99", "1", OrderKind::PostOnly), false);
+    run_ack(ev, &c, &mut strategy);
+    assert_eq!(
+        strategy.seen,
+        [(10 * MS, 10 * MS, ReportKind::Accepted), (1010 * MS, 1010 * MS, ReportKind::Expired)]
+    );
+}
+
+#[test]
+fn answers_are_never_delivered_before_the_event_they_depend_on_was_received() {
+    // Feed latency 100 ms: the frame that happened at 0 is received at 100 ms; the bid sent
+    // then reaches the exchange at 110 ms. A trade through it happens at 200 ms and is
+    // received at 300 ms: the fill is executed at 200 ms, its report would be due at 210 ms,
+    // but the strategy cannot hear of it before receiving the trade at 300 ms.
+    let mut ev = Vec::new();
+    book(&mut ev, 100);
+    for e in &mut ev {
+        match e {
+            Event::Depth(r) => r.ts_event = EventTime::from_nanos(T0),
+            Event::Top(r) => r.ts_event = EventTime::from_nanos(T0),
+            Event::Trade(_) => {}
+        }
+    }
+    let mut t = trade(300, TakerSide::Sell, "98", "1");
+    if let Event::Trade(r) = &mut t {
+        r.ts_event = EventTime::from_nanos(T0 + 200 * MS);
+    }
+    ev.push(t);
+    let mut strategy = Ack::new((BookSide::Bid, "100", "1", OrderKind::PostOnly), false);
+    let (sink, _) = run_ack(ev, &config(&[]), &mut strategy);
+    assert_eq!((strategy.seen[0].0, strategy.seen[0].2), (120 * MS, ReportKind::Accepted));
+    assert_eq!(sink.fills.len(), 1);
+    assert_eq!(sink.fills[0].ts_exchange.as_nanos(), T0 + 200 * MS);
+    assert_eq!(sink.fills[0].ts_report.as_nanos(), T0 + 300 * MS);
+    assert_eq!(strategy.seen[1].0, 300 * MS);
+}
+
+#[test]
+fn recorded_latency_sets_when_an_order_arrives_and_when_its_answer_comes_back() {
+    // Samples: at 0 entry 5 ms / response 5 ms; at 2 s entry 25 ms / response 15 ms.
+    let table = OrderLatency::from_samples(&[(T0, 5 * MS, 5 * MS), (T0 + 2 * S, 25 * MS, 15 * MS)])
+        .unwrap();
+    let mut c = config(&[]);
+    c.order_latency = Some(Arc::new(table));
+    let mut ev = Vec::new();
+    book(&mut ev, 1000);
+    book(&mut ev, 5000);
+    let mut strategy = Ack::new((BookSide::Bid, "99", "1", OrderKind::PostOnly), false);
+    run_ack(ev, &c, &mut strategy);
+    // Sent at 1 s: entry 5 + 20 × 1/2 = 15 ms, at the exchange at 1.015 s; response at
+    // 1.015 s: 5 + 10 × 1.015/2 = 10.075 ms; so the ack comes at 1.025075 s.
+    assert_eq!(strategy.seen, [(1_025_075_000, 1_025_075_000, ReportKind::Accepted)]);
+}
+
+#[test]
+fn a_second_trade_at_the_same_price_cannot_fill_against_the_size_already_consumed() {
+    // Book 99 / 101; our bid of 1 at 100 improves it (nothing ahead). Trade 1, a SELL of 1 at
+    // 100, fills it. A new bid of 1 at 100 is placed on the frame at 2 s, which changes the
+    // 99 level only. Trade 2, another SELL of 1 at 100 with no depth row at 100 in between,
+    // would reach it (nothing ahead), but the 1 it prints is what our first fill already
+    // consumed at that level: no fill. A depth row at 100 (the level shows 2) starts the
+    // level's new life; trade 3 then fills the new bid.
+    let plan = vec![
+        (0, BookSide::Bid, "100", "1", OrderKind::PostOnly),
+        (2000, BookSide::Bid, "100", "1", OrderKind::PostOnly),
+    ];
+    let mut ev = Vec::new();
+    book(&mut ev, 0);
+    ev.push(trade(1000, TakerSide::Sell, "100", "1"));
+    frame(&mut ev, 2000, 2, &[("99", "6")], &[("101", "5")]);
+    ev.push(trade(3000, TakerSide::Sell, "100", "1"));
+    let before_row = ev.len();
+    frame(&mut ev, 4000, 4, &[("100", "2")], &[("101", "5")]);
+    ev.push(trade(5000, TakerSide::Sell, "100", "1"));
+    let (sink, _, _) = run_script(ev.clone(), &config(&[]), plan.clone());
+    let filled: Vec<(u64, i64)> =
+        sink.fills.iter().map(|f| (f.order_id, (f.ts_exchange.as_nanos() - T0) / MS)).collect();
+    assert_eq!(filled, [(1, 1000), (2, 5000)]);
+    // Without the depth row at 100 the level lives on: trade 3 cannot fill it either.
+    let mut no_row = ev[..before_row].to_vec();
+    no_row.push(trade(5000, TakerSide::Sell, "100", "1"));
+    let (sink, _, _) = run_script(no_row.clone(), &config(&[]), plan.clone());
+    assert_eq!(sink.fills.len(), 1);
+    // A larger print at 100 has size beyond what was consumed: 2 − 1 reaches the bid.
+    no_row.push(trade(6000, TakerSide::Sell, "100", "2"));
+    let (sink, _, _) = run_script(no_row, &config(&[]), plan);
+    assert_eq!(sink.fills.iter().map(|f| f.order_id).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(sink.fills[1].ts_exchange.as_nanos(), T0 + 6 * S);
+
+    // The remaining size of a partly filled order is held to the same rule: a bid of 2 with
+    // partial fills, filled 1 by trade 1; trade 2's 1 at 100 is the consumed size again.
+    let mut ev = Vec::new();
+    book(&mut ev, 0);
+    ev.push(trade(1000, TakerSide::Sell, "100", "1"));
+    ev.push(trade(2000, TakerSide::Sell, "100", "1"));
+    let plan = vec![(0, BookSide::Bid, "100", "2", OrderKind::PostOnly)];
+    let c = config(&[("partial_fills", "true")]);
+    let (sink, _, _) = run_script(ev.clone(), &c, plan.clone());
+    assert_eq!(sink.fills.iter().map(|f| f.qty).collect::<Vec<_>>(), [q("1")]);
+    ev.push(trade(3000, TakerSide::Sell, "100", "3"));
+    let (sink, _, _) = run_script(ev, &c, plan);
+    assert_eq!(sink.fills.iter().map(|f| f.qty).collect::<Vec<_>>(), [q("1"), q("1")]);
+}
+
+#[test]
+fn a_marketable_order_cannot_take_the_same_displayed_size_twice() {
+    // The ask shows 1 at 101. An IOC buy of 1 takes it at 0 ms; a second at the frame of
+    // 1 s (which changes the bid side only) finds it consumed: no liquidity. After a depth
+    // row at 101 (the ask shows 1 again) a third takes it.
+    let mut ev = Vec::new();
+    frame(&mut ev, 0, 0, &[("99", "5")], &[("101", "1")]);
+    frame(&mut ev, 1000, 1, &[("99", "4")], &[]);
+    frame(&mut ev, 2000, 2, &[], &[("101", "1")]);
+    let ioc = |ms| (ms, BookSide::Bid, "101", "1", OrderKind::Ioc);
+    let (sink, s, script) = run_script(ev, &config(&[]), vec![ioc(0), ioc(1000), ioc(2000)]);
+    let got: Vec<(u64, i64)> =
+        sink.fills.iter().map(|f| (f.order_id, (f.ts_exchange.as_nanos() - T0) / MS)).collect();
+    assert_eq!(got, [(1, 10), (3, 2010)]);
+    assert!(script
+        .reports
+        .iter()
+        .any(|r| r.id == 2 && r.kind == ReportKind::Rejected(RejectReason::NoLiquidity)));
+    assert_eq!(s.orders_rejected, 1);
+}
+
+#[test]
+fn a_crossing_fill_uses_the_crossing_size_once() {
+    // Two bids of 1 at 100 rest (book 99 / 102). The ask falls to 100 showing 1: the first
+    // bid fills against it, the second finds that size consumed and rests. When a depth row
+    // at 100 shows the ask again (3), the second fills.
+    let mut ev = Vec::new();
+    frame(&mut ev, 0, 0, &[("99", "5")], &[("102", "5")]);
+    frame(&mut ev, 1000, 1, &[], &[("100", "1")]);
+    frame(&mut ev, 2000, 2, &[("99", "6")], &[]);
+    frame(&mut ev, 3000, 3, &[], &[("100", "3")]);
+    let bid = |ms| (ms, BookSide::Bid, "100", "1", OrderKind::PostOnly);
+    let c = config(&[("max_inventory", "5")]);
+    let (sink, _, _) = run_script(ev, &c, vec![bid(0), bid(0)]);
+    let got: Vec<(u64, i64, FillCause)> = sink
+        .fills
+        .iter()
+        .map(|f| (f.order_id, (f.ts_exchange.as_nanos() - T0) / MS, f.cause))
+        .collect();
+    assert_eq!(got, [(1, 1000, FillCause::Crossing), (2, 3000, FillCause::Crossing)]);
+}
+
+#[test]
+fn prices_off_the_tick_and_sizes_off_the_lot_are_invalid() {
+    // Tick 1, lot 0.1: 99.5 is off the tick, 0.15 off the lot, an IOC at 100.5 too; 99 × 0.3
+    // is fine.
+    let mut ev = Vec::new();
+    book(&mut ev, 0);
+    book(&mut ev, 1000);
+    let plan = vec![
+        (0, BookSide::Bid, "99.5", "1", OrderKind::PostOnly),
+        (0, BookSide::Bid, "99", "0.15", OrderKind::PostOnly),
+        (0, BookSide::Ask, "100.5", "0.1", OrderKind::Ioc),
+        (0, BookSide::Bid, "99", "0.3", OrderKind::PostOnly),
+    ];
+    let (_, s, script) = run_script(ev, &config(&[]), plan);
+    let kinds: Vec<(u64, ReportKind)> = script.reports.iter().map(|r| (r.id, r.kind)).collect();
+    let invalid = ReportKind::Rejected(RejectReason::Invalid);
+    assert_eq!(kinds, [(1, invalid), (2, invalid), (3, invalid), (4, ReportKind::Accepted)]);
+    assert_eq!(s.orders_rejected, 3);
+}
+
+#[test]
+fn a_modify_off_the_tick_is_invalid_and_removes_the_order() {
+    struct Mover {
+        id: Option<u64>,
+        reports: Vec<ReportKind>,
+    }
+    impl Strategy for Mover {
+        fn on_top(&mut self, view: &View<'_>, _top: &BookTopRow, out: &mut Orders) {
+            match self.id {
+                None => {
+                    self.id = Some(out.place(BookSide::Bid, p("99"), q("1"), OrderKind::PostOnly))
+                }
+                Some(id) if view.now.as_nanos() == T0 + S => out.modify(id, p("98.5"), q("1")),
+                Some(_) => {}
+            }
+        }
+        fn on_report(&mut self, _view: &View<'_>, report: &Report, _out: &mut Orders) {
+            self.reports.push(report.kind);
+        }
+    }
+    let mut ev = Vec::new();
+    book(&mut ev, 0);
+    book(&mut ev, 1000);
+    book(&mut ev, 2000);
+    let mut m = Mover { id: None, reports: Vec::new() };
+    let mut sink = Collect::default();
+    let iter = ev.into_iter().map(Ok::<_, Infallible>);
+    run_with(iter, &config(&[]), &[], &mut m, &mut sink).unwrap();
+    assert_eq!(m.reports, [ReportKind::Accepted, ReportKind::Rejected(RejectReason::Invalid)]);
+}
+
+#[test]
+fn fills_carry_their_queue_position_and_the_mid_after_them() {
+    // Bid of 1 at 99 behind 5; trades of 3 and 3 at 99: the second reaches it when 2 were
+    // still ahead (queue_ahead 2). Mid 100 then; the book moves to 100 / 102 (mid 101) at
+    // 1.5 s after the fill, and to 98 / 100 (mid 99) at 30 s; the run ends at 70 s.
+    let mut ev = Vec::new();
+    book(&mut ev, 0);
+    ev.push(trade(1000, TakerSide::Sell, "99", "3"));
+    ev.push(trade(2000, TakerSide::Sell, "99", "3"));
+    frame(&mut ev, 3500, 3, &[("99", "0"), ("100", "1")], &[("101", "0"), ("102", "1")]);
+    frame(&mut ev, 32_000, 4, &[("100", "0"), ("98", "1")], &[("102", "0"), ("100", "1")]);
+    frame(&mut ev, 72_000, 5, &[("97", "1")], &[]);
+    let plan = vec![(0, BookSide::Bid, "99", "1", OrderKind::PostOnly)];
+    let (sink, s, _) = run_script(ev, &config(&[]), plan);
+    let f = &sink.fills[0];
+    assert_eq!((f.ts_exchange.as_nanos(), f.queue_ahead), (T0 + 2 * S, Some(q("2"))));
+    // At +1 s (3 s) the mid is still 100; at +10 s (12 s) 101; at +60 s (62 s) 99.
+    assert_eq!(
+        f.later_mid2,
+        [Some(2 * p("100").raw()), Some(2 * p("101").raw()), Some(2 * p("99").raw())]
+    );
+    assert_eq!(
+        (f.markout(0), f.markout(1), f.markout(2)),
+        (Some(p("0")), Some(p("1")), Some(p("-1")))
+    );
+    assert_eq!(f.markout_bps(2), Some(-100.0));
+    let behind: Vec<(&str, u32, Option<f64>)> = s
+        .markouts_by
+        .iter()
+        .filter(|r| r.by == "position")
+        .map(|r| (r.group, r.horizon_seconds, r.mean))
+        .collect();
+    assert_eq!(
+        behind,
+        [
+            ("queue_behind", 1, Some(0.0)),
+            ("queue_behind", 10, Some(1.0)),
+            ("queue_behind", 60, Some(-1.0))
+        ]
+    );
 }
