@@ -60,7 +60,7 @@ order counts and a quality verdict per side (a warning names the setting to chan
 is poor), and write one row per window, with its settings, to the calibration table.")]
     Calibrate(crate::calibrate::Args),
     /// Replay a recording through an Avellaneda-Stoikov market maker: PnL, fills, risk
-    Backtest(crate::backtest::Args),
+    Backtest(Box<crate::backtest::Args>),
     /// Prove book integrity: sequence, duplicates, crossed books, snapshot/delta, clocks, files
     Verify(crate::verify::Args),
     /// Run a local venue that speaks the Extended protocol, with a known market and faults
@@ -145,7 +145,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::calibrate::run(&data_dir, args).map(|()| ExitCode::SUCCESS)
         }
         Command::Backtest(args) => {
-            crate::backtest::run(&data_dir, args).map(|()| ExitCode::SUCCESS)
+            crate::backtest::run(&data_dir, *args).map(|()| ExitCode::SUCCESS)
         }
         Command::Verify(args) => crate::verify::run(&data_dir, args),
         Command::Compact(args) => crate::compact::run(&data_dir, args),
