@@ -204,7 +204,10 @@ impl Exchange {
 
     /// The earliest exchange time at which a resting order expires.
     pub fn next_expiry(&self) -> Option<i64> {
-        self.orders.iter().map(|o| o.expires).filter(|&e| e != i64::MAX).min()
+        if self.validity_ns == 0 {
+            return None;
+        }
+        self.orders.iter().map(|o| o.expires).min()
     }
 
     /// What our fills have consumed at a level since its last depth row (raw qty).
@@ -480,7 +483,9 @@ impl Exchange {
             }
         }
         // The level shows its new size: what our fills consumed there is forgotten.
-        self.consumed.retain(|c| c.side != row.side || c.price != row.price);
+        if !self.consumed.is_empty() {
+            self.consumed.retain(|c| c.side != row.side || c.price != row.price);
+        }
         let prev = self.book.set_level(row.side, row.price, row.qty);
         if self.fill_model == FillModel::Queue {
             for o in &mut self.orders {

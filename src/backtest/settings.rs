@@ -493,14 +493,31 @@ impl Settings {
                     SettingsError::Invalid(format!("lot {} is too large", spec.lot))
                 })?),
             };
+        // The exchange refuses sizes off the lot (docs/MODEL.md "Simulated exchange"), and a
+        // quote is cut to what max_inventory leaves: both must be whole lots.
+        let lot = spec.lot.raw();
+        if order_size.raw() % lot != 0 {
+            return invalid(format!(
+                "order_size {order_size} is not a multiple of the lot {}: set a whole number of lots",
+                spec.lot
+            ));
+        }
         let (max_inventory, max_inventory_lots) = match self.max_inventory {
+            Some(m) if m.raw() % lot != 0 => {
+                return invalid(format!(
+                    "max_inventory {m} is not a multiple of the lot {}: set a whole number of lots",
+                    spec.lot
+                ))
+            }
             Some(m) => (m, m.raw() as f64 / order_size.raw() as f64),
             None => {
                 let raw = self.max_inventory_lots * order_size.raw() as f64;
                 if !((1.0..9e17).contains(&raw)) {
                     return invalid("max_inventory_lots × order_size is out of range".into());
                 }
-                (Qty::from_raw(raw.round() as i64), self.max_inventory_lots)
+                // Rounded down to whole lots.
+                let raw = raw.round() as i64;
+                (Qty::from_raw(raw - raw % lot), self.max_inventory_lots)
             }
         };
         let strategies = self.strategies.resolve(&Base { settings: self, max_inventory_lots })?;
@@ -636,6 +653,23 @@ mod tests {
         assert_eq!(back, s);
         let c = s.resolve(spec()).unwrap();
         assert_eq!(c.strategies.avellaneda.max_inventory_lots, 5.0);
+    }
+
+    #[test]
+    fn sizes_are_whole_lots() {
+        // Lot 0.001: an order_size or max_inventory off it is refused; a max_inventory from
+        // max_inventory_lots is rounded down to whole lots (0.33 × 0.01 = 0.0033 → 0.003).
+        let mut s = Settings::default();
+        s.set("order_size", "0.0015").unwrap();
+        let err = s.resolve(spec()).unwrap_err().to_string();
+        assert!(err.contains("order_size 0.0015 is not a multiple of the lot 0.001"), "{err}");
+        let mut s = Settings::default();
+        s.set("max_inventory", "0.0305").unwrap();
+        let err = s.resolve(spec()).unwrap_err().to_string();
+        assert!(err.contains("max_inventory 0.0305 is not a multiple of the lot"), "{err}");
+        let mut s = Settings::default();
+        s.set("max_inventory_lots", "0.33").unwrap();
+        assert_eq!(s.resolve(spec()).unwrap().max_inventory, Qty::parse("0.003").unwrap());
     }
 
     #[test]
