@@ -97,12 +97,14 @@ fn an_old_tree_calibrates_and_backtests_as_it_did() {
     // The fields added since that release, and only they, differ: an old tree stores no
     // contract, and Extended's markets are all linear:1 (docs/MODEL.md "Contracts"); the
     // inventory_skew setting (unused here: a γ alone is a constant γ); the fills by cause;
-    // the order_latency setting and the markouts by side and queue position (issue 24).
+    // the order_latency setting, the GLFT strategy's settings and the markouts by side and
+    // queue position (issue 24).
     let added = [
         "  \"contract\": \"linear:1\",\n  \"settlement_currency\": \"USD\",\n",
         "    \"inventory_skew\": 1,\n",
         "  \"fills_queue\": 0,\n  \"fills_through\": 0,\n  \"fills_crossing\": 4,\n  \"fills_taker\": 0,\n",
         "    \"order_latency\": \"none\",\n",
+        "    \"glft_gamma\": 0.1,\n    \"glft_xi\": \"gamma\",\n",
         "    \"markouts_by.horizon_seconds\": \"s\",\n    \"markouts_by.mean\": \"USD per ETH\",\n    \"markouts_by.mean_bps\": \"bps of mid at the fill\",\n",
     ];
     let mut rest = summary.clone();
