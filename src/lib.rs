@@ -18,7 +18,7 @@
 //!   market; the one code path `collect` (live) and `import` (old journals) share. Names no
 //!   venue.
 //! - [`estimate`]: σ, A and κ of one window by the SQL in `sql/`, shared by `calibrate` and
-//!   `backtest`'s recalibration.
+//!   `backtest`'s recalibration, and of many windows in one pass in Rust, held equal to it.
 //! - [`process`]: what every command's process shares (runtime, signals, the data root).
 //! - Commands, one module each behind `run(args)`: [`collect`] (carries out the venue's link
 //!   plan: connections, supervisor, writer thread), [`import`], [`simulate`] (a local venue

@@ -424,6 +424,8 @@ impl Config {
 
 /// Everything a run needs, found and checked before any output is written.
 pub struct Prepared {
+    /// The data tree.
+    pub root: PathBuf,
     pub key: MarketKey,
     pub listings: Listings,
     pub spec: MarketSpec,
@@ -713,7 +715,7 @@ async fn prepare(data: &Path, config: &Config) -> anyhow::Result<(Prepared, Sess
     let (contract, _) = contract::resolve(data, &key.venue, &key.market, config.contract)?;
     let spec = spec::market_spec(&session.ctx, &key, config.tick, config.lot, contract).await?;
     let destination = config.destination(&key.market, source.from);
-    Ok((Prepared { key, listings, spec, destination }, session))
+    Ok((Prepared { root: data.to_path_buf(), key, listings, spec, destination }, session))
 }
 
 /// The venue and market to replay: as named, or the only one in `book_top`.
@@ -792,16 +794,25 @@ pub async fn recalibrations(
 ) -> anyhow::Result<Vec<Recalibration>> {
     let source = &prepared.listings.source;
     let plan = Plan { from: source.from, to: source.to, window_ns, interval_ns };
-    let calibrator =
-        Calibrator::new(ctx, prepared.key.clone(), calibration_settings(prepared.spec, window_ns))
-            .await?
-            .on_clock(source.clock);
-    let schedule = calibrator
-        .schedule(&plan, |done, total| {
-            progress.set_length(total as u64);
-            progress.set_position(done as u64);
-        })
-        .await?;
+    let settings = calibration_settings(prepared.spec, window_ns);
+    let progress = |done: usize, total: usize| {
+        progress.set_length(total as u64);
+        progress.set_position(done as u64);
+    };
+    let schedule = match source.clock {
+        // One pass over the tables, equal to the SQL (src/estimate/rows.rs).
+        Clock::Recv => {
+            schedule::one_pass(&prepared.root, &prepared.key, &settings, &plan, progress)?
+        }
+        // The event clock cuts on ts_event, which the tables are not stored in order of.
+        Clock::Event { .. } => {
+            Calibrator::new(ctx, prepared.key.clone(), settings)
+                .await?
+                .on_clock(source.clock)
+                .schedule(&plan, progress)
+                .await?
+        }
+    };
     Ok(schedule)
 }
 

@@ -1,6 +1,8 @@
 //! The recalibration schedule: every calibration the strategy may use during a replay,
-//! computed up front with calibrate's own code ([`crate::estimate::window`] and the SQL in
-//! `sql/`), each from past data only.
+//! computed up front, each from past data only: on the receive clock in one pass over the
+//! tables by [`one_pass`] ([`crate::estimate::rows`], held equal to the SQL), on the event
+//! clock with calibrate's own code ([`Calibrator`]: [`crate::estimate::window`] and the SQL in
+//! `sql/`), one DataFusion plan per fit.
 //!
 //! A fit is made at each strategy time `t = from + k·interval` (k ≥ 0, t < to) over the
 //! venue-clock window `[t − W, t)`. No look-ahead, by construction rather than by measuring
@@ -22,14 +24,21 @@
 //! sides come back null with the reason, and a side without κ and A does not quote; the
 //! strategy's warm-up covers the same stretch. This module runs queries; it never prints.
 
+use std::path::Path;
 use std::sync::Arc;
 
+use arrow::array::{
+    Array, Decimal128Array, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray,
+    UInt32Array,
+};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{col, lit};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+use crate::estimate::rows::{Frame, Print, Rolling};
 use crate::estimate::{self as calibrate, CalibrateError, MarketKey, Window};
 use crate::model::{EventTime, RecvTime};
+use crate::storage::{list, Scan, Selection, StorageError, Table, TimeRange};
 
 use super::event::{Clock, Recalibration};
 
@@ -70,6 +79,10 @@ pub enum ScheduleError {
     Fit { at: RecvTime, source: CalibrateError },
     #[error("invalid recalibration setting: {0}")]
     Setting(String),
+    #[error("reading the recorded tables for recalibration: {0}")]
+    Storage(#[from] StorageError),
+    #[error("reading {table} for recalibration: {detail}")]
+    Column { table: &'static str, detail: String },
 }
 
 fn tables(e: datafusion::error::DataFusionError) -> ScheduleError {
@@ -175,6 +188,150 @@ impl Calibrator {
         }
         Ok(out)
     }
+}
+
+/// Every fit of a plan on the receive clock, computed in one pass over `book_top` and
+/// `trades` by [`crate::estimate::rows`] — the same numbers as [`Calibrator::schedule`] (to
+/// 1e-12, tests/it/one_pass.rs) at a fraction of its cost: each table is read once, in
+/// receive order, and each fit at `t` is made when the rows received before `t` have been
+/// pushed, which is the same cut. `progress` is called after each fit.
+pub fn one_pass(
+    root: &Path,
+    key: &MarketKey,
+    settings: &calibrate::Settings,
+    plan: &Plan,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Vec<Recalibration>, ScheduleError> {
+    settings.validate().map_err(|e| ScheduleError::Setting(e.to_string()))?;
+    if plan.window_ns <= 0 || plan.interval_ns <= 0 {
+        return Err(ScheduleError::Setting(
+            "calibration_window_seconds and recalibration_interval_seconds must be above zero"
+                .into(),
+        ));
+    }
+    let times = plan.times();
+    let Some(first) = times.first() else { return Ok(Vec::new()) };
+    // No fit reads a row stamped before this (venue clock); every fit reads only rows
+    // received before `to`.
+    let oldest =
+        first.as_nanos().saturating_sub(plan.window_ns).saturating_sub(settings.lookback_ns);
+    let selection = Selection {
+        venue: Some(key.venue.clone()),
+        market: Some(key.market.clone()),
+        range: TimeRange::new(None, Some(plan.to.as_nanos())),
+    };
+    let open = |table: Table| -> Result<Scan, ScheduleError> {
+        let mut listing = list(root, table, &selection)?;
+        listing.parts.retain(|p| p.column_span("ts_event").is_none_or(|(_, hi)| hi >= oldest));
+        Ok(listing.scan())
+    };
+    let mut frames = Cursor::new(Table::BookTop, open(Table::BookTop)?, frame_rows);
+    let mut prints = Cursor::new(Table::Trades, open(Table::Trades)?, print_rows);
+    let mut rolling = Rolling::new();
+    let mut out = Vec::with_capacity(times.len());
+    for (i, t) in times.iter().enumerate() {
+        while let Some(f) = frames.next_before(t.as_nanos())? {
+            rolling.push_frame(f);
+        }
+        while let Some(p) = prints.next_before(t.as_nanos())? {
+            rolling.push_print(p);
+        }
+        let end = EventTime::from_nanos(t.as_nanos());
+        let window = Window { start: end.saturating_add_nanos(-plan.window_ns), end };
+        let fit = rolling
+            .window(window, settings)
+            .map_err(|source| ScheduleError::Fit { at: *t, source })?;
+        out.push(Recalibration { at: *t, fit });
+        progress(i + 1, times.len());
+    }
+    Ok(out)
+}
+
+/// Turns a batch into its rows as (ts_recv, row), or says which column is wrong.
+type Decode<T> = fn(&RecordBatch) -> Result<Vec<(i64, T)>, String>;
+
+/// A table's rows in receive order, decoded one batch at a time.
+struct Cursor<T> {
+    scan: Scan,
+    decode: Decode<T>,
+    rows: std::vec::IntoIter<(i64, T)>,
+    next: Option<(i64, T)>,
+    table: &'static str,
+}
+
+impl<T: Copy> Cursor<T> {
+    fn new(table: Table, scan: Scan, decode: Decode<T>) -> Self {
+        let table = table.name();
+        Self { scan, decode, rows: Vec::new().into_iter(), next: None, table }
+    }
+
+    /// The next row received before `t`, if any (a later row waits for a later `t`).
+    fn next_before(&mut self, t: i64) -> Result<Option<T>, ScheduleError> {
+        if self.next.is_none() {
+            self.next = self.rows.next();
+            while self.next.is_none() {
+                let Some(batch) = self.scan.next().transpose()? else { return Ok(None) };
+                let rows = (self.decode)(&batch)
+                    .map_err(|detail| ScheduleError::Column { table: self.table, detail })?;
+                self.rows = rows.into_iter();
+                self.next = self.rows.next();
+            }
+        }
+        match self.next {
+            Some((recv, row)) if recv < t => {
+                self.next = None;
+                Ok(Some(row))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+fn column<'a, A: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a A, String> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<A>())
+        .ok_or_else(|| format!("column {name} missing or of another type"))
+}
+
+/// `book_top` rows with both best prices, as (ts_recv, frame).
+fn frame_rows(batch: &RecordBatch) -> Result<Vec<(i64, Frame)>, String> {
+    let ts_event = column::<TimestampNanosecondArray>(batch, "ts_event")?;
+    let ts_recv = column::<TimestampNanosecondArray>(batch, "ts_recv")?;
+    let conn = column::<UInt32Array>(batch, "conn")?;
+    let seq = column::<Int64Array>(batch, "seq")?;
+    let bid = column::<Decimal128Array>(batch, "bid_price_0")?;
+    let ask = column::<Decimal128Array>(batch, "ask_price_0")?;
+    Ok((0..batch.num_rows())
+        .filter(|&i| bid.is_valid(i) && ask.is_valid(i))
+        .map(|i| {
+            let frame = Frame {
+                ts_event: ts_event.value(i),
+                ts_recv: ts_recv.value(i),
+                conn: i64::from(conn.value(i)),
+                seq: seq.value(i),
+                bid_ask: bid.value(i) + ask.value(i),
+            };
+            (frame.ts_recv, frame)
+        })
+        .collect())
+}
+
+/// `trades` rows as (ts_recv, print).
+fn print_rows(batch: &RecordBatch) -> Result<Vec<(i64, Print)>, String> {
+    let ts_event = column::<TimestampNanosecondArray>(batch, "ts_event")?;
+    let ts_recv = column::<TimestampNanosecondArray>(batch, "ts_recv")?;
+    let side = column::<StringArray>(batch, "side")?;
+    let price = column::<Decimal128Array>(batch, "price")?;
+    (0..batch.num_rows())
+        .map(|i| {
+            let raw = i64::try_from(price.value(i))
+                .map_err(|_| format!("price {} out of range", price.value(i)))?;
+            let print =
+                Print { ts_event: ts_event.value(i), sell: side.value(i) == "sell", price: raw };
+            Ok((ts_recv.value(i), print))
+        })
+        .collect()
 }
 
 #[cfg(test)]

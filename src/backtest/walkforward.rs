@@ -360,6 +360,7 @@ pub fn run(
         let span = |(from, to): (RecvTime, RecvTime)| -> anyhow::Result<Prepared> {
             let source = Source { from, to, ..source.clone() };
             Ok(Prepared {
+                root: prepared.root.clone(),
                 key: prepared.key.clone(),
                 listings: Listings::open(data, &source)?,
                 spec: prepared.spec,

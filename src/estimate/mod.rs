@@ -9,7 +9,8 @@
 //! command importing the other (docs/ARCHITECTURE.md "Layering"): [`window`] runs on any [`SessionContext`] that has
 //! `book_top` and `trades` registered with mdkit's SQL schema (a data tree opened by
 //! [`crate::storage::Session`], or in-memory tables), so the backtester can recalibrate with
-//! exactly this code. It never prints, writes files or reads flags. The SQL files are embedded,
+//! exactly this code; [`rows`] computes the same numbers for many windows in one pass over rows
+//! in memory, for the backtester's schedule. It never prints, writes files or reads flags. The SQL files are embedded,
 //! so the binary works from any directory; parameters are bound, never pasted into the text.
 
 use std::sync::Arc;
@@ -24,13 +25,14 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 
 use crate::model::{
-    quote::infer_tick, BookSide, EventTime, FitQuality, Price, NANOS_PER_SEC, SCALE,
+    quote::infer_tick, BookSide, EventTime, FitQuality, GridSource, Price, NANOS_PER_SEC, SCALE,
 };
 use crate::storage::{CalibrationRow, FitSettings, SideFit};
 
 pub use grid::{choose as choose_grid, DepthGrid, GridSpec, DEFAULT_LEVELS, REACH_SQL};
 
 mod grid;
+pub mod rows;
 
 /// `sql/volatility.sql`.
 pub const VOLATILITY_SQL: &str = include_str!("../../sql/volatility.sql");
@@ -407,13 +409,26 @@ pub async fn window(
     let (grid, source) = grid::resolve(&orders, settings).await?;
     let points = intensity_on(&orders, window, grid).await?;
     let fits = fit(&points, settings.min_count).await?;
+    Ok(assemble(window, vol, grid, source, &points, &fits, settings))
+}
+
+/// The calibration row of a window from its σ, λ(δ) and fits (by SQL or by [`rows`]).
+fn assemble(
+    window: Window,
+    vol: Volatility,
+    grid: DepthGrid,
+    source: GridSource,
+    points: &[IntensityPoint],
+    fits: &[Fit],
+    settings: &Settings,
+) -> CalibrationRow {
     let side_fit = |side: BookSide| {
         let mine: Vec<&IntensityPoint> = points.iter().filter(|p| p.side == side).collect();
         let orders = mine.first().map_or(0, |p| p.side_orders);
         side_verdict(side, orders, fits.iter().find(|f| f.side == side), settings.min_count)
     };
     let trades = points.iter().filter(|p| p.k == 0).map(|p| p.side_trades).sum();
-    Ok(CalibrationRow {
+    CalibrationRow {
         window_start: window.start,
         window_end: window.end,
         sigma: vol.sigma,
@@ -430,7 +445,7 @@ pub async fn window(
             min_count: settings.min_count,
             sample_interval_ns: settings.sample_interval_ns,
         }),
-    })
+    }
 }
 
 /// One side's fit with the reason when it is null and its quality verdict.

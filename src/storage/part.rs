@@ -80,6 +80,28 @@ impl PartInfo {
         }
         span
     }
+
+    /// Smallest and largest value of another Int64 or timestamp column (e.g. `ts_event`),
+    /// from row-group statistics; `None` when any row group lacks them (a foreign part may
+    /// name its columns otherwise: callers then read the part).
+    pub fn column_span(&self, column: &str) -> Option<(i64, i64)> {
+        let meta = self.metadata.metadata();
+        let index = meta
+            .file_metadata()
+            .schema_descr()
+            .columns()
+            .iter()
+            .position(|c| c.path().string() == column)?;
+        let mut span: Option<(i64, i64)> = None;
+        for group in meta.row_groups() {
+            let (lo, hi) = match group.column(index).statistics() {
+                Some(Statistics::Int64(s)) => s.min_opt().copied().zip(s.max_opt().copied())?,
+                _ => return None,
+            };
+            span = Some(span.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+        }
+        span
+    }
 }
 
 const MAGIC: &[u8; 4] = b"PAR1";

@@ -36,6 +36,7 @@ mod messy;
 mod metrics;
 mod okx;
 mod okx_live;
+mod one_pass;
 mod prev_release;
 mod real_markets;
 mod refused;
