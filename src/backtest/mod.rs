@@ -441,7 +441,7 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
         Destination::Given { dir: dir.clone(), force: config.force }.check()?;
     }
     let runtime = crate::process::query_runtime()?;
-    let (prepared, session) = runtime.block_on(prepare(data, &config))?;
+    let prepared = prepare(data, &config)?;
     let source = &prepared.listings.source;
     let span_ns = source.to.as_nanos().saturating_sub(source.from.as_nanos());
     if let Some(spec) = config.walk_forward {
@@ -470,8 +470,7 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
             }
         })?;
     }
-    let schedules = runtime.block_on(sweep::schedules(&session.ctx, &prepared, &points))?;
-    drop(session);
+    let schedules = runtime.block_on(sweep::schedules(&prepared, &points))?;
     drop(runtime);
     let dir = prepared.destination.claim()?;
     if let Some(spec) = config.walk_forward {
@@ -648,7 +647,7 @@ fn settings_label(settings: &Settings) -> String {
 }
 
 /// Finds the market and range, lists the parts, and infers the increments.
-async fn prepare(data: &Path, config: &Config) -> anyhow::Result<(Prepared, Session)> {
+fn prepare(data: &Path, config: &Config) -> anyhow::Result<Prepared> {
     let key = choose_market(data, config)?;
     let whole = Selection {
         venue: Some(key.venue.clone()),
@@ -659,10 +658,7 @@ async fn prepare(data: &Path, config: &Config) -> anyhow::Result<(Prepared, Sess
         .with_context(|| format!("cannot list {}", data.display()))?;
     let (first, last) = receive_span(&book)
         .with_context(|| format!("{}/{} has no book_top rows", key.venue, key.market))?;
-    let session = Session::open(data)
-        .await
-        .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
-    let venue_span = spec::event_span(&session.ctx, &key).await?;
+    let venue_span = spec::event_span(&book)?;
     // The default range on the strategy clock: every book frame.
     let (first, last) = match (config.clock, venue_span) {
         (Clock::Recv, span) => {
@@ -713,9 +709,9 @@ async fn prepare(data: &Path, config: &Config) -> anyhow::Result<(Prepared, Sess
         );
     }
     let (contract, _) = contract::resolve(data, &key.venue, &key.market, config.contract)?;
-    let spec = spec::market_spec(&session.ctx, &key, config.tick, config.lot, contract).await?;
+    let spec = spec::market_spec(data, &key, config.tick, config.lot, contract)?;
     let destination = config.destination(&key.market, source.from);
-    Ok((Prepared { root: data.to_path_buf(), key, listings, spec, destination }, session))
+    Ok(Prepared { root: data.to_path_buf(), key, listings, spec, destination })
 }
 
 /// The venue and market to replay: as named, or the only one in `book_top`.
@@ -786,7 +782,6 @@ pub fn calibration_settings(spec: MarketSpec, window_ns: i64) -> calibrate::Sett
 
 /// The schedule of one (window, interval) pair over the prepared range.
 pub async fn recalibrations(
-    ctx: &datafusion::prelude::SessionContext,
     prepared: &Prepared,
     window_ns: i64,
     interval_ns: i64,
@@ -806,7 +801,10 @@ pub async fn recalibrations(
         }
         // The event clock cuts on ts_event, which the tables are not stored in order of.
         Clock::Event { .. } => {
-            Calibrator::new(ctx, prepared.key.clone(), settings)
+            let session = Session::open(&prepared.root).await.with_context(|| {
+                format!("cannot open the data tree at {}", prepared.root.display())
+            })?;
+            Calibrator::new(&session.ctx, prepared.key.clone(), settings)
                 .await?
                 .on_clock(source.clock)
                 .schedule(&plan, progress)

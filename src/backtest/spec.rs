@@ -2,8 +2,8 @@
 //! [`super::contract`] found) for a backtest, from the configuration when it
 //! names them, else inferred from the whole recording of the market.
 //!
-//! - tick: [`crate::estimate::infer_market_tick`] (`sql/tick.sql`: the greatest common
-//!   divisor of the distinct best bid and ask prices), the rule `mdkit calibrate` uses.
+//! - tick: the greatest common divisor of the best bid and ask prices, the rule
+//!   `mdkit calibrate` uses (`sql/tick.sql` there).
 //! - lot (minimum order size): the greatest common divisor of the raw fixed-point values of
 //!   the distinct trade quantities. Every trade is a whole number of lots, so the true lot
 //!   divides the gcd; the gcd can only overestimate it when every recorded trade happens to
@@ -11,40 +11,37 @@
 //!   quotes are merely coarser. Pass `lot_size` to override.
 //!
 //! Both read the market's rows over all of its recording, not just the replay range: they are
-//! constants of the market, not signals, and more rows make the gcd safer.
+//! constants of the market, not signals, and more rows make the gcd safer. They read the
+//! parts directly, one column each, rather than through DataFusion: on a short recording a
+//! query's planning cost more than the whole replay (issue 22).
 
-use arrow::array::{Array, Decimal128Array, TimestampNanosecondArray};
-use arrow::compute::cast;
-use arrow::datatypes::DataType;
-use datafusion::common::ScalarValue;
-use datafusion::prelude::SessionContext;
+use std::path::Path;
 
-use crate::estimate::{infer_market_tick, run_query, CalibrateError, MarketKey, Window};
+use arrow::array::{Array, Decimal128Array, RecordBatch, TimestampNanosecondArray};
+
+use crate::estimate::MarketKey;
 use crate::model::contract::Contract;
-use crate::model::{EventTime, Price, Qty, SCALE};
+use crate::model::{EventTime, Price, Qty};
+use crate::storage::{list, Listing, Selection, StorageError, Table};
 
 use super::event::MarketSpec;
 
 /// What can stop the inference.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
-    #[error(transparent)]
-    Query(#[from] CalibrateError),
+    #[error("reading the market's rows: {0}")]
+    Storage(#[from] StorageError),
     #[error("{market}: no book prices to infer the tick from; set tick_size in the config")]
     NoTick { market: String },
     #[error("{market}: no trades to infer the lot (minimum order size) from; set lot_size in the config")]
     NoLot { market: String },
-    #[error("{market}: a query returned {detail}")]
-    Result { market: String, detail: String },
+    #[error("{market}: {table} has {detail}")]
+    Column { market: String, table: &'static str, detail: String },
 }
 
-/// Every venue-clock time.
-const ALL: Window =
-    Window { start: EventTime::from_nanos(i64::MIN), end: EventTime::from_nanos(i64::MAX) };
-
 /// The spec: configured values win; missing ones are inferred from the recording.
-pub async fn market_spec(
-    ctx: &SessionContext,
+pub fn market_spec(
+    root: &Path,
     key: &MarketKey,
     tick: Option<Price>,
     lot: Option<Qty>,
@@ -52,76 +49,108 @@ pub async fn market_spec(
 ) -> Result<MarketSpec, SpecError> {
     let tick = match tick {
         Some(tick) => tick,
-        None => infer_market_tick(ctx, key, ALL)
-            .await?
-            .ok_or_else(|| SpecError::NoTick { market: key.market.clone() })?,
+        None => infer_tick(root, key)?,
     };
     let lot = match lot {
         Some(lot) => lot,
-        None => infer_lot(ctx, key).await?,
+        None => infer_lot(root, key)?,
     };
     Ok(MarketSpec { tick, lot, contract })
 }
 
-/// The gcd of the market's distinct trade quantities.
-pub async fn infer_lot(ctx: &SessionContext, key: &MarketKey) -> Result<Qty, SpecError> {
-    let batches = run_query(
-        ctx,
-        "lot",
-        "SELECT DISTINCT qty FROM trades WHERE venue = $venue AND market = $market AND qty > 0",
-        vec![
-            ("venue", ScalarValue::from(key.venue.as_str())),
-            ("market", ScalarValue::from(key.market.as_str())),
-        ],
-    )
-    .await?;
-    let bad = |detail: String| SpecError::Result { market: key.market.clone(), detail };
-    let mut raws = Vec::new();
-    for batch in &batches {
-        let column = cast(batch.column(0), &DataType::Decimal128(18, SCALE as i8))
-            .map_err(|e| bad(e.to_string()))?;
-        let values = column
-            .as_any()
-            .downcast_ref::<Decimal128Array>()
-            .ok_or_else(|| bad("no decimal column".into()))?;
-        for i in 0..values.len() {
-            if values.is_valid(i) {
-                raws.push(i64::try_from(values.value(i)).map_err(|_| bad("a huge qty".into()))?);
+/// Every row of the market.
+fn whole(key: &MarketKey) -> Selection {
+    Selection {
+        venue: Some(key.venue.clone()),
+        market: Some(key.market.clone()),
+        ..Selection::default()
+    }
+}
+
+/// The gcd of the best bid and ask prices over the market's recording (what `sql/tick.sql`
+/// and [`crate::model::quote::infer_tick`] give `mdkit calibrate`, over every price rather
+/// than its first 5,000 distinct ones).
+pub fn infer_tick(root: &Path, key: &MarketKey) -> Result<Price, SpecError> {
+    let listing = list(root, Table::BookTop, &whole(key))?;
+    gcd_of(&listing, key, &["bid_price_0", "ask_price_0"])?
+        .map(Price::from_raw)
+        .ok_or_else(|| SpecError::NoTick { market: key.market.clone() })
+}
+
+/// The gcd of the market's trade quantities.
+pub fn infer_lot(root: &Path, key: &MarketKey) -> Result<Qty, SpecError> {
+    let listing = list(root, Table::Trades, &whole(key))?;
+    gcd_of(&listing, key, &["qty"])?
+        .map(Qty::from_raw)
+        .ok_or_else(|| SpecError::NoLot { market: key.market.clone() })
+}
+
+/// The gcd of the positive raw values of decimal `columns` over a listing's rows; `None`
+/// when there are none. Each column is read once, and a value equal to the one before it
+/// (most of them: best prices and sizes repeat) is skipped.
+fn gcd_of(listing: &Listing, key: &MarketKey, columns: &[&str]) -> Result<Option<i64>, SpecError> {
+    let mut g: Option<i64> = None;
+    let bad = |detail: String| SpecError::Column {
+        market: key.market.clone(),
+        table: listing.table.name(),
+        detail,
+    };
+    for batch in listing.scan() {
+        let batch: RecordBatch = batch?;
+        for name in columns {
+            let values = batch
+                .column_by_name(name)
+                .and_then(|c| c.as_any().downcast_ref::<Decimal128Array>())
+                .ok_or_else(|| bad(format!("no decimal column {name}")))?;
+            let mut last = None;
+            for raw in values.iter().flatten() {
+                if last == Some(raw) {
+                    continue;
+                }
+                last = Some(raw);
+                let v =
+                    i64::try_from(raw).map_err(|_| bad(format!("{name} {raw} out of range")))?;
+                if v > 0 {
+                    g = Some(g.map_or(v, |a| gcd(a, v)));
+                }
             }
         }
     }
-    gcd_all(raws).map(Qty::from_raw).ok_or_else(|| SpecError::NoLot { market: key.market.clone() })
+    Ok(g)
 }
 
-/// The smallest and largest `ts_event` of the market's book frames (`None` without frames):
-/// the event clock's default range, and the clock hint's venue-time span.
-pub async fn event_span(
-    ctx: &SessionContext,
-    key: &MarketKey,
-) -> Result<Option<(EventTime, EventTime)>, SpecError> {
-    let batches = run_query(
-        ctx,
-        "event span",
-        "SELECT min(ts_event), max(ts_event) FROM book_top WHERE venue = $venue AND market = $market",
-        vec![
-            ("venue", ScalarValue::from(key.venue.as_str())),
-            ("market", ScalarValue::from(key.market.as_str())),
-        ],
-    )
-    .await?;
-    let bad =
-        |detail: &str| SpecError::Result { market: key.market.clone(), detail: detail.into() };
-    let Some(batch) = batches.first() else { return Ok(None) };
-    let get = |i: usize| -> Result<Option<EventTime>, SpecError> {
-        let column = batch
-            .column(i)
-            .as_any()
-            .downcast_ref::<TimestampNanosecondArray>()
-            .ok_or_else(|| bad("no timestamps for the ts_event span"))?;
-        Ok((column.len() == 1 && column.is_valid(0))
-            .then(|| EventTime::from_nanos(column.value(0))))
+/// The smallest and largest `ts_event` of a listing's book frames (`None` without frames):
+/// the event clock's default range, and the clock hint's venue-time span. From the parts'
+/// statistics; a part without them is read.
+pub fn event_span(listing: &Listing) -> Result<Option<(EventTime, EventTime)>, SpecError> {
+    let mut span: Option<(i64, i64)> = None;
+    let mut widen = |lo: i64, hi: i64| {
+        span = Some(span.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
     };
-    Ok(get(0)?.zip(get(1)?))
+    for part in &listing.parts {
+        if part.rows == 0 {
+            continue;
+        }
+        if let Some((lo, hi)) = part.column_span("ts_event") {
+            widen(lo, hi);
+            continue;
+        }
+        let one = Listing { parts: vec![part.clone()], bad: Vec::new(), ..listing.clone() };
+        for batch in one.scan() {
+            let batch = batch?;
+            let ts = batch
+                .column_by_name("ts_event")
+                .and_then(|c| c.as_any().downcast_ref::<TimestampNanosecondArray>())
+                .ok_or_else(|| StorageError::Schema {
+                    table: listing.table,
+                    detail: "ts_event missing".into(),
+                })?;
+            for t in ts.iter().flatten() {
+                widen(t, t);
+            }
+        }
+    }
+    Ok(span.map(|(lo, hi)| (EventTime::from_nanos(lo), EventTime::from_nanos(hi))))
 }
 
 /// The gcd of positive values; `None` when there are none.

@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use anyhow::Context;
-use datafusion::prelude::SessionContext;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::event::Recalibration;
@@ -94,11 +93,7 @@ fn plan_key(settings: &Settings) -> (i64, i64) {
 pub type Schedules = Vec<((i64, i64), Vec<Recalibration>)>;
 
 /// Computes the schedules the points need, each once.
-pub async fn schedules(
-    ctx: &SessionContext,
-    prepared: &Prepared,
-    points: &[Point],
-) -> anyhow::Result<Schedules> {
+pub async fn schedules(prepared: &Prepared, points: &[Point]) -> anyhow::Result<Schedules> {
     let mut out: Schedules = Vec::new();
     let bar = visible_bar();
     if let Ok(style) = ProgressStyle::with_template("recalibrating {bar:40} {pos}/{len} fits {eta}")
@@ -110,7 +105,7 @@ pub async fn schedules(
         if out.iter().any(|(k, _)| *k == (window, interval)) {
             continue;
         }
-        let schedule = recalibrations(ctx, prepared, window, interval, &bar)
+        let schedule = recalibrations(prepared, window, interval, &bar)
             .await
             .context("recalibration schedule")?;
         out.push(((window, interval), schedule));

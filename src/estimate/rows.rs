@@ -367,6 +367,30 @@ mod tests {
     }
 
     #[test]
+    fn memory_is_one_window_of_rows_however_long_the_range() {
+        let settings = Settings {
+            sample_interval_ns: S,
+            grid: GridSpec::Set(DepthGrid::for_tick(Price::from_raw(1_000_000))),
+            min_count: 5,
+            lookback_ns: 1800 * S,
+        };
+        let mut r = Rolling::new();
+        let mut most = 0;
+        // Ten frames and ten trades a second for 10,000 s; a 60 s window every 10 s.
+        for t in (0..10_000 * S).step_by((S / 10) as usize) {
+            if t % (10 * S) == 0 && t >= 60 * S {
+                let end = EventTime::from_nanos(t);
+                let w = Window { start: end.saturating_add_nanos(-60 * S), end };
+                r.window(w, &settings).unwrap();
+                most = most.max(r.held());
+            }
+            r.push_frame(frame(t, t, 200_000_000_000));
+            r.push_print(Print { ts_event: t, sell: t % 3 == 0, price: 99_990_000_000 });
+        }
+        assert!(most <= 2 * 10 * 60, "{most} rows held for a 60 s window");
+    }
+
+    #[test]
     fn trades_at_one_time_and_side_are_one_order_at_the_deepest_print() {
         // Mid 100 (bid + ask = 200) before t = 5; a frame at t = 5 ranks after the trades.
         let frames = [frame(S, S, 200), frame(5 * S, 5 * S, 400)];
