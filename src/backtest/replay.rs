@@ -2,10 +2,15 @@
 //! merged into one stream of [`Event`]s in [`Event::order_key`] order.
 //!
 //! Each table is read by its own [`Scan`] (rows in `(ts_recv, seq)` order, one record batch
-//! per part in flight) and decoded one batch at a time, so memory is three decoded batches
-//! however long the range. Within a table, rows that share a `ts_recv` are put in
-//! `(conn, seq)` order (stable, so ties keep part order) before the three tables are merged by
-//! the full key. This module reads files and nothing else: no engine, no printing.
+//! per part in flight) of only the columns its rows are made of (not the constant `venue`
+//! and `market`), and decoded one batch at a time on its own reader thread, which hands
+//! decoded batches to the merge over a channel of [`AHEAD`] batches: decoding overlaps the
+//! merge and the engine, and memory stays a few decoded batches per table however long the
+//! range (docs/ARCHITECTURE.md "Layering", backtest). An error reaches the merge in its place in the
+//! stream, as the one-line error it would have been on one thread. Within a table, rows that
+//! share a `ts_recv` are put in `(conn, seq)` order (stable, so ties keep part order) before
+//! the three tables are merged by the full key. This module reads files and nothing else: no
+//! engine, no printing.
 //!
 //! With [`Clock::Event`] (feed latency L) the strategy clock is derived from the venue's:
 //! each table is still read in its stored `(ts_recv, seq)` order, and each row gets
@@ -20,13 +25,15 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::thread::JoinHandle;
 
 use arrow::array::RecordBatch;
 
 use crate::model::RecvTime;
 use crate::storage::{
-    list, BadPart, BookTopRow, DepthRow, Listing, Rows, Scan, Selection, StorageError, Table,
-    TimeRange, TradeRow,
+    decoded, list, BadPart, BookTopRow, DepthRow, Listing, Rows, Scan, Selection, StorageError,
+    Table, TimeRange, TradeRow,
 };
 
 use super::event::{Clock, Event};
@@ -125,9 +132,9 @@ impl Listings {
             }),
         };
         Replay {
-            depth: TableStream::new(self.tables[0].scan(), depth, derive),
-            top: TableStream::new(self.tables[1].scan(), top, derive),
-            trades: TableStream::new(self.tables[2].scan(), trades, derive),
+            depth: TableStream::new(Batches::start(&self.tables[0], depth, derive)),
+            top: TableStream::new(Batches::start(&self.tables[1], top, derive)),
+            trades: TableStream::new(Batches::start(&self.tables[2], trades, derive)),
             failed: false,
         }
     }
@@ -192,11 +199,128 @@ impl Derive {
     }
 }
 
-/// One table's events, a run of equal `ts_recv` at a time, sorted by the full key.
-struct TableStream {
+/// Decoded batches a reader thread may hold ready for the merge, per table.
+const AHEAD: usize = 2;
+
+/// One table's rows as events, a decoded batch at a time: scan, decode, and with
+/// [`Clock::Event`] the derived time and the range cut. Each batch is reversed, so the merge
+/// pops rows from its back.
+struct Reader {
     scan: Scan,
     decode: Decoder,
     derive: Option<Derive>,
+    done: bool,
+}
+
+impl Reader {
+    /// Reads only the columns the rows are made of ([`decoded`]).
+    fn new(listing: &Listing, decode: Decoder, derive: Option<Derive>) -> Self {
+        let table = listing.table;
+        let scan = listing.scan_columns(|column| decoded(table, column));
+        Self { scan, decode, derive, done: false }
+    }
+
+    fn next_batch(&mut self) -> Option<Result<Vec<Event>, StorageError>> {
+        while !self.done {
+            let batch = match self.scan.next() {
+                None => break,
+                Some(Ok(batch)) => batch,
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            };
+            let mut events = match (self.decode)(&batch) {
+                Ok(events) => events,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            };
+            if let Some(derive) = &mut self.derive {
+                self.done = derive.apply(&mut events);
+            }
+            if !events.is_empty() {
+                events.reverse();
+                return Some(Ok(events));
+            }
+        }
+        self.done = true;
+        None
+    }
+}
+
+/// Where a table's decoded batches come from: a reader thread that decodes up to [`AHEAD`]
+/// batches ahead of the merge over a bounded channel (so decoding overlaps the merge and the
+/// engine, and memory stays a few batches per table), or, if no thread could be started, the
+/// same reader on the caller's thread.
+enum Batches {
+    Ahead {
+        /// `None` once dropped, which tells the thread to stop.
+        rx: Option<Receiver<Result<Vec<Event>, StorageError>>>,
+        thread: Option<JoinHandle<()>>,
+    },
+    Inline(Reader),
+}
+
+impl Batches {
+    fn start(listing: &Listing, decode: Decoder, derive: Option<Derive>) -> Self {
+        let table = listing.table;
+        let (tx, rx) = sync_channel(AHEAD);
+        let mut reader = Reader::new(listing, decode, derive);
+        let spawned =
+            std::thread::Builder::new().name(format!("replay-{table}")).spawn(move || {
+                while let Some(batch) = reader.next_batch() {
+                    // A closed channel: the replay was dropped.
+                    if tx.send(batch).is_err() {
+                        return;
+                    }
+                }
+            });
+        match spawned {
+            Ok(thread) => Batches::Ahead { rx: Some(rx), thread: Some(thread) },
+            Err(e) => {
+                tracing::debug!("the replay decodes {table} on the caller's thread: {e}");
+                Batches::Inline(Reader::new(listing, decode, derive))
+            }
+        }
+    }
+
+    fn next(&mut self) -> Option<Result<Vec<Event>, StorageError>> {
+        match self {
+            Batches::Inline(reader) => reader.next_batch(),
+            Batches::Ahead { rx, thread } => {
+                let received = rx.as_ref().and_then(|rx| rx.recv().ok());
+                if received.is_none() {
+                    // The thread ended: at the end of the table, or by a panic, which is the
+                    // caller's as it would be without the thread.
+                    rx.take();
+                    if let Some(Err(panic)) = thread.take().map(JoinHandle::join) {
+                        std::panic::resume_unwind(panic);
+                    }
+                }
+                received
+            }
+        }
+    }
+}
+impl Drop for Batches {
+    /// Closes the channel, so a thread blocked on it stops, and waits for the thread (at
+    /// most the batch it is decoding), so no reading outlives the replay.
+    fn drop(&mut self) {
+        if let Batches::Ahead { rx, thread } = self {
+            rx.take();
+            if let Some(thread) = thread.take() {
+                // A panic there has no caller left to reach.
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+/// One table's events, a run of equal `ts_recv` at a time, sorted by the full key.
+struct TableStream {
+    batches: Batches,
     /// The decoded batch being consumed, reversed so rows pop from the back.
     batch: Vec<Event>,
     /// The current run of rows with one `ts_recv`, in key order.
@@ -205,11 +329,11 @@ struct TableStream {
 }
 
 impl TableStream {
-    fn new(scan: Scan, decode: Decoder, derive: Option<Derive>) -> Self {
-        Self { scan, decode, derive, batch: Vec::new(), run: VecDeque::new(), done: false }
+    fn new(batches: Batches) -> Self {
+        Self { batches, batch: Vec::new(), run: VecDeque::new(), done: false }
     }
 
-    /// The next row of the table in part order, loading batches as needed.
+    /// The next row of the table in part order, taking batches as needed.
     fn next_row(&mut self) -> Result<Option<Event>, StorageError> {
         loop {
             if let Some(event) = self.batch.pop() {
@@ -218,15 +342,8 @@ impl TableStream {
             if self.done {
                 return Ok(None);
             }
-            match self.scan.next() {
-                Some(batch) => {
-                    let mut events = (self.decode)(&batch?)?;
-                    if let Some(derive) = &mut self.derive {
-                        self.done = derive.apply(&mut events);
-                    }
-                    events.reverse();
-                    self.batch = events;
-                }
+            match self.batches.next() {
+                Some(batch) => self.batch = batch?,
                 None => self.done = true,
             }
         }
@@ -523,6 +640,54 @@ mod tests {
         let times: Vec<i64> = got.iter().map(|e| (e.ts_recv().as_nanos() - DAY) / MS).collect();
         assert_eq!(times, [3_005, 3_005]);
         assert!(matches!(&got[1], Event::Top(r) if r.seq == 3));
+    }
+
+    /// A part that breaks after it was listed: the reader thread's error reaches the merge
+    /// as the one-line error naming the file, and the replay ends there.
+    #[test]
+    fn a_read_error_on_the_reader_thread_ends_the_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        let tops: Vec<BookTopRow> = (0..100).map(|i| top_row(i, 1, i)).collect();
+        write(dir.path(), &tops);
+        let listings = Listings::open(dir.path(), &source(0, 1000)).unwrap();
+        let part = &listings.tables[1].parts[0].path;
+        let bytes = std::fs::read(part).unwrap();
+        // Keep the footer (the listing holds it), zero the data pages.
+        let mut broken = bytes.clone();
+        broken[4..bytes.len() / 2].fill(0);
+        std::fs::write(part, &broken).unwrap();
+        let got: Vec<Result<Event, StorageError>> = listings.replay().collect();
+        let last = got.last().unwrap().as_ref().unwrap_err().to_string();
+        assert!(last.contains(&part.display().to_string()), "{last}");
+        assert!(!last.contains('\n'), "{last}");
+        assert!(got[..got.len() - 1].iter().all(Result::is_ok));
+        // Reading ahead of a replay dropped early stops the threads (no hang).
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), &tops);
+        let listings = Listings::open(dir.path(), &source(0, 1000)).unwrap();
+        assert!(listings.replay().next().unwrap().is_ok());
+    }
+
+    /// The reader on the caller's thread (used when no thread can be started) gives the
+    /// same batches as the reader thread.
+    #[test]
+    fn the_inline_reader_gives_what_the_thread_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let depth: Vec<DepthRow> = (0..50).map(|i| depth_row(i / 3, 1, i / 3, i)).collect();
+        write(dir.path(), &depth);
+        write(dir.path(), &[top_row(1, 1, 1)]);
+        let listings = Listings::open(dir.path(), &source(0, 1000)).unwrap();
+        let drain = |mut batches: Batches| {
+            let mut all = Vec::new();
+            while let Some(batch) = batches.next() {
+                all.push(batch.unwrap());
+            }
+            all
+        };
+        let threaded = drain(Batches::start(&listings.tables[0], super::depth, None));
+        let inline = drain(Batches::Inline(Reader::new(&listings.tables[0], super::depth, None)));
+        assert_eq!(threaded, inline);
+        assert_eq!(threaded.concat().len(), depth.len());
     }
 
     proptest! {

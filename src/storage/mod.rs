@@ -39,7 +39,8 @@ pub use path::{
 };
 pub use reader::{list, Listing, Scan, Selection, TimeRange, BATCH_ROWS};
 pub use rows::{
-    BookTopRow, CalibrationRow, DepthRow, EventRow, FitSettings, Rows, SideFit, TopLevels, TradeRow,
+    decoded, BookTopRow, CalibrationRow, DepthRow, EventRow, FitSettings, Rows, SideFit, TopLevels,
+    TradeRow,
 };
 pub use schema::{
     decimal_type, schema_difference, timestamp_type, type_label, Table, BOOK_TOP_LEVELS,

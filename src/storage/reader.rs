@@ -16,6 +16,7 @@ use arrow::array::{Array, BooleanArray, Int64Array, RecordBatch, TimestampNanose
 use arrow::compute::{filter_record_batch, interleave_record_batch};
 use chrono::NaiveDate;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::ProjectionMask;
 
 use super::manifest;
 use super::part::{inspect, BadPart, PartInfo};
@@ -91,11 +92,28 @@ impl Listing {
         self.parts.iter().map(|p| p.rows).sum()
     }
 
-    /// Streams the selected rows in (time, seq) order.
+    /// Streams the selected rows in (time, seq) order, every column of the table.
     pub fn scan(&self) -> Scan {
+        self.scan_projected(None)
+    }
+
+    /// [`Listing::scan`] of the columns `keep` accepts (the time and seq columns are always
+    /// read): batches hold them in table order, and the other columns are never decoded.
+    pub fn scan_columns(&self, keep: impl Fn(&str) -> bool) -> Scan {
+        let schema = self.table.schema();
+        let wanted = |name: &str| {
+            keep(name) || name == self.table.time_column() || self.table.seq_column() == Some(name)
+        };
+        let indices =
+            schema.fields().iter().enumerate().filter(|(_, f)| wanted(f.name())).map(|(i, _)| i);
+        self.scan_projected(Some(indices.collect()))
+    }
+
+    fn scan_projected(&self, projection: Option<Vec<usize>>) -> Scan {
         Scan {
             table: self.table,
             range: self.range,
+            projection,
             pending: self.parts.iter().cloned().collect(),
             streams: Vec::new(),
             heap: BinaryHeap::new(),
@@ -230,6 +248,8 @@ impl PartStream {
 pub struct Scan {
     table: Table,
     range: TimeRange,
+    /// Indices of the table's columns to read, ascending; `None` = all.
+    projection: Option<Vec<usize>>,
     pending: VecDeque<PartInfo>,
     streams: Vec<Option<PartStream>>,
     heap: BinaryHeap<Reverse<(i64, i64, usize)>>,
@@ -247,12 +267,18 @@ impl Scan {
             .filter(|(_, g)| g.time.is_none_or(|(lo, hi)| self.range.overlaps(lo, hi)))
             .map(|(i, _)| i)
             .collect();
-        let reader =
+        let mut builder =
             ParquetRecordBatchReaderBuilder::new_with_metadata(file, part.metadata.clone())
                 .with_row_groups(groups)
-                .with_batch_size(BATCH_ROWS)
-                .build()
-                .map_err(|e| StorageError::parquet(&part.path, e))?;
+                .with_batch_size(BATCH_ROWS);
+        // An own part has the table's columns in the table's order, so the projection is
+        // one of the file's root columns; a foreign part is read whole, normalised, and
+        // projected after (see `refill`).
+        if let (Some(columns), None) = (&self.projection, &part.foreign) {
+            let mask = ProjectionMask::roots(builder.parquet_schema(), columns.iter().copied());
+            builder = builder.with_projection(mask);
+        }
+        let reader = builder.build().map_err(|e| StorageError::parquet(&part.path, e))?;
         let mut stream = PartStream {
             part,
             reader,
@@ -269,11 +295,19 @@ impl Scan {
     fn refill(&self, stream: &mut PartStream) -> Result<bool, StorageError> {
         for next in stream.reader.by_ref() {
             let batch = next.map_err(|e| StorageError::read(&stream.part.path, e))?;
-            let batch = match &stream.part.foreign {
-                None => batch,
-                Some(foreign) => foreign
-                    .normalize(self.table, &stream.part.partition, &batch)
-                    .map_err(|e| StorageError::read(&stream.part.path, e))?,
+            let batch = match (&stream.part.foreign, &self.projection) {
+                (None, _) => batch,
+                (Some(foreign), projection) => {
+                    let ours = foreign
+                        .normalize(self.table, &stream.part.partition, &batch)
+                        .map_err(|e| StorageError::read(&stream.part.path, e))?;
+                    match projection {
+                        None => ours,
+                        Some(columns) => ours
+                            .project(columns)
+                            .map_err(|e| StorageError::read(&stream.part.path, e))?,
+                    }
+                }
             };
             let batch = self.filter(batch).map_err(|e| StorageError::read(&stream.part.path, e))?;
             if batch.num_rows() == 0 {

@@ -74,6 +74,17 @@ pub struct EventRow {
     pub detail: Option<String>,
 }
 
+/// Whether [`Rows::from_batch`] of `table` reads `column`. The frame tables' `venue` and
+/// `market` are constant per partition and not part of their rows, so a reader that only
+/// decodes rows can skip them ([`super::Listing::scan_columns`]); `from_batch` accepts a
+/// batch of the whole table or of exactly these columns.
+pub fn decoded(table: Table, column: &str) -> bool {
+    match table {
+        Table::Depth | Table::BookTop | Table::Trades => !matches!(column, "venue" | "market"),
+        Table::Events | Table::Calibration => true,
+    }
+}
+
 /// Rows of one table, convertible to and from record batches.
 pub trait Rows: Sized {
     const TABLE: Table;
@@ -124,8 +135,22 @@ struct Columns<'a> {
 }
 
 impl<'a> Columns<'a> {
+    /// Checks a batch of the whole table, or of the [`decoded`] columns only (a scan that
+    /// skipped the others, as the backtest's replay does).
     fn new(table: Table, batch: &'a RecordBatch) -> Result<Self, StorageError> {
-        if let Some(detail) = schema_difference(&table.schema(), &batch.schema()) {
+        let full = table.schema();
+        let expected = if batch.num_columns() == full.fields().len() {
+            full
+        } else {
+            let names = full.fields().iter().enumerate();
+            let indices: Vec<usize> =
+                names.filter(|(_, f)| decoded(table, f.name())).map(|(i, _)| i).collect();
+            Arc::new(
+                full.project(&indices)
+                    .map_err(|e| StorageError::Schema { table, detail: e.to_string() })?,
+            )
+        };
+        if let Some(detail) = schema_difference(&expected, &batch.schema()) {
             return Err(StorageError::Schema { table, detail });
         }
         Ok(Self { table, batch })
