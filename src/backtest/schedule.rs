@@ -220,13 +220,16 @@ pub fn one_pass(
         market: Some(key.market.clone()),
         range: TimeRange::new(None, Some(plan.to.as_nanos())),
     };
-    let open = |table: Table| -> Result<Scan, ScheduleError> {
+    // Only the columns the SQL reads are decoded (book_top has 80 price and size columns).
+    let open = |table: Table, columns: &'static [&'static str]| -> Result<Scan, ScheduleError> {
         let mut listing = list(root, table, &selection)?;
         listing.parts.retain(|p| p.column_span("ts_event").is_none_or(|(_, hi)| hi >= oldest));
-        Ok(listing.scan())
+        Ok(listing.scan_columns(|c| columns.contains(&c)))
     };
-    let mut frames = Cursor::new(Table::BookTop, open(Table::BookTop)?, frame_rows);
-    let mut prints = Cursor::new(Table::Trades, open(Table::Trades)?, print_rows);
+    let top = open(Table::BookTop, &["ts_event", "conn", "bid_price_0", "ask_price_0"])?;
+    let trades = open(Table::Trades, &["ts_event", "side", "price"])?;
+    let mut frames = Cursor::new(Table::BookTop, top, frame_rows);
+    let mut prints = Cursor::new(Table::Trades, trades, print_rows);
     let mut rolling = Rolling::new();
     let mut out = Vec::with_capacity(times.len());
     for (i, t) in times.iter().enumerate() {

@@ -95,7 +95,7 @@ fn gcd_of(listing: &Listing, key: &MarketKey, columns: &[&str]) -> Result<Option
         table: listing.table.name(),
         detail,
     };
-    for batch in listing.scan() {
+    for batch in listing.scan_columns(|c| columns.contains(&c)) {
         let batch: RecordBatch = batch?;
         for name in columns {
             let values = batch
@@ -136,7 +136,7 @@ pub fn event_span(listing: &Listing) -> Result<Option<(EventTime, EventTime)>, S
             continue;
         }
         let one = Listing { parts: vec![part.clone()], bad: Vec::new(), ..listing.clone() };
-        for batch in one.scan() {
+        for batch in one.scan_columns(|c| c == "ts_event") {
             let batch = batch?;
             let ts = batch
                 .column_by_name("ts_event")
