@@ -695,7 +695,19 @@ fn prepare(data: &Path, config: &Config) -> anyhow::Result<Prepared> {
     let listings = Listings::open(data, &source)?;
     // Footer statistics only say a part may hold rows of the range; make sure one does before
     // anything is written (a range inside a recording gap has parts around it but no rows).
-    if listings.replay().next().transpose()?.is_none() {
+    // On the receive clock each table's time column alone says so (the replay would start
+    // a reader thread per table and decode batches ahead, only to drop them).
+    let empty = match config.clock {
+        Clock::Recv => {
+            let mut empty = true;
+            for listing in &listings.tables {
+                empty &= listing.scan_columns(|_| false).next().transpose()?.is_none();
+            }
+            empty
+        }
+        Clock::Event { .. } => listings.replay().next().transpose()?.is_none(),
+    };
+    if empty {
         anyhow::bail!(
             "{}/{} has no rows {} in [{}, {}): the range falls in a gap of the recording",
             key.venue,
