@@ -649,6 +649,13 @@ fn settings_label(settings: &Settings) -> String {
 /// Finds the market and range, lists the parts, and infers the increments.
 fn prepare(data: &Path, config: &Config) -> anyhow::Result<Prepared> {
     let key = choose_market(data, config)?;
+    // Every reader names each file of the tree that is not a readable part, once (listing
+    // warns); the replay lists depth, book_top and trades, so the other tables are listed
+    // for that alone.
+    for table in [Table::Events, Table::Calibration] {
+        list(data, table, &Selection::default())
+            .with_context(|| format!("cannot list {}", data.display()))?;
+    }
     let whole = Selection {
         venue: Some(key.venue.clone()),
         market: Some(key.market.clone()),

@@ -15,7 +15,11 @@ use super::findings::{Finding, Findings, Key, Kind};
 use super::locate::Locator;
 use super::{Config, VerifyError};
 use crate::model::EventKind;
-use crate::storage::{BadPart, EventRow, Listing, PartInfo, Rows, Table, TimeRange};
+use arrow::array::RecordBatch;
+
+use crate::storage::{
+    BadPart, EventRow, Listing, PartInfo, Rows, Scan, StorageError, Table, TimeRange,
+};
 
 /// The tables verify reads (calibration is derived, not recorded).
 pub const TABLES: [Table; 4] = [Table::Depth, Table::BookTop, Table::Trades, Table::Events];
@@ -46,7 +50,52 @@ impl MarketTables {
         let parts: Vec<PartInfo> = self.selected(table, range).cloned().collect();
         let ticker = PartTicker::new(bar, parts.iter().map(|p| p.rows));
         let listing = Listing { table, range, parts, bad: Vec::new() };
-        (Box::new(listing.scan()), ticker)
+        // One market per pass: its venue and market columns are constants, never decoded.
+        let scan = listing.scan_columns(|c| c != "venue" && c != "market");
+        (ahead(table, scan), ticker)
+    }
+}
+
+/// Batches decoded ahead of the pass on a thread of their own (two in flight, so memory
+/// stays a few batches per table): decoding the three tables overlaps the checks. Read in
+/// place if no thread can be started; a panic on the thread is resumed in the pass.
+fn ahead(table: Table, scan: Scan) -> Batches {
+    let (tx, rx) = std::sync::mpsc::sync_channel(2);
+    // Shared so that the scan can be read in place when no thread can be started.
+    let job = std::sync::Arc::new(std::sync::Mutex::new(Some(scan)));
+    let theirs = std::sync::Arc::clone(&job);
+    let spawned = std::thread::Builder::new().name(format!("verify-{table}")).spawn(move || {
+        let scan = theirs.lock().ok().and_then(|mut s| s.take());
+        for batch in scan.into_iter().flatten() {
+            // The pass stopped reading (it ended early): stop too.
+            if tx.send(batch).is_err() {
+                break;
+            }
+        }
+    });
+    match spawned {
+        Ok(thread) => Box::new(Ahead { rx, thread: Some(thread) }),
+        Err(_) => Box::new(job.lock().ok().and_then(|mut s| s.take()).into_iter().flatten()),
+    }
+}
+
+/// The receiving end of [`ahead`].
+struct Ahead {
+    rx: std::sync::mpsc::Receiver<Result<RecordBatch, StorageError>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Iterator for Ahead {
+    type Item = Result<RecordBatch, StorageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let next = self.rx.recv().ok();
+        if next.is_none() {
+            if let Some(Err(panic)) = self.thread.take().map(std::thread::JoinHandle::join) {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        next
     }
 }
 
