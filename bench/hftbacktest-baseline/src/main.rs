@@ -26,8 +26,8 @@ use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 use arrow::array::{
-    Array, BooleanArray, Decimal128Array, Float64Array, RecordBatch, StringArray,
-    TimestampNanosecondArray, UInt32Array, Int64Array,
+    Array, BooleanArray, Decimal128Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampNanosecondArray, UInt32Array,
 };
 use hftbacktest::backtest::assettype::LinearAsset;
 use hftbacktest::backtest::data::{Data, DataSource};
@@ -427,7 +427,8 @@ fn round_to_tick(value: f64, tick: i64, up: bool) -> Option<i64> {
 
 /// Bid and ask prices (raw), each `None` when that side is at q_max; `None` when mdkit's
 /// `quote` returns an error.
-#[allow(clippy::too_many_arguments)]
+// The checks are written as mdkit's `quote` writes them.
+#[allow(clippy::too_many_arguments, clippy::nonminimal_bool)]
 fn quote(
     s: &QuoteSettings,
     best_bid: i64,
@@ -530,10 +531,8 @@ impl Strategy {
                     };
                     let room_bid = (self.max_inventory - position).min(self.order_size);
                     let room_ask = (self.max_inventory + position).min(self.order_size);
-                    wanted[0] =
-                        bid.filter(|_| room_bid > 0 && !cooling(0)).map(|p| (p, room_bid));
-                    wanted[1] =
-                        ask.filter(|_| room_ask > 0 && !cooling(1)).map(|p| (p, room_ask));
+                    wanted[0] = bid.filter(|_| room_bid > 0 && !cooling(0)).map(|p| (p, room_bid));
+                    wanted[1] = ask.filter(|_| room_ask > 0 && !cooling(1)).map(|p| (p, room_ask));
                 }
             }
         }
