@@ -3,7 +3,8 @@
 # Usage: scripts/bench.sh                 run the benches (minutes, after a release build)
 #        BENCH_LOG=FILE scripts/bench.sh  rewrite the report from a saved run's output
 #        (set RSS_LOG=FILE too to reuse a saved scripts/record-rss.sh table, DUCKDB_LOG=FILE a
-#        saved scripts/calibrate-duckdb.sh table)
+#        saved scripts/calibrate-duckdb.sh table, HFT_LOG=FILE a saved
+#        scripts/bench-backtest.sh section)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,12 @@ if [ -n "${DUCKDB_LOG:-}" ]; then
   duck=$(cat "$DUCKDB_LOG")
 else
   duck=$(scripts/calibrate-duckdb.sh)
+fi
+
+if [ -n "${HFT_LOG:-}" ]; then
+  hft=$(cat "$HFT_LOG")
+else
+  hft=$(scripts/bench-backtest.sh)
 fi
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
@@ -130,6 +137,13 @@ ratio is the median of the pairs' mdkit / DuckDB. *same numbers*: σ, mid sample
 grid and per side κ, A, R², points and orders agree (relative difference ≤ 1e-9).
 
 ${duck}
+
+## Backtest against hftbacktest (issue 22)
+
+Whole \`mdkit backtest\` runs against hftbacktest 0.9.4 driven by a port of mdkit's
+Avellaneda–Stoikov strategy on the same events (\`scripts/bench-backtest.sh\`).
+
+${hft}
 
 ${marker}
 ${kept}

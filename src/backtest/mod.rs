@@ -591,6 +591,8 @@ pub fn run_one(
     );
     let mut sink = Output::create(dir, title, source.from, source.to, progress)
         .with_context(|| format!("cannot create the output in {}", dir.display()))?;
+    sink.recalibrations(recalibrations)
+        .with_context(|| format!("cannot write the output in {}", dir.display()))?;
     let clock = source.clock;
     let engine_settings = on_clock(settings, clock);
     let mut summary = engine::run(

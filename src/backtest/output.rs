@@ -1,6 +1,7 @@
 //! What a run leaves in its output folder: `fills.parquet` and `equity.parquet` written as the
-//! engine streams them (through [`Output`], a [`Sink`]), `chart.svg`, and `summary.json`
-//! (each documented in `schemas/`); and which folder that is ([`Destination`]).
+//! engine streams them (through [`Output`], a [`Sink`]), `recalibrations.parquet` (the
+//! schedule of fits the strategy was given, [`Output::recalibrations`]), `chart.svg`, and
+//! `summary.json` (each documented in `schemas/`); and which folder that is ([`Destination`]).
 //!
 //! Outputs never overwrite each other: without `--out` every run or sweep claims a new
 //! numbered folder, and a given `--out` that already holds files is refused unless `--force`
@@ -20,8 +21,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use arrow::array::{
-    ArrayRef, Decimal128Array, Float64Array, RecordBatch, StringArray, TimestampNanosecondArray,
-    UInt64Array,
+    ArrayRef, Decimal128Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampNanosecondArray, UInt64Array,
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use indicatif::ProgressBar;
@@ -30,9 +31,11 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 use super::chart::{Chart, Point};
+use super::event::Recalibration;
 use super::report::{EquitySample, Fill, Sink, SinkError, Summary};
 use crate::model::money::{Money, MONEY_SCALE};
-use crate::model::{BookSide, Price, Qty, RecvTime, SCALE};
+use crate::model::{BookSide, FitQuality, Price, Qty, RecvTime, SCALE};
+use crate::storage::SideFit;
 
 /// The folder default output folders are made in, relative to the working directory.
 pub const DEFAULT_PARENT: &str = "backtest";
@@ -284,6 +287,78 @@ pub fn equity_batch(rows: &[EquitySample]) -> Result<RecordBatch, arrow::error::
     RecordBatch::try_new(equity_schema(), columns)
 }
 
+/// The schema of `recalibrations.parquet` (schemas/recalibrations.md): one row per fit of the
+/// schedule, the per-side columns bid first, as in the `calibration` table.
+pub fn recalibrations_schema() -> SchemaRef {
+    let mut fields = vec![
+        Field::new("at", timestamp(), false),
+        Field::new("window_start", timestamp(), false),
+        Field::new("window_end", timestamp(), false),
+        Field::new("sigma", DataType::Float64, true),
+        Field::new("mid_samples", DataType::Int64, false),
+        Field::new("trades", DataType::Int64, false),
+    ];
+    for side in ["bid", "ask"] {
+        fields.extend([
+            Field::new(format!("kappa_{side}"), DataType::Float64, true),
+            Field::new(format!("a_{side}"), DataType::Float64, true),
+            Field::new(format!("r2_{side}"), DataType::Float64, true),
+            Field::new(format!("points_{side}"), DataType::Int64, false),
+            Field::new(format!("orders_{side}"), DataType::Int64, false),
+            Field::new(format!("reason_{side}"), DataType::Utf8, true),
+            Field::new(format!("quality_{side}"), DataType::Utf8, true),
+        ]);
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// The schedule as a record batch of [`recalibrations_schema`], in the order given (`at`
+/// ascending, as [`super::schedule`] makes it).
+pub fn recalibrations_batch(
+    rows: &[Recalibration],
+) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let stamp = |f: fn(&Recalibration) -> i64| -> ArrayRef {
+        Arc::new(
+            TimestampNanosecondArray::from_iter_values(rows.iter().map(f)).with_timezone("UTC"),
+        )
+    };
+    let floats = |f: &dyn Fn(&Recalibration) -> Option<f64>| -> ArrayRef {
+        Arc::new(rows.iter().map(f).collect::<Float64Array>())
+    };
+    let ints = |f: &dyn Fn(&Recalibration) -> i64| -> ArrayRef {
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(f)))
+    };
+    let mut columns: Vec<ArrayRef> = vec![
+        stamp(|r| r.at.as_nanos()),
+        stamp(|r| r.fit.window_start.as_nanos()),
+        stamp(|r| r.fit.window_end.as_nanos()),
+        floats(&|r| r.fit.sigma),
+        ints(&|r| r.fit.mid_samples),
+        ints(&|r| r.fit.trades),
+    ];
+    for side in [BookSide::Bid, BookSide::Ask] {
+        let fits: Vec<&SideFit> = rows.iter().map(|r| r.fit.side(side)).collect();
+        let side_floats = |f: fn(&SideFit) -> Option<f64>| -> ArrayRef {
+            Arc::new(fits.iter().map(|s| f(s)).collect::<Float64Array>())
+        };
+        let side_ints = |f: fn(&SideFit) -> i64| -> ArrayRef {
+            Arc::new(Int64Array::from_iter_values(fits.iter().map(|s| f(s))))
+        };
+        columns.extend([
+            side_floats(|s| s.kappa),
+            side_floats(|s| s.a),
+            side_floats(|s| s.r2),
+            side_ints(|s| s.points),
+            side_ints(|s| s.orders),
+            Arc::new(fits.iter().map(|s| s.reason.as_deref()).collect::<StringArray>()) as ArrayRef,
+            Arc::new(
+                fits.iter().map(|s| s.quality.map(FitQuality::as_str)).collect::<StringArray>(),
+            ),
+        ]);
+    }
+    RecordBatch::try_new(recalibrations_schema(), columns)
+}
+
 /// Fixed writer properties: nothing in them varies between runs.
 fn properties() -> WriterProperties {
     WriterProperties::builder()
@@ -373,6 +448,15 @@ impl Output {
     /// Shades `[from, to)` on the chart with `label` (walk-forward folds; [`Chart::shade`]).
     pub fn shade(&mut self, from: RecvTime, to: RecvTime, label: &str) {
         self.chart.shade(from.as_nanos(), to.as_nanos(), label);
+    }
+
+    /// Writes `recalibrations.parquet`: every fit of the schedule the run was given, so a
+    /// reader (or another backtester) can see which σ, κ and A the strategy had when.
+    pub fn recalibrations(&self, rows: &[Recalibration]) -> Result<(), OutputError> {
+        let path = self.dir.join("recalibrations.parquet");
+        let mut table = Table::create(path, recalibrations_schema(), recalibrations_batch)?;
+        table.rows.extend_from_slice(rows);
+        table.close()
     }
 
     /// Closes the Parquet files and writes `chart.svg` and `summary.json`.

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::backtest::{backtest, ok, summary, tree, SHORT};
-use crate::common::{stderr, stdout};
+use crate::common::{stderr, stdout, SEC};
 
 /// `--sweep`: one folder per grid point (the cartesian product) and a comparison table.
 #[test]
@@ -204,4 +204,68 @@ fn help_explains_flags_and_defaults() {
     ] {
         assert!(help.contains(text), "{text} missing from:\n{help}");
     }
+}
+
+/// `recalibrations.parquet` holds the schedule the run was given: one row per fit at
+/// `from + k·every` over the range, each over the `window` before its `at`, and the fits in
+/// force while the summary counts frames quoted with a fit have σ and both κ finite.
+#[test]
+fn the_recalibration_schedule_is_written_with_the_run() {
+    use arrow::array::{Array, Float64Array, TimestampNanosecondArray};
+
+    let data = tree(6_000);
+    let outs = tempfile::tempdir().unwrap();
+    let dir = outs.path().join("run");
+    let mut args = vec!["--out", dir.to_str().unwrap()];
+    args.extend(SHORT);
+    ok(&backtest(data.path(), outs.path(), &args));
+    let s = summary(&dir);
+    let nanos = |key: &str| {
+        let text = s[key].as_str().unwrap_or_else(|| panic!("{key} in {s}"));
+        chrono::DateTime::parse_from_rfc3339(text).unwrap().timestamp_nanos_opt().unwrap()
+    };
+    let (first, last) = (nanos("first_ts_recv"), nanos("last_ts_recv"));
+    let every = s["settings"]["recalibration_interval_seconds"].as_f64().unwrap() as i64 * SEC;
+    let window = s["settings"]["calibration_window_seconds"].as_f64().unwrap() as i64 * SEC;
+
+    let batches = crate::backtest::read_parquet(&dir.join("recalibrations.parquet"));
+    let column = |name: &str| -> Vec<&dyn Array> {
+        batches.iter().map(|b| b.column_by_name(name).unwrap().as_ref()).collect()
+    };
+    let times = |name: &str| -> Vec<i64> {
+        column(name)
+            .into_iter()
+            .flat_map(|a| {
+                a.as_any().downcast_ref::<TimestampNanosecondArray>().unwrap().values().to_vec()
+            })
+            .collect()
+    };
+    let floats = |name: &str| -> Vec<Option<f64>> {
+        column(name)
+            .into_iter()
+            .flat_map(|a| {
+                a.as_any().downcast_ref::<Float64Array>().unwrap().iter().collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let at = times("at");
+    // The range is [first, last + 1 ns): fits at first, first + every, … while before its end.
+    let want: Vec<i64> = (0..).map(|k| first + k * every).take_while(|t| *t <= last).collect();
+    assert!(want.len() >= 2, "the run should span several fits: {want:?}");
+    assert_eq!(at, want, "one row per fit, in time order");
+    assert_eq!(times("window_end"), at, "on the receive clock a fit ends at its at");
+    let starts: Vec<i64> = at.iter().map(|t| t - window).collect();
+    assert_eq!(times("window_start"), starts);
+
+    let (sigma, kappa_bid, kappa_ask) = (floats("sigma"), floats("kappa_bid"), floats("kappa_ask"));
+    let fitted = |i: usize| {
+        [sigma[i], kappa_bid[i], kappa_ask[i]].iter().all(|v| v.is_some_and(f64::is_finite))
+    };
+    // The first fit sees no data before the range; a later one must be what the strategy
+    // quoted with.
+    assert!(!fitted(0), "the fit at the range start has no past data");
+    let with_fit = s["diagnostics"]["frames_with_fit"].as_u64().unwrap();
+    assert!(with_fit > 0, "the run quoted with a fit: {s}");
+    assert!((1..at.len()).any(fitted), "a fit in force had σ and both κ");
+    assert!(s["orders_sent"].as_u64().unwrap() > 0, "it quoted: {s}");
 }

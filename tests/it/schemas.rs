@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mdkit::backtest::output::{equity_schema, fills_schema};
+use mdkit::backtest::output::{equity_schema, fills_schema, recalibrations_schema};
 use mdkit::backtest::report::{self, GroupMarkout, Markout, Summary};
 use mdkit::storage::{type_label, Table, BOOK_TOP_LEVELS};
 
@@ -104,11 +104,15 @@ fn every_schema_document_matches_the_code() {
     }
 }
 
-/// `fills.parquet` and `equity.parquet` as schemas/fills.md and schemas/equity.md say, rows
-/// in the order of their first column.
+/// `fills.parquet`, `equity.parquet` and `recalibrations.parquet` as their documents in
+/// schemas/ say, rows in the order of their first column.
 #[test]
 fn the_backtest_files_match_their_documents() {
-    for (name, schema) in [("fills", fills_schema()), ("equity", equity_schema())] {
+    for (name, schema) in [
+        ("fills", fills_schema()),
+        ("equity", equity_schema()),
+        ("recalibrations", recalibrations_schema()),
+    ] {
         let (sort_order, docs) = doc_rows(name);
         let code: Vec<_> = schema
             .fields()
