@@ -260,7 +260,8 @@ enum Batches {
         rx: Option<Receiver<Result<Vec<Event>, StorageError>>>,
         thread: Option<JoinHandle<()>>,
     },
-    Inline(Reader),
+    /// Boxed: the rare case, and far larger than the other.
+    Inline(Box<Reader>),
 }
 
 impl Batches {
@@ -281,7 +282,7 @@ impl Batches {
             Ok(thread) => Batches::Ahead { rx: Some(rx), thread: Some(thread) },
             Err(e) => {
                 tracing::debug!("the replay decodes {table} on the caller's thread: {e}");
-                Batches::Inline(Reader::new(listing, decode, derive))
+                Batches::Inline(Box::new(Reader::new(listing, decode, derive)))
             }
         }
     }
@@ -685,7 +686,8 @@ mod tests {
             all
         };
         let threaded = drain(Batches::start(&listings.tables[0], super::depth, None));
-        let inline = drain(Batches::Inline(Reader::new(&listings.tables[0], super::depth, None)));
+        let inline =
+            drain(Batches::Inline(Box::new(Reader::new(&listings.tables[0], super::depth, None))));
         assert_eq!(threaded, inline);
         assert_eq!(threaded.concat().len(), depth.len());
     }
