@@ -80,7 +80,7 @@ compare() {
   mkdir -p "$d"
   local never=$((100 * 24 * 3600))
   for i in $(seq "$runs"); do
-    rm -rf "$d/out" "$d/sched" "$d/alone"
+    rm -rf "$d/out" "$d/out-sched" "$d/out-alone"
     timed "$d/mdkit" "$d/m.out" "$d/m.err" "$bin" --data "$data" backtest --venue "$venue" \
       --market "$market" --out "$d/out"
     local s="$d/out/summary.json"
@@ -95,10 +95,10 @@ compare() {
     window=$(field "$s" settings.calibration_window_seconds)
     timed "$d/sched" "$d/s.out" "$d/s.err" "$bin" --data "$data" backtest --venue "$venue" \
       --market "$market" --set "warmup=$never" --set "every=$every" --set "window=$window" \
-      --out "$d/sched"
+      --out "$d/out-sched"
     timed "$d/alone" "$d/a.out" "$d/a.err" "$bin" --data "$data" backtest --venue "$venue" \
       --market "$market" --set "warmup=$never" --set "every=$never" --set "window=$window" \
-      --out "$d/alone"
+      --out "$d/out-alone"
     timed "$d/noquote" "$d/n.out" "$d/n.err" "$base" --data "$data" --venue "$venue" \
       --market "$market" --tick "$tick" --lot "$lot" --no-quote
     awk '$1 == "conversion_seconds" { print $2 }' "$d/n.err" >> "$d/nconv"
@@ -120,7 +120,7 @@ compare() {
   rows+=("| $name | **mdkit backtest**, defaults ($fits fits; calibration ≈ $calib s = $share %) | **$m s** | $(rss "$d/mdkit") MiB | fills $(field "$s" fills_bid) bid + $(field "$s" fills_ask) ask, position $(field "$s" final_position), PnL net $(field "$s" pnl_net) |")
   rows+=("| $name | **hftbacktest baseline** (conversion $c s + run $r s) | **$b s** | $(rss "$d/base") MiB | fills $(result "$d/b.out" fills_bid) bid + $(result "$d/b.out" fills_ask) ask, position $(result "$d/b.out" position), PnL net $(result "$d/b.out" pnl_net_marked_to_mid) |")
   rows+=("| $name | mdkit, same schedule, no quote (warm-up longer than the range) | $sched s | $(rss "$d/sched") MiB | — |")
-  rows+=("| $name | mdkit, replay alone (no quote, one fit over no data; $(field "$d/alone/summary.json" events) events) | $alone s | $(rss "$d/alone") MiB | — |")
+  rows+=("| $name | mdkit, replay alone (no quote, one fit over no data; $(field "$d/out-alone/summary.json" events) events) | $alone s | $(rss "$d/alone") MiB | — |")
   rows+=("| $name | hftbacktest baseline \`--no-quote\` (conversion $(median < "$d/nconv") s + loop $(median < "$d/nrun") s; $(result "$d/n.out" events) events incl. frame markers) | $nq s | $(rss "$d/noquote") MiB | — |")
   ratios+=("$name, whole run: baseline / mdkit = **$(awk -v m="$m" -v b="$b" 'BEGIN { printf "%.2f", b / m }')** (target ≥ 1.5)")
   ratios+=("$name, replay alone: baseline \`--no-quote\` / mdkit replay alone = **$(awk -v m="$alone" -v b="$nq" 'BEGIN { printf "%.2f", b / m }')** (target ≥ 1 on the ${hours}h tree)")
