@@ -111,6 +111,39 @@ proptest! {
         prop_assert_eq!(ladder.is_crossed(), book.is_crossed());
     }
 
+    /// A deep book over a wide price grid, so the ladder's chunks split, empty and are
+    /// found by the finger and by search: every read equals the book's after each batch.
+    #[test]
+    fn a_deep_ladder_equals_the_book(
+        batches in prop::collection::vec(
+            prop::collection::vec((any::<bool>(), 1i64..3_000, 0i64..3), 0..400),
+            1..8,
+        ),
+    ) {
+        let mut ladder = Ladder::with_capacity(64);
+        let mut book = Book::new();
+        for sets in batches {
+            // Half the batches in price order, as a venue's frames come.
+            let mut sets = sets;
+            if sets.len() % 2 == 0 {
+                sets.sort_by_key(|&(bid, price, _)| (bid, price));
+            }
+            for (bid, price, qty) in sets {
+                let before = book.get(side_of(bid), Price::from_raw(price)).map_or(0, |q| q.raw());
+                prop_assert_eq!(ladder.set(side_of(bid), price, qty), before);
+                book.set(side_of(bid), Price::from_raw(price), Qty::from_raw(qty));
+            }
+            for side in [BookSide::Bid, BookSide::Ask] {
+                prop_assert_eq!(ladder_levels(&ladder, side), raw_levels(&book, side));
+                prop_assert_eq!(ladder.depth(side), raw_levels(&book, side).len());
+                for price in (1..3_000).step_by(37) {
+                    let size = book.get(side, Price::from_raw(price)).map_or(0, |q| q.raw());
+                    prop_assert_eq!(ladder.size(side, price), size);
+                }
+            }
+        }
+    }
+
     #[test]
     fn an_uncrossed_input_keeps_best_bid_below_best_ask(
         mid in 10i64..1000,
