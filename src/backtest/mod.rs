@@ -36,14 +36,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use self::event::{Clock, MarketSpec, Recalibration};
 use self::output::{Destination, Output};
-use self::replay::{receive_span, Listings, Source};
+use self::replay::{receive_span, Listings, Recording, Replay, Source};
 use self::report::{Format, Summary};
 use self::schedule::{Calibrator, Plan};
 use self::settings::{Latency, Settings};
 use crate::estimate::{self as calibrate, GridSpec, MarketKey, DEFAULT_LEVELS, LOOKBACK_NS};
 use crate::model::contract::Contract;
 use crate::model::{parse_duration, parse_time, Price, Qty, RecvTime, NANOS_PER_SEC};
-use crate::storage::{list, Selection, Session, Table};
+use crate::storage::{list, Listing, Selection, Session, Table};
 
 const AFTER_HELP: &str = "\
 Settings: docs/MODEL.md's defaults, then --config FILE (a JSON object; keys other commands use are
@@ -427,6 +427,8 @@ pub struct Prepared {
     /// The data tree.
     pub root: PathBuf,
     pub key: MarketKey,
+    /// The market's whole `book_top` and `trades` listings.
+    pub recording: Recording,
     pub listings: Listings,
     pub spec: MarketSpec,
     /// The output folder, claimed only once everything else has been checked.
@@ -470,6 +472,10 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
             }
         })?;
     }
+    // A single run starts reading its events now, so the reader threads decode the first
+    // batches while the schedule is computed (issue 22: a short run's fixed costs).
+    let single = config.walk_forward.is_none() && config.sweep.is_empty();
+    let early = single.then(|| prepared.listings.replay());
     let schedules = runtime.block_on(sweep::schedules(&prepared, &points))?;
     drop(runtime);
     let dir = prepared.destination.claim()?;
@@ -485,11 +491,11 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
             &dir,
             config.format,
         )
-    } else if config.sweep.is_empty() {
+    } else if let Some(replay) = early {
         let point = &points[0];
         let recalibrations = sweep::schedule_of(&schedules, &point.settings)?;
         let summary =
-            run_one(&prepared, &point.settings, recalibrations, &dir, visible_bar(), None)?;
+            run_one(&prepared, replay, &point.settings, recalibrations, &dir, visible_bar(), None)?;
         print(config.format, &report::table(&summary), &[("", &summary)], &dir)
     } else {
         sweep::run(&prepared, &points, &schedules, config.jobs, &dir, config.format)
@@ -563,9 +569,11 @@ impl report::Sink for Both<'_, '_> {
 }
 
 /// One backtest into `dir`: replay, engine, output files; every fill and second also goes to
-/// `tee` when given. Returns the summary.
+/// `tee` when given. Returns the summary. `replay` is `prepared.listings.replay()`, which the
+/// caller may start early so its reader threads decode while the schedule is computed.
 pub fn run_one(
     prepared: &Prepared,
+    replay: Replay,
     settings: &Settings,
     recalibrations: &[Recalibration],
     dir: &Path,
@@ -596,7 +604,7 @@ pub fn run_one(
     let clock = source.clock;
     let engine_settings = on_clock(settings, clock);
     let mut summary = engine::run(
-        prepared.listings.replay(),
+        replay,
         prepared.spec,
         &engine_settings,
         recalibrations,
@@ -650,7 +658,7 @@ fn settings_label(settings: &Settings) -> String {
 
 /// Finds the market and range, lists the parts, and infers the increments.
 fn prepare(data: &Path, config: &Config) -> anyhow::Result<Prepared> {
-    let key = choose_market(data, config)?;
+    let (key, all_books) = choose_market(data, config)?;
     // Every reader names each file of the tree that is not a readable part, once (listing
     // warns); the replay lists depth, book_top and trades, so the other tables are listed
     // for that alone.
@@ -663,11 +671,16 @@ fn prepare(data: &Path, config: &Config) -> anyhow::Result<Prepared> {
         market: Some(key.market.clone()),
         ..Selection::default()
     };
-    let book = list(data, Table::BookTop, &whole)
-        .with_context(|| format!("cannot list {}", data.display()))?;
-    let (first, last) = receive_span(&book)
+    // book_top and trades are listed once, here, and narrowed for every later reader.
+    let recording = Recording {
+        book_top: all_books.narrow(&whole),
+        trades: list(data, Table::Trades, &whole)
+            .with_context(|| format!("cannot list {}", data.display()))?,
+    };
+    let book = &recording.book_top;
+    let (first, last) = receive_span(book)
         .with_context(|| format!("{}/{} has no book_top rows", key.venue, key.market))?;
-    let venue_span = spec::event_span(&book)?;
+    let venue_span = spec::event_span(book)?;
     // The default range on the strategy clock: every book frame.
     let (first, last) = match (config.clock, venue_span) {
         (Clock::Recv, span) => {
@@ -701,15 +714,24 @@ fn prepare(data: &Path, config: &Config) -> anyhow::Result<Prepared> {
         source.from,
         source.to
     );
-    let listings = Listings::open(data, &source)?;
+    let listings = Listings::within(data, &source, &recording)?;
     // Footer statistics only say a part may hold rows of the range; make sure one does before
     // anything is written (a range inside a recording gap has parts around it but no rows).
-    // On the receive clock each table's time column alone says so (the replay would start
-    // a reader thread per table and decode batches ahead, only to drop them).
+    // On the receive clock a row group whose smallest or largest receive time (exact
+    // values of its rows) lies in the range says so without reading anything; else each
+    // table's time column alone decides (the replay would start a reader thread per table
+    // and decode batches ahead, only to drop them).
     let empty = match config.clock {
         Clock::Recv => {
-            let mut empty = true;
-            for listing in &listings.tables {
+            let sure = listings.tables.iter().any(|l| {
+                l.parts.iter().flat_map(|p| &p.row_groups).any(|g| {
+                    g.rows > 0
+                        && g.time
+                            .is_some_and(|(lo, hi)| l.range.contains(lo) || l.range.contains(hi))
+                })
+            });
+            let mut empty = !sure;
+            for listing in listings.tables.iter().take_while(|_| !sure) {
                 empty &= listing.scan_columns(|_| false).next().transpose()?.is_none();
             }
             empty
@@ -730,13 +752,14 @@ fn prepare(data: &Path, config: &Config) -> anyhow::Result<Prepared> {
         );
     }
     let (contract, _) = contract::resolve(data, &key.venue, &key.market, config.contract)?;
-    let spec = spec::market_spec(data, &key, config.tick, config.lot, contract)?;
+    let spec = spec::market_spec(&recording, &key, config.tick, config.lot, contract)?;
     let destination = config.destination(&key.market, source.from);
-    Ok(Prepared { root: data.to_path_buf(), key, listings, spec, destination })
+    Ok(Prepared { root: data.to_path_buf(), key, recording, listings, spec, destination })
 }
 
-/// The venue and market to replay: as named, or the only one in `book_top`.
-fn choose_market(data: &Path, config: &Config) -> anyhow::Result<MarketKey> {
+/// The venue and market to replay: as named, or the only one in `book_top`; with the
+/// listing of every market's `book_top`.
+fn choose_market(data: &Path, config: &Config) -> anyhow::Result<(MarketKey, Listing)> {
     let all = list(data, Table::BookTop, &Selection::default())
         .with_context(|| format!("cannot list {}", data.display()))?;
     let known: Vec<MarketKey> = all
@@ -748,7 +771,7 @@ fn choose_market(data: &Path, config: &Config) -> anyhow::Result<MarketKey> {
         .collect();
     let (venue, market) = (config.venue.as_deref(), config.market.as_deref());
     match MarketKey::choose(&known, venue, market).as_slice() {
-        [one] => Ok(one.clone()),
+        [one] => Ok((one.clone(), all)),
         [] => {
             anyhow::bail!("{}", MarketKey::none_found("book_top rows", data, &known, venue, market))
         }
@@ -818,7 +841,7 @@ pub async fn recalibrations(
     let schedule = match source.clock {
         // One pass over the tables, equal to the SQL (src/estimate/rows.rs).
         Clock::Recv => {
-            schedule::one_pass(&prepared.root, &prepared.key, &settings, &plan, progress)?
+            schedule::one_pass(&prepared.recording, &prepared.key, &settings, &plan, progress)?
         }
         // The event clock cuts on ts_event, which the tables are not stored in order of.
         Clock::Event { .. } => {

@@ -7,9 +7,10 @@
 //! decoded batches to the merge over a channel of [`AHEAD`] batches: decoding overlaps the
 //! merge and the engine, and memory stays a few decoded batches per table however long the
 //! range (docs/ARCHITECTURE.md "Layering", backtest). An error reaches the merge in its place in the
-//! stream, as the one-line error it would have been on one thread. Within a table, rows that
-//! share a `ts_recv` are put in `(conn, seq)` order (stable, so ties keep part order) before
-//! the three tables are merged by the full key. This module reads files and nothing else: no
+//! stream, as the one-line error it would have been on one thread. Within a table, the reader
+//! thread puts rows that share a `ts_recv` in `(conn, seq)` order (stable, so ties keep part
+//! order; a run is never split between two batches), so the merge of the three tables by the
+//! full key only compares their next keys. This module reads files and nothing else: no
 //! engine, no printing.
 //!
 //! With [`Clock::Event`] (feed latency L) the strategy clock is derived from the venue's:
@@ -23,7 +24,6 @@
 //! (their statistics are of `ts_recv`), so the replay reads the tables from their start and
 //! stops at the first derived time at or after `to` — still one batch per table in memory.
 
-use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::thread::JoinHandle;
@@ -81,6 +81,31 @@ pub struct Listings {
     pub tables: [Listing; 3],
 }
 
+/// A market's whole `book_top` and `trades` listings (every part, all times): listed once
+/// per backtest and narrowed in memory ([`Listing::narrow`]) for the replay, the spec
+/// inference and the recalibration schedule, which all read them; listing the tree and
+/// reading the footers again for each was a sixth of a short run (issue 22).
+#[derive(Debug, Clone)]
+pub struct Recording {
+    pub book_top: Listing,
+    pub trades: Listing,
+}
+
+impl Recording {
+    /// Every part of the market's `book_top` and `trades`.
+    pub fn list(root: &Path, venue: &str, market: &str) -> Result<Self, StorageError> {
+        let whole = Selection {
+            venue: Some(venue.to_owned()),
+            market: Some(market.to_owned()),
+            range: TimeRange::ALL,
+        };
+        Ok(Self {
+            book_top: list(root, Table::BookTop, &whole)?,
+            trades: list(root, Table::Trades, &whole)?,
+        })
+    }
+}
+
 impl Listings {
     /// Lists the parts of every table; a range with no book frames is an error that says
     /// what the market does hold, since a backtest without a book has nothing to quote on.
@@ -90,7 +115,27 @@ impl Listings {
         for table in TABLES {
             tables.push(list(root, table, &selection)?);
         }
-        let tables: [Listing; 3] = tables.try_into().expect("three tables were listed");
+        Self::checked(root, source, tables.try_into().expect("three tables were listed"))
+    }
+
+    /// [`Listings::open`] with `book_top` and `trades` narrowed from the market's
+    /// [`Recording`] (only `depth` is listed).
+    pub fn within(
+        root: &Path,
+        source: &Source,
+        recording: &Recording,
+    ) -> Result<Self, ReplayError> {
+        let selection = source.selection();
+        let tables = [
+            list(root, Table::Depth, &selection)?,
+            recording.book_top.narrow(&selection),
+            recording.trades.narrow(&selection),
+        ];
+        Self::checked(root, source, tables)
+    }
+
+    fn checked(root: &Path, source: &Source, tables: [Listing; 3]) -> Result<Self, ReplayError> {
+        let selection = source.selection();
         if tables[1].rows() == 0 {
             let all = Selection { range: TimeRange::ALL, ..selection };
             let whole = list(root, Table::BookTop, &all)?;
@@ -132,9 +177,12 @@ impl Listings {
             }),
         };
         Replay {
-            depth: TableStream::new(Batches::start(&self.tables[0], depth, derive)),
-            top: TableStream::new(Batches::start(&self.tables[1], top, derive)),
-            trades: TableStream::new(Batches::start(&self.tables[2], trades, derive)),
+            tables: [
+                TableStream::new(Batches::start(&self.tables[0], depth, derive)),
+                TableStream::new(Batches::start(&self.tables[1], top, derive)),
+                TableStream::new(Batches::start(&self.tables[2], trades, derive)),
+            ],
+            last: None,
             failed: false,
         }
     }
@@ -154,15 +202,15 @@ pub fn receive_span(listing: &Listing) -> Option<(RecvTime, RecvTime)> {
 type Decoder = fn(&RecordBatch) -> Result<Vec<Event>, StorageError>;
 
 fn depth(batch: &RecordBatch) -> Result<Vec<Event>, StorageError> {
-    Ok(DepthRow::from_batch(batch)?.into_iter().map(Event::Depth).collect())
+    DepthRow::from_batch_map(batch, Event::Depth)
 }
 
 fn top(batch: &RecordBatch) -> Result<Vec<Event>, StorageError> {
-    Ok(BookTopRow::from_batch(batch)?.into_iter().map(|r| Event::Top(Box::new(r))).collect())
+    BookTopRow::from_batch_map(batch, |r| Event::Top(Box::new(r)))
 }
 
 fn trades(batch: &RecordBatch) -> Result<Vec<Event>, StorageError> {
-    Ok(TradeRow::from_batch(batch)?.into_iter().map(Event::Trade).collect())
+    TradeRow::from_batch_map(batch, Event::Trade)
 }
 
 /// The [`Clock::Event`] rule for one table: derived time and the range cut on it.
@@ -202,13 +250,19 @@ impl Derive {
 /// Decoded batches a reader thread may hold ready for the merge, per table.
 const AHEAD: usize = 2;
 
-/// One table's rows as events, a decoded batch at a time: scan, decode, and with
-/// [`Clock::Event`] the derived time and the range cut. Each batch is reversed, so the merge
-/// pops rows from its back.
+/// One table's rows as events, a decoded batch at a time, ready to merge: scan, decode, with
+/// [`Clock::Event`] the derived time and the range cut, and each run of rows with one
+/// `ts_recv` in key order. A batch's last run is held back and put in front of the next
+/// batch (it may go on there), so no run spans two batches and the merge only compares the
+/// heads of the three tables. All of this is on the reader thread, off the merge's.
 struct Reader {
     scan: Scan,
     decode: Decoder,
     derive: Option<Derive>,
+    /// The last run of the batch before, not sent yet.
+    carry: Vec<Event>,
+    /// An error met after `carry` was read: sent after it.
+    error: Option<StorageError>,
     done: bool,
 }
 
@@ -217,36 +271,69 @@ impl Reader {
     fn new(listing: &Listing, decode: Decoder, derive: Option<Derive>) -> Self {
         let table = listing.table;
         let scan = listing.scan_columns(|column| decoded(table, column));
-        Self { scan, decode, derive, done: false }
+        Self { scan, decode, derive, carry: Vec::new(), error: None, done: false }
+    }
+
+    /// The next decoded batch in stored order (possibly empty), or `None` at the end.
+    fn read(&mut self) -> Result<Option<Vec<Event>>, StorageError> {
+        let Some(batch) = self.scan.next() else { return Ok(None) };
+        let mut events = (self.decode)(&batch?)?;
+        if let Some(derive) = &mut self.derive {
+            self.done = derive.apply(&mut events);
+        }
+        Ok(Some(events))
     }
 
     fn next_batch(&mut self) -> Option<Result<Vec<Event>, StorageError>> {
         while !self.done {
-            let batch = match self.scan.next() {
-                None => break,
-                Some(Ok(batch)) => batch,
-                Some(Err(e)) => {
+            let mut events = match self.read() {
+                Ok(Some(events)) => events,
+                Ok(None) => {
                     self.done = true;
-                    return Some(Err(e));
+                    break;
                 }
-            };
-            let mut events = match (self.decode)(&batch) {
-                Ok(events) => events,
                 Err(e) => {
                     self.done = true;
-                    return Some(Err(e));
+                    self.error = Some(e);
+                    break;
                 }
             };
-            if let Some(derive) = &mut self.derive {
-                self.done = derive.apply(&mut events);
+            if !self.carry.is_empty() {
+                let mut joined = std::mem::take(&mut self.carry);
+                joined.append(&mut events);
+                events = joined;
+            }
+            if !self.done {
+                if let Some(last) = events.last().map(Event::ts_recv) {
+                    let start =
+                        events.iter().rposition(|e| e.ts_recv() != last).map_or(0, |i| i + 1);
+                    self.carry = events.split_off(start);
+                }
             }
             if !events.is_empty() {
-                events.reverse();
+                sort_runs(&mut events);
                 return Some(Ok(events));
             }
         }
-        self.done = true;
-        None
+        if !self.carry.is_empty() {
+            let mut rest = std::mem::take(&mut self.carry);
+            sort_runs(&mut rest);
+            return Some(Ok(rest));
+        }
+        self.error.take().map(Err)
+    }
+}
+
+/// Puts each run of rows with one `ts_recv` in key order; stable, so ties keep part order.
+fn sort_runs(events: &mut [Event]) {
+    // Usually the whole batch is in key order already: one pass says so.
+    if events.is_sorted_by_key(Event::order_key) {
+        return;
+    }
+    for run in events.chunk_by_mut(|a, b| a.ts_recv() == b.ts_recv()) {
+        if run.len() > 1 && !run.is_sorted_by_key(Event::order_key) {
+            run.sort_by_key(Event::order_key);
+        }
     }
 }
 
@@ -319,105 +406,86 @@ impl Drop for Batches {
     }
 }
 
-/// One table's events, a run of equal `ts_recv` at a time, sorted by the full key.
+/// One table's events in key order, a batch from its reader at a time, with the key of the
+/// next one kept so the merge compares three cached keys per event.
 struct TableStream {
     batches: Batches,
-    /// The decoded batch being consumed, reversed so rows pop from the back.
-    batch: Vec<Event>,
-    /// The current run of rows with one `ts_recv`, in key order.
-    run: VecDeque<Event>,
+    batch: std::vec::IntoIter<Event>,
+    /// The key of the batch's next event; `None` once the batch is consumed.
+    key: Option<Key>,
     done: bool,
 }
 
+/// [`Event::order_key`].
+type Key = (i64, u8, u32, i64);
+
 impl TableStream {
     fn new(batches: Batches) -> Self {
-        Self { batches, batch: Vec::new(), run: VecDeque::new(), done: false }
+        Self { batches, batch: Vec::new().into_iter(), key: None, done: false }
     }
 
-    /// The next row of the table in part order, taking batches as needed.
-    fn next_row(&mut self) -> Result<Option<Event>, StorageError> {
-        loop {
-            if let Some(event) = self.batch.pop() {
-                return Ok(Some(event));
-            }
-            if self.done {
-                return Ok(None);
-            }
+    /// The key of the table's next event, taking the next batch when this one is consumed.
+    fn head(&mut self) -> Result<Option<Key>, StorageError> {
+        while self.key.is_none() && !self.done {
             match self.batches.next() {
-                Some(batch) => self.batch = batch?,
+                Some(batch) => {
+                    self.batch = batch?.into_iter();
+                    self.key = self.batch.as_slice().first().map(Event::order_key);
+                }
                 None => self.done = true,
             }
         }
+        Ok(self.key)
     }
 
-    /// The table's next event in key order, without taking it.
-    fn peek(&mut self) -> Result<Option<&Event>, StorageError> {
-        if self.run.is_empty() {
-            let Some(first) = self.next_row()? else { return Ok(None) };
-            let t = first.ts_recv();
-            self.run.push_back(first);
-            loop {
-                match self.batch.last() {
-                    Some(next) if next.ts_recv() == t => {
-                        let next = self.batch.pop().expect("last() was Some");
-                        self.run.push_back(next);
-                    }
-                    Some(_) => break,
-                    // The batch ended inside the run: the next batch may continue it.
-                    None => match self.next_row()? {
-                        Some(next) if next.ts_recv() == t => self.run.push_back(next),
-                        Some(next) => {
-                            self.batch.push(next);
-                            break;
-                        }
-                        None => break,
-                    },
-                }
-            }
-            if self.run.len() > 1 {
-                let run = self.run.make_contiguous();
-                if !run.is_sorted_by_key(Event::order_key) {
-                    run.sort_by_key(Event::order_key);
-                }
-            }
-        }
-        Ok(self.run.front())
+    fn pop(&mut self) -> Option<Event> {
+        let event = self.batch.next();
+        self.key = self.batch.as_slice().first().map(Event::order_key);
+        event
     }
 }
 
 /// The merged events of a listing, in [`Event::order_key`] order. Ends after the first
 /// error it yields.
 pub struct Replay {
-    depth: TableStream,
-    top: TableStream,
-    trades: TableStream,
+    /// Depth, book_top, trades.
+    tables: [TableStream; 3],
+    /// The table the last event came from, and the smallest next key of the other two
+    /// (`None`: they are done). Those do not change until that table's events pass it, so
+    /// a run of one table's rows (a frame's depth rows) goes on with one comparison each.
+    last: Option<(usize, Option<Key>)>,
     failed: bool,
 }
 
 impl Replay {
     fn step(&mut self) -> Result<Option<Event>, StorageError> {
-        let keys = [
-            self.depth.peek()?.map(Event::order_key),
-            self.top.peek()?.map(Event::order_key),
-            self.trades.peek()?.map(Event::order_key),
-        ];
+        if let Some((i, bound)) = self.last {
+            let table = &mut self.tables[i];
+            if table.head()?.is_some_and(|key| bound.is_none_or(|b| key < b)) {
+                return Ok(table.pop());
+            }
+        }
         // Strictly smaller wins, so on equal keys the earlier table goes first (equal keys
         // across tables cannot occur: the table rank is part of the key).
-        let mut best: Option<(usize, (i64, u8, u32, i64))> = None;
-        for (i, key) in keys.into_iter().enumerate() {
-            if let Some(key) = key {
+        let mut keys = [None; 3];
+        for (key, table) in keys.iter_mut().zip(&mut self.tables) {
+            *key = table.head()?;
+        }
+        let mut best: Option<(usize, Key)> = None;
+        for (i, key) in keys.iter().enumerate() {
+            if let Some(key) = *key {
                 if best.is_none_or(|(_, b)| key < b) {
                     best = Some((i, key));
                 }
             }
         }
-        let stream = match best {
-            None => return Ok(None),
-            Some((0, _)) => &mut self.depth,
-            Some((1, _)) => &mut self.top,
-            Some(_) => &mut self.trades,
+        let Some((i, _)) = best else {
+            self.last = None;
+            return Ok(None);
         };
-        Ok(stream.run.pop_front())
+        let bound = keys.iter().enumerate().filter(|(j, _)| *j != i).filter_map(|(_, k)| *k).min();
+        self.last = Some((i, bound));
+        Ok(self.tables[i].pop())
     }
 }
 

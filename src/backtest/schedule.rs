@@ -24,7 +24,6 @@
 //! sides come back null with the reason, and a side without κ and A does not quote; the
 //! strategy's warm-up covers the same stretch. This module runs queries; it never prints.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -38,9 +37,10 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 use crate::estimate::rows::{Frame, Print, Rolling};
 use crate::estimate::{self as calibrate, CalibrateError, MarketKey, Window};
 use crate::model::{EventTime, RecvTime};
-use crate::storage::{list, Scan, Selection, StorageError, Table, TimeRange};
+use crate::storage::{Listing, Scan, Selection, StorageError, Table, TimeRange};
 
 use super::event::{Clock, Recalibration};
+use super::replay::Recording;
 
 /// When and over how much data fits are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,9 +194,10 @@ impl Calibrator {
 /// `trades` by [`crate::estimate::rows`] — the same numbers as [`Calibrator::schedule`] (to
 /// 1e-12, tests/it/one_pass.rs) at a fraction of its cost: each table is read once, in
 /// receive order, and each fit at `t` is made when the rows received before `t` have been
-/// pushed, which is the same cut. `progress` is called after each fit.
+/// pushed, which is the same cut. `recording` is the market's whole listing, narrowed here
+/// to the rows the plan reads. `progress` is called after each fit.
 pub fn one_pass(
-    root: &Path,
+    recording: &Recording,
     key: &MarketKey,
     settings: &calibrate::Settings,
     plan: &Plan,
@@ -221,13 +222,13 @@ pub fn one_pass(
         range: TimeRange::new(None, Some(plan.to.as_nanos())),
     };
     // Only the columns the SQL reads are decoded (book_top has 80 price and size columns).
-    let open = |table: Table, columns: &'static [&'static str]| -> Result<Scan, ScheduleError> {
-        let mut listing = list(root, table, &selection)?;
+    let open = |whole: &Listing, columns: &'static [&'static str]| -> Scan {
+        let mut listing = whole.narrow(&selection);
         listing.parts.retain(|p| p.column_span("ts_event").is_none_or(|(_, hi)| hi >= oldest));
-        Ok(listing.scan_columns(|c| columns.contains(&c)))
+        listing.scan_columns(|c| columns.contains(&c))
     };
-    let top = open(Table::BookTop, &["ts_event", "conn", "bid_price_0", "ask_price_0"])?;
-    let trades = open(Table::Trades, &["ts_event", "side", "price"])?;
+    let top = open(&recording.book_top, &["ts_event", "conn", "bid_price_0", "ask_price_0"]);
+    let trades = open(&recording.trades, &["ts_event", "side", "price"]);
     let mut frames = Cursor::new(Table::BookTop, top, frame_rows);
     let mut prints = Cursor::new(Table::Trades, trades, print_rows);
     let mut rolling = Rolling::new();

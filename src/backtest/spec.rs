@@ -15,16 +15,15 @@
 //! parts directly, one column each, rather than through DataFusion: on a short recording a
 //! query's planning cost more than the whole replay (issue 22).
 
-use std::path::Path;
-
 use arrow::array::{Array, Decimal128Array, RecordBatch, TimestampNanosecondArray};
 
 use crate::estimate::MarketKey;
 use crate::model::contract::Contract;
 use crate::model::{EventTime, Price, Qty};
-use crate::storage::{list, Listing, Selection, StorageError, Table};
+use crate::storage::{Listing, StorageError};
 
 use super::event::MarketSpec;
+use super::replay::Recording;
 
 /// What can stop the inference.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +40,7 @@ pub enum SpecError {
 
 /// The spec: configured values win; missing ones are inferred from the recording.
 pub fn market_spec(
-    root: &Path,
+    recording: &Recording,
     key: &MarketKey,
     tick: Option<Price>,
     lot: Option<Qty>,
@@ -49,38 +48,28 @@ pub fn market_spec(
 ) -> Result<MarketSpec, SpecError> {
     let tick = match tick {
         Some(tick) => tick,
-        None => infer_tick(root, key)?,
+        None => infer_tick(&recording.book_top, key)?,
     };
     let lot = match lot {
         Some(lot) => lot,
-        None => infer_lot(root, key)?,
+        None => infer_lot(&recording.trades, key)?,
     };
     Ok(MarketSpec { tick, lot, contract })
-}
-
-/// Every row of the market.
-fn whole(key: &MarketKey) -> Selection {
-    Selection {
-        venue: Some(key.venue.clone()),
-        market: Some(key.market.clone()),
-        ..Selection::default()
-    }
 }
 
 /// The gcd of the best bid and ask prices over the market's recording (what `sql/tick.sql`
 /// and [`crate::model::quote::infer_tick`] give `mdkit calibrate`, over every price rather
 /// than its first 5,000 distinct ones).
-pub fn infer_tick(root: &Path, key: &MarketKey) -> Result<Price, SpecError> {
-    let listing = list(root, Table::BookTop, &whole(key))?;
-    gcd_of(&listing, key, &["bid_price_0", "ask_price_0"])?
+/// `book_top` is the market's whole listing.
+pub fn infer_tick(book_top: &Listing, key: &MarketKey) -> Result<Price, SpecError> {
+    gcd_of(book_top, key, &["bid_price_0", "ask_price_0"])?
         .map(Price::from_raw)
         .ok_or_else(|| SpecError::NoTick { market: key.market.clone() })
 }
 
-/// The gcd of the market's trade quantities.
-pub fn infer_lot(root: &Path, key: &MarketKey) -> Result<Qty, SpecError> {
-    let listing = list(root, Table::Trades, &whole(key))?;
-    gcd_of(&listing, key, &["qty"])?
+/// The gcd of the market's trade quantities; `trades` is the market's whole listing.
+pub fn infer_lot(trades: &Listing, key: &MarketKey) -> Result<Qty, SpecError> {
+    gcd_of(trades, key, &["qty"])?
         .map(Qty::from_raw)
         .ok_or_else(|| SpecError::NoLot { market: key.market.clone() })
 }

@@ -174,7 +174,15 @@ pub fn run_points(
                 let Some(point) = points.get(i) else { break };
                 let dir = out_dir.join(component(&point.label));
                 let result = schedule_of(schedules, &point.settings).and_then(|schedule| {
-                    run_one(prepared, &point.settings, schedule, &dir, ProgressBar::hidden(), None)
+                    run_one(
+                        prepared,
+                        prepared.listings.replay(),
+                        &point.settings,
+                        schedule,
+                        &dir,
+                        ProgressBar::hidden(),
+                        None,
+                    )
                 });
                 if let Ok(mut slot) = results[i].lock() {
                     *slot = Some(result);

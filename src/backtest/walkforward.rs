@@ -362,7 +362,8 @@ pub fn run(
             Ok(Prepared {
                 root: prepared.root.clone(),
                 key: prepared.key.clone(),
-                listings: Listings::open(data, &source)?,
+                recording: prepared.recording.clone(),
+                listings: Listings::within(data, &source, &prepared.recording)?,
                 spec: prepared.spec,
                 destination: prepared.destination.clone(),
             })
@@ -378,6 +379,7 @@ pub fn run(
         let schedule = sweep::schedule_of(schedules, &point.settings)?;
         let tested = run_one(
             &test,
+            test.listings.replay(),
             &point.settings,
             schedule,
             &fold_dir.join("test"),

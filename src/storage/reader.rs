@@ -92,6 +92,37 @@ impl Listing {
         self.parts.iter().map(|p| p.rows).sum()
     }
 
+    /// The parts of this listing that can hold rows of `selection`, by the footers already
+    /// read: what [`list`] of `selection` would give when this listing covers it (a listing
+    /// of a whole market narrowed to a range), without listing the tree and reading every
+    /// footer again. Skipped files are kept when they lie under the selected venue and market.
+    pub fn narrow(&self, selection: &Selection) -> Listing {
+        let named = |venue: &str, market: &str| {
+            selection.venue.as_deref().is_none_or(|v| v == venue)
+                && selection.market.as_deref().is_none_or(|m| m == market)
+        };
+        let parts = self.parts.iter().filter(|p| {
+            named(&p.partition.venue, &p.partition.market)
+                && p.row_groups
+                    .iter()
+                    .any(|g| g.time.is_none_or(|(lo, hi)| selection.range.overlaps(lo, hi)))
+        });
+        let under = |path: &Path| {
+            let has = |key: &str, value: &Option<String>| {
+                value.as_ref().is_none_or(|v| {
+                    path.components().any(|c| c.as_os_str() == format!("{key}={v}").as_str())
+                })
+            };
+            has("venue", &selection.venue) && has("market", &selection.market)
+        };
+        Listing {
+            table: self.table,
+            range: selection.range,
+            parts: parts.cloned().collect(),
+            bad: self.bad.iter().filter(|b| under(&b.path)).cloned().collect(),
+        }
+    }
+
     /// Streams the selected rows in (time, seq) order, every column of the table.
     pub fn scan(&self) -> Scan {
         self.scan_projected(None)

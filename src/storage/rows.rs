@@ -10,6 +10,7 @@ use arrow::array::{
     Array, ArrayRef, BooleanArray, Decimal128Array, Int64Array, RecordBatch, StringArray,
     TimestampNanosecondArray, UInt32Array,
 };
+use arrow::buffer::NullBuffer;
 
 use super::schema::{schema_difference, Table, BOOK_TOP_LEVELS, DECIMAL_PRECISION};
 use super::StorageError;
@@ -92,6 +93,14 @@ pub trait Rows: Sized {
     fn to_batch(venue: &str, market: &str, rows: &[Self]) -> RecordBatch;
     /// Decodes every row of a batch of this table.
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, StorageError>;
+    /// Decodes every row and maps it with `f` into one vector, with no vector of rows in
+    /// between: the backtest's replay builds its events this way (issue 22).
+    fn from_batch_map<T>(
+        batch: &RecordBatch,
+        f: impl FnMut(Self) -> T,
+    ) -> Result<Vec<T>, StorageError> {
+        Ok(Self::from_batch(batch)?.into_iter().map(f).collect())
+    }
 }
 
 fn finish(table: Table, columns: Vec<ArrayRef>) -> RecordBatch {
@@ -175,24 +184,23 @@ impl<'a> Columns<'a> {
         })
     }
 
+    /// A decimal column's raw values (a null slot holds an arbitrary value: callers that
+    /// allow nulls check the column's null buffer).
+    fn decimals(&self, name: &str) -> Result<&'a [i128], StorageError> {
+        Ok(self.get::<Decimal128Array>(name)?.values())
+    }
+
     fn decimal(&self, name: &str, array: &Decimal128Array, i: usize) -> Result<i64, StorageError> {
-        i64::try_from(array.value(i)).map_err(|_| StorageError::Schema {
+        self.raw(name, array.value(i))
+    }
+
+    /// One raw decimal as the i64 of [`Price`] and [`Qty`].
+    #[inline]
+    fn raw(&self, name: &str, value: i128) -> Result<i64, StorageError> {
+        i64::try_from(value).map_err(|_| StorageError::Schema {
             table: self.table,
             detail: format!("column {name}: value out of the 18-digit range"),
         })
-    }
-
-    fn opt_decimal(
-        &self,
-        name: &str,
-        array: &Decimal128Array,
-        i: usize,
-    ) -> Result<Option<i64>, StorageError> {
-        if array.is_null(i) {
-            Ok(None)
-        } else {
-            self.decimal(name, array, i).map(Some)
-        }
     }
 }
 
@@ -226,30 +234,33 @@ fn frame_key_columns(
     ]
 }
 
-/// Reads the frame key of each row of a batch.
+/// Reads the frame key of each row of a batch (the columns as slices of the batch's length,
+/// so the hot decoding loops index them without further checks).
 struct FrameKeys<'a> {
-    ts_event: &'a TimestampNanosecondArray,
-    ts_recv: &'a TimestampNanosecondArray,
-    conn: &'a UInt32Array,
-    seq: &'a Int64Array,
+    ts_event: &'a [i64],
+    ts_recv: &'a [i64],
+    conn: &'a [u32],
+    seq: &'a [i64],
 }
 
 impl<'a> FrameKeys<'a> {
     fn of(c: &Columns<'a>) -> Result<Self, StorageError> {
+        let n = c.batch.num_rows();
         Ok(Self {
-            ts_event: c.get("ts_event")?,
-            ts_recv: c.get("ts_recv")?,
-            conn: c.get("conn")?,
-            seq: c.get("seq")?,
+            ts_event: &c.get::<TimestampNanosecondArray>("ts_event")?.values()[..n],
+            ts_recv: &c.get::<TimestampNanosecondArray>("ts_recv")?.values()[..n],
+            conn: &c.get::<UInt32Array>("conn")?.values()[..n],
+            seq: &c.get::<Int64Array>("seq")?.values()[..n],
         })
     }
 
+    #[inline]
     fn at(&self, i: usize) -> FrameKey {
         FrameKey {
-            ts_event: EventTime::from_nanos(self.ts_event.value(i)),
-            ts_recv: RecvTime::from_nanos(self.ts_recv.value(i)),
-            conn: self.conn.value(i),
-            seq: self.seq.value(i),
+            ts_event: EventTime::from_nanos(self.ts_event[i]),
+            ts_recv: RecvTime::from_nanos(self.ts_recv[i]),
+            conn: self.conn[i],
+            seq: self.seq[i],
         }
     }
 }
@@ -287,27 +298,35 @@ impl Rows for DepthRow {
     }
 
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, StorageError> {
+        Self::from_batch_map(batch, |row| row)
+    }
+
+    fn from_batch_map<T>(
+        batch: &RecordBatch,
+        mut f: impl FnMut(Self) -> T,
+    ) -> Result<Vec<T>, StorageError> {
         let c = Columns::new(Self::TABLE, batch)?;
         let keys = FrameKeys::of(&c)?;
-        let snapshot = c.get::<BooleanArray>("snapshot")?;
+        let n = batch.num_rows();
+        let snapshot = c.get::<BooleanArray>("snapshot")?.values();
         let side = c.get::<StringArray>("side")?;
-        let price = c.get::<Decimal128Array>("price")?;
-        let qty = c.get::<Decimal128Array>("qty")?;
-        (0..batch.num_rows())
-            .map(|i| {
-                let FrameKey { ts_event, ts_recv, conn, seq } = keys.at(i);
-                Ok(DepthRow {
-                    ts_event,
-                    ts_recv,
-                    conn,
-                    seq,
-                    snapshot: snapshot.value(i),
-                    side: c.parse("side", side.value(i))?,
-                    price: Price::from_raw(c.decimal("price", price, i)?),
-                    qty: Qty::from_raw(c.decimal("qty", qty, i)?),
-                })
-            })
-            .collect()
+        let price = &c.decimals("price")?[..n];
+        let qty = &c.decimals("qty")?[..n];
+        let mut rows = Vec::with_capacity(n);
+        for (i, snapshot) in snapshot.iter().enumerate().take(n) {
+            let FrameKey { ts_event, ts_recv, conn, seq } = keys.at(i);
+            rows.push(f(DepthRow {
+                ts_event,
+                ts_recv,
+                conn,
+                seq,
+                snapshot,
+                side: c.parse("side", side.value(i))?,
+                price: Price::from_raw(c.raw("price", price[i])?),
+                qty: Qty::from_raw(c.raw("qty", qty[i])?),
+            }));
+        }
+        Ok(rows)
     }
 }
 
@@ -331,22 +350,36 @@ impl Rows for BookTopRow {
     }
 
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, StorageError> {
+        Self::from_batch_map(batch, |row| row)
+    }
+
+    /// The 80 level columns are read as raw slices, and a column pair without nulls (the
+    /// usual case: the book is deeper than the kept levels) skips the null checks: decoding
+    /// book_top was the replay's largest cost (issue 22, BENCHMARKS.md).
+    fn from_batch_map<T>(
+        batch: &RecordBatch,
+        mut f: impl FnMut(Self) -> T,
+    ) -> Result<Vec<T>, StorageError> {
         let c = Columns::new(Self::TABLE, batch)?;
         let keys = FrameKeys::of(&c)?;
         let snapshot = c.get::<BooleanArray>("snapshot")?;
-        let mut level_columns = Vec::with_capacity(BOOK_TOP_LEVELS * 2);
+        let mut levels = Vec::with_capacity(BOOK_TOP_LEVELS * 2);
         for level in 0..BOOK_TOP_LEVELS {
-            for side in ["bid", "ask"] {
-                let price = format!("{side}_price_{level}");
-                let qty = format!("{side}_qty_{level}");
-                let arrays = (c.get::<Decimal128Array>(&price)?, c.get::<Decimal128Array>(&qty)?);
-                level_columns.push((side, price, qty, arrays));
+            for side in [BookSide::Bid, BookSide::Ask] {
+                levels.push(LevelColumns::of(&c, side, level)?);
             }
         }
-        (0..batch.num_rows())
-            .map(|i| {
+        let n = batch.num_rows();
+        let mut rows = Vec::with_capacity(n);
+        // A block of rows at a time, filled column by column: each of the 80 columns is read
+        // in order over the block, rather than all 80 at once for each row, which missed the
+        // cache on every column (a third of decoding book_top, issue 22).
+        let mut block: Vec<BookTopRow> = Vec::with_capacity(TOP_BLOCK);
+        for start in (0..n).step_by(TOP_BLOCK) {
+            let span = start..(start + TOP_BLOCK).min(n);
+            block.extend(span.clone().map(|i| {
                 let FrameKey { ts_event, ts_recv, conn, seq } = keys.at(i);
-                let mut row = BookTopRow {
+                BookTopRow {
                     ts_event,
                     ts_recv,
                     conn,
@@ -354,18 +387,61 @@ impl Rows for BookTopRow {
                     snapshot: snapshot.value(i),
                     bids: TopLevels::new(),
                     asks: TopLevels::new(),
-                };
-                for (side, price_name, qty_name, (price, qty)) in &level_columns {
-                    let p = c.opt_decimal(price_name, price, i)?;
-                    let q = c.opt_decimal(qty_name, qty, i)?;
-                    if let (Some(p), Some(q)) = (p, q) {
-                        let levels = if *side == "bid" { &mut row.bids } else { &mut row.asks };
-                        levels.push(Level::new(Price::from_raw(p), Qty::from_raw(q)));
+                }
+            }));
+            for column in &levels {
+                for (row, i) in block.iter_mut().zip(span.clone()) {
+                    if let Some(level) = column.at(&c, i)? {
+                        match column.side {
+                            BookSide::Bid => row.bids.push(level),
+                            BookSide::Ask => row.asks.push(level),
+                        };
                     }
                 }
-                Ok(row)
-            })
-            .collect()
+            }
+            rows.extend(block.drain(..).map(&mut f));
+        }
+        Ok(rows)
+    }
+}
+
+/// Rows of a `book_top` batch decoded together, column by column.
+const TOP_BLOCK: usize = 32;
+
+/// One level of one side of a `book_top` batch: its price and size columns.
+struct LevelColumns<'a> {
+    side: BookSide,
+    price_name: String,
+    qty_name: String,
+    price: &'a [i128],
+    qty: &'a [i128],
+    /// The columns' null buffers; `None` when neither has a null.
+    nulls: Option<(Option<&'a NullBuffer>, Option<&'a NullBuffer>)>,
+}
+
+impl<'a> LevelColumns<'a> {
+    fn of(c: &Columns<'a>, side: BookSide, level: usize) -> Result<Self, StorageError> {
+        let price_name = format!("{side}_price_{level}");
+        let qty_name = format!("{side}_qty_{level}");
+        let price = c.get::<Decimal128Array>(&price_name)?;
+        let qty = c.get::<Decimal128Array>(&qty_name)?;
+        let nulls =
+            (price.null_count() > 0 || qty.null_count() > 0).then(|| (price.nulls(), qty.nulls()));
+        Ok(Self { side, price_name, qty_name, price: price.values(), qty: qty.values(), nulls })
+    }
+
+    /// Row `i`'s level, if both its price and size are set.
+    #[inline]
+    fn at(&self, c: &Columns<'_>, i: usize) -> Result<Option<Level>, StorageError> {
+        if let Some((price, qty)) = self.nulls {
+            let valid = |n: Option<&NullBuffer>| n.is_none_or(|n| n.is_valid(i));
+            if !(valid(price) && valid(qty)) {
+                return Ok(None);
+            }
+        }
+        let price = c.raw(&self.price_name, self.price[i])?;
+        let qty = c.raw(&self.qty_name, self.qty[i])?;
+        Ok(Some(Level::new(Price::from_raw(price), Qty::from_raw(qty))))
     }
 }
 
@@ -385,29 +461,36 @@ impl Rows for TradeRow {
     }
 
     fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>, StorageError> {
+        Self::from_batch_map(batch, |row| row)
+    }
+
+    fn from_batch_map<T>(
+        batch: &RecordBatch,
+        mut f: impl FnMut(Self) -> T,
+    ) -> Result<Vec<T>, StorageError> {
         let c = Columns::new(Self::TABLE, batch)?;
         let keys = FrameKeys::of(&c)?;
         let trade_id = c.get::<Int64Array>("trade_id")?;
         let side = c.get::<StringArray>("side")?;
-        let price = c.get::<Decimal128Array>("price")?;
-        let qty = c.get::<Decimal128Array>("qty")?;
+        let price = c.decimals("price")?;
+        let qty = c.decimals("qty")?;
         let kind = c.get::<StringArray>("kind")?;
-        (0..batch.num_rows())
-            .map(|i| {
-                let FrameKey { ts_event, ts_recv, conn, seq } = keys.at(i);
-                Ok(TradeRow {
-                    ts_event,
-                    ts_recv,
-                    conn,
-                    seq,
-                    trade_id: trade_id.value(i),
-                    side: c.parse("side", side.value(i))?,
-                    price: Price::from_raw(c.decimal("price", price, i)?),
-                    qty: Qty::from_raw(c.decimal("qty", qty, i)?),
-                    kind: c.parse("kind", kind.value(i))?,
-                })
-            })
-            .collect()
+        let mut rows = Vec::with_capacity(batch.num_rows());
+        for i in 0..batch.num_rows() {
+            let FrameKey { ts_event, ts_recv, conn, seq } = keys.at(i);
+            rows.push(f(TradeRow {
+                ts_event,
+                ts_recv,
+                conn,
+                seq,
+                trade_id: trade_id.value(i),
+                side: c.parse("side", side.value(i))?,
+                price: Price::from_raw(c.raw("price", price[i])?),
+                qty: Qty::from_raw(c.raw("qty", qty[i])?),
+                kind: c.parse("kind", kind.value(i))?,
+            }));
+        }
+        Ok(rows)
     }
 }
 

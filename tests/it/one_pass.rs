@@ -9,6 +9,7 @@ use std::path::Path;
 
 use mdkit::backtest::calibration_settings;
 use mdkit::backtest::event::{MarketSpec, Recalibration};
+use mdkit::backtest::replay::Recording;
 use mdkit::backtest::schedule::{one_pass, Calibrator, Plan};
 use mdkit::calibrate::MarketKey;
 use mdkit::estimate::{DepthGrid, GridSpec, Settings};
@@ -44,7 +45,8 @@ fn both(
         let calibrator = Calibrator::new(&session.ctx, key.clone(), settings).await.unwrap();
         calibrator.schedule(&plan, |_, _| {}).await.unwrap()
     });
-    let rust = one_pass(root, key, &settings, &plan, |_, _| {}).unwrap();
+    let recording = Recording::list(root, &key.venue, &key.market).unwrap();
+    let rust = one_pass(&recording, key, &settings, &plan, |_, _| {}).unwrap();
     (sql, rust)
 }
 
