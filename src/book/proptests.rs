@@ -52,6 +52,20 @@ fn raw_levels(book: &Book, side: BookSide) -> Vec<(i64, i64)> {
     book.levels(side).map(|l| (l.price.raw(), l.qty.raw())).collect()
 }
 
+/// One set on both forms; the ladder must return the size the book had.
+fn set_both(
+    ladder: &mut Ladder,
+    book: &mut Book,
+    bid: bool,
+    price: i64,
+    qty: i64,
+) -> Result<(), TestCaseError> {
+    let before = book.get(side_of(bid), Price::from_raw(price)).map_or(0, |q| q.raw());
+    prop_assert_eq!(ladder.set(side_of(bid), price, qty), before);
+    book.set(side_of(bid), Price::from_raw(price), Qty::from_raw(qty));
+    Ok(())
+}
+
 fn ladder_levels(ladder: &Ladder, side: BookSide) -> Vec<(i64, i64)> {
     (0..ladder.depth(side)).filter_map(|i| ladder.level(side, i)).collect()
 }
@@ -100,9 +114,7 @@ proptest! {
         let mut ladder = Ladder::default();
         let mut book = Book::new();
         for (bid, price, qty) in sets {
-            let before = book.get(side_of(bid), Price::from_raw(price)).map_or(0, |q| q.raw());
-            prop_assert_eq!(ladder.set(side_of(bid), price, qty), before);
-            book.set(side_of(bid), Price::from_raw(price), Qty::from_raw(qty));
+            set_both(&mut ladder, &mut book, bid, price, qty)?;
         }
         for side in [BookSide::Bid, BookSide::Ask] {
             prop_assert_eq!(ladder_levels(&ladder, side), raw_levels(&book, side));
@@ -129,9 +141,7 @@ proptest! {
                 sets.sort_by_key(|&(bid, price, _)| (bid, price));
             }
             for (bid, price, qty) in sets {
-                let before = book.get(side_of(bid), Price::from_raw(price)).map_or(0, |q| q.raw());
-                prop_assert_eq!(ladder.set(side_of(bid), price, qty), before);
-                book.set(side_of(bid), Price::from_raw(price), Qty::from_raw(qty));
+                set_both(&mut ladder, &mut book, bid, price, qty)?;
             }
             for side in [BookSide::Bid, BookSide::Ask] {
                 prop_assert_eq!(ladder_levels(&ladder, side), raw_levels(&book, side));
