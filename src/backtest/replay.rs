@@ -270,7 +270,7 @@ impl Reader {
     /// Reads only the columns the rows are made of ([`decoded`]).
     fn new(listing: &Listing, decode: Decoder, derive: Option<Derive>) -> Self {
         let table = listing.table;
-        let scan = listing.scan_columns(|column| decoded(table, column));
+        let scan = listing.scan_columns(|column| decoded(table, column)).stored_types();
         Self { scan, decode, derive, carry: Vec::new(), error: None, done: false }
     }
 

@@ -13,15 +13,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use arrow::array::{Array, BooleanArray, Int64Array, RecordBatch, TimestampNanosecondArray};
-use arrow::compute::{filter_record_batch, interleave_record_batch};
+use arrow::compute::{cast, filter_record_batch, interleave_record_batch};
 use chrono::NaiveDate;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
 use parquet::arrow::ProjectionMask;
 
 use super::manifest;
 use super::part::{inspect, BadPart, PartInfo};
 use super::path::{find_parts, PartFilter};
-use super::schema::Table;
+use super::schema::{stored_schema, Table};
 use super::StorageError;
 use crate::model::Timestamp;
 
@@ -146,6 +149,7 @@ impl Listing {
             range: self.range,
             projection,
             pending: self.parts.iter().cloned().collect(),
+            stored: false,
             streams: Vec::new(),
             heap: BinaryHeap::new(),
             deferred: None,
@@ -282,12 +286,23 @@ pub struct Scan {
     /// Indices of the table's columns to read, ascending; `None` = all.
     projection: Option<Vec<usize>>,
     pending: VecDeque<PartInfo>,
+    /// Decimals as `Decimal64` and strings as dictionaries ([`Scan::stored_types`]).
+    stored: bool,
     streams: Vec<Option<PartStream>>,
     heap: BinaryHeap<Reverse<(i64, i64, usize)>>,
     deferred: Option<StorageError>,
 }
 
 impl Scan {
+    /// Reads decimal columns as `Decimal64` and string columns as dictionaries
+    /// ([`super::schema::stored_type`]): an own part is read so by parquet directly, a foreign part is cast
+    /// after it is normalised. The table decoders (`Rows`) accept either form; the backtest's
+    /// replay reads this way.
+    pub fn stored_types(mut self) -> Self {
+        self.stored = true;
+        self
+    }
+
     /// Opens a part and positions it on its first selected row; `None` if it has none.
     fn open(&self, part: PartInfo) -> Result<Option<PartStream>, StorageError> {
         let file = File::open(&part.path).map_err(|e| StorageError::io(&part.path, e))?;
@@ -298,10 +313,18 @@ impl Scan {
             .filter(|(_, g)| g.time.is_none_or(|(lo, hi)| self.range.overlaps(lo, hi)))
             .map(|(i, _)| i)
             .collect();
-        let mut builder =
-            ParquetRecordBatchReaderBuilder::new_with_metadata(file, part.metadata.clone())
-                .with_row_groups(groups)
-                .with_batch_size(BATCH_ROWS);
+        let metadata = match (self.stored, &part.foreign) {
+            (true, None) => {
+                let options =
+                    ArrowReaderOptions::new().with_schema(stored_schema(part.metadata.schema()));
+                ArrowReaderMetadata::try_new(part.metadata.metadata().clone(), options)
+                    .map_err(|e| StorageError::parquet(&part.path, e))?
+            }
+            _ => part.metadata.clone(),
+        };
+        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
+            .with_row_groups(groups)
+            .with_batch_size(BATCH_ROWS);
         // An own part has the table's columns in the table's order, so the projection is
         // one of the file's root columns; a foreign part is read whole, normalised, and
         // projected after (see `refill`).
@@ -332,11 +355,16 @@ impl Scan {
                     let ours = foreign
                         .normalize(self.table, &stream.part.partition, &batch)
                         .map_err(|e| StorageError::read(&stream.part.path, e))?;
-                    match projection {
+                    let ours = match projection {
                         None => ours,
                         Some(columns) => ours
                             .project(columns)
                             .map_err(|e| StorageError::read(&stream.part.path, e))?,
+                    };
+                    if self.stored {
+                        stored_batch(&ours).map_err(|e| StorageError::read(&stream.part.path, e))?
+                    } else {
+                        ours
                     }
                 }
             };
@@ -469,6 +497,19 @@ impl Scan {
         let refs: Vec<&RecordBatch> = sources.iter().collect();
         interleave_record_batch(&refs, &picks).map(Some).map_err(StorageError::arrow)
     }
+}
+
+/// A batch with its columns cast to their [`super::schema::stored_type`]s (a foreign part's, normalised to the
+/// table's types, in a scan of stored types: every batch of one scan has the same types).
+fn stored_batch(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let schema = stored_schema(&batch.schema());
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| cast(column, field.data_type()))
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema, columns)
 }
 
 impl Iterator for Scan {

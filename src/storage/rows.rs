@@ -4,15 +4,17 @@
 //! constant `venue` and `market` columns are filled from the arguments, not stored per row.
 //! Decoding (`from_batch`) checks the schema and reports the column at fault.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, BooleanArray, Decimal128Array, Int64Array, RecordBatch, StringArray,
-    TimestampNanosecondArray, UInt32Array,
+    Array, ArrayRef, BooleanArray, Decimal128Array, Decimal64Array, DictionaryArray, Int64Array,
+    RecordBatch, StringArray, TimestampNanosecondArray, UInt32Array,
 };
 use arrow::buffer::NullBuffer;
+use arrow::datatypes::Int32Type;
 
-use super::schema::{schema_difference, Table, BOOK_TOP_LEVELS, DECIMAL_PRECISION};
+use super::schema::{schema_difference, stored_schema, Table, BOOK_TOP_LEVELS, DECIMAL_PRECISION};
 use super::StorageError;
 use crate::model::{
     BookSide, EventKind, EventTime, Level, Price, Qty, RecvTime, TakerSide, TradeKind, SCALE,
@@ -159,7 +161,11 @@ impl<'a> Columns<'a> {
                     .map_err(|e| StorageError::Schema { table, detail: e.to_string() })?,
             )
         };
-        if let Some(detail) = schema_difference(&expected, &batch.schema()) {
+        // A scan of stored types reads decimals as Decimal64 and strings as dictionaries:
+        // either form of a column is this table's (the accessors below take both).
+        if let Some(detail) =
+            schema_difference(&stored_schema(&expected), &stored_schema(&batch.schema()))
+        {
             return Err(StorageError::Schema { table, detail });
         }
         Ok(Self { table, batch })
@@ -184,10 +190,71 @@ impl<'a> Columns<'a> {
         })
     }
 
-    /// A decimal column's raw values (a null slot holds an arbitrary value: callers that
-    /// allow nulls check the column's null buffer).
-    fn decimals(&self, name: &str) -> Result<&'a [i128], StorageError> {
-        Ok(self.get::<Decimal128Array>(name)?.values())
+    fn column(&self, name: &str) -> Result<&'a ArrayRef, StorageError> {
+        self.batch.column_by_name(name).ok_or_else(|| StorageError::Schema {
+            table: self.table,
+            detail: format!("column {name} is missing"),
+        })
+    }
+
+    /// A decimal column's values as the raw i64s of [`Price`] and [`Qty`], one per row:
+    /// borrowed when the scan read it as `Decimal64` ([`super::Scan::stored_types`]), else
+    /// converted from `Decimal128` with a range check. A null slot holds an arbitrary value
+    /// (0 after a conversion): callers that allow nulls check the column's null buffer.
+    fn raws(&self, name: &str) -> Result<Cow<'a, [i64]>, StorageError> {
+        let n = self.batch.num_rows();
+        let column = self.column(name)?.as_any();
+        if let Some(array) = column.downcast_ref::<Decimal64Array>() {
+            return Ok(Cow::Borrowed(&array.values()[..n]));
+        }
+        let array = self.get::<Decimal128Array>(name)?;
+        let values = array.values()[..n].iter().enumerate().map(|(i, v)| match i64::try_from(*v) {
+            Ok(v) => Ok(v),
+            Err(_) if array.is_null(i) => Ok(0),
+            Err(_) => self.raw(name, *v),
+        });
+        values.collect::<Result<Vec<_>, _>>().map(Cow::Owned)
+    }
+
+    /// A string column parsed, one value per row: a dictionary's values are parsed once
+    /// each ([`super::Scan::stored_types`]), a plain column's row by row. A value that does
+    /// not parse is an error only if a row holds it.
+    fn parsed<T>(&self, name: &str) -> Result<Vec<T>, StorageError>
+    where
+        T: std::str::FromStr + Copy,
+        T::Err: std::fmt::Display,
+    {
+        let n = self.batch.num_rows();
+        let column = self.column(name)?.as_any();
+        if let Some(array) = column.downcast_ref::<DictionaryArray<Int32Type>>() {
+            let values =
+                array.values().as_any().downcast_ref::<StringArray>().ok_or_else(|| {
+                    StorageError::Schema {
+                        table: self.table,
+                        detail: format!("column {name} is a dictionary of another type"),
+                    }
+                })?;
+            let parsed: Vec<Result<T, String>> = (0..values.len())
+                .map(|i| values.value(i).parse().map_err(|e: T::Err| e.to_string()))
+                .collect();
+            let keys = &array.keys().values()[..n];
+            return keys
+                .iter()
+                .map(|k| match parsed.get(*k as usize) {
+                    Some(Ok(v)) => Ok(*v),
+                    Some(Err(e)) => Err(StorageError::Schema {
+                        table: self.table,
+                        detail: format!("column {name}: {e}"),
+                    }),
+                    None => Err(StorageError::Schema {
+                        table: self.table,
+                        detail: format!("column {name}: dictionary key {k} out of range"),
+                    }),
+                })
+                .collect();
+        }
+        let array = self.get::<StringArray>(name)?;
+        (0..n).map(|i| self.parse(name, array.value(i))).collect()
     }
 
     fn decimal(&self, name: &str, array: &Decimal128Array, i: usize) -> Result<i64, StorageError> {
@@ -309,9 +376,9 @@ impl Rows for DepthRow {
         let keys = FrameKeys::of(&c)?;
         let n = batch.num_rows();
         let snapshot = c.get::<BooleanArray>("snapshot")?.values();
-        let side = c.get::<StringArray>("side")?;
-        let price = &c.decimals("price")?[..n];
-        let qty = &c.decimals("qty")?[..n];
+        let side = &c.parsed::<BookSide>("side")?[..n];
+        let price = &c.raws("price")?[..n];
+        let qty = &c.raws("qty")?[..n];
         let mut rows = Vec::with_capacity(n);
         for (i, snapshot) in snapshot.iter().enumerate().take(n) {
             let FrameKey { ts_event, ts_recv, conn, seq } = keys.at(i);
@@ -321,9 +388,9 @@ impl Rows for DepthRow {
                 conn,
                 seq,
                 snapshot,
-                side: c.parse("side", side.value(i))?,
-                price: Price::from_raw(c.raw("price", price[i])?),
-                qty: Qty::from_raw(c.raw("qty", qty[i])?),
+                side: side[i],
+                price: Price::from_raw(price[i]),
+                qty: Qty::from_raw(qty[i]),
             }));
         }
         Ok(rows)
@@ -391,7 +458,7 @@ impl Rows for BookTopRow {
             }));
             for column in &levels {
                 for (row, i) in block.iter_mut().zip(span.clone()) {
-                    if let Some(level) = column.at(&c, i)? {
+                    if let Some(level) = column.at(i) {
                         match column.side {
                             BookSide::Bid => row.bids.push(level),
                             BookSide::Ask => row.asks.push(level),
@@ -411,10 +478,8 @@ const TOP_BLOCK: usize = 32;
 /// One level of one side of a `book_top` batch: its price and size columns.
 struct LevelColumns<'a> {
     side: BookSide,
-    price_name: String,
-    qty_name: String,
-    price: &'a [i128],
-    qty: &'a [i128],
+    price: Cow<'a, [i64]>,
+    qty: Cow<'a, [i64]>,
     /// The columns' null buffers; `None` when neither has a null.
     nulls: Option<(Option<&'a NullBuffer>, Option<&'a NullBuffer>)>,
 }
@@ -423,25 +488,22 @@ impl<'a> LevelColumns<'a> {
     fn of(c: &Columns<'a>, side: BookSide, level: usize) -> Result<Self, StorageError> {
         let price_name = format!("{side}_price_{level}");
         let qty_name = format!("{side}_qty_{level}");
-        let price = c.get::<Decimal128Array>(&price_name)?;
-        let qty = c.get::<Decimal128Array>(&qty_name)?;
-        let nulls =
-            (price.null_count() > 0 || qty.null_count() > 0).then(|| (price.nulls(), qty.nulls()));
-        Ok(Self { side, price_name, qty_name, price: price.values(), qty: qty.values(), nulls })
+        let (price_column, qty_column) = (c.column(&price_name)?, c.column(&qty_name)?);
+        let nulls = (price_column.null_count() > 0 || qty_column.null_count() > 0)
+            .then(|| (price_column.nulls(), qty_column.nulls()));
+        Ok(Self { side, price: c.raws(&price_name)?, qty: c.raws(&qty_name)?, nulls })
     }
 
     /// Row `i`'s level, if both its price and size are set.
     #[inline]
-    fn at(&self, c: &Columns<'_>, i: usize) -> Result<Option<Level>, StorageError> {
+    fn at(&self, i: usize) -> Option<Level> {
         if let Some((price, qty)) = self.nulls {
             let valid = |n: Option<&NullBuffer>| n.is_none_or(|n| n.is_valid(i));
             if !(valid(price) && valid(qty)) {
-                return Ok(None);
+                return None;
             }
         }
-        let price = c.raw(&self.price_name, self.price[i])?;
-        let qty = c.raw(&self.qty_name, self.qty[i])?;
-        Ok(Some(Level::new(Price::from_raw(price), Qty::from_raw(qty))))
+        Some(Level::new(Price::from_raw(self.price[i]), Qty::from_raw(self.qty[i])))
     }
 }
 
@@ -470,24 +532,25 @@ impl Rows for TradeRow {
     ) -> Result<Vec<T>, StorageError> {
         let c = Columns::new(Self::TABLE, batch)?;
         let keys = FrameKeys::of(&c)?;
-        let trade_id = c.get::<Int64Array>("trade_id")?;
-        let side = c.get::<StringArray>("side")?;
-        let price = c.decimals("price")?;
-        let qty = c.decimals("qty")?;
-        let kind = c.get::<StringArray>("kind")?;
-        let mut rows = Vec::with_capacity(batch.num_rows());
-        for i in 0..batch.num_rows() {
+        let n = batch.num_rows();
+        let trade_id = &c.get::<Int64Array>("trade_id")?.values()[..n];
+        let side = &c.parsed::<TakerSide>("side")?[..n];
+        let price = &c.raws("price")?[..n];
+        let qty = &c.raws("qty")?[..n];
+        let kind = &c.parsed::<TradeKind>("kind")?[..n];
+        let mut rows = Vec::with_capacity(n);
+        for i in 0..n {
             let FrameKey { ts_event, ts_recv, conn, seq } = keys.at(i);
             rows.push(f(TradeRow {
                 ts_event,
                 ts_recv,
                 conn,
                 seq,
-                trade_id: trade_id.value(i),
-                side: c.parse("side", side.value(i))?,
-                price: Price::from_raw(c.raw("price", price[i])?),
-                qty: Qty::from_raw(c.raw("qty", qty[i])?),
-                kind: c.parse("kind", kind.value(i))?,
+                trade_id: trade_id[i],
+                side: side[i],
+                price: Price::from_raw(price[i]),
+                qty: Qty::from_raw(qty[i]),
+                kind: kind[i],
             }));
         }
         Ok(rows)
