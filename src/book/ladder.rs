@@ -31,6 +31,11 @@ struct Levels {
     /// The chunk the last [`Levels::set`] found: a frame's rows come in price order, so the
     /// next lookup is usually in that chunk or the next, found without searching the chunks.
     finger: usize,
+    /// Where in that chunk it found it: the next row of the frame is usually a place or two
+    /// away, found by galloping from here in two or three comparisons rather than the
+    /// binary search's six or seven (a frame of the simulated venue updates most of its 50
+    /// levels a side: the search was 8 % of a replay, issue 22).
+    place: usize,
 }
 
 impl Levels {
@@ -38,6 +43,7 @@ impl Levels {
         self.chunks.clear();
         self.len = 0;
         self.finger = 0;
+        self.place = 0;
     }
 
     /// The levels from the best outwards.
@@ -79,8 +85,54 @@ impl Levels {
             })
         };
         match self.chunks.get(c) {
-            Some(chunk) => (c, chunk.binary_search_by(|l| Self::rank(side, l.0, price))),
+            Some(chunk) => {
+                let hint = if c == f { self.place } else { chunk.len() };
+                (c, Self::gallop(chunk, side, price, hint))
+            }
             None => (c, Err(0)),
+        }
+    }
+
+    /// `binary_search` of `price` in a chunk, by exponential steps out from place `hint`.
+    fn gallop(chunk: &[RawLevel], side: BookSide, price: i64, hint: usize) -> Result<usize, usize> {
+        let worse = |i: usize| Self::rank(side, chunk[i].0, price) == Ordering::Less;
+        let hint = hint.min(chunk.len());
+        // Find `[lo, hi)` holding the first level that is not worse than `price`: every
+        // level before `lo` is worse, the level at `hi` (if any) is not.
+        let (lo, hi) = if hint > 0 && !worse(hint - 1) {
+            // At or before hint - 1: step down.
+            let (mut hi, mut step) = (hint - 1, 1);
+            loop {
+                if hi < step {
+                    break (0, hi);
+                }
+                let probe = hi - step;
+                if worse(probe) {
+                    break (probe + 1, hi);
+                }
+                hi = probe;
+                step *= 2;
+            }
+        } else {
+            // At or after hint: step up.
+            let (mut lo, mut step) = (hint, 1);
+            loop {
+                let probe = lo + step - 1;
+                if probe >= chunk.len() {
+                    break (lo, chunk.len());
+                }
+                if !worse(probe) {
+                    break (lo, probe);
+                }
+                lo = probe + 1;
+                step *= 2;
+            }
+        };
+        let at =
+            lo + chunk[lo..hi].partition_point(|l| Self::rank(side, l.0, price) == Ordering::Less);
+        match chunk.get(at) {
+            Some(l) if l.0 == price => Ok(at),
+            _ => Err(at),
         }
     }
 
@@ -112,6 +164,9 @@ impl Levels {
         }
         let found = self.find(side, price);
         self.finger = found.0;
+        self.place = match found.1 {
+            Ok(i) | Err(i) => i,
+        };
         match found {
             (c, Ok(i)) => {
                 let chunk = &mut self.chunks[c];
@@ -192,8 +247,12 @@ impl Ladder {
 
     /// A ladder with room for `levels` levels per side before its chunk lists grow.
     pub fn with_capacity(levels: usize) -> Self {
-        let side =
-            || Levels { chunks: Vec::with_capacity(levels / (CHUNK / 2) + 1), len: 0, finger: 0 };
+        let side = || Levels {
+            chunks: Vec::with_capacity(levels / (CHUNK / 2) + 1),
+            len: 0,
+            finger: 0,
+            place: 0,
+        };
         Self { bids: side(), asks: side() }
     }
 
@@ -348,6 +407,26 @@ mod tests {
 
     /// (side, price, qty) applied in order, then the expected best bid and ask.
     type SetCase = (&'static [(BookSide, i64, i64)], Option<RawLevel>, Option<RawLevel>);
+
+    #[test]
+    fn galloping_from_any_place_finds_what_a_binary_search_finds() {
+        for len in 0..12usize {
+            for side in [Bid, Ask] {
+                // Worst first: ascending bids, descending asks, at even prices.
+                let mut chunk: Vec<RawLevel> = (0..len as i64).map(|i| (2 * i + 2, 1)).collect();
+                if side == Ask {
+                    chunk.reverse();
+                }
+                for price in 0..=(2 * len as i64 + 3) {
+                    let want = chunk.binary_search_by(|l| Levels::rank(side, l.0, price));
+                    for hint in 0..=len + 2 {
+                        let got = Levels::gallop(&chunk, side, price, hint);
+                        assert_eq!(got, want, "{side:?} len {len} price {price} hint {hint}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn sets_follow_the_book_rules() {
