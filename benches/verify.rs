@@ -15,8 +15,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mdkit::book::Book;
 use mdkit::model::{BookFrame, BookSide, EventTime, FrameKind, Level, Price, Qty, RecvTime};
 use mdkit::storage::{
-    BookTopRow, DepthRow, Rows, StorageError, Table, TimeRange, TopLevels, Writer, WriterConfig,
-    BATCH_ROWS, BOOK_TOP_LEVELS,
+    stored_batch, BookTopRow, DepthRow, Rows, StorageError, Table, TimeRange, TopLevels, Writer,
+    WriterConfig, BATCH_ROWS, BOOK_TOP_LEVELS,
 };
 use mdkit::verify::checks::cursor::{Batches, PartTicker};
 use mdkit::verify::checks::{pass, PassConfig, PassInput};
@@ -115,6 +115,11 @@ fn batches<R: Rows>(rows: &[R]) -> Vec<RecordBatch> {
     rows.chunks(BATCH_ROWS).map(|c| R::to_batch("extended", "ETH-USD", c)).collect()
 }
 
+/// The batches as verify's scan hands them to the pass: in their stored types.
+fn stored(batches: &[RecordBatch]) -> Vec<RecordBatch> {
+    batches.iter().map(|b| stored_batch(b).expect("stored types")).collect()
+}
+
 fn source(batches: &[RecordBatch]) -> (Batches, PartTicker) {
     let owned: Vec<Result<RecordBatch, StorageError>> = batches.iter().cloned().map(Ok).collect();
     (Box::new(owned.into_iter()), PartTicker::default())
@@ -128,11 +133,12 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(15));
     let config = PassConfig { tolerance_bps: 50, ..PassConfig::default() };
+    let (depth_in, top_in) = (stored(&depth_batches), stored(&top_batches));
     group.bench_function("replay", |b| {
         b.iter(|| {
             let input = PassInput {
-                book_top: source(&top_batches),
-                depth: source(&depth_batches),
+                book_top: source(&top_in),
+                depth: source(&depth_in),
                 trades: source(&[]),
             };
             let mut f = Findings::new(5);

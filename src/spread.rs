@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use arrow::array::{
-    Array, ArrayRef, Decimal128Array, RecordBatch, StringArray, TimestampNanosecondArray,
-};
+use arrow::array::{Array, Decimal128Array, RecordBatch, StringArray, TimestampNanosecondArray};
 use arrow::compute::cast;
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::prelude::SessionContext;
@@ -24,7 +22,7 @@ use crate::model::quote::{
     infer_tick, quote, GammaMode, Quote, QuoteInputs, QuoteSettings, SpreadBound,
 };
 use crate::model::{EventTime, Price, RecvTime};
-use crate::storage::{CalibrationRow, Rows, Session, Table};
+use crate::storage::{cast_batch, CalibrationRow, Rows, Session, Table};
 
 /// The distinct best prices of a range (shared with `calibrate` as a file, not as code).
 const TICK_SQL: &str = include_str!("../sql/tick.sql");
@@ -522,13 +520,7 @@ async fn latest_calibration(
     let batch = batches.iter().find(|b| b.num_rows() > 0).context("no calibration row")?;
     // Same columns in the file order; cast away the SQL layer's types (dictionary partition
     // values, nullability) so the table's own decoder reads it.
-    let columns = schema
-        .fields()
-        .iter()
-        .zip(batch.columns())
-        .map(|(field, c)| cast(c, field.data_type()))
-        .collect::<Result<Vec<ArrayRef>, _>>()?;
-    let batch = RecordBatch::try_new(schema, columns).context("calibration row")?;
+    let batch = cast_batch(batch, schema).context("calibration row")?;
     let mut rows = CalibrationRow::from_batch(&batch).context("calibration row")?;
     rows.pop().context("no calibration row")
 }

@@ -37,14 +37,15 @@ pub use path::{
     check_name, find_parts, sweep_temp_files, temp_name, BadName, Found, PartFilter, PartPath,
     Partition,
 };
-pub use reader::{list, Listing, Scan, Selection, TimeRange, BATCH_ROWS};
+pub use reader::{list, stored_batch, Listing, Scan, Selection, TimeRange, BATCH_ROWS};
 pub use rows::{
     decoded, BookTopRow, CalibrationRow, DepthRow, EventRow, FitSettings, Rows, SideFit, TopLevels,
     TradeRow,
 };
 pub use schema::{
-    decimal_type, schema_difference, timestamp_type, type_label, Table, BOOK_TOP_LEVELS,
-    DECIMAL_PRECISION, META_MDKIT_VERSION, META_SCHEMA_VERSION, META_TABLE, SCHEMA_VERSION,
+    cast_batch, decimal_type, schema_difference, timestamp_type, type_label, Table,
+    BOOK_TOP_LEVELS, DECIMAL_PRECISION, META_MDKIT_VERSION, META_SCHEMA_VERSION, META_TABLE,
+    SCHEMA_VERSION,
 };
 pub use session::{partition_columns, sql_schema, Session};
 pub use writer::{publish, Staged, Writer, WriterConfig};

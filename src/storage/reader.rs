@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use arrow::array::{Array, BooleanArray, Int64Array, RecordBatch, TimestampNanosecondArray};
-use arrow::compute::{cast, filter_record_batch, interleave_record_batch};
+use arrow::compute::{filter_record_batch, interleave_record_batch};
 use chrono::NaiveDate;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
@@ -24,7 +24,7 @@ use parquet::arrow::ProjectionMask;
 use super::manifest;
 use super::part::{inspect, BadPart, PartInfo};
 use super::path::{find_parts, PartFilter};
-use super::schema::{stored_schema, Table};
+use super::schema::{cast_batch, stored_schema, Table};
 use super::StorageError;
 use crate::model::Timestamp;
 
@@ -499,17 +499,11 @@ impl Scan {
     }
 }
 
-/// A batch with its columns cast to their [`super::schema::stored_type`]s (a foreign part's, normalised to the
-/// table's types, in a scan of stored types: every batch of one scan has the same types).
-fn stored_batch(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
-    let schema = stored_schema(&batch.schema());
-    let columns = batch
-        .columns()
-        .iter()
-        .zip(schema.fields())
-        .map(|(column, field)| cast(column, field.data_type()))
-        .collect::<Result<Vec<_>, _>>()?;
-    RecordBatch::try_new(schema, columns)
+/// A batch with its columns cast to their [`super::schema::stored_type`]s (a foreign part's,
+/// normalised to the table's types, in a scan of stored types: every batch of one scan has the
+/// same types; and tests' batches made by `Rows::to_batch`).
+pub fn stored_batch(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
+    cast_batch(batch, stored_schema(&batch.schema()))
 }
 
 impl Iterator for Scan {

@@ -8,7 +8,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use arrow::array::RecordBatch;
+use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::error::ArrowError;
 
 use crate::model::SCALE;
 
@@ -237,6 +240,17 @@ pub fn stored_schema(schema: &Schema) -> SchemaRef {
         .map(|f| f.as_ref().clone().with_data_type(stored_type(f.data_type())))
         .collect();
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// `batch`'s columns, in order, cast to the types of `schema`'s (which names them).
+pub fn cast_batch(batch: &RecordBatch, schema: SchemaRef) -> Result<RecordBatch, ArrowError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| cast(column, field.data_type()))
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema, columns)
 }
 
 /// Whether two schemas have the same columns (names, types, nullability, order); metadata

@@ -51,7 +51,7 @@ impl MarketTables {
         let ticker = PartTicker::new(bar, parts.iter().map(|p| p.rows));
         let listing = Listing { table, range, parts, bad: Vec::new() };
         // One market per pass: its venue and market columns are constants, never decoded.
-        let scan = listing.scan_columns(|c| c != "venue" && c != "market");
+        let scan = listing.scan_columns(|c| c != "venue" && c != "market").stored_types();
         (ahead(table, scan), ticker)
     }
 }

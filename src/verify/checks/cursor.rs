@@ -1,13 +1,15 @@
-//! Row cursors over the batches of `book_top`, `depth` and `trades`: typed access to the
-//! columns verify reads (raw i64 prices, no per-row allocation), a check that rows arrive in
+//! Row cursors over the batches of `book_top`, `depth` and `trades`, scanned in their stored
+//! types (`Scan::stored_types`: decimals as the INT64 they are, strings as dictionaries):
+//! typed access to the columns verify reads (raw i64 prices, no per-row allocation), a check that rows arrive in
 //! (ts_recv, seq) order, read errors turned into findings, and part progress.
 //!
 //! Cursors only read; deciding what a row means is the checks' job.
 
 use arrow::array::{
-    Array, BooleanArray, Decimal128Array, Int64Array, RecordBatch, StringArray,
-    TimestampNanosecondArray, UInt32Array,
+    Array, BooleanArray, Decimal64Array, DictionaryArray, Int32Array, Int64Array, RecordBatch,
+    StringArray, TimestampNanosecondArray, UInt32Array,
 };
+use arrow::datatypes::Int32Type;
 use indicatif::ProgressBar;
 
 use crate::book::RawLevel;
@@ -155,10 +157,38 @@ fn column<'a, T: Array + 'static>(
     })
 }
 
-/// A stored decimal as raw 10⁻⁸ units (precision 18 always fits an i64).
-#[inline]
-fn raw(v: i128) -> i64 {
-    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
+/// A side column: the dictionary keys of its rows, and what each dictionary value means
+/// (the scan reads stored types, `Scan::stored_types`: strings as their dictionaries, so a
+/// row's side is a key, and each distinct text is looked at once per batch).
+struct Sides {
+    keys: Int32Array,
+    /// Per dictionary value: (the first side, a valid side at all).
+    meaning: Vec<(bool, bool)>,
+}
+
+impl Sides {
+    fn of(
+        table: Table,
+        batch: &RecordBatch,
+        name: &str,
+        classify: fn(&[u8]) -> (bool, bool),
+    ) -> Result<Self, StorageError> {
+        let column = column::<DictionaryArray<Int32Type>>(table, batch, name)?;
+        let values = column.values().as_any().downcast_ref::<StringArray>().ok_or_else(|| {
+            StorageError::Schema {
+                table,
+                detail: format!("column {name} is a dictionary of another type"),
+            }
+        })?;
+        let meaning = (0..values.len()).map(|i| classify(values.value(i).as_bytes())).collect();
+        Ok(Self { keys: column.keys().clone(), meaning })
+    }
+
+    #[inline]
+    fn at(&self, i: usize) -> (bool, bool) {
+        let key = usize::try_from(self.keys.value(i)).unwrap_or(usize::MAX);
+        self.meaning.get(key).copied().unwrap_or((false, false))
+    }
 }
 
 /// The frame key columns every frame table starts with.
@@ -227,7 +257,7 @@ struct TopColumns {
     keys: KeyColumns,
     snapshot: BooleanArray,
     /// Per level: bid price, bid qty, ask price, ask qty.
-    levels: Vec<[Decimal128Array; 4]>,
+    levels: Vec<[Decimal64Array; 4]>,
     /// No level column has a null in this batch (a book deeper than the top N): rows are
     /// read without validity checks, from [`TopCursor::rows`].
     dense: bool,
@@ -243,7 +273,7 @@ const TRANSPOSE_ROWS: usize = 256;
 /// Copies the level columns of a dense batch into `rows`, one [`TopRow`] per row. Reading
 /// 80 columns per frame in place touches 80 cache lines a frame, more streams than the
 /// prefetcher follows; this reads each column sequentially instead.
-fn transpose(levels: &[[Decimal128Array; 4]], n: usize, rows: &mut Vec<TopRow>) {
+fn transpose(levels: &[[Decimal64Array; 4]], n: usize, rows: &mut Vec<TopRow>) {
     rows.clear();
     rows.resize(n, [(0, 0); 2 * BOOK_TOP_LEVELS]);
     for start in (0..n).step_by(TRANSPOSE_ROWS) {
@@ -251,8 +281,8 @@ fn transpose(levels: &[[Decimal128Array; 4]], n: usize, rows: &mut Vec<TopRow>) 
         for (l, c) in levels.iter().enumerate() {
             let [bp, bq, ap, aq] = c.each_ref().map(|a| &a.values()[start..start + chunk.len()]);
             for (k, row) in chunk.iter_mut().enumerate() {
-                row[l] = (raw(bp[k]), raw(bq[k]));
-                row[BOOK_TOP_LEVELS + l] = (raw(ap[k]), raw(aq[k]));
+                row[l] = (bp[k], bq[k]);
+                row[BOOK_TOP_LEVELS + l] = (ap[k], aq[k]);
             }
         }
     }
@@ -284,7 +314,7 @@ impl TopCursor {
         let snapshot = column::<BooleanArray>(t, &batch, "snapshot")?.clone();
         let mut levels = Vec::with_capacity(BOOK_TOP_LEVELS);
         for i in 0..BOOK_TOP_LEVELS {
-            let get = |name: String| column::<Decimal128Array>(t, &batch, &name).cloned();
+            let get = |name: String| column::<Decimal64Array>(t, &batch, &name).cloned();
             levels.push([
                 get(format!("bid_price_{i}"))?,
                 get(format!("bid_qty_{i}"))?,
@@ -340,7 +370,7 @@ impl TopCursor {
                     let (price, qty) = (&columns[2 * s], &columns[2 * s + 1]);
                     if price.is_valid(i) && qty.is_valid(i) {
                         top.holes |= gap[s];
-                        let level = (raw(price.value(i)), raw(qty.value(i)));
+                        let level = (price.value(i), qty.value(i));
                         if bid {
                             top.bids[top.n_bids] = level;
                             top.n_bids += 1;
@@ -371,9 +401,9 @@ pub struct DepthLevel {
 
 struct DepthColumns {
     keys: KeyColumns,
-    side: StringArray,
-    price: Decimal128Array,
-    qty: Decimal128Array,
+    side: Sides,
+    price: Decimal64Array,
+    qty: Decimal64Array,
 }
 
 /// Reads `depth` rows one at a time.
@@ -402,9 +432,9 @@ impl DepthCursor {
             let t = Table::Depth;
             self.batch = Some(DepthColumns {
                 keys: KeyColumns::of(t, &batch)?,
-                side: column::<StringArray>(t, &batch, "side")?.clone(),
-                price: column::<Decimal128Array>(t, &batch, "price")?.clone(),
-                qty: column::<Decimal128Array>(t, &batch, "qty")?.clone(),
+                side: Sides::of(t, &batch, "side", |s| (s == b"bid", s == b"bid" || s == b"ask"))?,
+                price: column::<Decimal64Array>(t, &batch, "price")?.clone(),
+                qty: column::<Decimal64Array>(t, &batch, "qty")?.clone(),
             });
             self.len = batch.num_rows();
             self.pos = 0;
@@ -429,13 +459,8 @@ impl DepthCursor {
             return None;
         }
         self.pos += 1;
-        let side = b.side.value(i).as_bytes();
-        Some(DepthLevel {
-            bid: side == b"bid",
-            side_ok: side == b"bid" || side == b"ask",
-            price: raw(b.price.value(i)),
-            qty: raw(b.qty.value(i)),
-        })
+        let (bid, side_ok) = b.side.at(i);
+        Some(DepthLevel { bid, side_ok, price: b.price.value(i), qty: b.qty.value(i) })
     }
 }
 
@@ -457,9 +482,9 @@ pub struct TradeRaw {
 struct TradeColumns {
     keys: KeyColumns,
     trade_id: Int64Array,
-    side: StringArray,
-    price: Decimal128Array,
-    qty: Decimal128Array,
+    side: Sides,
+    price: Decimal64Array,
+    qty: Decimal64Array,
 }
 
 /// Reads `trades` rows one at a time.
@@ -491,9 +516,11 @@ impl TradeCursor {
             self.batch = Some(TradeColumns {
                 keys: KeyColumns::of(t, &batch)?,
                 trade_id: column::<Int64Array>(t, &batch, "trade_id")?.clone(),
-                side: column::<StringArray>(t, &batch, "side")?.clone(),
-                price: column::<Decimal128Array>(t, &batch, "price")?.clone(),
-                qty: column::<Decimal128Array>(t, &batch, "qty")?.clone(),
+                side: Sides::of(t, &batch, "side", |s| {
+                    (s == b"sell", s == b"sell" || s == b"buy")
+                })?,
+                price: column::<Decimal64Array>(t, &batch, "price")?.clone(),
+                qty: column::<Decimal64Array>(t, &batch, "qty")?.clone(),
             });
             self.len = batch.num_rows();
             self.pos = 0;
@@ -505,17 +532,17 @@ impl TradeCursor {
             return Ok(None);
         }
         self.pos += 1;
-        let side = b.side.value(i).as_bytes();
+        let (sell, side_ok) = b.side.at(i);
         let trade = TradeRaw {
             ts_event: b.keys.ts_event.value(i),
             ts_recv,
             conn: b.keys.conn.value(i),
             seq: b.keys.seq.value(i),
             trade_id: b.trade_id.value(i),
-            sell: side == b"sell",
-            side_ok: side == b"sell" || side == b"buy",
-            price: raw(b.price.value(i)),
-            qty: raw(b.qty.value(i)),
+            sell,
+            side_ok,
+            price: b.price.value(i),
+            qty: b.qty.value(i),
         };
         self.source.order(trade.ts_recv, trade.seq, trade.conn, f);
         Ok(Some(trade))
@@ -526,7 +553,7 @@ impl TradeCursor {
 mod tests {
     use super::*;
     use crate::model::{EventTime, Level, Price, Qty, RecvTime};
-    use crate::storage::{BookTopRow, Rows};
+    use crate::storage::{stored_batch, BookTopRow, Rows};
 
     fn row(seq: i64, levels: i64) -> BookTopRow {
         let side = |sign: i64| {
@@ -550,7 +577,7 @@ mod tests {
         // (levels per side in every row: 25 fills all 20 columns, 3 leaves nulls)
         for levels in [25, 3, 0] {
             let rows: Vec<BookTopRow> = (1..=4).map(|s| row(s, levels)).collect();
-            let batch = BookTopRow::to_batch("v", "m", &rows);
+            let batch = stored_batch(&BookTopRow::to_batch("v", "m", &rows)).unwrap();
             let source = Source::new(
                 Table::BookTop,
                 Box::new(vec![Ok(batch)].into_iter()),
