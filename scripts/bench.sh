@@ -4,7 +4,7 @@
 #        BENCH_LOG=FILE scripts/bench.sh  rewrite the report from a saved run's output
 #        (set RSS_LOG=FILE too to reuse a saved scripts/record-rss.sh table, DUCKDB_LOG=FILE a
 #        saved scripts/calibrate-duckdb.sh table, HFT_LOG=FILE a saved
-#        scripts/bench-backtest.sh section)
+#        scripts/bench-backtest.sh section, VERIFY_LOG=FILE a saved scripts/bench-verify.sh table)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +38,12 @@ if [ -n "${HFT_LOG:-}" ]; then
   hft=$(cat "$HFT_LOG")
 else
   hft=$(scripts/bench-backtest.sh)
+fi
+
+if [ -n "${VERIFY_LOG:-}" ]; then
+  verify_e2e=$(cat "$VERIFY_LOG")
+else
+  verify_e2e=$(scripts/bench-verify.sh)
 fi
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
@@ -137,6 +143,13 @@ ratio is the median of the pairs' mdkit / DuckDB. *same numbers*: σ, mid sample
 grid and per side κ, A, R², points and orders agree (relative difference ≤ 1e-9).
 
 ${duck}
+
+## verify end to end (issue 23)
+
+\`mdkit verify\` as a user runs it, whole process, over about 5 M depth rows
+(\`scripts/bench-verify.sh\`).
+
+${verify_e2e}
 
 ## Backtest against hftbacktest (issue 22)
 
