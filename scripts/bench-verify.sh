@@ -35,9 +35,9 @@ for i in $(seq "$runs"); do
 done
 rows=$(awk '/^  read:/ { print $2; exit }' "$work/out")
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-wall=$(cut -d' ' -f1 "$work/times" | median)
+wall=$(cut -d' ' -f1 "$work/times" | median | awk '{ printf "%.3f", $1 }')
 peak=$(cut -d' ' -f2 "$work/times" | median | awk '{ printf "%.0f", $1 / 1024 }')
-cpu=$(cut -d' ' -f3 "$work/times" | median)
+cpu=$(cut -d' ' -f3 "$work/times" | median | awk '{ printf "%.2f", $1 }')
 lo=$(cut -d' ' -f1 "$work/times" | sort -n | head -1)
 hi=$(cut -d' ' -f1 "$work/times" | sort -n | tail -1)
 rate=$(awk -v r="$rows" -v w="$wall" 'BEGIN { printf "%.1f", r / w / 1e6 }')
