@@ -295,9 +295,9 @@ pub struct Scan {
 
 impl Scan {
     /// Reads decimal columns as `Decimal64` and string columns as dictionaries
-    /// ([`super::schema::stored_type`]): an own part is read so by parquet directly, a foreign part is cast
-    /// after it is normalised. The table decoders (`Rows`) accept either form; the backtest's
-    /// replay reads this way.
+    /// ([`super::schema::stored_type`]): an own part is read so by parquet directly, a
+    /// foreign part is cast after it is normalised. The table decoders (`Rows`) accept either
+    /// form; the backtest's replay and `verify` read this way.
     pub fn stored_types(mut self) -> Self {
         self.stored = true;
         self

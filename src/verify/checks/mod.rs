@@ -9,6 +9,7 @@ pub mod book;
 pub mod cursor;
 pub mod files;
 pub mod latency;
+mod repeats;
 pub mod sequence;
 pub mod trades;
 
