@@ -17,26 +17,42 @@
 --   orders       Int64          aggressive orders on the side at this distance (0 where null)
 --   prints       Int64          the trades of those orders
 --
--- As-of join without look-ahead: frames and trades are merged in one stream sorted by
--- ts_event, a trade before a frame of the same ts_event, frames among themselves by
--- (ts_recv, conn, seq); each trade takes the newest frame seen so far, i.e. the latest frame
--- strictly earlier than the trade. "Newest so far" is a running max over the stream of a key
+-- Trades with the same ts_event and side are one order, at the distance of its deepest print
+-- (the lowest price of a sell, the highest of a buy). Its prints are all measured from the same
+-- frame, or none: a frame of the same ts_event sorts after them, so none sorts between them. So
+-- the trades are first grouped into orders (one hash aggregate, far fewer rows than trades),
+-- and only the orders are matched to the book.
+--
+-- As-of join without look-ahead: frames and orders are merged in one stream sorted by
+-- ts_event, an order before a frame of the same ts_event, frames among themselves by
+-- (ts_recv, conn, seq); each order takes the newest frame seen so far, i.e. the latest frame
+-- strictly earlier than the order. "Newest so far" is a running max over the stream of a key
 -- that packs each frame's row number (high digits) above its bid + ask (low digits; bid + ask
 -- < 10¹¹, so key = row · 10¹¹ + bid + ask is exact in DECIMAL(38, 8)): the max is the latest
--- frame, and the key modulo 10¹¹ its bid + ask. A trade has no key, so it never moves the max.
+-- frame, and the key modulo 10¹¹ its bid + ask. An order has no key, so it never moves the max.
 -- (A struct key reads better but DataFusion takes the max of structs row by row, about three
--- times slower.) Trades with the same ts_event and side are one order, at the distance of its
--- deepest print; no frame sorts between them, so they share one frame, or none. Distances stay
--- exact decimals: 2δ = bid + ask − 2·price (sells) or 2·price − bid − ask (buys); negative
--- distances count as 0.
+-- times slower.) Distances stay exact decimals: 2δ = bid + ask − 2·price (sells) or
+-- 2·price − bid − ask (buys); negative distances count as 0.
 --
 -- Each CTE is referenced once (DataFusion plans a CTE again at every reference): one scan of
--- book_top and of trades, one sort of the merged stream (the two running windows share it),
--- two hash aggregates.
-WITH merged AS (
-    SELECT ts_event, 1 AS after_trades, ts_recv, conn, seq,
+-- book_top and of trades, one hash aggregate of the trades into orders, one sort of the merged
+-- stream (the two running windows share it), one hash aggregate into the histogram. DataFusion
+-- evaluates a running window row by row, so the stream is kept short: grouping the trades
+-- first made the query 2.2 times faster on a simulated day (2.29 M trades, 321 K orders).
+WITH orders AS (
+    SELECT ts_event, side, min(price) AS low, max(price) AS high, count(*) AS prints
+    FROM trades
+    WHERE venue = $venue AND market = $market
+      AND ts_event >= $window_start
+      AND ts_event < $window_end
+      AND side IS NOT NULL
+    GROUP BY ts_event, side
+),
+merged AS (
+    SELECT ts_event, 1 AS after_orders, ts_recv, conn, seq,
            bid_price_0 + ask_price_0 AS bid_ask,
-           CAST(NULL AS VARCHAR) AS side, CAST(NULL AS DECIMAL(18, 8)) AS price
+           CAST(NULL AS VARCHAR) AS side, CAST(NULL AS DECIMAL(18, 8)) AS low,
+           CAST(NULL AS DECIMAL(18, 8)) AS high, CAST(NULL AS BIGINT) AS prints
     FROM book_top
     WHERE venue = $venue AND market = $market
       AND ts_event >= $lookback_start
@@ -44,43 +60,39 @@ WITH merged AS (
       AND bid_price_0 IS NOT NULL
       AND ask_price_0 IS NOT NULL
     UNION ALL
-    SELECT ts_event, 0 AS after_trades, CAST(NULL AS TIMESTAMP) AS ts_recv,
+    SELECT ts_event, 0 AS after_orders, CAST(NULL AS TIMESTAMP) AS ts_recv,
            CAST(NULL AS BIGINT) AS conn, CAST(NULL AS BIGINT) AS seq,
-           CAST(NULL AS DECIMAL(19, 8)) AS bid_ask, side, price
-    FROM trades
-    WHERE venue = $venue AND market = $market
-      AND ts_event >= $window_start
-      AND ts_event < $window_end
+           CAST(NULL AS DECIMAL(19, 8)) AS bid_ask, side, low, high, prints
+    FROM orders
 ),
 -- Every row numbered in stream order, each frame with its key.
 numbered AS (
-    SELECT ts_event, after_trades, ts_recv, conn, seq, side, price,
-           CASE WHEN after_trades = 1 THEN
-               CAST(row_number() OVER (ORDER BY ts_event, after_trades, ts_recv, conn, seq)
+    SELECT ts_event, after_orders, ts_recv, conn, seq, side, low, high, prints,
+           CASE WHEN after_orders = 1 THEN
+               CAST(row_number() OVER (ORDER BY ts_event, after_orders, ts_recv, conn, seq)
                     AS DECIMAL(38, 8)) * CAST(100000000000 AS DECIMAL(38, 8)) + bid_ask
            END AS frame_key
     FROM merged
 ),
--- Every trade with the bid + ask of the latest frame before it (null when there is none).
+-- Every order with the bid + ask of the latest frame before it (null when there is none).
 as_of AS (
-    SELECT ts_event, side, price,
-           CAST(max(frame_key) OVER (ORDER BY ts_event, after_trades, ts_recv, conn, seq
+    SELECT side, low, high, prints,
+           CAST(max(frame_key) OVER (ORDER BY ts_event, after_orders, ts_recv, conn, seq
                                      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
                 % CAST(100000000000 AS DECIMAL(38, 8)) AS DECIMAL(19, 8)) AS bid_ask
     FROM numbered
 ),
--- One row per aggressive order.
+-- Each order's distance.
 per_order AS (
     SELECT
         CASE WHEN side = 'sell' THEN 'bid' ELSE 'ask' END AS side,
-        CASE WHEN count(bid_ask) > 0 THEN
-            GREATEST(max(CASE WHEN side = 'sell' THEN bid_ask - 2 * price
-                              ELSE 2 * price - bid_ask END), 0)
+        CASE WHEN bid_ask IS NOT NULL THEN
+            GREATEST(CASE WHEN side = 'sell' THEN bid_ask - 2 * low
+                          ELSE 2 * high - bid_ask END, 0)
         END AS twice_delta,
-        count(*) AS prints
+        prints
     FROM as_of
     WHERE side IS NOT NULL
-    GROUP BY side, ts_event
 )
 SELECT side, twice_delta, count(twice_delta) AS orders, sum(prints) AS prints
 FROM per_order
