@@ -25,20 +25,17 @@
 --
 -- As-of join without look-ahead: frames and orders are merged in one stream sorted by
 -- ts_event, an order before a frame of the same ts_event, frames among themselves by
--- (ts_recv, conn, seq); each order takes the newest frame seen so far, i.e. the latest frame
--- strictly earlier than the order. "Newest so far" is a running max over the stream of a key
--- that packs each frame's row number (high digits) above its bid + ask (low digits; bid + ask
--- < 10¹¹, so key = row · 10¹¹ + bid + ask is exact in DECIMAL(38, 8)): the max is the latest
--- frame, and the key modulo 10¹¹ its bid + ask. An order has no key, so it never moves the max.
--- (A struct key reads better but DataFusion takes the max of structs row by row, about three
--- times slower.) Distances stay exact decimals: 2δ = bid + ask − 2·price (sells) or
--- 2·price − bid − ask (buys); negative distances count as 0.
+-- (ts_recv, conn, seq); each order takes the bid + ask of the newest frame before it in that
+-- stream, i.e. of the latest frame strictly earlier than the order: `lag(bid_ask) IGNORE
+-- NULLS`, since an order has no bid + ask of its own. Distances stay exact decimals:
+-- 2δ = bid + ask − 2·price (sells) or 2·price − bid − ask (buys); negative distances count as 0.
 --
 -- Each CTE is referenced once (DataFusion plans a CTE again at every reference): one scan of
 -- book_top and of trades, one hash aggregate of the trades into orders, one sort of the merged
--- stream (the two running windows share it), one hash aggregate into the histogram. DataFusion
--- evaluates a running window row by row, so the stream is kept short: grouping the trades
--- first made the query 2.2 times faster on a simulated day (2.29 M trades, 321 K orders).
+-- stream, one running window, one hash aggregate into the histogram. DataFusion evaluates a
+-- running window row by row, on one core, so the stream is kept short and the windows few:
+-- grouping the trades first (2.29 M trades, 321 K orders on a simulated day) and one `lag`
+-- instead of a running max over a packed row-number key made it 2.4 times faster.
 WITH orders AS (
     SELECT ts_event, side, min(price) AS low, max(price) AS high, count(*) AS prints
     FROM trades
@@ -65,22 +62,12 @@ merged AS (
            CAST(NULL AS DECIMAL(19, 8)) AS bid_ask, side, low, high, prints
     FROM orders
 ),
--- Every row numbered in stream order, each frame with its key.
-numbered AS (
-    SELECT ts_event, after_orders, ts_recv, conn, seq, side, low, high, prints,
-           CASE WHEN after_orders = 1 THEN
-               CAST(row_number() OVER (ORDER BY ts_event, after_orders, ts_recv, conn, seq)
-                    AS DECIMAL(38, 8)) * CAST(100000000000 AS DECIMAL(38, 8)) + bid_ask
-           END AS frame_key
-    FROM merged
-),
 -- Every order with the bid + ask of the latest frame before it (null when there is none).
 as_of AS (
     SELECT side, low, high, prints,
-           CAST(max(frame_key) OVER (ORDER BY ts_event, after_orders, ts_recv, conn, seq
-                                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-                % CAST(100000000000 AS DECIMAL(38, 8)) AS DECIMAL(19, 8)) AS bid_ask
-    FROM numbered
+           lag(bid_ask) IGNORE NULLS
+               OVER (ORDER BY ts_event, after_orders, ts_recv, conn, seq) AS bid_ask
+    FROM merged
 ),
 -- Each order's distance.
 per_order AS (

@@ -205,6 +205,45 @@ fn one_pass_equals_the_sql_on_the_shipped_btcusdt_sample() {
     }
 }
 
+/// The simulator's rows with the book silent for 70 minutes while trades go on (tens of
+/// thousands of orders in a row with no frame between them, several of DataFusion's batches),
+/// and every fourth frame sharing its venue time with the frame before it (so frames of one
+/// `ts_event` are ranked by receive time).
+fn gapped_tree(root: &Path, steps: i64) {
+    let mut market = Market::new(MarketParams::preset("ETH-USD"), 31);
+    let mut rows = SimulatedRows::new(3 * MS);
+    rows.snapshot(&market, T0);
+    for k in 1..=steps {
+        rows.step(&mut market, T0 + k * 100 * MS, k + 1);
+    }
+    let silent = T0 + 600 * SEC..T0 + 4_800 * SEC;
+    let mut tops: Vec<BookTopRow> =
+        rows.book_top.into_iter().filter(|t| !silent.contains(&t.ts_event.as_nanos())).collect();
+    for i in (4..tops.len()).step_by(4) {
+        tops[i].ts_event = tops[i - 1].ts_event;
+    }
+    write(root, "ETH-USD", &tops);
+    write(root, "ETH-USD", &rows.trades);
+}
+
+#[test]
+fn one_pass_equals_the_sql_across_a_long_book_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    gapped_tree(dir.path(), 54_000);
+    let key = key(VENUE, "ETH-USD");
+    let plan = Plan {
+        from: RecvTime::from_nanos(T0 + 300 * SEC),
+        to: RecvTime::from_nanos(T0 + 5_300 * SEC),
+        window_ns: 4_500 * SEC,
+        interval_ns: 250 * SEC,
+    };
+    let settings = calibration_settings(spec("0.01"), plan.window_ns);
+    let (sql, rust) = both(dir.path(), &key, settings, plan);
+    assert!(sql.len() >= 2);
+    let fitted = assert_same(&sql, &rust);
+    assert!(fitted >= 1, "no fit has κ on both sides");
+}
+
 /// The rows write back as the tables hold them (a check on the test's own tree).
 #[test]
 fn the_shuffled_tree_is_stored_in_receive_order() {
