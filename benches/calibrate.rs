@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use mdkit::book::Book;
-use mdkit::calibrate::{window, windows, DepthGrid, MarketKey, Settings, Window, LOOKBACK_NS};
+use mdkit::calibrate::{
+    window, windows, DepthGrid, MarketKey, Settings, Window, LOOKBACK_NS, STRETCH_NS,
+};
 use mdkit::model::{BookSide, EventTime, RecvTime};
 use mdkit::simulate::market::{Market, MarketParams, STEP_MS};
 use mdkit::storage::{
@@ -91,6 +93,7 @@ fn calibration(c: &mut Criterion) {
         grid: DepthGrid::for_tick(mdkit::model::Price::parse("0.01").unwrap()).into(),
         min_count: 5,
         lookback_ns: LOOKBACK_NS,
+        stretch_ns: STRETCH_NS,
     };
 
     let mut group = c.benchmark_group("calibrate");

@@ -40,7 +40,9 @@ use self::replay::{receive_span, Listings, Recording, Replay, Source};
 use self::report::{Format, Summary};
 use self::schedule::{Calibrator, Plan};
 use self::settings::{Latency, Settings};
-use crate::estimate::{self as calibrate, GridSpec, MarketKey, DEFAULT_LEVELS, LOOKBACK_NS};
+use crate::estimate::{
+    self as calibrate, GridSpec, MarketKey, DEFAULT_LEVELS, LOOKBACK_NS, STRETCH_NS,
+};
 use crate::model::contract::Contract;
 use crate::model::{parse_duration, parse_time, Price, Qty, RecvTime, NANOS_PER_SEC};
 use crate::storage::{list, Listing, Selection, Session, Table};
@@ -821,6 +823,7 @@ pub fn calibration_settings(spec: MarketSpec, window_ns: i64) -> calibrate::Sett
         grid: GridSpec::FromData { tick: spec.tick, levels: DEFAULT_LEVELS, start: None },
         min_count: 5,
         lookback_ns: window_ns.max(LOOKBACK_NS),
+        stretch_ns: STRETCH_NS,
     }
 }
 

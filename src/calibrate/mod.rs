@@ -23,6 +23,7 @@ pub use self::report::Format;
 pub use crate::estimate::{
     fit, infer_market_tick, intensity, volatility, window, CalibrateError, DepthGrid, Fit,
     GridSpec, IntensityPoint, MarketKey, Settings, Volatility, Window, DEFAULT_LEVELS, LOOKBACK_NS,
+    STRETCH_NS,
 };
 use crate::model::{parse_duration, parse_time, EventTime, Price, RecvTime};
 use crate::storage::{CalibrationRow, Session};
@@ -286,6 +287,7 @@ async fn calibrate_market(
         grid,
         min_count: config.min_count,
         lookback_ns,
+        stretch_ns: STRETCH_NS,
     };
     let progress = if windows.len() > 1 && std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(windows.len() as u64).with_message(key.market.clone());
@@ -413,6 +415,7 @@ mod tests {
             grid: DepthGrid::for_tick(Price::from_raw(1_000_000)).into(),
             min_count: 5,
             lookback_ns: LOOKBACK_NS,
+            stretch_ns: STRETCH_NS,
         };
         assert!(good.validate().is_ok());
         assert_eq!(

@@ -359,6 +359,7 @@ mod tests {
             grid: GridSpec::Set(DepthGrid::for_tick(Price::from_raw(1_000_000))),
             min_count: 5,
             lookback_ns: 100 * S,
+            stretch_ns: super::super::STRETCH_NS,
         };
         let w = Window { start: EventTime::from_nanos(10 * S), end: EventTime::from_nanos(60 * S) };
         r.window(w, &settings).unwrap();
@@ -373,6 +374,7 @@ mod tests {
             grid: GridSpec::Set(DepthGrid::for_tick(Price::from_raw(1_000_000))),
             min_count: 5,
             lookback_ns: 1800 * S,
+            stretch_ns: super::super::STRETCH_NS,
         };
         let mut r = Rolling::new();
         let mut most = 0;

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use mdkit::calibrate::{
-    fit, intensity, volatility, DepthGrid, IntensityPoint, MarketKey, Settings, Window,
+    fit, intensity, volatility, DepthGrid, IntensityPoint, MarketKey, Settings, Window, STRETCH_NS,
 };
 use mdkit::model::{BookSide, EventTime, Level, Price, Qty, RecvTime, TakerSide, TradeKind};
 use mdkit::simulate::market::{Market, MarketParams, STEP_MS};
@@ -67,7 +67,13 @@ fn window(start: i64, end: i64) -> Window {
 }
 
 fn settings(interval_ns: i64, grid: DepthGrid, lookback_ns: i64) -> Settings {
-    Settings { sample_interval_ns: interval_ns, grid: grid.into(), min_count: 5, lookback_ns }
+    Settings {
+        sample_interval_ns: interval_ns,
+        grid: grid.into(),
+        min_count: 5,
+        lookback_ns,
+        stretch_ns: STRETCH_NS,
+    }
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -627,29 +633,32 @@ async fn tick_sql_gives_the_distinct_best_prices_of_the_range() {
 async fn each_calibration_query_scans_each_table_once() {
     use datafusion::common::{ParamValues, ScalarValue};
     use datafusion::physical_plan::displayable;
-    use mdkit::estimate::{ORDERS_SQL, TICK_SQL, VOLATILITY_SQL};
+    use mdkit::estimate::{BUCKETS_SQL, LAST_FRAME_SQL, ORDERS_SQL, TICK_SQL};
 
     let dir = tempfile::tempdir().unwrap();
     intensity_tape(dir.path());
     let session = Session::open(dir.path()).await.unwrap();
     let ts = |ns: i64| ScalarValue::TimestampNanosecond(Some(ns), Some("UTC".into()));
-    let window: Vec<(&str, ScalarValue)> = vec![
+    let stretch: Vec<(&str, ScalarValue)> = vec![
+        ("venue", VENUE.into()),
+        ("market", "ETH-USD".into()),
+        ("from", ts(T0)),
+        ("to", ts(T0 + 10 * SEC)),
+    ];
+    let grid: Vec<(&str, ScalarValue)> =
+        vec![("start_ns", T0.into()), ("interval_ns", SEC.into()), ("grid_points", 10i64.into())];
+    let carry = vec![("carry", ScalarValue::Decimal128(Some(20_000_000_000), 19, 8))];
+    let range: Vec<(&str, ScalarValue)> = vec![
         ("venue", VENUE.into()),
         ("market", "ETH-USD".into()),
         ("window_start", ts(T0)),
         ("window_end", ts(T0 + 10 * SEC)),
-        ("lookback_start", ts(T0 - 3600 * SEC)),
-    ];
-    let grid: Vec<(&str, ScalarValue)> = vec![
-        ("start_ns", T0.into()),
-        ("interval_ns", SEC.into()),
-        ("interval_secs", 1.0.into()),
-        ("grid_points", 10i64.into()),
     ];
     let queries = [
-        ("volatility.sql", VOLATILITY_SQL, [window.clone(), grid].concat(), 1, 0),
-        ("orders.sql", ORDERS_SQL, window.clone(), 1, 1),
-        ("tick.sql", TICK_SQL, window[..4].to_vec(), 2, 0),
+        ("buckets.sql", BUCKETS_SQL, [stretch.clone(), grid].concat(), 1, 0),
+        ("orders.sql", ORDERS_SQL, [stretch.clone(), carry].concat(), 1, 1),
+        ("last_frame.sql", LAST_FRAME_SQL, stretch, 1, 0),
+        ("tick.sql", TICK_SQL, range, 2, 0),
     ];
     for (name, text, params, want_top, want_trades) in queries {
         let df = session.ctx.sql(text).await.unwrap();

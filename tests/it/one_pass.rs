@@ -128,6 +128,10 @@ fn one_pass_equals_the_sql_on_the_simulators_market() {
         };
         let (sql, rust) = both(dir.path(), &key, set, plan);
         assert_same(&sql, &rust);
+        // Read in stretches of 31 s (cut at 200 ms grid points): the same numbers.
+        let stretched = Settings { stretch_ns: 31 * SEC, ..set };
+        let (sql, _) = both(dir.path(), &key, stretched, plan);
+        assert_same(&sql, &rust);
     }
 }
 
@@ -242,6 +246,11 @@ fn one_pass_equals_the_sql_across_a_long_book_gap() {
     assert!(sql.len() >= 2);
     let fitted = assert_same(&sql, &rust);
     assert!(fitted >= 1, "no fit has κ on both sides");
+    // Read in 5-minute stretches: fourteen of them in the gap have no frame, so the frame the
+    // orders after the gap are measured from is carried across them.
+    let stretched = Settings { stretch_ns: 300 * SEC, ..settings };
+    let (sql, _) = both(dir.path(), &key, stretched, plan);
+    assert_same(&sql, &rust);
 }
 
 /// The rows write back as the tables hold them (a check on the test's own tree).
