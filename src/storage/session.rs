@@ -152,8 +152,15 @@ impl Session {
                 let config = ListingTableConfig::new(url)
                     .with_listing_options(options)
                     .with_schema(file_schema(table));
-                let files: Arc<dyn TableProvider> =
-                    Arc::new(ListingTable::try_new(config).map_err(StorageError::datafusion)?);
+                // The session's statistics cache, as `register_listing_table` would give it:
+                // without it every query reads and parses the footer of every part again
+                // (30 ms a query on 169 parts; a 7-day calibration runs about 50 queries).
+                let statistics = ctx.runtime_env().cache_manager.get_file_statistic_cache();
+                let files: Arc<dyn TableProvider> = Arc::new(
+                    ListingTable::try_new(config)
+                        .map_err(StorageError::datafusion)?
+                        .with_cache(statistics),
+                );
                 if listing.parts.iter().any(|p| p.foreign.is_some()) {
                     normalizing_view(table, files).map_err(StorageError::datafusion)?
                 } else {
