@@ -23,7 +23,7 @@
 -- put in the bucket of the first grid point at or after it, k = ceil((ts − start) / Δt) (0 for
 -- frames at or before start), and the last frame of each bucket kept: one hash aggregate. The
 -- caller cuts a window into stretches at start + j·M·Δt + 1 ns (the first instant of bucket
--- j·M + 1), so no bucket spans two stretches, and a stretch is at most a day by default: the
+-- j·M + 1), so no bucket spans two stretches, and a stretch is at most 8 hours by default: the
 -- aggregate holds one stretch's buckets, however long the window.
 WITH frames AS (
     SELECT

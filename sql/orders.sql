@@ -35,7 +35,7 @@
 -- own. Distances stay exact decimals: 2δ = bid + ask − 2·price (sells) or 2·price − bid − ask
 -- (buys); negative distances count as 0.
 --
--- The caller cuts a window into stretches of at most a day (by default), so the sort holds
+-- The caller cuts a window into stretches of at most 8 hours (by default), so the sort holds
 -- one stretch's rows however long the window. Each CTE is referenced once (DataFusion plans a
 -- CTE again at every reference): one scan of book_top and of trades, one hash aggregate of the
 -- trades into orders, one sort of the merged stream, one running window, one hash aggregate

@@ -226,6 +226,10 @@ async fn calibrate(
     let session = Session::open_limited(data, Some(config.memory_limit))
         .await
         .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
+    // One partition per query: a window's stretches and its σ already run two at a time, one
+    // per core (estimate::orders, estimate::window), and a single partition spares each query
+    // its repartitioning, its partial aggregates and its merge of sorted partitions.
+    session.ctx.state_ref().write().config_mut().options_mut().execution.target_partitions = 1;
     let ctx = &session.ctx;
     let all = markets(ctx).await?;
     let chosen = MarketKey::choose(&all, config.venue.as_deref(), config.market.as_deref());

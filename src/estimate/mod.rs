@@ -23,6 +23,7 @@ use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
+use futures_util::StreamExt;
 
 use crate::model::{
     quote::infer_tick, BookSide, EventTime, FitQuality, GridSource, Price, NANOS_PER_SEC, SCALE,
@@ -50,9 +51,10 @@ pub const BUCKETS_SQL: &str = include_str!("../../sql/buckets.sql");
 pub const LAST_FRAME_SQL: &str = include_str!("../../sql/last_frame.sql");
 
 /// The longest stretch of a window one query reads, by default: σ's buckets and the orders
-/// are read a stretch at a time, so a calibration's memory follows a day of rows, not the
-/// window (issue 23: 7 simulated days took 651 MiB read whole).
-pub const STRETCH_NS: i64 = 86_400 * NANOS_PER_SEC;
+/// are read a stretch at a time, two stretches of orders and one of buckets at once, so a
+/// calibration's memory follows eight hours of rows, not the window (7 simulated days: 651 MiB
+/// read whole, 451 MiB in 8-hour stretches; 12-hour stretches came to 500).
+pub const STRETCH_NS: i64 = 28_800 * NANOS_PER_SEC;
 
 /// Fewer fit points than this give a null side (docs/MODEL.md step 5).
 /// How far before a window a book frame may still give the mid at its start, at least: a gap
@@ -358,40 +360,61 @@ pub async fn orders(
 ) -> Result<Orders, CalibrateError> {
     settings.validate()?;
     let cuts = stretches(window, settings);
-    let mut carry = last_frame(
-        ctx,
-        market,
-        lookback_start(window, settings).as_nanos(),
-        window.start.as_nanos(),
-    )
-    .await?;
+    // [look-back start, window start) and then each stretch: where a stretch's carry is found.
+    let mut before = vec![(lookback_start(window, settings).as_nanos(), window.start.as_nanos())];
+    before.extend(cuts.windows(2).map(|c| (c[0], c[1])));
+    let before = Arc::new(before);
+    // Two stretches at a time, each on a task of its own: the running window at the end of
+    // each plan runs on one core whatever the partitions.
+    let tasks = cuts.windows(2).enumerate().map(|(j, stretch)| {
+        let (ctx, market, before) = (ctx.clone(), market.clone(), Arc::clone(&before));
+        let (from, to) = (stretch[0], stretch[1]);
+        tokio::spawn(async move {
+            // The latest frame before the stretch: in the stretch before it, or further back.
+            let mut carry = ScalarValue::Decimal128(None, 19, SCALE as i8);
+            for &(a, b) in before[..=j].iter().rev() {
+                carry = last_frame(&ctx, &market, a, b).await?;
+                if !carry.is_null() {
+                    break;
+                }
+            }
+            let mut params = stretch_params(&market, from, to);
+            params.push(("carry", carry));
+            run_query_with_schema(&ctx, "orders.sql", ORDERS_SQL, params).await
+        })
+    });
+    let mut done = futures_util::stream::iter(tasks).buffered(2);
     let (mut schema, mut histogram) = (None, Vec::new());
-    for (j, stretch) in cuts.windows(2).enumerate() {
-        let mut params = stretch_params(market, stretch[0], stretch[1]);
-        params.push(("carry", carry.clone()));
-        // The next stretch's carry is looked up while this one runs (a top-1 scan of this
-        // stretch's frames, 0.1 s a simulated day, off the path of the orders).
-        let next = (j + 2 < cuts.len()).then(|| {
-            let (ctx, market, (from, to)) = (ctx.clone(), market.clone(), (stretch[0], stretch[1]));
-            tokio::spawn(async move { last_frame(&ctx, &market, from, to).await })
-        });
-        let (s, batches) = run_query_with_schema(ctx, "orders.sql", ORDERS_SQL, params).await?;
+    while let Some(task) = done.next().await {
+        let (s, batches) = joined("orders.sql", task)?;
         schema.get_or_insert(s);
         histogram.extend(batches);
-        if let Some(next) = next {
-            let last = joined("last_frame.sql", next).await?;
-            if !last.is_null() {
-                carry = last;
-            }
-        }
     }
     let schema = schema.ok_or_else(|| CalibrateError::Setting("an empty window".into()))?;
     Ok(Orders { ctx: table_context("orders.sql", "orders", schema, histogram)? })
 }
 
 /// bid + ask of the latest frame in [from, to) (`sql/last_frame.sql`), as `orders.sql`'s
-/// `$carry`: a null `Decimal128(19, 8)` when there is none.
+/// `$carry`: a null `Decimal128(19, 8)` when there is none. The last minute of the range is
+/// looked at first: its parts' statistics let DataFusion skip every other row group, so the
+/// carry of a busy market costs one row group, not a stretch of frames.
 async fn last_frame(
+    ctx: &SessionContext,
+    market: &MarketKey,
+    from: i64,
+    to: i64,
+) -> Result<ScalarValue, CalibrateError> {
+    const RECENT_NS: i64 = 60 * NANOS_PER_SEC;
+    let recent = to.saturating_sub(RECENT_NS).max(from);
+    let last = latest_frame(ctx, market, recent, to).await?;
+    if !last.is_null() || recent == from {
+        return Ok(last);
+    }
+    latest_frame(ctx, market, from, recent).await
+}
+
+/// One run of `sql/last_frame.sql` over [from, to).
+async fn latest_frame(
     ctx: &SessionContext,
     market: &MarketKey,
     from: i64,
@@ -500,14 +523,14 @@ pub async fn window(
     window: Window,
     settings: &Settings,
 ) -> Result<CalibrationRow, CalibrateError> {
-    // σ on a task of its own, beside the orders: the tail of each plan (a merge and a running
-    // window) runs on one core, so the two overlap on two (7 simulated days: 6.1 -> 4.9 s).
+    // σ on a task of its own, beside the orders: each query runs on one core (`calibrate` sets
+    // one partition a query), so the two overlap on two.
     let vol = {
         let (ctx, market, settings) = (ctx.clone(), market.clone(), *settings);
         tokio::spawn(async move { volatility(&ctx, &market, window, &settings).await })
     };
     let orders = orders(ctx, market, window, settings).await?;
-    let vol = joined("volatility.sql", vol).await?;
+    let vol = joined("volatility.sql", vol.await)?;
     let (grid, source) = grid::resolve(&orders, settings).await?;
     let points = intensity_on(&orders, window, grid).await?;
     let fits = fit(&points, settings.min_count).await?;
@@ -515,11 +538,11 @@ pub async fn window(
 }
 
 /// The result of a query run on a task of its own; a panic in it goes on in the caller.
-async fn joined<T>(
+fn joined<T>(
     query: &'static str,
-    task: tokio::task::JoinHandle<Result<T, CalibrateError>>,
+    task: Result<Result<T, CalibrateError>, tokio::task::JoinError>,
 ) -> Result<T, CalibrateError> {
-    match task.await {
+    match task {
         Ok(result) => result,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(e) => Err(CalibrateError::Result { query, detail: format!("cancelled: {e}") }),
