@@ -26,7 +26,7 @@ pub use crate::estimate::{
     STRETCH_NS,
 };
 use crate::model::{parse_duration, parse_time, EventTime, Price, RecvTime};
-use crate::storage::{CalibrationRow, Session};
+use crate::storage::{CalibrationRow, Session, Table};
 
 const AFTER_HELP: &str = "\
 Units: sigma in price/sqrt(s) (price = the market's quote currency, e.g. USDT), kappa in
@@ -49,8 +49,10 @@ and the settings that produced it; running the same window again with the same s
 replaces its row, other settings add a row beside it, and readers (spread) take the
 latest-written row. --no-write only prints.
 
+A window is read 8 hours at a time (two such stretches and σ at once, one per core), so
+memory follows 8 hours of data, not the window: about 450 MB for a week of a busy market.
 --memory-limit (default 1GB) bounds the memory the queries hold: a sort or aggregate that
-needs more spills to the OS temp directory (TMPDIR), so a long range costs time, not memory.
+needs more spills to the OS temp directory (TMPDIR), so a denser market costs time, not memory.
 
 Examples:
   mdkit calibrate --market BTCUSDT
@@ -223,9 +225,11 @@ async fn calibrate(
     data: &Path,
     config: &Config,
 ) -> anyhow::Result<Vec<(MarketKey, Vec<CalibrationRow>)>> {
-    let session = Session::open_limited(data, Some(config.memory_limit))
-        .await
-        .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
+    // Only the tables the queries read: listing `depth` would cost time and memory for nothing.
+    let session =
+        Session::open_tables(data, Some(config.memory_limit), &[Table::BookTop, Table::Trades])
+            .await
+            .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
     // One partition per query: a window's stretches and its σ already run two at a time, one
     // per core (estimate::orders, estimate::window), and a single partition spares each query
     // its repartitioning, its partial aggregates and its merge of sorted partitions.
