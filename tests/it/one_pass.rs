@@ -135,16 +135,22 @@ fn one_pass_equals_the_sql_on_the_simulators_market() {
     }
 }
 
-/// The simulator's rows with each one's receive time moved by a deterministic pseudo-random
-/// delay of −40 ms to +3 s (so rows arrive out of venue-time order, some before they happened,
-/// and some after fit times that their venue time precedes), written in receive order.
-fn shuffled_tree(root: &Path, steps: i64) {
-    let mut market = Market::new(MarketParams::preset("ETH-USD"), 23);
+/// The simulator's ETH-USD rows for `steps` steps of 100 ms from T0 (3 ms receive delay).
+fn simulated(seed: u64, steps: i64) -> SimulatedRows {
+    let mut market = Market::new(MarketParams::preset("ETH-USD"), seed);
     let mut rows = SimulatedRows::new(3 * MS);
     rows.snapshot(&market, T0);
     for k in 1..=steps {
         rows.step(&mut market, T0 + k * 100 * MS, k + 1);
     }
+    rows
+}
+
+/// The simulator's rows with each one's receive time moved by a deterministic pseudo-random
+/// delay of −40 ms to +3 s (so rows arrive out of venue-time order, some before they happened,
+/// and some after fit times that their venue time precedes), written in receive order.
+fn shuffled_tree(root: &Path, steps: i64) {
+    let rows = simulated(23, steps);
     let delay = |i: usize| -> i64 {
         let h = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17);
         (h % 3_040) as i64 * MS - 40 * MS
@@ -214,12 +220,7 @@ fn one_pass_equals_the_sql_on_the_shipped_btcusdt_sample() {
 /// and every fourth frame sharing its venue time with the frame before it (so frames of one
 /// `ts_event` are ranked by receive time).
 fn gapped_tree(root: &Path, steps: i64) {
-    let mut market = Market::new(MarketParams::preset("ETH-USD"), 31);
-    let mut rows = SimulatedRows::new(3 * MS);
-    rows.snapshot(&market, T0);
-    for k in 1..=steps {
-        rows.step(&mut market, T0 + k * 100 * MS, k + 1);
-    }
+    let rows = simulated(31, steps);
     let silent = T0 + 600 * SEC..T0 + 4_800 * SEC;
     let mut tops: Vec<BookTopRow> =
         rows.book_top.into_iter().filter(|t| !silent.contains(&t.ts_event.as_nanos())).collect();
