@@ -22,7 +22,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{SessionConfig, SessionContext};
 use futures_util::StreamExt;
 
 use crate::model::{
@@ -250,7 +250,10 @@ fn table_context(
 ) -> Result<SessionContext, CalibrateError> {
     let wrap = |e| CalibrateError::Query { query, source: Box::new(e) };
     let table = MemTable::try_new(schema, vec![batches]).map_err(wrap)?;
-    let ctx = SessionContext::new();
+    // One partition: the rows are few (a window's σ buckets at most), a single partition sums
+    // them in one order every run, and a repartition would wait for runtime workers that the
+    // window's other queries keep busy.
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
     ctx.register_table(name, Arc::new(table)).map_err(wrap)?;
     Ok(ctx)
 }
