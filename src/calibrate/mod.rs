@@ -26,7 +26,7 @@ pub use crate::estimate::{
     STRETCH_NS,
 };
 use crate::model::{parse_duration, parse_time, EventTime, Price, RecvTime};
-use crate::storage::{CalibrationRow, Session, Table};
+use crate::storage::{CalibrationRow, Session};
 
 const AFTER_HELP: &str = "\
 Units: sigma in price/sqrt(s) (price = the market's quote currency, e.g. USDT), kappa in
@@ -225,11 +225,9 @@ async fn calibrate(
     data: &Path,
     config: &Config,
 ) -> anyhow::Result<Vec<(MarketKey, Vec<CalibrationRow>)>> {
-    // Only the tables the queries read: listing `depth` would cost time and memory for nothing.
-    let session =
-        Session::open_tables(data, Some(config.memory_limit), &[Table::BookTop, Table::Trades])
-            .await
-            .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
+    let session = Session::open_limited(data, Some(config.memory_limit))
+        .await
+        .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
     // One partition per query: a window's stretches and its σ already run two at a time, one
     // per core (estimate::orders, estimate::window), and a single partition spares each query
     // its repartitioning, its partial aggregates and its merge of sorted partitions.
