@@ -34,8 +34,20 @@ Exit codes: 0 ok, 1 problems found (verify), 2 error.";
 pub struct Cli {
     /// Root of the data tree: tables, journal and resume state live below it
     /// [default: ./data; `collect` also reads data_directory from config.json]
+    /// An S3 URL (s3://bucket/prefix) reads the tree from object storage; `collect` and
+    /// `import` then record into --spool and publish each committed part there.
     #[arg(long, global = true, value_name = "DIR", env = "MDKIT_DATA")]
     pub data: Option<PathBuf>,
+
+    /// With --data s3://…: the local folder `collect` and `import` keep the journal, state
+    /// and committed parts in, each part uploaded to the bucket once committed
+    #[arg(long, global = true, value_name = "DIR", env = "MDKIT_SPOOL")]
+    pub spool: Option<PathBuf>,
+
+    /// With --data s3://…: an S3-compatible server's URL (default: AWS, or $AWS_ENDPOINT_URL);
+    /// credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+    #[arg(long, global = true, value_name = "URL", env = "MDKIT_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
 
     /// More detail on stderr: -v info, -vv debug, -vvv trace (RUST_LOG, when set, wins)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -122,7 +134,26 @@ impl Cli {
 
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let data_dir = cli.data_dir();
+    let mut data_dir = cli.data_dir();
+    let remote = crate::storage::remote::is_remote(&data_dir);
+    if remote {
+        let url = data_dir.to_string_lossy().into_owned();
+        data_dir = crate::storage::remote::open(&url, cli.s3_endpoint.as_deref())?;
+    }
+    // With a remote tree, the recording commands write a local spool and upload from it.
+    let spool = || -> anyhow::Result<(PathBuf, Option<crate::storage::Uploader>)> {
+        if !remote {
+            return Ok((data_dir.clone(), None));
+        }
+        let spool = cli.spool.clone().ok_or_else(|| {
+            anyhow::anyhow!(
+                "--data {} needs --spool DIR: the local folder the journal, state and parts are kept in before they are uploaded",
+                data_dir.display()
+            )
+        })?;
+        let uploader = crate::storage::Uploader::new(&spool, &data_dir);
+        Ok((spool, Some(uploader)))
+    };
     let config_flag = match &cli.command {
         Command::Collect(a) => Some(a.config.as_deref()),
         Command::Backtest(a) => Some(a.config.as_deref()),
@@ -139,7 +170,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Sql(args) => crate::sql::run(&data_dir, args).map(|()| ExitCode::SUCCESS),
         Command::Collect(args) => {
-            crate::collect::run(cli.data.as_deref(), args).map(|()| ExitCode::SUCCESS)
+            let (data, upload) = spool()?;
+            let data = if remote { Some(data.as_path()) } else { cli.data.as_deref() };
+            crate::collect::run(data, upload, args).map(|()| ExitCode::SUCCESS)
         }
         Command::Calibrate(args) => {
             crate::calibrate::run(&data_dir, args).map(|()| ExitCode::SUCCESS)
@@ -148,9 +181,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::backtest::run(&data_dir, *args).map(|()| ExitCode::SUCCESS)
         }
         Command::Verify(args) => crate::verify::run(&data_dir, args),
+        Command::Compact(_) if remote => anyhow::bail!(
+            "compact --data {}: compacting a tree on object storage is not supported yet",
+            data_dir.display()
+        ),
         Command::Compact(args) => crate::compact::run(&data_dir, args),
         Command::Simulate(args) => crate::simulate::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Import(args) => crate::import::run(&data_dir, args).map(|()| ExitCode::SUCCESS),
+        Command::Import(args) => {
+            let (data, upload) = spool()?;
+            crate::import::run(&data, upload, args).map(|()| ExitCode::SUCCESS)
+        }
         Command::Spread(args) => crate::spread::run(&data_dir, args).map(|()| ExitCode::SUCCESS),
         Command::Completions { shell } => {
             // Into memory first: clap_complete panics on a failed write (`… | head`).

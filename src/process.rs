@@ -5,7 +5,7 @@
 /// Refuses a `--data` that is not a directory: a mistyped path would otherwise read as an
 /// empty tree and answer every question with nothing.
 pub fn require_data_dir(data: &std::path::Path) -> anyhow::Result<()> {
-    if !data.is_dir() {
+    if !crate::storage::remote::is_dir(data) {
         anyhow::bail!(
             "data directory {} does not exist: pass --data DIR (or set MDKIT_DATA)",
             data.display()

@@ -13,8 +13,10 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::estimate::MarketKey;
+use crate::storage::remote::{self, is_remote};
 use crate::storage::{
-    list, CalibrationRow, Listing, Rows, Selection, Table, TimeRange, Writer, WriterConfig,
+    list, CalibrationRow, Listing, Rows, Selection, Table, TimeRange, Uploader, Writer,
+    WriterConfig,
 };
 
 /// What a write did: rows written (new and carried over) and rows replaced.
@@ -63,13 +65,29 @@ pub fn write(data: &Path, key: &MarketKey, rows: &[CalibrationRow]) -> anyhow::R
     }
     let mut all: Vec<CalibrationRow> = carried.into_iter().chain(rows.iter().cloned()).collect();
     all.sort_by_key(|r| r.window_end);
+    // A remote tree gets its part written in a local folder first, then uploaded.
+    let spool = if is_remote(data) {
+        Some(tempfile::tempdir().context("cannot make a temporary folder for the upload")?)
+    } else {
+        None
+    };
+    let local = spool.as_ref().map_or(data, |dir| dir.path());
     let mut writer =
-        Writer::new(data, Table::Calibration, &key.venue, &key.market, WriterConfig::default())
+        Writer::new(local, Table::Calibration, &key.venue, &key.market, WriterConfig::default())
             .with_context(fail)?;
     writer.write(&CalibrationRow::to_batch(&key.venue, &key.market, &all)).with_context(fail)?;
-    writer.close().with_context(fail)?;
-    for path in old_parts {
-        std::fs::remove_file(&path)
+    let written = writer.close().with_context(fail)?;
+    // The new parts' paths in the tree: an upload under an old part's name replaced it.
+    let mut new_parts = written.clone();
+    if spool.is_some() {
+        Uploader::new(local, data).upload(&written).with_context(fail)?;
+        new_parts = written
+            .iter()
+            .filter_map(|p| p.strip_prefix(local).ok().map(|rel| data.join(rel)))
+            .collect();
+    }
+    for path in old_parts.into_iter().filter(|p| !new_parts.contains(p)) {
+        remote::delete(&path)
             .with_context(|| format!("cannot remove the replaced part {}", path.display()))?;
     }
     Ok(Written { rows: all.len(), replaced })

@@ -252,6 +252,7 @@ impl Config {
                 batch_rows: 4096,
                 keep_journal: !args.discard_journal,
                 retention: args.keep_journal.unwrap_or_default(),
+                upload: None,
             },
             commit_every: args.commit_every,
             sync_every: args.sync_every,
@@ -295,8 +296,15 @@ pub fn check_config(path: &Path) -> anyhow::Result<()> {
 }
 
 /// Runs the recorder until Ctrl+C, SIGTERM or `--duration`.
-pub fn run(data: Option<&Path>, args: Args) -> anyhow::Result<()> {
-    let config = Config::new(data, args)?;
+/// Records into `data`; with `upload`, each committed part is also published to a remote
+/// tree (`--data s3://…` records into the spool).
+pub fn run(
+    data: Option<&Path>,
+    upload: Option<crate::storage::Uploader>,
+    args: Args,
+) -> anyhow::Result<()> {
+    let mut config = Config::new(data, args)?;
+    config.market.upload = upload;
     let now = RecvTime::now();
     let mut markets = Vec::new();
     for name in &config.markets {

@@ -163,8 +163,15 @@ impl Config {
     }
 }
 
-pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
-    let config = Config::from_args(&args)?;
+/// Imports into `data`; with `upload`, each committed part is also published to a remote
+/// tree (`--data s3://…` imports into the spool).
+pub fn run(
+    data: &Path,
+    upload: Option<crate::storage::Uploader>,
+    args: Args,
+) -> anyhow::Result<()> {
+    let mut config = Config::from_args(&args)?;
+    config.market_config.upload = upload;
     let imported = match args.format {
         Format::HftbacktestRaw => import_raw(data, &args.files, &config)?,
         Format::Journal => journal::import(data, &args.files, &config)?,

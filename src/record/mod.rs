@@ -70,6 +70,9 @@ pub struct MarketConfig {
     pub keep_journal: bool,
     /// How much of the archive to keep (oldest archived segments go first).
     pub retention: Retention,
+    /// Where committed parts are published besides the local tree (`--data s3://…`):
+    /// uploaded at each checkpoint, upload then commit (`storage::Uploader`).
+    pub upload: Option<crate::storage::Uploader>,
 }
 
 impl Default for MarketConfig {
@@ -80,6 +83,7 @@ impl Default for MarketConfig {
             batch_rows: 4096,
             keep_journal: true,
             retention: Retention::All,
+            upload: None,
         }
     }
 }
@@ -136,6 +140,9 @@ pub struct Market {
     writers: [Writer; 4],
     state: State,
     parts_published: u64,
+    /// Whether parts of the spool may not be uploaded yet (at the start, and after a failed
+    /// upload): the next checkpoint then uploads every part the ledgers do not name.
+    upload_behind: bool,
     /// Rows the state file counted when this run opened the market.
     rows_at_open: u64,
     /// The log lines for refused frames (rate-limited).
@@ -236,6 +243,7 @@ impl Market {
             rows_at_open: state.rows.values().sum(),
             state,
             parts_published: 0,
+            upload_behind: true,
             refusals: refusals::Refusals::default(),
             rows_received: 0,
             stale_timeouts: 0,
@@ -411,12 +419,40 @@ impl Market {
             }
         }
         self.parts_published += staged.len() as u64;
+        self.upload(&staged);
         Ok(Published { parts: staged.len(), rows: staged.iter().map(|s| s.rows).sum() })
     }
 
     /// Final checkpoint: everything handled is published and the state saved.
     pub fn close(mut self) -> Result<Published, RecordError> {
+        // The last upload looks at the whole market (its stored contract included).
+        self.upload_behind = true;
         self.checkpoint()
+    }
+}
+
+impl Market {
+    /// Publishes the parts just committed to the remote tree, if there is one. A failed
+    /// upload stops nothing: the parts stay in the spool and the next checkpoint (or the
+    /// next run) uploads every part not yet uploaded.
+    fn upload(&mut self, staged: &[Staged]) {
+        let Some(uploader) = &self.config.upload else { return };
+        let result = if self.upload_behind {
+            uploader.catch_up(&TABLES, self.venue.name(), &self.market)
+        } else {
+            uploader.upload(&staged.iter().map(|s| s.path.clone()).collect::<Vec<_>>())
+        };
+        match result {
+            Ok(_) => self.upload_behind = false,
+            Err(e) => {
+                tracing::warn!(
+                    market = %self.market,
+                    "cannot upload to {}: {e}; the parts stay in the spool and are uploaded at the next checkpoint",
+                    uploader.remote().display()
+                );
+                self.upload_behind = true;
+            }
+        }
     }
 }
 

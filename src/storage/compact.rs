@@ -134,6 +134,13 @@ pub fn compact_partition(
 ) -> Result<Result<Compacted, Skipped>, StorageError> {
     clear_staging(root, partition)?;
     let dir = partition.dir(root);
+    if dir.join(super::LEDGER).exists() {
+        return Err(StorageError::Refused(format!(
+            "{}: its parts were published to object storage ({} names them), and a compacted part would be published beside them: not compacted",
+            dir.display(),
+            super::LEDGER
+        )));
+    }
     let (parts, names) = read_partition(&dir, partition)?;
     if parts.len() <= 1 || names.iter().all(|n| is_compact_name(n)) {
         return Ok(Err(Skipped::AlreadyCompact { parts: parts.len() }));

@@ -41,7 +41,9 @@ impl StoredContract {
     /// The stored contract of `venue`/`market`, or `None` when there is none.
     pub fn load(root: &Path, venue: &str, market: &str) -> Result<Option<Self>, ContractFileError> {
         let path = Self::path(root, venue, market);
-        let text = match fs::read_to_string(&path) {
+        let text = match super::remote::read(&path)
+            .and_then(|b| String::from_utf8(b.to_vec()).map_err(io::Error::other))
+        {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(ContractFileError::Io { path, source }),

@@ -13,7 +13,7 @@
 //! the listing's part search and other tools' `*.parquet` globs never take it for a part.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::Path;
 
@@ -54,10 +54,10 @@ pub fn append(dir: &Path, entries: &[Entry]) -> io::Result<()> {
 /// there is none. Lines that do not parse — a torn last line — are skipped.
 pub fn read(dir: &Path) -> HashMap<String, Entry> {
     let mut out = HashMap::new();
-    let Ok(file) = File::open(dir.join(MANIFEST)) else {
+    let Ok(bytes) = super::remote::read(&dir.join(MANIFEST)) else {
         return out;
     };
-    for line in BufReader::new(file).lines() {
+    for line in BufReader::new(bytes.as_ref()).lines() {
         let Ok(line) = line else { break };
         if let Ok(entry) = serde_json::from_str::<Entry>(&line) {
             out.insert(entry.name.clone(), entry);

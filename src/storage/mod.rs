@@ -17,9 +17,11 @@ pub mod manifest;
 mod part;
 mod path;
 mod reader;
+pub mod remote;
 mod rows;
 mod schema;
 mod session;
+mod upload;
 mod writer;
 
 pub use compact::{
@@ -48,6 +50,7 @@ pub use schema::{
     SCHEMA_VERSION,
 };
 pub use session::{partition_columns, sql_schema, Session};
+pub use upload::{Uploader, CRASH_AFTER_UPLOAD, LEDGER};
 pub use writer::{publish, Staged, Writer, WriterConfig};
 
 /// What can go wrong in the storage layer; every variant names the file or table at fault.

@@ -4,17 +4,17 @@
 //! A part that fails any check becomes a [`BadPart`] whose message names the file and says
 //! what is wrong in one line; callers skip it and read the rest of the tree.
 
+use std::cell::Cell;
 use std::fmt;
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::statistics::Statistics;
 
 use super::foreign::Foreign;
 use super::path::Partition;
+use super::remote::PartFile;
 use super::schema::{schema_difference, META_SCHEMA_VERSION, META_TABLE, SCHEMA_VERSION};
 
 /// A file in the tree that cannot be read as a part of its table.
@@ -106,21 +106,25 @@ impl PartInfo {
 
 const MAGIC: &[u8; 4] = b"PAR1";
 
-/// Footers read by [`inspect`] in this process (for tests of the catalog).
-static FOOTER_READS: AtomicU64 = AtomicU64::new(0);
+thread_local! {
+    /// Footers read by [`inspect`] on this thread (for tests of the catalog: a count per
+    /// thread is exact while other tests list other trees on theirs).
+    static FOOTER_READS: Cell<u64> = const { Cell::new(0) };
+}
 
-/// How many part footers this process has read so far.
+/// How many part footers this thread has read so far ([`super::list`] reads them on the
+/// calling thread).
 pub fn footer_reads() -> u64 {
-    FOOTER_READS.load(Ordering::Relaxed)
+    FOOTER_READS.with(Cell::get)
 }
 
 /// Reads and checks a part's footer.
 pub fn inspect(path: &Path, partition: &Partition) -> Result<PartInfo, BadPart> {
-    FOOTER_READS.fetch_add(1, Ordering::Relaxed);
+    FOOTER_READS.with(|n| n.set(n.get() + 1));
     let bad = |kind: BadKind, reason: String| BadPart::new(path, kind, reason);
-    let mut file =
-        File::open(path).map_err(|e| bad(BadKind::Unreadable, format!("cannot open: {e}")))?;
-    check_magic(&mut file).map_err(|(kind, reason)| bad(kind, reason))?;
+    let file =
+        PartFile::open(path).map_err(|e| bad(BadKind::Unreadable, format!("cannot open: {e}")))?;
+    check_magic(&file).map_err(|(kind, reason)| bad(kind, reason))?;
     let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|e| bad(BadKind::Unreadable, format!("corrupt Parquet footer: {e}")))?;
     let table = partition.table;
@@ -183,18 +187,16 @@ pub fn inspect(path: &Path, partition: &Partition) -> Result<PartInfo, BadPart> 
 }
 
 /// Tells "not Parquet at all" from "Parquet cut short" before the footer parser does.
-fn check_magic(file: &mut File) -> Result<(), (BadKind, String)> {
-    let unreadable = |e: std::io::Error| (BadKind::Unreadable, format!("cannot read: {e}"));
-    let len = file.metadata().map_err(unreadable)?.len();
-    let mut head = [0u8; 4];
-    let mut tail = [0u8; 4];
+fn check_magic(file: &PartFile) -> Result<(), (BadKind, String)> {
+    let unreadable =
+        |e: parquet::errors::ParquetError| (BadKind::Unreadable, format!("cannot read: {e}"));
+    let len = file.len();
     if len == 0 {
         return Err((BadKind::Unreadable, "empty file (0 bytes)".into()));
     }
-    if len >= 4 {
-        file.read_exact(&mut head).map_err(unreadable)?;
-    }
-    if len < 4 || &head != MAGIC {
+    let head =
+        if len >= 4 { file.get_bytes(0, 4).map_err(unreadable)? } else { Default::default() };
+    if len < 4 || head.as_ref() != MAGIC {
         return Err((
             BadKind::Unreadable,
             format!("not a Parquet file ({len} bytes, no PAR1 header)"),
@@ -206,11 +208,9 @@ fn check_magic(file: &mut File) -> Result<(), (BadKind, String)> {
             format!("truncated Parquet file ({len} bytes, no footer)"),
         ));
     }
-    file.seek(SeekFrom::End(-4)).map_err(unreadable)?;
-    file.read_exact(&mut tail).map_err(unreadable)?;
-    if &tail != MAGIC {
+    let tail = file.get_bytes(len - 4, 4).map_err(unreadable)?;
+    if tail.as_ref() != MAGIC {
         return Err((BadKind::Truncated, format!("truncated Parquet file ({len} bytes, footer missing): was it copied or written completely?")));
     }
-    file.seek(SeekFrom::Start(0)).map_err(unreadable)?;
     Ok(())
 }

@@ -127,12 +127,12 @@ pub fn find_parts(root: &Path, table: Table, filter: &PartFilter<'_>) -> io::Res
                 }
                 let partition =
                     Partition { table, venue: venue.clone(), market: market.clone(), date };
-                for name in sorted_names(&date_dir)? {
+                for (name, is_dir) in super::remote::entries(&date_dir)? {
                     let path = date_dir.join(&name);
                     if name.starts_with('.') {
                         continue;
                     }
-                    if path.is_dir() {
+                    if is_dir {
                         found.strays.extend(all_files(&path, "not in a date= folder")?);
                     } else if is_part_name(&name) {
                         found.parts.push(PartPath { path, partition: partition.clone() });
@@ -153,12 +153,12 @@ fn stray(path: &Path, why: &str) -> BadPart {
 /// Every visible file at or below `dir`, as strays.
 fn all_files(dir: &Path, why: &str) -> io::Result<Vec<BadPart>> {
     let mut out = Vec::new();
-    for name in sorted_names(dir)? {
+    for (name, is_dir) in super::remote::entries(dir)? {
         if name.starts_with('.') {
             continue;
         }
         let path = dir.join(&name);
-        if path.is_dir() {
+        if is_dir {
             out.extend(all_files(&path, why)?);
         } else {
             out.push(stray(&path, why));
@@ -200,32 +200,18 @@ fn hive_dirs(dir: &Path, key: &str) -> io::Result<(Vec<(String, PathBuf)>, Vec<B
     let prefix = format!("{key}=");
     let mut found = Vec::new();
     let mut strays = Vec::new();
-    for name in sorted_names(dir)? {
+    for (name, is_dir) in super::remote::entries(dir)? {
         if name.starts_with('.') {
             continue;
         }
         let path = dir.join(&name);
-        match (name.strip_prefix(&prefix), path.is_dir()) {
+        match (name.strip_prefix(&prefix), is_dir) {
             (Some(value), true) => found.push((value.to_owned(), path)),
             (_, true) => strays.extend(all_files(&path, &format!("not in a {key}= folder"))?),
             (_, false) => strays.push(stray(&path, &format!("not in a {key}= folder"))),
         }
     }
     Ok((found, strays))
-}
-
-fn sorted_names(dir: &Path) -> io::Result<Vec<String>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut names = Vec::new();
-    for entry in entries {
-        names.push(entry?.file_name().to_string_lossy().into_owned());
-    }
-    names.sort();
-    Ok(names)
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -225,7 +224,7 @@ fn outside(
     };
     let Some(entry) = manifests[i].1.get(name) else { return false };
     let Some((lo, hi)) = entry.time else { return false };
-    let same_size = std::fs::metadata(path).is_ok_and(|m| m.len() == entry.bytes);
+    let same_size = super::remote::size(path).is_ok_and(|len| len == entry.bytes);
     same_size && !range.overlaps(lo, hi)
 }
 
@@ -305,7 +304,8 @@ impl Scan {
 
     /// Opens a part and positions it on its first selected row; `None` if it has none.
     fn open(&self, part: PartInfo) -> Result<Option<PartStream>, StorageError> {
-        let file = File::open(&part.path).map_err(|e| StorageError::io(&part.path, e))?;
+        let file = super::remote::PartFile::open_whole(&part.path)
+            .map_err(|e| StorageError::io(&part.path, e))?;
         let groups: Vec<usize> = part
             .row_groups
             .iter()

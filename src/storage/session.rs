@@ -105,7 +105,21 @@ impl Session {
         root: &Path,
         memory_limit: Option<u64>,
     ) -> Result<Session, StorageError> {
-        let root = std::path::absolute(root).map_err(|e| StorageError::io(root, e))?;
+        let remote = super::remote::is_remote(root);
+        let root = if remote {
+            root.to_path_buf()
+        } else {
+            std::path::absolute(root).map_err(|e| StorageError::io(root, e))?
+        };
+        // Object keys of the tree's files: absolute paths, or keys in the bucket.
+        let key = |path: &Path| {
+            if remote {
+                super::remote::key_of(path)
+            } else {
+                StorePath::from_absolute_path(path)
+                    .map_err(|e| StorageError::Config(format!("{}: {e}", path.display())))
+            }
+        };
         let config = SessionConfig::new().with_information_schema(true);
         let ctx = match memory_limit {
             None => SessionContext::new_with_config(config),
@@ -129,15 +143,10 @@ impl Session {
             let listing = list(&root, table, &Selection::default())?;
             skipped.extend(listing.bad);
             for part in &listing.parts {
-                let location = StorePath::from_absolute_path(&part.path)
-                    .map_err(|e| StorageError::Config(format!("{}: {e}", part.path.display())))?;
-                allowed.insert(location);
+                allowed.insert(key(&part.path)?);
             }
             let table_dir = root.join(table.name());
-            tables.push(
-                StorePath::from_absolute_path(&table_dir)
-                    .map_err(|e| StorageError::Config(format!("{}: {e}", table_dir.display())))?,
-            );
+            tables.push(key(&table_dir)?);
             let provider = if listing.parts.is_empty() {
                 Arc::new(
                     MemTable::try_new(sql_schema(table), vec![vec![]])
@@ -169,8 +178,14 @@ impl Session {
             };
             ctx.register_table(table.name(), provider).map_err(StorageError::datafusion)?;
         }
-        let store = VettedStore { inner: LocalFileSystem::new(), allowed, tables };
-        ctx.register_object_store(ObjectStoreUrl::local_filesystem().as_ref(), Arc::new(store));
+        let (url, inner) = if remote {
+            let (url, store) = super::remote::store_for(&root)?;
+            (ObjectStoreUrl::parse(url).map_err(StorageError::datafusion)?, store)
+        } else {
+            (ObjectStoreUrl::local_filesystem(), Arc::new(LocalFileSystem::new()) as _)
+        };
+        let store = VettedStore { inner, allowed, tables };
+        ctx.register_object_store(url.as_ref(), Arc::new(store));
         Ok(Session { ctx, root, skipped })
     }
 }
@@ -195,11 +210,11 @@ fn normalizing_view(
     Ok(Arc::new(ViewTable::new(plan, None)))
 }
 
-/// The local file system, listing under the table folders only the parts the listing
-/// accepted: strays, broken and foreign-schema files stay invisible to DataFusion.
+/// The tree's store (the local file system or a bucket), listing under the table folders
+/// only the parts the listing accepted: strays, broken and foreign-schema files stay invisible to DataFusion.
 #[derive(Debug)]
 struct VettedStore {
-    inner: LocalFileSystem,
+    inner: Arc<dyn ObjectStore>,
     allowed: HashSet<StorePath>,
     tables: Vec<StorePath>,
 }

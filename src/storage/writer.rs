@@ -146,6 +146,13 @@ impl Writer {
         market: &str,
         config: WriterConfig,
     ) -> Result<Self, StorageError> {
+        let root = root.into();
+        if super::remote::is_remote(&root) {
+            return Err(StorageError::Config(format!(
+                "{}: parts are written to a local tree and uploaded from it (storage::Uploader), never to object storage directly",
+                root.display()
+            )));
+        }
         check_name("venue", venue)?;
         check_name("market", market)?;
         if config.row_group_rows == 0 || config.part_max_rows == 0 || config.part_max_age.is_zero()
@@ -156,7 +163,7 @@ impl Writer {
         }
         let props = writer_properties(table, &config)?;
         Ok(Self {
-            root: root.into(),
+            root,
             table,
             venue: venue.to_owned(),
             market: market.to_owned(),

@@ -7,7 +7,6 @@
 //! without a row.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 
 use arrow::array::{Array, Int64Array, RecordBatch, TimestampNanosecondArray, UInt32Array};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -110,7 +109,7 @@ fn rows_in(
         start += g.rows;
     }
     let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
-        File::open(&part.path)?,
+        crate::storage::remote::PartFile::open(&part.path)?,
         part.metadata.clone(),
     );
     let mask = ProjectionMask::roots(builder.parquet_schema(), indices);

@@ -152,7 +152,7 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
 
 /// Checks every selected market under `root`.
 pub fn verify(root: &Path, config: &Config) -> Result<Report, VerifyError> {
-    if !root.is_dir() {
+    if !crate::storage::remote::is_dir(root) {
         return Err(VerifyError::NoDataDir(root.to_path_buf()));
     }
     let selection = Selection {
