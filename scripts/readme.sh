@@ -14,7 +14,8 @@ target=${CARGO_TARGET_DIR:-$root/target}
 cargo build --bin mdkit
 bin=$target/debug/mdkit
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+s3_pid=
+trap 'rm -rf "$work"; [ -z "$s3_pid" ] || kill "$s3_pid" 2>/dev/null || true' EXIT
 
 mkdir -p "$work/sample" "$work/eth" "$work/home/.local/share/bash-completion/completions"
 cp -r data "$work/sample/data"
@@ -30,6 +31,31 @@ fi
 calibration "$work/demo.log" | sed -n 2,3p
 echo "demo ok: both runs printed the same calibration"
 
+# Lines over s3:// read the demo's tree from a local S3-compatible server (s3s-fs, which
+# .ci/run installs): started on first use, on 127.0.0.1 with an OS-assigned port, serving a
+# copy of the ETH-USD tree as the bucket mdkit-demo, prefix eth.
+s3_env=()
+start_s3() {
+    [ -n "$s3_pid" ] && return 0
+    local server=${MDKIT_S3S_FS:-$(command -v s3s-fs || true)}
+    [ -n "$server" ] || return 1
+    mkdir -p "$work/s3/mdkit-demo"
+    cp -r "$work/eth/data" "$work/s3/mdkit-demo/eth"
+    mkfifo "$work/s3.out"
+    RUST_LOG=info NO_COLOR=1 "$server" --host 127.0.0.1 --port 0 --access-key demo \
+        --secret-key demo-secret "$work/s3" > "$work/s3.out" 2>/dev/null &
+    s3_pid=$!
+    local line endpoint= fd
+    exec {fd}< "$work/s3.out"
+    while read -r line <&"$fd"; do
+        case "$line" in *"server is running at "*) endpoint=${line##*server is running at }; break ;; esac
+    done
+    cat <&"$fd" > /dev/null &   # keeps draining its log
+    [ -n "$endpoint" ] || return 1
+    s3_env=(AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo-secret AWS_REGION=us-east-1
+            "MDKIT_S3_ENDPOINT=${endpoint%% *}")
+}
+
 # The README's bash blocks, `mdkit` lines only.
 mapfile -t lines < <(awk '/^```bash/{on=1; next} /^```/{on=0} on && (/^mdkit / || /[|] mdkit /)' README.md)
 ran=0
@@ -38,6 +64,13 @@ for line in "${lines[@]}"; do
         *"needs the network"*) echo "skipped: $line  (needs the network)"; continue ;;
         "mdkit collect "*|"mdkit simulate "*)
             echo "covered by scripts/demo.sh above: $line"; continue ;;
+        *s3://*collect*)
+            echo "covered by tests/it/object_storage.rs: $line"; continue ;;
+        *s3://*)
+            if ! start_s3; then
+                echo "skipped: $line  (needs s3s-fs: cargo install s3s-fs --features binary)"; continue
+            fi
+            dir=$work/eth ;;
         "mdkit import spot/"*)
             shared=$root/../shared/realdata/hftbacktest-binance/spot
             if [ ! -d "$shared" ]; then
@@ -56,7 +89,7 @@ for line in "${lines[@]}"; do
         *) dir=$work/sample ;;
     esac
     echo "== $line   (in $(basename "$dir"))"
-    if ! (cd "$dir" && HOME=$work/home PATH="$(dirname "$bin"):$PATH" \
+    if ! (cd "$dir" && env "${s3_env[@]}" HOME=$work/home PATH="$(dirname "$bin"):$PATH" \
             bash -euo pipefail -c "$line" > "$work/out" 2> "$work/err"); then
         echo "FAILED: $line" >&2
         cat "$work/out" "$work/err" >&2

@@ -34,6 +34,7 @@ mod layering;
 mod live;
 mod messy;
 mod metrics;
+mod object_storage;
 mod okx;
 mod okx_live;
 mod one_pass;
