@@ -172,7 +172,10 @@ fn a_recording_published_to_s3_reads_there_as_in_its_spool() {
     let Some(s3) = S3::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (log, spool) = (dir.path().join("log"), dir.path().join("spool"));
-    let mut sim = Sim::start(&log, &["--speed", "30", "--duration", "10m", "--seed", "21"]);
+    let mut sim = Sim::start(
+        &log,
+        &["--speed", "30", "--duration", "10m", "--seed", "21", "--backlog", "80000"],
+    );
     let collector = collect(&s3, &spool, &sim.url, false);
     sim.wait();
     interrupt(collector);
@@ -234,7 +237,10 @@ fn collect_stopped_between_an_upload_and_its_commit_publishes_each_part_once() {
     let Some(s3) = S3::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (log, spool) = (dir.path().join("log"), dir.path().join("spool"));
-    let mut sim = Sim::start(&log, &["--speed", "30", "--duration", "6m", "--seed", "22"]);
+    let mut sim = Sim::start(
+        &log,
+        &["--speed", "30", "--duration", "6m", "--seed", "22", "--backlog", "80000"],
+    );
 
     // The first recorder dies right after its first PUT, before the ledger line.
     let status = collect(&s3, &spool, &sim.url, true).wait().unwrap();
