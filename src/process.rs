@@ -5,6 +5,16 @@
 /// Refuses a `--data` that is not a directory: a mistyped path would otherwise read as an
 /// empty tree and answer every question with nothing.
 pub fn require_data_dir(data: &std::path::Path) -> anyhow::Result<()> {
+    if crate::storage::remote::is_remote(data) {
+        return match crate::storage::remote::entries(data) {
+            Ok(found) if !found.is_empty() => Ok(()),
+            Ok(_) => anyhow::bail!(
+                "nothing is stored under {}: check the bucket and prefix of --data",
+                data.display()
+            ),
+            Err(e) => anyhow::bail!("cannot list {}: {e}", data.display()),
+        };
+    }
     if !crate::storage::remote::is_dir(data) {
         anyhow::bail!(
             "data directory {} does not exist: pass --data DIR (or set MDKIT_DATA)",

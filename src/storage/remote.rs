@@ -242,11 +242,16 @@ pub fn delete(path: &Path) -> io::Result<()> {
     block(async move { client.delete(&key).await }).map_err(io_error)
 }
 
+/// Bytes of a remote part's end fetched with its size: a footer of mdkit's parts fits, so
+/// checking a part costs this GET and the one for its first bytes.
+const TAIL_BYTES: u64 = 64 * 1024;
+
 /// A part opened for reading: a local file, a remote one read by range requests (a
-/// footer), or a remote one fetched whole (a scan: one request instead of one per page).
+/// footer: its last [`TAIL_BYTES`] fetched at once, the rest on demand), or a remote one
+/// fetched whole (a scan: one request instead of one per page).
 pub enum PartFile {
     Local(fs::File),
-    Remote { path: PathBuf, len: u64 },
+    Remote { path: PathBuf, len: u64, tail: Bytes },
     Fetched(Bytes),
 }
 
@@ -254,7 +259,13 @@ impl PartFile {
     /// Opens a part to read its footer.
     pub fn open(path: &Path) -> io::Result<PartFile> {
         if is_remote(path) {
-            Ok(PartFile::Remote { path: path.to_path_buf(), len: size(path)? })
+            let len = size(path)?;
+            let tail = if len == 0 {
+                Bytes::new()
+            } else {
+                read_range(path, len.saturating_sub(TAIL_BYTES)..len)?
+            };
+            Ok(PartFile::Remote { path: path.to_path_buf(), len, tail })
         } else {
             fs::File::open(path).map(PartFile::Local)
         }
@@ -286,7 +297,7 @@ impl ChunkReader for PartFile {
     fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
         match self {
             PartFile::Local(file) => Ok(Box::new(file.get_read(start)?)),
-            PartFile::Remote { path, len } => Ok(Box::new(
+            PartFile::Remote { path, len, .. } => Ok(Box::new(
                 read_range(path, start..*len)
                     .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))?
                     .reader(),
@@ -298,8 +309,16 @@ impl ChunkReader for PartFile {
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
         match self {
             PartFile::Local(file) => file.get_bytes(start, length),
-            PartFile::Remote { path, .. } => read_range(path, start..start + length as u64)
-                .map_err(|e| parquet::errors::ParquetError::External(Box::new(e))),
+            PartFile::Remote { path, len, tail } => {
+                let tail_start = len - tail.len() as u64;
+                let end = start + length as u64;
+                if start >= tail_start && end <= *len {
+                    let at = (start - tail_start) as usize;
+                    return Ok(tail.slice(at..at + length));
+                }
+                read_range(path, start..end)
+                    .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
+            }
             PartFile::Fetched(bytes) => bytes.get_bytes(start, length),
         }
     }

@@ -131,6 +131,10 @@ impl Config {
 
 pub fn run(data: &Path, args: Args) -> anyhow::Result<ExitCode> {
     let mut config = Config::from_args(&args, RecvTime::now())?;
+    if crate::storage::remote::is_remote(data) {
+        // A bucket that cannot be listed says why (keys, endpoint, bucket name).
+        crate::process::require_data_dir(data)?;
+    }
     config.progress = std::io::stderr().is_terminal();
     let report = verify(data, &config)?;
     let stdout = std::io::stdout();

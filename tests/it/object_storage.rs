@@ -300,3 +300,30 @@ fn parts_named(root: &Path, name: &str) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn a_wrong_bucket_prefix_key_or_missing_spool_is_one_line_naming_it() {
+    let Some(s3) = S3::start() else { return };
+    let fail = |mut command: Command, args: &[&str]| {
+        let out = command.args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        err
+    };
+    // Nothing under the prefix yet.
+    let err = fail(s3.mdkit(), &["sql", "SELECT 1"]);
+    assert!(err.contains("nothing is stored under s3://mdkit/rec"), "{err}");
+    // A wrong secret: the server's own reason.
+    let mut wrong = s3.mdkit();
+    wrong.env("AWS_SECRET_ACCESS_KEY", "not-it");
+    let err = fail(wrong, &["verify"]);
+    assert!(
+        err.contains("cannot list s3://mdkit/rec") && err.contains("SignatureDoesNotMatch"),
+        "{err}"
+    );
+    // Recording into a bucket needs a local spool.
+    let err = fail(s3.mdkit(), &["collect", MARKET, "--url", "ws://127.0.0.1:9"]);
+    assert!(err.contains("needs --spool DIR"), "{err}");
+    assert!(!Path::new("s3:").exists(), "a remote path was written as a local folder");
+}
