@@ -91,35 +91,29 @@ fn build(bucket: &Bucket) -> Result<AmazonS3, StorageError> {
 /// A new client for the bucket of the remote `root`, and the bucket's URL (`s3://bucket`),
 /// for DataFusion to register: its requests then run on the query runtime.
 pub fn store_for(root: &Path) -> Result<(String, Arc<dyn ObjectStore>), StorageError> {
-    let (bucket, _) = locate(root).map_err(|e| StorageError::io(root, e))?;
+    let (bucket, _, _) = locate(root).map_err(|e| StorageError::io(root, e))?;
     let store = build(&bucket)?;
     Ok((format!("{SCHEME}{}", bucket.name), Arc::new(store)))
 }
 
 /// The object key of a remote path (`s3://bucket/a/b` → `a/b`).
 pub fn key_of(path: &Path) -> Result<Key, StorageError> {
-    locate(path).map(|(_, key)| key).map_err(|e| StorageError::io(path, e))
+    locate(path).map(|(_, _, key)| key).map_err(|e| StorageError::io(path, e))
 }
 
-fn locate(path: &Path) -> io::Result<(Bucket, Key)> {
+/// The bucket of a remote path, its shared client, and the path's key in it.
+fn locate(path: &Path) -> io::Result<(Bucket, Arc<AmazonS3>, Key)> {
     let text = path.to_str().and_then(|s| s.strip_prefix(SCHEME)).ok_or_else(|| {
         io::Error::new(io::ErrorKind::InvalidInput, "not an s3:// path".to_string())
     })?;
     let (name, key) = text.split_once('/').unwrap_or((text, ""));
     let buckets = BUCKETS.lock().unwrap_or_else(|e| e.into_inner());
-    let (bucket, _) = buckets.iter().find(|(b, _)| b.name == name).ok_or_else(|| {
+    let (bucket, client) = buckets.iter().find(|(b, _)| b.name == name).ok_or_else(|| {
         io::Error::other(format!("bucket {name} was not opened (pass --data s3://{name}/…)"))
     })?;
     let key = Key::parse(key.trim_matches('/'))
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-    Ok((bucket.clone(), key))
-}
-
-fn client(path: &Path) -> io::Result<(Arc<AmazonS3>, Key)> {
-    let (bucket, key) = locate(path)?;
-    let buckets = BUCKETS.lock().unwrap_or_else(|e| e.into_inner());
-    let client = buckets.iter().find(|(b, _)| *b == bucket).map(|(_, c)| Arc::clone(c));
-    client.map(|c| (c, key)).ok_or_else(|| io::Error::other("bucket closed"))
+    Ok((bucket.clone(), Arc::clone(client), key))
 }
 
 /// Runs a request on the object-storage runtime and waits for it from this thread.
@@ -152,7 +146,7 @@ fn io_error(e: object_store::Error) -> io::Error {
 pub fn entries(dir: &Path) -> io::Result<Vec<(String, bool)>> {
     let mut out = Vec::new();
     if is_remote(dir) {
-        let (client, key) = client(dir)?;
+        let (_, client, key) = locate(dir)?;
         let prefix = (!key.as_ref().is_empty()).then_some(key);
         let listed = block(async move { client.list_with_delimiter(prefix.as_ref()).await })
             .map_err(io_error)?;
@@ -203,7 +197,7 @@ pub fn size(path: &Path) -> io::Result<u64> {
         return Ok(*size);
     }
     drop(known);
-    let (client, key) = client(path)?;
+    let (_, client, key) = locate(path)?;
     block(async move { client.head(&key).await }).map(|m| m.size).map_err(io_error)
 }
 
@@ -212,13 +206,13 @@ pub fn read(path: &Path) -> io::Result<Bytes> {
     if !is_remote(path) {
         return fs::read(path).map(Bytes::from);
     }
-    let (client, key) = client(path)?;
+    let (_, client, key) = locate(path)?;
     block(async move { client.get(&key).await?.bytes().await }).map_err(io_error)
 }
 
 /// Bytes `range` of a file.
 fn read_range(path: &Path, range: Range<u64>) -> io::Result<Bytes> {
-    let (client, key) = client(path)?;
+    let (_, client, key) = locate(path)?;
     block(async move { client.get_range(&key, range).await }).map_err(io_error)
 }
 
@@ -227,7 +221,7 @@ pub fn write(path: &Path, bytes: Bytes) -> io::Result<()> {
     if !is_remote(path) {
         return fs::write(path, &bytes);
     }
-    let (client, key) = client(path)?;
+    let (_, client, key) = locate(path)?;
     block(async move { client.put(&key, PutPayload::from(bytes)).await })
         .map(drop)
         .map_err(io_error)
@@ -238,7 +232,7 @@ pub fn delete(path: &Path) -> io::Result<()> {
     if !is_remote(path) {
         return fs::remove_file(path);
     }
-    let (client, key) = client(path)?;
+    let (_, client, key) = locate(path)?;
     block(async move { client.delete(&key).await }).map_err(io_error)
 }
 

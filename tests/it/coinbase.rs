@@ -87,21 +87,7 @@ fn every_product_replays_into_a_book_that_never_crosses_with_contiguous_trade_id
 /// Every part file of `table` for `market` under `root`, in name order.
 fn parts(root: &Path, table: &str, market: &str) -> Vec<std::path::PathBuf> {
     let dir = root.join(table).join("venue=coinbase-exchange").join(format!("market={market}"));
-    let mut out = Vec::new();
-    let mut stack = vec![dir];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "parquet") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
+    crate::common::files_under(&dir, &|name| name.ends_with(".parquet"))
 }
 
 fn rows(root: &Path, table: &str, market: &str) -> usize {

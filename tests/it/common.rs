@@ -77,6 +77,26 @@ pub fn copy_tree(from: &Path, to: &Path, keep: &dyn Fn(&Path) -> bool) {
     }
 }
 
+/// The files at or below `root` whose names `keep` accepts, sorted (none if `root` is
+/// missing).
+pub fn files_under(root: &Path, keep: &dyn Fn(&str) -> bool) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().and_then(|n| n.to_str()).is_some_and(keep) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// `../shared/fixtures/<rel>` beside the checkout, or `None` with a visible "skipped" line
 /// when it is absent (a user's clone has no `../shared`).
 pub fn shared_fixtures(rel: &str) -> Option<std::path::PathBuf> {

@@ -9,9 +9,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-use mdkit::storage::CRASH_AFTER_UPLOAD;
+use mdkit::storage::{CRASH_AFTER_UPLOAD, LEDGER};
 
-use crate::common::stdout;
+use crate::common::{files_under, stdout};
 use crate::live::Sim;
 
 const BUCKET: &str = "mdkit";
@@ -113,22 +113,12 @@ fn run(mut command: Command, args: &[&str]) -> Output {
 
 /// Every committed part under `root`, by path relative to it, with its bytes.
 fn parts(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if path.is_dir() {
-                stack.push(path);
-            } else if name.starts_with("part-") && name.ends_with(".parquet") {
-                let bytes = std::fs::read(&path).unwrap();
-                out.insert(path.strip_prefix(root).unwrap().to_path_buf(), bytes);
-            }
-        }
-    }
-    out
+    let is_part = |name: &str| name.starts_with("part-") && name.ends_with(".parquet");
+    let files = files_under(root, &is_part);
+    files
+        .into_iter()
+        .map(|p| (p.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&p).unwrap()))
+        .collect()
 }
 
 /// `mdkit collect` of the simulator into the bucket through `spool`.
@@ -247,7 +237,7 @@ fn collect_stopped_between_an_upload_and_its_commit_publishes_each_part_once() {
     assert_eq!(status.code(), None, "collect should have died: {status}");
     let first = parts(&s3.tree());
     assert_eq!(first.len(), 1, "{:?}", first.keys());
-    let ledgers = parts_named(&spool, mdkit::storage::LEDGER);
+    let ledgers = files_under(&spool, &|n| n == LEDGER);
     assert!(ledgers.iter().all(|l| std::fs::read_to_string(l).unwrap().is_empty()), "{ledgers:?}");
 
     // The next run uploads that part again and the rest once.
@@ -262,7 +252,7 @@ fn collect_stopped_between_an_upload_and_its_commit_publishes_each_part_once() {
     assert_eq!(here.get(name), Some(bytes), "the first upload is the committed part");
     // Each part is in its ledger once.
     let mut named = Vec::new();
-    for ledger in parts_named(&spool, mdkit::storage::LEDGER) {
+    for ledger in files_under(&spool, &|n| n == LEDGER) {
         let dir = ledger.parent().unwrap().to_path_buf();
         let text = std::fs::read_to_string(&ledger).unwrap();
         named.extend(text.lines().map(|name| dir.join(name)));
@@ -281,24 +271,6 @@ fn collect_stopped_between_an_upload_and_its_commit_publishes_each_part_once() {
             "SELECT count(*) AS n, count(DISTINCT trade_id) AS ids FROM trades",
         ],
     );
-}
-
-/// Files called `name` under `root`.
-fn parts_named(root: &Path, name: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.file_name().is_some_and(|n| n == name) {
-                out.push(path);
-            }
-        }
-    }
-    out
 }
 
 #[test]
