@@ -75,6 +75,10 @@ pub struct Args {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Where the statements run: `local` (DataFusion in this process) or a Ballista
+    /// scheduler, ballista://HOST:PORT, whose executors read the same --data
+    #[arg(long, value_name = "ENGINE", default_value = "local", env = "MDKIT_ENGINE")]
+    pub engine: crate::storage::Engine,
 }
 
 /// What went wrong with a statement, a dot-command or the input; every message is one line.
@@ -183,7 +187,7 @@ pub fn run(data: &Path, args: Args) -> anyhow::Result<()> {
     let source = Source::of(&args)?;
     let runtime = crate::process::query_runtime()?;
     let session = runtime
-        .block_on(crate::storage::Session::open(data))
+        .block_on(crate::storage::Session::open_on(data, &args.engine, None))
         .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
     let engine = Engine::new(session, args.format);
     let script = Script { engine: &engine, runtime: &runtime };

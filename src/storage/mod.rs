@@ -8,6 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "ballista")]
+pub mod ballista;
 mod compact;
 mod contract;
 mod foreign;
@@ -49,7 +51,7 @@ pub use schema::{
     BOOK_TOP_LEVELS, DECIMAL_PRECISION, META_MDKIT_VERSION, META_SCHEMA_VERSION, META_TABLE,
     SCHEMA_VERSION,
 };
-pub use session::{partition_columns, sql_schema, Session};
+pub use session::{partition_columns, sql_schema, Engine, Session};
 pub use upload::{Uploader, CRASH_AFTER_UPLOAD, LEDGER};
 pub use writer::{publish, Staged, Writer, WriterConfig};
 

@@ -51,6 +51,20 @@ static BUCKETS: Mutex<Vec<(Bucket, Arc<AmazonS3>)>> = Mutex::new(Vec::new());
 /// when the catalog compares a manifest line with the part).
 static SIZES: Mutex<Option<HashMap<PathBuf, u64>>> = Mutex::new(None);
 
+/// The `--s3-endpoint` of this process, for buckets opened by URL alone (a Ballista
+/// scheduler or executor opens each bucket a query names).
+static DEFAULT_ENDPOINT: Mutex<Option<String>> = Mutex::new(None);
+
+/// Sets the endpoint [`default_endpoint`] returns.
+pub fn set_default_endpoint(endpoint: Option<&str>) {
+    *DEFAULT_ENDPOINT.lock().unwrap_or_else(|e| e.into_inner()) = endpoint.map(str::to_owned);
+}
+
+/// The process's `--s3-endpoint`, if it was given.
+pub fn default_endpoint() -> Option<String> {
+    DEFAULT_ENDPOINT.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
 /// Opens the remote tree at `url` (`s3://bucket[/prefix]`) and returns its root as a path.
 /// Fails with a one-line reason when the URL or the S3 settings are not usable; the bucket
 /// itself is reached only by the first request.

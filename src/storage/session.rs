@@ -8,6 +8,11 @@
 //! hidden from DataFusion, so it is neither counted nor able to stop a query. A table with
 //! no parts is an empty table.
 //!
+//! A session runs its queries in this process, or on an Apache Ballista cluster
+//! ([`Engine::Ballista`], cargo feature `ballista`): the tables are registered the same way,
+//! and the scheduler lists the table folders itself, so a session refuses a tree whose table
+//! folders hold a `.parquet` file the listing could not read (the cluster would try to).
+//!
 //! A session may be given a memory limit ([`Session::open_limited`]): DataFusion's operators
 //! then share a fair spill pool of that size, and a sort, aggregate or join that outgrows its
 //! share spills to temporary files in the OS temp directory instead of growing the process.
@@ -80,6 +85,58 @@ fn file_schema(table: Table) -> SchemaRef {
     Arc::new(Schema::new(fields))
 }
 
+/// Where a session's queries run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// DataFusion in this process.
+    #[default]
+    Local,
+    /// The Ballista scheduler at `host:port`, with its executors.
+    Ballista { scheduler: String },
+}
+
+impl std::str::FromStr for Engine {
+    type Err = String;
+
+    /// `local`, or `ballista://HOST:PORT` (port 50050 when left out).
+    fn from_str(text: &str) -> Result<Engine, String> {
+        if text == "local" {
+            return Ok(Engine::Local);
+        }
+        let Some(rest) = text.strip_prefix("ballista://") else {
+            return Err(format!("{text}: not an engine (use local or ballista://HOST:PORT)"));
+        };
+        let rest = rest.trim_end_matches('/');
+        if rest.is_empty() || rest.contains('/') {
+            return Err(format!("{text}: use ballista://HOST:PORT"));
+        }
+        let scheduler = if rest.contains(':') { rest.to_owned() } else { format!("{rest}:50050") };
+        Ok(Engine::Ballista { scheduler })
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Engine::Local => write!(f, "local"),
+            Engine::Ballista { scheduler } => write!(f, "ballista://{scheduler}"),
+        }
+    }
+}
+
+/// The context of `engine` over `config`.
+fn context(engine: &Engine, config: SessionConfig) -> Result<SessionContext, StorageError> {
+    match engine {
+        Engine::Local => Ok(SessionContext::new_with_config(config)),
+        #[cfg(feature = "ballista")]
+        Engine::Ballista { scheduler } => super::ballista::client(scheduler, config),
+        #[cfg(not(feature = "ballista"))]
+        Engine::Ballista { .. } => Err(StorageError::Config(format!(
+            "--engine {engine}: this mdkit was built without Ballista; build it with `cargo install --path . --features ballista`"
+        ))),
+    }
+}
+
 /// A DataFusion context over a data root, and the files it had to leave out.
 pub struct Session {
     pub ctx: SessionContext,
@@ -105,6 +162,16 @@ impl Session {
         root: &Path,
         memory_limit: Option<u64>,
     ) -> Result<Session, StorageError> {
+        Self::open_on(root, &Engine::Local, memory_limit).await
+    }
+
+    /// [`Session::open_limited`] with its queries run by `engine` (the memory limit holds
+    /// for a local engine only: a cluster's executors have their own).
+    pub async fn open_on(
+        root: &Path,
+        engine: &Engine,
+        memory_limit: Option<u64>,
+    ) -> Result<Session, StorageError> {
         let remote = super::remote::is_remote(root);
         let root = if remote {
             root.to_path_buf()
@@ -122,8 +189,7 @@ impl Session {
         };
         let config = SessionConfig::new().with_information_schema(true);
         let ctx = match memory_limit {
-            None => SessionContext::new_with_config(config),
-            Some(bytes) => {
+            Some(bytes) if *engine == Engine::Local => {
                 let pool = FairSpillPool::new(usize::try_from(bytes).unwrap_or(usize::MAX));
                 let top = std::num::NonZeroUsize::new(5).expect("5 is not zero");
                 let runtime = RuntimeEnvBuilder::new()
@@ -135,12 +201,22 @@ impl Session {
                     .map_err(StorageError::datafusion)?;
                 SessionContext::new_with_config_rt(config, runtime)
             }
+            _ => context(engine, config)?,
         };
         let mut skipped = Vec::new();
         let mut allowed = HashSet::new();
         let mut tables = Vec::new();
         for table in Table::ALL {
             let listing = list(&root, table, &Selection::default())?;
+            if *engine != Engine::Local {
+                if let Some(bad) = listing.bad.iter().find(|b| is_parquet_name(&b.path)) {
+                    return Err(StorageError::Config(format!(
+                        "{}: {} — the {engine} scheduler lists the table folders itself and would read it; move it out of the tree, or run without --engine",
+                        bad.path.display(),
+                        bad.reason
+                    )));
+                }
+            }
             skipped.extend(listing.bad);
             for part in &listing.parts {
                 allowed.insert(key(&part.path)?);
@@ -188,6 +264,11 @@ impl Session {
         ctx.register_object_store(url.as_ref(), Arc::new(store));
         Ok(Session { ctx, root, skipped })
     }
+}
+
+/// Whether DataFusion's listing (files ending `.parquet`) would take the file at `path`.
+fn is_parquet_name(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".parquet"))
 }
 
 /// Another tool's parts are cast to the table's types by DataFusion's schema adapter; what
