@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-demo-data}
-cargo build --bin mdkit   # shows progress: the first build takes minutes
+cargo build --bin mdkit ${MDKIT_FEATURES:+--features "$MDKIT_FEATURES"}   # shows progress: the first build takes minutes
 bin=${CARGO_TARGET_DIR:-target}/debug/mdkit
 rm -rf "$data"
 mkdir -p "$data"

@@ -11,11 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 target=${CARGO_TARGET_DIR:-$root/target}
-cargo build --bin mdkit
+cargo build --bin mdkit ${MDKIT_FEATURES:+--features "$MDKIT_FEATURES"}
 bin=$target/debug/mdkit
 work=$(mktemp -d)
 s3_pid=
-trap 'rm -rf "$work"; [ -z "$s3_pid" ] || kill "$s3_pid" 2>/dev/null || true' EXIT
+cluster_pid=
+trap 'rm -rf "$work"; kill $s3_pid $cluster_pid 2>/dev/null || true' EXIT
 
 mkdir -p "$work/sample" "$work/eth" "$work/home/.local/share/bash-completion/completions"
 cp -r data "$work/sample/data"
@@ -56,6 +57,22 @@ start_s3() {
             "MDKIT_S3_ENDPOINT=${endpoint%% *}")
 }
 
+# `mdkit ballista` (a build with --features ballista, as .ci/run makes): started on first use
+# of a `--engine ballista://` line, on 127.0.0.1 with an OS-assigned port that replaces the
+# README's 127.0.0.1:50050, reading the bucket above.
+cluster_url=
+start_cluster() {
+    [ -n "$cluster_url" ] && return 0
+    "$bin" ballista --help > /dev/null 2>&1 || return 1
+    start_s3 || return 1
+    mkfifo "$work/cluster.out"
+    env "${s3_env[@]}" "$bin" ballista --bind 127.0.0.1:0 --executors 2 > "$work/cluster.out" 2>/dev/null &
+    cluster_pid=$!
+    exec {cfd}< "$work/cluster.out"
+    read -r cluster_url <&"$cfd" || return 1
+    cat <&"$cfd" > /dev/null &
+}
+
 # The README's bash blocks, `mdkit` lines only.
 mapfile -t lines < <(awk '/^```bash/{on=1; next} /^```/{on=0} on && (/^mdkit / || /[|] mdkit /)' README.md)
 ran=0
@@ -64,6 +81,14 @@ for line in "${lines[@]}"; do
         *"needs the network"*) echo "skipped: $line  (needs the network)"; continue ;;
         "mdkit collect "*|"mdkit simulate "*)
             echo "covered by scripts/demo.sh above: $line"; continue ;;
+        "mdkit ballista --bind "*)
+            echo "started by this script for the --engine lines, on a free port: $line"; continue ;;
+        *"--engine ballista://"*)
+            if ! start_cluster; then
+                echo "skipped: $line  (needs a build with --features ballista and s3s-fs)"; continue
+            fi
+            line=${line//ballista:\/\/127.0.0.1:50050/$cluster_url}
+            dir=$work/eth ;;
         *s3://*collect*)
             echo "covered by tests/it/object_storage.rs: $line"; continue ;;
         *s3://*)

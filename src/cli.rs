@@ -87,6 +87,9 @@ is poor), and write one row per window, with its settings, to the calibration ta
     /// Run SQL over the tables (DataFusion), or an interactive SQL shell
     #[command(long_about = crate::sql::LONG_ABOUT)]
     Sql(crate::sql::Args),
+    /// Run an Apache Ballista scheduler with executors for `sql --engine`
+    #[cfg(feature = "ballista")]
+    Ballista(crate::cluster::Args),
     /// Settings files: `mdkit config show` prints the effective settings and their sources
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -135,6 +138,7 @@ impl Cli {
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut data_dir = cli.data_dir();
+    crate::storage::remote::set_default_endpoint(cli.s3_endpoint.as_deref());
     let remote = crate::storage::remote::is_remote(&data_dir);
     if remote {
         let url = data_dir.to_string_lossy().into_owned();
@@ -187,6 +191,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ),
         Command::Compact(args) => crate::compact::run(&data_dir, args),
         Command::Simulate(args) => crate::simulate::run(args).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "ballista")]
+        Command::Ballista(args) => crate::cluster::run(args).map(|()| ExitCode::SUCCESS),
         Command::Import(args) => {
             let (data, upload) = spool()?;
             crate::import::run(&data, upload, args).map(|()| ExitCode::SUCCESS)

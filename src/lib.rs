@@ -23,7 +23,9 @@
 //! - Commands, one module each behind `run(args)`: [`collect`] (carries out the venue's link
 //!   plan: connections, supervisor, writer thread), [`import`], [`simulate`] (a local venue
 //!   with a known market and faults), [`verify`], [`calibrate`], [`spread`], [`backtest`],
-//!   [`sql`], [`compact`] (rewrites closed days into few parts); [`cli`] holds the flags and dispatch.
+//!   [`sql`], [`compact`] (rewrites closed days into few parts), `cluster` (`mdkit ballista`, cargo
+//!   feature `ballista`: a scheduler and executors for `sql --engine`); [`cli`] holds the flags
+//!   and dispatch.
 //!
 //! Data flow: venue WebSocket → `collect` → journal → Parquet parts → {`verify`, `calibrate`,
 //! `backtest`, `sql`}, each reading the same files.
@@ -32,6 +34,8 @@ pub mod backtest;
 pub mod book;
 pub mod calibrate;
 pub mod cli;
+#[cfg(feature = "ballista")]
+pub mod cluster;
 pub mod collect;
 pub mod compact;
 pub mod estimate;

@@ -25,6 +25,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("backtest", 6),
     ("sql", 6),
     ("compact", 6),
+    ("cluster", 6),
     ("cli", 7),
 ];
 const COMMANDS: u8 = 6;

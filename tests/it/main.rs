@@ -5,6 +5,7 @@ mod backtest;
 mod backtest_output;
 mod backtest_research;
 mod bad_venue;
+mod ballista;
 mod binance_live;
 mod bybit;
 mod bybit_live;

@@ -19,7 +19,7 @@ const PREFIX: &str = "rec";
 const MARKET: &str = "ETH-USD";
 
 /// A running s3s-fs server over a temporary folder, with one bucket.
-struct S3 {
+pub struct S3 {
     child: Child,
     endpoint: String,
     root: tempfile::TempDir,
@@ -28,7 +28,7 @@ struct S3 {
 impl S3 {
     /// Starts s3s-fs on 127.0.0.1 with an OS-assigned port and waits for its address line;
     /// `None` (and a message) when it is not installed.
-    fn start() -> Option<S3> {
+    pub fn start() -> Option<S3> {
         let Some(bin) = s3s_fs() else {
             let _ = std::io::stderr().write_all(
                 b"skipped: s3s-fs not found (cargo install s3s-fs --version 0.14.1 --features binary --locked; .ci/run installs it)\n",
@@ -60,7 +60,7 @@ impl S3 {
     }
 
     /// `mdkit --data s3://… --s3-endpoint … <args>` with the server's credentials.
-    fn mdkit(&self) -> Command {
+    pub fn mdkit(&self) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_mdkit"));
         command
             .args(["--data", &format!("s3://{BUCKET}/{PREFIX}"), "--s3-endpoint", &self.endpoint])
@@ -73,7 +73,7 @@ impl S3 {
     }
 
     /// The folder s3s-fs keeps the tree's objects in.
-    fn tree(&self) -> PathBuf {
+    pub fn tree(&self) -> PathBuf {
         self.root.path().join(BUCKET).join(PREFIX)
     }
 }
@@ -94,13 +94,13 @@ fn s3s_fs() -> Option<PathBuf> {
     std::env::split_paths(&path).map(|d| d.join("s3s-fs")).find(|p| p.is_file())
 }
 
-fn local(data: &Path) -> Command {
+pub fn local(data: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mdkit"));
     command.arg("--data").arg(data).env_remove("RUST_LOG").env_remove("MDKIT_DATA");
     command
 }
 
-fn run(mut command: Command, args: &[&str]) -> Output {
+pub fn run(mut command: Command, args: &[&str]) -> Output {
     let out = command.args(args).output().expect("run mdkit");
     assert!(
         out.status.success(),
