@@ -75,6 +75,7 @@ impl Engine {
         sql: &str,
     ) -> Result<(SchemaRef, Vec<arrow::array::RecordBatch>), DataFusionError> {
         let df = self.session.ctx.sql(sql).await?;
+        self.session.vet(df.logical_plan()).map_err(|e| DataFusionError::Plan(e.to_string()))?;
         let schema = std::sync::Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
         Ok((schema, batches))

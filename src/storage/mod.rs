@@ -74,7 +74,9 @@ pub enum StorageError {
     BadName(#[from] BadName),
     #[error("invalid storage setting: {0}")]
     Config(String),
-    /// A partition compaction would not rewrite, and why (names the file and the fix).
+    /// A request refused, and why, naming the file or the feature and the fix (a partition
+    /// compaction would not rewrite; a plan or tree a Ballista cluster would not run as
+    /// DataFusion does).
     #[error("{0}")]
     Refused(String),
     #[error("{0}")]

@@ -27,6 +27,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use bytes::Bytes;
 use datafusion::catalog::TableProvider;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -37,7 +38,8 @@ use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::functions::string::expr_fn::lower;
-use datafusion::logical_expr::LogicalPlanBuilder;
+use datafusion::logical_expr::expr::NullTreatment;
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::ident;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures_util::stream::{BoxStream, StreamExt};
@@ -141,6 +143,8 @@ fn context(engine: &Engine, config: SessionConfig) -> Result<SessionContext, Sto
 pub struct Session {
     pub ctx: SessionContext,
     pub root: PathBuf,
+    /// Where its queries run.
+    pub engine: Engine,
     /// Files skipped because they are not readable parts, each with its reason (each was
     /// named on stderr once when the tree was listed).
     pub skipped: Vec<BadPart>,
@@ -210,7 +214,7 @@ impl Session {
             let listing = list(&root, table, &Selection::default())?;
             if *engine != Engine::Local {
                 if let Some(bad) = listing.bad.iter().find(|b| is_parquet_name(&b.path)) {
-                    return Err(StorageError::Config(format!(
+                    return Err(StorageError::Refused(format!(
                         "{}: {} — the {engine} scheduler lists the table folders itself and would read it; move it out of the tree, or run without --engine",
                         bad.path.display(),
                         bad.reason
@@ -262,7 +266,47 @@ impl Session {
         };
         let store = VettedStore { inner, allowed, tables };
         ctx.register_object_store(url.as_ref(), Arc::new(store));
-        Ok(Session { ctx, root, skipped })
+        Ok(Session { ctx, root, engine: engine.clone(), skipped })
+    }
+
+    /// Refuses, in one line, a plan this session's engine would not run as local DataFusion
+    /// does: on Ballista 55, a window function with `IGNORE NULLS` (the plan reaches the
+    /// executors without it) and a `SELECT` without `FROM` beside a `UNION` (the scheduler
+    /// never finishes the job). Every plan is fine locally.
+    pub fn vet(&self, plan: &LogicalPlan) -> Result<(), StorageError> {
+        if self.engine == Engine::Local {
+            return Ok(());
+        }
+        let (mut ignores_nulls, mut union, mut one_row) = (false, false, false);
+        let walked = plan.apply_with_subqueries(|node| {
+            match node {
+                LogicalPlan::Union(_) => union = true,
+                LogicalPlan::EmptyRelation(e) if e.produce_one_row => one_row = true,
+                LogicalPlan::Window(w) => {
+                    for expr in &w.window_expr {
+                        ignores_nulls |= expr.exists(|e| {
+                            Ok(matches!(e, Expr::WindowFunction(f)
+                                if f.params.null_treatment == Some(NullTreatment::IgnoreNulls)))
+                        })?;
+                    }
+                }
+                _ => {}
+            }
+            Ok(TreeNodeRecursion::Continue)
+        });
+        walked.map_err(StorageError::datafusion)?;
+        let engine = &self.engine;
+        if ignores_nulls {
+            return Err(StorageError::Refused(format!(
+                "IGNORE NULLS in a window function: Ballista 55 drops it on the way to its executors, so {engine} would return other rows; run without --engine"
+            )));
+        }
+        if union && one_row {
+            return Err(StorageError::Refused(format!(
+                "a SELECT without FROM inside a UNION: Ballista 55's scheduler never finishes such a job on {engine}; select from a table or (VALUES …), or run without --engine"
+            )));
+        }
+        Ok(())
     }
 }
 
