@@ -27,13 +27,18 @@
 -- the trades are first grouped into orders (one hash aggregate, far fewer rows than trades),
 -- and only the orders are matched to the book.
 --
--- As-of join without look-ahead: the carried frame, the stretch's frames and its orders are
--- merged in one stream sorted by ts_event, the carried frame first, an order before a frame of
--- the same ts_event, frames among themselves by (ts_recv, conn, seq); each order takes the
--- bid + ask of the newest frame before it in that stream, i.e. of the latest frame strictly
--- earlier than the order: `lag(bid_ask) IGNORE NULLS`, since an order has no bid + ask of its
--- own. Distances stay exact decimals: 2δ = bid + ask − 2·price (sells) or 2·price − bid − ask
--- (buys); negative distances count as 0.
+-- As-of join without look-ahead: the stretch's frames and its orders are merged in one stream
+-- sorted by ts_event, an order before a frame of the same ts_event, frames among themselves by
+-- (ts_recv, conn, seq); each order takes the bid + ask of the newest frame before it in that
+-- stream, i.e. of the latest frame strictly earlier than the order: `lag(bid_ask) IGNORE
+-- NULLS`, since an order has no bid + ask of its own; an order before the stretch's first frame
+-- takes the carried frame ($carry). Distances stay exact decimals: 2δ = bid + ask − 2·price
+-- (sells) or 2·price − bid − ask (buys); negative distances count as 0.
+--
+-- The same file runs on a Ballista cluster (`calibrate --engine`), which is why the carried
+-- frame comes in by `coalesce` rather than as a one-row SELECT in the UNION (Ballista 55's
+-- scheduler never finishes such a job), and why mdkit's Ballista client keeps the IGNORE NULLS
+-- that Ballista 55 drops (docs/ARCHITECTURE.md "A Ballista cluster").
 --
 -- The caller cuts a window into stretches of at most 8 hours (by default), so the sort holds
 -- one stretch's rows however long the window. Each CTE is referenced once (DataFusion plans a
@@ -53,12 +58,6 @@ WITH orders AS (
     GROUP BY ts_event, side
 ),
 merged AS (
-    SELECT $from AS ts_event, -1 AS after_orders, CAST(NULL AS TIMESTAMP) AS ts_recv,
-           CAST(NULL AS BIGINT) AS conn, CAST(NULL AS BIGINT) AS seq,
-           CAST($carry AS DECIMAL(19, 8)) AS bid_ask,
-           CAST(NULL AS VARCHAR) AS side, CAST(NULL AS DECIMAL(18, 8)) AS low,
-           CAST(NULL AS DECIMAL(18, 8)) AS high, CAST(NULL AS BIGINT) AS prints
-    UNION ALL
     SELECT ts_event, 1 AS after_orders, ts_recv, conn, seq,
            bid_price_0 + ask_price_0 AS bid_ask,
            CAST(NULL AS VARCHAR) AS side, CAST(NULL AS DECIMAL(18, 8)) AS low,
@@ -78,8 +77,9 @@ merged AS (
 -- Every order with the bid + ask of the latest frame before it (null when there is none).
 as_of AS (
     SELECT side, low, high, prints,
-           lag(bid_ask) IGNORE NULLS
-               OVER (ORDER BY ts_event, after_orders, ts_recv, conn, seq) AS bid_ask
+           coalesce(lag(bid_ask) IGNORE NULLS
+                        OVER (ORDER BY ts_event, after_orders, ts_recv, conn, seq),
+                    CAST($carry AS DECIMAL(19, 8))) AS bid_ask
     FROM merged
 ),
 -- Each order's distance.

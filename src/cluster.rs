@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ballista_core::config::TaskSchedulingPolicy;
+use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use ballista_core::serde::BallistaCodec;
 use ballista_core::{ConfigProducer, RuntimeProducer};
@@ -127,6 +128,8 @@ async fn join(scheduler: &str, bind: SocketAddr, vcores: usize) -> anyhow::Resul
     );
     let runtime: RuntimeProducer =
         Arc::new(|config| Ok(server_state(config.clone())?.runtime_env().clone()));
+    // The window functions' twins, so plans with IGNORE NULLS decode here as on the scheduler.
+    let functions = BallistaFunctionRegistry::from(&server_state(server_config())?);
     let config = ExecutorProcessConfig {
         bind_host: bind.ip().to_string(),
         external_host: Some(bind.ip().to_string()),
@@ -137,6 +140,7 @@ async fn join(scheduler: &str, bind: SocketAddr, vcores: usize) -> anyhow::Resul
         vcores,
         override_runtime_producer: Some(runtime),
         override_config_producer: Some(Arc::new(server_config)),
+        override_function_registry: Some(Arc::new(functions)),
         ..ExecutorProcessConfig::default()
     };
     start_executor_process(Arc::new(config))

@@ -57,7 +57,8 @@ needs more spills to the OS temp directory (TMPDIR), so a denser market costs ti
 Examples:
   mdkit calibrate --market BTCUSDT
   mdkit calibrate --market ETH-USD --from 2026-11-20T00:00Z --to 2026-11-21 --window 1h --every 10m
-  mdkit calibrate --format json --depth-step 0.05 --min-count 10";
+  mdkit calibrate --format json --depth-step 0.05 --min-count 10
+  mdkit --data s3://bucket/rec calibrate --engine ballista://10.0.0.5:50050 --no-write";
 
 /// Estimate sigma, A and kappa per side from book_top and trades, by the SQL in sql/.
 ///
@@ -111,6 +112,10 @@ pub struct Args {
     /// spill to the OS temp directory, so memory stays bounded however long the range
     #[arg(long, value_name = "SIZE", default_value = DEFAULT_MEMORY_LIMIT, value_parser = parse_memory_limit)]
     pub memory_limit: u64,
+    /// Where the queries run: `local` (DataFusion in this process) or a Ballista scheduler,
+    /// ballista://HOST:PORT, whose executors read the same --data (the fits run here)
+    #[arg(long, value_name = "ENGINE", default_value = "local", env = "MDKIT_ENGINE")]
+    pub engine: crate::storage::Engine,
 }
 
 /// `--memory-limit` unless set.
@@ -142,6 +147,8 @@ pub struct Config {
     pub write: bool,
     /// Bytes DataFusion may hold before it spills.
     pub memory_limit: u64,
+    /// Where the SQL runs.
+    pub engine: crate::storage::Engine,
 }
 
 fn nanos(d: Duration) -> i64 {
@@ -170,6 +177,7 @@ impl Config {
             format: args.format,
             write: !args.no_write,
             memory_limit: args.memory_limit,
+            engine: args.engine.clone(),
         };
         if let (Some(from), Some(to)) = (config.from, config.to) {
             anyhow::ensure!(from < to, "empty range: --from {from} is not before --to {to}");
@@ -225,7 +233,7 @@ async fn calibrate(
     data: &Path,
     config: &Config,
 ) -> anyhow::Result<Vec<(MarketKey, Vec<CalibrationRow>)>> {
-    let session = Session::open_limited(data, Some(config.memory_limit))
+    let session = Session::open_on(data, &config.engine, Some(config.memory_limit))
         .await
         .with_context(|| format!("cannot open the data tree at {}", data.display()))?;
     // One partition per query: a window's stretches and its σ already run two at a time, one

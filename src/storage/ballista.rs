@@ -49,7 +49,11 @@ pub fn client(scheduler: &str, config: SessionConfig) -> Result<SessionContext, 
         .build()
         .upgrade_for_ballista(format!("http://{scheduler}"))
         .map_err(StorageError::datafusion)?;
-    Ok(SessionContext::new_with_state(state))
+    let ctx = SessionContext::new_with_state(state);
+    // Ballista 55 drops IGNORE NULLS from lag, last_value … on the way to the executors; the
+    // functions' twins keep it (super::ignore_nulls).
+    ctx.add_analyzer_rule(Arc::new(super::ignore_nulls::KeepIgnoreNulls));
+    Ok(ctx)
 }
 
 /// The configuration a scheduler and its executors start from.
@@ -57,15 +61,18 @@ pub fn server_config() -> SessionConfig {
     SessionConfig::new_with_ballista().with_information_schema(true)
 }
 
-/// A session state over `config` that reads `s3://` tables with this process's S3 settings:
-/// what a scheduler plans each query with, and what an executor runs its tasks with.
+/// A session state over `config` that reads `s3://` tables with this process's S3 settings
+/// and knows the twins of the window functions (super::ignore_nulls): what a scheduler plans
+/// each query with, and what an executor runs its tasks with.
 pub fn server_state(config: SessionConfig) -> datafusion::error::Result<SessionState> {
     let runtime = runtime().map_err(|e| datafusion::error::DataFusionError::External(e.into()))?;
-    Ok(SessionStateBuilder::new()
+    let mut state = SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(runtime)
         .with_default_features()
-        .build())
+        .build();
+    super::ignore_nulls::register_twins(&mut state)?;
+    Ok(state)
 }
 
 /// A runtime whose object stores include every bucket an `s3://` URL names.

@@ -13,6 +13,8 @@ pub mod ballista;
 mod compact;
 mod contract;
 mod foreign;
+#[cfg(feature = "ballista")]
+mod ignore_nulls;
 mod journal;
 mod lock;
 pub mod manifest;

@@ -27,7 +27,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use bytes::Bytes;
 use datafusion::catalog::TableProvider;
-use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -38,8 +38,7 @@ use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::functions::string::expr_fn::lower;
-use datafusion::logical_expr::expr::NullTreatment;
-use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
+use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::ident;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures_util::stream::{BoxStream, StreamExt};
@@ -270,37 +269,23 @@ impl Session {
     }
 
     /// Refuses, in one line, a plan this session's engine would not run as local DataFusion
-    /// does: on Ballista 55, a window function with `IGNORE NULLS` (the plan reaches the
-    /// executors without it) and a `SELECT` without `FROM` beside a `UNION` (the scheduler
-    /// never finishes the job). Every plan is fine locally.
+    /// does: on Ballista 55, a `SELECT` without `FROM` beside a `UNION` (the scheduler never
+    /// finishes the job). Every plan is fine locally.
     pub fn vet(&self, plan: &LogicalPlan) -> Result<(), StorageError> {
         if self.engine == Engine::Local {
             return Ok(());
         }
-        let (mut ignores_nulls, mut union, mut one_row) = (false, false, false);
+        let (mut union, mut one_row) = (false, false);
         let walked = plan.apply_with_subqueries(|node| {
             match node {
                 LogicalPlan::Union(_) => union = true,
                 LogicalPlan::EmptyRelation(e) if e.produce_one_row => one_row = true,
-                LogicalPlan::Window(w) => {
-                    for expr in &w.window_expr {
-                        ignores_nulls |= expr.exists(|e| {
-                            Ok(matches!(e, Expr::WindowFunction(f)
-                                if f.params.null_treatment == Some(NullTreatment::IgnoreNulls)))
-                        })?;
-                    }
-                }
                 _ => {}
             }
             Ok(TreeNodeRecursion::Continue)
         });
         walked.map_err(StorageError::datafusion)?;
         let engine = &self.engine;
-        if ignores_nulls {
-            return Err(StorageError::Refused(format!(
-                "IGNORE NULLS in a window function: Ballista 55 drops it on the way to its executors, so {engine} would return other rows; run without --engine"
-            )));
-        }
         if union && one_row {
             return Err(StorageError::Refused(format!(
                 "a SELECT without FROM inside a UNION: Ballista 55's scheduler never finishes such a job on {engine}; select from a table or (VALUES …), or run without --engine"
