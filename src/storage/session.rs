@@ -200,6 +200,7 @@ impl Session {
                     .with_disk_manager_builder(
                         DiskManagerBuilder::default().with_mode(DiskManagerMode::OsTmpDirectory),
                     )
+                    .with_metadata_cache_limit(metadata_cache_limit(bytes))
                     .build_arc()
                     .map_err(StorageError::datafusion)?;
                 SessionContext::new_with_config_rt(config, runtime)
@@ -293,6 +294,14 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// The bytes of Parquet footers a session held to `memory_limit` keeps cached: 1 % of the
+/// limit, at most DataFusion's default of 50 MiB. The cache counts less than the footers
+/// really hold: a 30-day calibration (2,673 parts) peaked at 1,056 MiB with 50 MiB, 914 MiB
+/// with 10 MB and 891 MiB with none, while a 7-day one took the same time within noise.
+fn metadata_cache_limit(memory_limit: u64) -> usize {
+    usize::try_from(memory_limit / 100).unwrap_or(usize::MAX).min(50 << 20)
 }
 
 /// Whether DataFusion's listing (files ending `.parquet`) would take the file at `path`.
