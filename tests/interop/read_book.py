@@ -1,4 +1,4 @@
-"""Reads the `depth` and `book_top` tables of an mdkit data tree with DuckDB and pyarrow and
+"""Reads the `depth` and `book_top` tables of an mdkit data tree with DuckDB, pyarrow and polars and
 prints what each saw as one JSON object. Driven by tests/it/interop.rs: these two tables hold
 the most values, the nulls of missing levels and the page statistics other readers filter with."""
 
@@ -6,6 +6,7 @@ import json
 import sys
 
 import duckdb
+import polars as pl
 import pyarrow.dataset as ds
 
 root = sys.argv[1]
@@ -21,6 +22,8 @@ def duck(table, select, where="true"):
 
 depth = ds.dataset(f"{root}/depth", format="parquet", partitioning="hive").to_table()
 top = ds.dataset(f"{root}/book_top", format="parquet", partitioning="hive").to_table()
+pl_depth = pl.read_parquet(f"{root}/depth/*/*/*/*.parquet", hive_partitioning=True)
+pl_top = pl.read_parquet(f"{root}/book_top/*/*/*/*.parquet", hive_partitioning=True)
 print(
     json.dumps(
         {
@@ -49,6 +52,16 @@ print(
                 "top_rows": top.num_rows,
                 "top_ask_qty_19_nulls": top.column("ask_qty_19").null_count,
                 "top_bid_price_0_sum": str(sum(v for v in top.column("bid_price_0").to_pylist() if v is not None)),
+            },
+            "polars": {
+                "depth_rows": pl_depth.height,
+                "depth_price_type": str(pl_depth.schema["price"]),
+                "depth_price_sum": str(sum(pl_depth["price"].to_list())),
+                "depth_ts_recv_type": str(pl_depth.schema["ts_recv"]),
+                "depth_max_seq": pl_depth["seq"].max(),
+                "top_rows": pl_top.height,
+                "top_ask_qty_19_nulls": pl_top["ask_qty_19"].null_count(),
+                "top_bid_price_0_sum": str(sum(v for v in pl_top["bid_price_0"].to_list() if v is not None)),
             },
         }
     )

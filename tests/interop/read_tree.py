@@ -1,10 +1,11 @@
-"""Reads an mdkit data tree with DuckDB and pyarrow exactly as the README shows, and prints
+"""Reads an mdkit data tree with DuckDB, pyarrow and polars exactly as the README shows, and prints
 what each saw as one JSON object. Driven by tests/it/interop.rs."""
 
 import json
 import sys
 
 import duckdb
+import polars as pl
 import pyarrow.dataset as ds
 
 root = sys.argv[1]
@@ -21,6 +22,7 @@ types = {
     ).fetchall()
 }
 table = ds.dataset(f"{root}/trades", format="parquet", partitioning="hive").to_table()
+frame = pl.read_parquet(glob, hive_partitioning=True)
 print(
     json.dumps(
         {
@@ -30,6 +32,12 @@ print(
                 "types": {f.name: str(f.type) for f in table.schema},
                 "max_trade_id": max(table.column("trade_id").to_pylist()),
                 "sum_price": str(sum(table.column("price").to_pylist())),
+            },
+            "polars": {
+                "rows": frame.height,
+                "max_trade_id": frame["trade_id"].max(),
+                "sum_price": str(sum(frame["price"].to_list())),
+                "markets": sorted(frame["market"].unique().to_list()),
             },
         }
     )

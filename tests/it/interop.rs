@@ -1,7 +1,7 @@
-//! The tables are plain hive-partitioned Parquet: DuckDB and pyarrow read a tree that mdkit
-//! wrote, exactly as the README shows, with exact decimals, UTC nanosecond timestamps and the
-//! partition columns. Needs python3 with duckdb and pyarrow (`.ci/run` installs them); skips
-//! with a visible message without them.
+//! The tables are plain hive-partitioned Parquet: DuckDB, pyarrow and polars read a tree that
+//! mdkit wrote, exactly as the README shows, with exact decimals, UTC nanosecond timestamps and
+//! the partition columns. Needs python3 with duckdb, pyarrow and polars (`.ci/run` installs
+//! them); skips with a visible message without them.
 
 use std::io::Write;
 use std::path::Path;
@@ -13,7 +13,7 @@ use crate::common::{trades, write_trades, DAY_20, SEC};
 
 fn python_has_modules() -> bool {
     Command::new("python3")
-        .args(["-c", "import duckdb, pyarrow.dataset"])
+        .args(["-c", "import duckdb, polars, pyarrow.dataset"])
         .output()
         .is_ok_and(|o| o.status.success())
 }
@@ -24,7 +24,7 @@ fn python_missing() -> bool {
     let missing = !python_has_modules();
     if missing {
         let _ = std::io::stderr().write_all(
-            b"skipped: python3 with duckdb and pyarrow not found (pip install duckdb pyarrow)\n",
+            b"skipped: python3 with duckdb, pyarrow and polars not found (pip install duckdb pyarrow polars)\n",
         );
     }
     missing
@@ -36,7 +36,7 @@ fn price_sum(rows: &[TradeRow]) -> String {
 }
 
 #[test]
-fn duckdb_and_pyarrow_read_the_tree_as_the_readme_says() {
+fn duckdb_pyarrow_and_polars_read_the_tree_as_the_readme_says() {
     if python_missing() {
         return;
     }
@@ -86,12 +86,19 @@ fn duckdb_and_pyarrow_read_the_tree_as_the_readme_says() {
     );
     let all: Vec<TradeRow> = eth.iter().chain(&btc).copied().collect();
     assert_eq!(arrow["sum_price"].as_str(), Some(price_sum(&all).as_str()));
+
+    let polars = &seen["polars"];
+    assert_eq!(polars["rows"], 180, "the part being written is not read");
+    assert_eq!(polars["max_trade_id"].as_i64(), Some(eth[149].trade_id));
+    assert_eq!(polars["sum_price"].as_str(), Some(price_sum(&all).as_str()));
+    assert_eq!(polars["markets"], serde_json::json!(["BTC-USD", "ETH-USD"]));
 }
 
-/// `depth` and `book_top`, written as the recorder writes them (`Writer::write_rows`): DuckDB
-/// and pyarrow must read every value, every null and the page statistics DuckDB filters with.
+/// `depth` and `book_top`, written as the recorder writes them (`Writer::write_rows`): DuckDB,
+/// pyarrow and polars must read every value, every null and the page statistics DuckDB filters
+/// with.
 #[test]
-fn duckdb_and_pyarrow_read_depth_and_book_top() {
+fn duckdb_pyarrow_and_polars_read_depth_and_book_top() {
     use mdkit::model::{BookSide, EventTime, Level, Price, Qty, RecvTime};
     use mdkit::storage::{BookTopRow, DepthRow};
 
@@ -179,4 +186,14 @@ fn duckdb_and_pyarrow_read_depth_and_book_top() {
     assert_eq!(arrow["top_rows"], 300);
     assert_eq!(arrow["top_ask_qty_19_nulls"], 300 - ask19.len());
     assert_eq!(arrow["top_bid_price_0_sum"].as_str(), Some(decimal(bid0.iter().sum()).as_str()));
+
+    let polars = &seen["polars"];
+    assert_eq!(polars["depth_rows"], 1000);
+    assert_eq!(polars["depth_price_type"], "Decimal(precision=18, scale=8)");
+    assert_eq!(polars["depth_price_sum"].as_str(), Some(decimal(price_sum).as_str()));
+    assert_eq!(polars["depth_ts_recv_type"], "Datetime(time_unit='ns', time_zone='UTC')");
+    assert_eq!(polars["depth_max_seq"], depth.iter().map(|r| r.seq).max().unwrap());
+    assert_eq!(polars["top_rows"], 300);
+    assert_eq!(polars["top_ask_qty_19_nulls"], 300 - ask19.len());
+    assert_eq!(polars["top_bid_price_0_sum"].as_str(), Some(decimal(bid0.iter().sum()).as_str()));
 }
