@@ -5,7 +5,7 @@
 #
 # 1. Three simulated hours of ETH-USD (`mdkit simulate`, seed 3, 600x) recorded by `mdkit
 #    collect`; the raw bytes are the frame payloads of its journal (archived with ZSTD at
-#    each checkpoint, read back here).
+#    each checkpoint, read back here). Measured as recorded, then after `mdkit compact`.
 # 2. The real Binance USD-M capture (../shared/realdata, hftbacktest-raw) through `mdkit
 #    import`; the raw bytes are the frames of the streams mdkit stores (depth diffs, trades,
 #    the REST snapshot — not bookTicker). Skipped with a message when ../shared is absent.
@@ -41,8 +41,14 @@ sim_pid=
 kill -INT "$rec_pid"
 wait "$rec_pid"
 rec_pid=
-python3 scripts/storage_size.py "$work/sim" journal "$work/sim/_journal/extended/ETH-USD" \
-  "Simulated ETH-USD, 3 hours (Extended v1 frames)"
+journal="$work/sim/_journal/extended/ETH-USD"
+python3 scripts/storage_size.py "$work/sim" journal "$journal" "As recorded" brief
+# What a long recording settles to: `collect --compact-daily` (or `mdkit compact`) merges each
+# day's parts, and a dictionary per part then spans many more rows. The receive clock is
+# today's, so the day is compacted with --before tomorrow.
+"$bin" --data "$work/sim" compact --before "$(date -u -d tomorrow +%F)" >/dev/null
+python3 scripts/storage_size.py "$work/sim" journal "$journal" \
+  "Simulated ETH-USD, 3 hours (Extended v1 frames), after mdkit compact"
 
 capture=../shared/realdata/hftbacktest-binance/usdm/btcusdt_20240808.gz
 if [ -f "$capture" ]; then

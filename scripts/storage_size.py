@@ -1,6 +1,6 @@
 """Bytes of an mdkit tree against the raw frames it stores (issue 23), for scripts/storage-size.sh.
 
-usage: storage_size.py TREE RAW_KIND RAW_PATH [LABEL]
+usage: storage_size.py TREE RAW_KIND RAW_PATH [LABEL [brief]]
   RAW_KIND journal:         RAW_PATH is a journal directory (<data>/_journal/<venue>/<MARKET>);
                             the raw bytes are the frame payloads of its records, live segments
                             and ZSTD archives alike (the connect/disconnect records are not frames)
@@ -9,7 +9,8 @@ usage: storage_size.py TREE RAW_KIND RAW_PATH [LABEL]
                             REST snapshot), not bookTicker, which mdkit does not keep
 
 Prints Markdown: bytes per table, the largest columns, the ratio raw / Parquet, and whether
-DuckDB, polars and pyarrow each read every table with the row counts mdkit's footers give.
+DuckDB, polars and pyarrow each read every table with the row counts mdkit's footers give
+(`brief`: the ratio line only).
 """
 
 import glob
@@ -132,10 +133,15 @@ def main():
     raw, frames = (journal_frame_bytes if kind == "journal" else hftbacktest_frame_bytes)(raw_path)
     sizes = parquet_bytes(tree)
     parquet = sum(s["bytes"] for s in sizes.values())
+    headline = (f"Raw frames stored: {frames:,} frames, {raw:,} bytes of JSON. "
+                f"Parquet: {parquet:,} bytes in {sum(s['files'] for s in sizes.values())} parts — "
+                f"**{raw / parquet:.1f}× smaller** "
+                f"(target ≥ 20×: {'met' if raw >= 20 * parquet else 'not met'}).\n")
+    if sys.argv[5:6] == ["brief"]:
+        print(f"{label}: {headline}")
+        return
     print(f"### {label}\n")
-    print(f"Raw frames stored: {frames:,} frames, {raw:,} bytes of JSON. "
-          f"Parquet: {parquet:,} bytes — **{raw / parquet:.1f}× smaller** "
-          f"(target ≥ 20×: {'met' if raw >= 20 * parquet else 'not met'}).\n")
+    print(headline)
     print("| table | rows | parts | bytes | bytes/row | share |")
     print("|---|---|---|---|---|---|")
     for table, s in sizes.items():
