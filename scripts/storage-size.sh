@@ -42,7 +42,7 @@ kill -INT "$rec_pid"
 wait "$rec_pid"
 rec_pid=
 journal="$work/sim/_journal/extended/ETH-USD"
-python3 scripts/storage_size.py "$work/sim" journal "$journal" "As recorded" brief
+python3 scripts/storage_size.py "$work/sim" journal "$journal" "Simulated ETH-USD, 3 hours, as recorded" brief
 # What a long recording settles to: `collect --compact-daily` (or `mdkit compact`) merges each
 # day's parts, and a dictionary per part then spans many more rows. The receive clock is
 # today's, so the day is compacted with --before tomorrow.
